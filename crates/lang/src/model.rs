@@ -1,0 +1,407 @@
+//! The checked model: what a configuration means once it has parsed and checked cleanly, with
+//! every environment overlay applied, every variable substituted, every unit converted to Swarm's
+//! own units (bytes, nano-cpus, nanoseconds) and every reference resolved. It is the contract
+//! between `lang` and the planner: the planner never sees syntax.
+//!
+//! Names here are berth names (`web`, `data`); the Swarm names derived from them come from
+//! [`crate::naming`], so `lang` and the planner can never disagree about them.
+
+use crate::span::Span;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The environments a project can have. They decide stack names and default route hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Production,
+    Staging,
+    Preview,
+    Development,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 4] = [Self::Production, Self::Staging, Self::Preview, Self::Development];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Production => "production",
+            Self::Staging => "staging",
+            Self::Preview => "preview",
+            Self::Development => "development",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A whole checked configuration: the platform and one [`Deployment`] per project environment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub platform: Platform,
+    pub deployments: Vec<Deployment>,
+    /// Every declared project, also those whose environments were not instantiated.
+    pub projects: Vec<String>,
+}
+
+impl Config {
+    pub fn deployment(&self, project: &str, environment: Environment) -> Option<&Deployment> {
+        self.deployments.iter().find(|d| d.project == project && d.environment == environment)
+    }
+}
+
+/// The shared cluster: domain, certificates, proxy, address pool.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Platform {
+    pub domain: Option<String>,
+    pub acme_email: Option<String>,
+    /// ACME directory URL; `None` means Let's Encrypt production.
+    pub acme_ca: Option<String>,
+    /// IPv4 pool for overlay networks, e.g. `10.208.0.0/12` (only used at swarm init).
+    pub address_pool: Option<String>,
+    /// Prefix length of each network's subnet carved from the pool.
+    pub subnet_size: u8,
+    pub proxy: Proxy,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Proxy {
+    pub image: String,
+    pub http_port: u16,
+    pub https_port: u16,
+    /// How often Traefik polls Swarm, in nanoseconds.
+    pub refresh_ns: u64,
+    pub dashboard: bool,
+    pub metrics: bool,
+    pub access_log: bool,
+    /// Redirect HTTP to HTTPS when TLS is on.
+    pub redirect_https: bool,
+    pub constraints: Vec<String>,
+}
+
+/// One project in one environment: the unit berth plans, applies, locks and destroys.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deployment {
+    pub project: String,
+    pub environment: Environment,
+    /// The pull-request number of a preview environment.
+    pub pr: Option<u64>,
+    /// The Swarm stack namespace: `shop`, `shop-staging`, `shop-pr-123`, `shop-dev`.
+    pub stack: String,
+    /// The domain routes derive their hosts from (project's, else platform's).
+    pub domain: Option<String>,
+    pub quota: Quota,
+    pub access: Access,
+    pub services: Vec<Service>,
+    pub volumes: Vec<Volume>,
+    pub secrets: Vec<Secret>,
+    pub configs: Vec<ConfigFile>,
+    /// Networks the project declares besides its implicit `default` network.
+    pub networks: Vec<Network>,
+    pub span: Span,
+}
+
+/// Per project-environment limits; `None` means unlimited.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Quota {
+    /// Sum of cpu reservations x replicas, in nano-cpus.
+    pub cpu: Option<u64>,
+    /// Sum of memory reservations x replicas, in bytes.
+    pub memory: Option<u64>,
+    /// Sum of cpu limits x replicas, in nano-cpus.
+    pub limit_cpu: Option<u64>,
+    /// Sum of memory limits x replicas, in bytes.
+    pub limit_memory: Option<u64>,
+    /// Sum of declared volume sizes, in bytes.
+    pub storage: Option<u64>,
+    /// Sum of replicas.
+    pub replicas: Option<u64>,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Access {
+    pub owner: Vec<String>,
+    pub admin: Vec<String>,
+    pub developer: Vec<String>,
+    pub viewer: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub image: String,
+    pub mode: ServiceMode,
+    /// Overrides the image's entrypoint (Swarm `Command`).
+    pub command: Option<Vec<String>>,
+    /// Arguments (Swarm `Args`).
+    pub args: Option<Vec<String>>,
+    pub workdir: Option<String>,
+    pub env: BTreeMap<String, EnvValue>,
+    pub publish: Vec<Publish>,
+    pub resources: Resources,
+    pub mounts: Vec<Mount>,
+    pub health: Option<Health>,
+    pub update: UpdatePolicy,
+    pub rollback: UpdatePolicy,
+    pub restart: RestartPolicy,
+    pub placement: Placement,
+    pub routes: Vec<Route>,
+    /// Services of the same deployment that must exist first: `depends_on` plus every service a
+    /// value refers to. Sorted, without duplicates.
+    pub depends_on: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub security: Security,
+    pub endpoint_mode: EndpointMode,
+    /// Networks besides the deployment's `default` network, which every service joins.
+    pub networks: Vec<NetworkRef>,
+    pub stop_grace_period_ns: Option<u64>,
+    pub span: Span,
+}
+
+impl Service {
+    pub fn replicas(&self) -> Option<u64> {
+        match self.mode {
+            ServiceMode::Replicated { replicas } => Some(replicas),
+            ServiceMode::Global => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "mode")]
+pub enum ServiceMode {
+    Replicated { replicas: u64 },
+    Global,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum EnvValue {
+    /// A literal value (references already substituted).
+    Plain(String),
+    /// A secret: the variable holds the path of the mounted secret file, never its value.
+    SecretFile { secret: String, path: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    Tcp,
+    Udp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PublishMode {
+    Host,
+    Ingress,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Publish {
+    pub target: u16,
+    pub published: Option<u16>,
+    pub protocol: Protocol,
+    pub mode: PublishMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Resources {
+    pub limits: ResourceSet,
+    pub reservations: ResourceSet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ResourceSet {
+    pub nano_cpus: Option<u64>,
+    pub memory_bytes: Option<u64>,
+    /// Only meaningful for limits.
+    pub pids: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "type", content = "name")]
+pub enum MountSource {
+    Volume(String),
+    Secret(String),
+    Config(String),
+    Tmpfs,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mount {
+    pub source: MountSource,
+    pub target: String,
+    pub read_only: bool,
+    /// Size limit of a tmpfs mount, in bytes.
+    pub tmpfs_size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// Docker's form: `["CMD", ...]`, `["CMD-SHELL", "..."]`, or `["NONE"]` to disable the image's.
+    pub test: Vec<String>,
+    pub interval_ns: u64,
+    pub timeout_ns: u64,
+    pub retries: u64,
+    pub start_period_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UpdateOrder {
+    StartFirst,
+    StopFirst,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureAction {
+    Rollback,
+    Pause,
+    Continue,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UpdatePolicy {
+    pub parallelism: u64,
+    pub delay_ns: u64,
+    pub order: UpdateOrder,
+    pub failure_action: FailureAction,
+    /// How long Swarm watches each updated task for failure, in nanoseconds.
+    pub monitor_ns: u64,
+    pub max_failure_ratio: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartCondition {
+    None,
+    OnFailure,
+    Any,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestartPolicy {
+    pub condition: RestartCondition,
+    pub delay_ns: u64,
+    pub max_attempts: Option<u64>,
+    pub window_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Placement {
+    /// Sorted, e.g. `node.role == manager`.
+    pub constraints: Vec<String>,
+    /// Spread preferences, e.g. `node.labels.zone`.
+    pub spread: Vec<String>,
+    pub max_replicas_per_node: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Route {
+    pub host: String,
+    /// A path prefix such as `/api`; `None` routes every path.
+    pub path: Option<String>,
+    /// The container port Traefik forwards to.
+    pub port: u16,
+    pub tls: bool,
+    pub span: Span,
+}
+
+impl Route {
+    /// The URL users reach this route at.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{}", self.host, self.path.as_deref().unwrap_or("/"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Security {
+    pub read_only: bool,
+    pub user: Option<String>,
+    /// Upper-case names without `CAP_`, sorted; `ALL` drops everything.
+    pub cap_drop: Vec<String>,
+    pub cap_add: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointMode {
+    Vip,
+    Dnsrr,
+}
+
+/// A network a service joins besides its deployment's `default` network.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum NetworkRef {
+    /// One of the deployment's own declared networks.
+    Own { name: String },
+    /// A network another project declares with this project in `shared_with`; it lives in
+    /// that project's deployment of the same environment.
+    Shared { project: String, name: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Volume {
+    pub name: String,
+    /// Declared size, in bytes, counted against the storage quota.
+    pub size: Option<u64>,
+    pub driver: String,
+    pub driver_opts: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "from", content = "value")]
+pub enum SecretSource {
+    /// A path relative to the configuration directory.
+    File(String),
+    /// The name of an environment variable of the berth process.
+    Env(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Secret {
+    pub name: String,
+    pub source: SecretSource,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "from", content = "value")]
+pub enum ConfigSource {
+    File(String),
+    Content(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigFile {
+    pub name: String,
+    pub source: ConfigSource,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    pub name: String,
+    pub internal: bool,
+    pub encrypted: bool,
+    pub attachable: bool,
+    /// Projects whose services may join this network.
+    pub shared_with: Vec<String>,
+    pub span: Span,
+}

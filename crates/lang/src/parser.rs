@@ -1,0 +1,521 @@
+//! A recursive-descent parser over the lexer's tokens. It never fails: each syntax error is
+//! reported to the sink, the parser resynchronises at the next item (an identifier at the start of
+//! a line, or the `}` that closes the current body) and goes on, so one run reports every
+//! independent error. Nesting is bounded, so no input can exhaust the stack.
+
+use crate::codes::Code;
+use crate::diagnostic::{Diagnostic, Sink};
+use crate::lexer::{lex, Token, TokenKind};
+use crate::span::{FileId, Span};
+use crate::syntax::*;
+
+/// Blocks, lists and maps may nest this deep; deeper input is an error.
+pub const MAX_DEPTH: usize = 64;
+
+/// Parses one file. Problems go to `sink`; the returned tree holds whatever could be read.
+pub fn parse(file: FileId, text: &str, sink: &mut Sink) -> File {
+    let tokens = lex(file, text, sink);
+    let mut p = Parser { text, tokens, pos: 0, sink, depth: 0, pending: Vec::new(), file };
+    let body = p.body(None);
+    File { id: file, body }
+}
+
+struct Parser<'a, 's> {
+    text: &'a str,
+    tokens: Vec<Token>,
+    pos: usize,
+    sink: &'s mut Sink,
+    depth: usize,
+    /// Comments read but not yet attached to a node.
+    pending: Vec<Comment>,
+    file: FileId,
+}
+
+impl<'a> Parser<'a, '_> {
+    /// The next significant token; comments on the way are moved to `pending`.
+    fn peek(&mut self) -> Token {
+        while self.tokens[self.pos].kind == TokenKind::Comment {
+            let tok = self.tokens[self.pos];
+            let blank_before = self.blank_line_before(tok.span.start as usize);
+            self.pending.push(Comment { span: tok.span, text: self.text[tok.span.range()].to_string(), blank_before });
+            self.pos += 1;
+        }
+        self.tokens[self.pos]
+    }
+
+    fn bump(&mut self) -> Token {
+        let tok = self.peek();
+        if tok.kind != TokenKind::Eof {
+            self.pos += 1;
+        }
+        tok
+    }
+
+    fn text_of(&self, tok: Token) -> &'a str {
+        &self.text[tok.span.range()]
+    }
+
+    /// Whether an empty line precedes `offset` (only whitespace and at least two newlines).
+    fn blank_line_before(&self, offset: usize) -> bool {
+        let before = &self.text[..offset];
+        let ws = before.len() - before.trim_end_matches([' ', '\t', '\r', '\n']).len();
+        before[before.len() - ws..].matches('\n').count() >= 2
+    }
+
+    /// Whether a line break separates `offset` from the previous non-space character.
+    fn starts_line(&self, offset: usize) -> bool {
+        let before = self.text[..offset].trim_end_matches([' ', '\t', '\r']);
+        before.is_empty() || before.ends_with('\n')
+    }
+
+    fn leading_trivia(&mut self, start: usize) -> Trivia {
+        let mut leading = std::mem::take(&mut self.pending);
+        let blank_before = leading.first().map_or_else(|| self.blank_line_before(start), |c| c.blank_before);
+        if let Some(first) = leading.first_mut() {
+            first.blank_before = false;
+        }
+        Trivia { leading, blank_before, trailing: None }
+    }
+
+    /// A comment on the same line right after `end` becomes the node's trailing comment.
+    fn trailing_comment(&mut self, end: u32) -> Option<Comment> {
+        let tok = self.tokens[self.pos];
+        if tok.kind == TokenKind::Comment && !self.text[end as usize..tok.span.start as usize].contains('\n') {
+            self.pos += 1;
+            return Some(Comment { span: tok.span, text: self.text[tok.span.range()].to_string(), blank_before: false });
+        }
+        None
+    }
+
+    fn error(&mut self, code: Code, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.sink.push(Diagnostic::new(code, span, message));
+        self.sink_last()
+    }
+
+    fn sink_last(&mut self) -> &mut Diagnostic {
+        // The sink only grows, so the diagnostic just pushed is the last one.
+        self.sink.last_mut().expect("a diagnostic was just pushed")
+    }
+
+    fn describe(&self, tok: Token) -> String {
+        match tok.kind {
+            TokenKind::Eof => "end of file".into(),
+            TokenKind::Error => "unreadable text".into(),
+            _ => format!("`{}`", self.text_of(tok).chars().take(40).collect::<String>()),
+        }
+    }
+
+    /// Items until `}` (when `open` is given) or the end of the file.
+    fn body(&mut self, open: Option<Token>) -> Body {
+        let start = open.map_or(0, |t| t.span.start as usize);
+        let mut items = Vec::new();
+        loop {
+            let tok = self.peek();
+            match tok.kind {
+                TokenKind::Eof => {
+                    if let Some(open) = open {
+                        self.error(Code::Unclosed, open.span, "unclosed `{`")
+                            .label = "this `{` has no matching `}`".into();
+                    }
+                    let trailing = std::mem::take(&mut self.pending);
+                    return Body { items, trailing, span: Span::new(self.file, start, tok.span.end as usize) };
+                }
+                TokenKind::RBrace if open.is_some() => {
+                    self.bump();
+                    let trailing = std::mem::take(&mut self.pending);
+                    return Body { items, trailing, span: Span::new(self.file, start, tok.span.end as usize) };
+                }
+                TokenKind::RBrace => {
+                    self.bump();
+                    self.error(Code::UnexpectedToken, tok.span, "unexpected `}`").label = "no block is open here".into();
+                }
+                TokenKind::Ident | TokenKind::Str => {
+                    if let Some(item) = self.item() {
+                        items.push(item);
+                    }
+                }
+                TokenKind::Comma => {
+                    self.bump();
+                }
+                _ => {
+                    let what = self.describe(tok);
+                    self.error(Code::UnexpectedToken, tok.span, format!("expected an attribute or a block, found {what}"))
+                        .label = "expected `name = value` or `kind name { ... }`".into();
+                    self.bump();
+                    self.recover();
+                }
+            }
+        }
+    }
+
+    /// Skips to the start of the next item: an identifier that begins a line, or the `}` that
+    /// closes the current body, stepping over balanced groups.
+    fn recover(&mut self) {
+        let mut depth = 0usize;
+        loop {
+            let tok = self.peek();
+            match tok.kind {
+                TokenKind::Eof => return,
+                TokenKind::LBrace | TokenKind::LBracket => depth += 1,
+                TokenKind::RBrace | TokenKind::RBracket if depth == 0 => {
+                    if tok.kind == TokenKind::RBrace {
+                        return;
+                    }
+                }
+                TokenKind::RBrace | TokenKind::RBracket => depth -= 1,
+                TokenKind::Ident | TokenKind::Str if depth == 0 && self.starts_line(tok.span.start as usize) => return,
+                _ => {}
+            }
+            self.bump();
+        }
+    }
+
+    fn name(&mut self, tok: Token) -> Name {
+        match tok.kind {
+            TokenKind::Str => {
+                let raw = self.text_of(tok);
+                let text = unescape_simple(&raw[1..raw.len() - 1]);
+                Name { text, span: tok.span, quoted: true }
+            }
+            _ => Name { text: self.text_of(tok).to_string(), span: tok.span, quoted: false },
+        }
+    }
+
+    fn item(&mut self) -> Option<Item> {
+        let key_tok = self.bump();
+        let trivia = self.leading_trivia(key_tok.span.start as usize);
+        let key = self.name(key_tok);
+        let key_span = key.span;
+        let next = self.peek();
+        let kind = match next.kind {
+            TokenKind::Eq => {
+                self.bump();
+                let value = self.expr();
+                ItemKind::Attribute(Attribute { key, value })
+            }
+            TokenKind::LBrace => ItemKind::Block(Block { kind: key, label: None, body: self.block_body() }),
+            TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => {
+                let label_tok = self.bump();
+                let label = self.name(label_tok);
+                let after = self.peek();
+                if after.kind == TokenKind::LBrace {
+                    ItemKind::Block(Block { kind: key, label: Some(label), body: self.block_body() })
+                } else {
+                    let what = self.describe(after);
+                    self.error(Code::UnexpectedToken, after.span, format!("expected `{{` after `{} {}`, found {what}", key.text, label.text))
+                        .label = "a block's body starts with `{`".into();
+                    self.recover();
+                    return None;
+                }
+            }
+            _ => {
+                let what = self.describe(next);
+                let d = self.error(Code::UnexpectedToken, next.span, format!("expected `=` or `{{` after `{}`, found {what}", key.text));
+                d.label = "expected `=` or `{` here".into();
+                d.secondary.push(crate::diagnostic::Label { span: key.span, message: "this starts an attribute or a block".into() });
+                self.recover();
+                return None;
+            }
+        };
+        let end = self.tokens[self.pos.saturating_sub(1)].span.end;
+        let span = key_span.to(Span { file: self.file, start: end, end });
+        let mut trivia = trivia;
+        trivia.trailing = self.trailing_comment(end);
+        Some(Item { trivia, kind, span })
+    }
+
+    /// `{ items }`, at the `{`.
+    fn block_body(&mut self) -> Body {
+        let open = self.bump();
+        if !self.enter(open) {
+            return Body { items: Vec::new(), trailing: Vec::new(), span: open.span };
+        }
+        let body = self.body(Some(open));
+        self.depth -= 1;
+        body
+    }
+
+    /// Counts one more level of nesting; when too deep, reports it, skips the whole group and
+    /// returns false.
+    fn enter(&mut self, open: Token) -> bool {
+        self.depth += 1;
+        if self.depth <= MAX_DEPTH {
+            return true;
+        }
+        self.depth -= 1;
+        self.error(Code::TooDeep, open.span, format!("nesting deeper than {MAX_DEPTH} levels")).label =
+            "the content of this group is skipped".into();
+        let mut depth = 1usize;
+        while depth > 0 {
+            let tok = self.bump();
+            match tok.kind {
+                TokenKind::LBrace | TokenKind::LBracket => depth += 1,
+                TokenKind::RBrace | TokenKind::RBracket => depth -= 1,
+                TokenKind::Eof => break,
+                _ => {}
+            }
+        }
+        self.pending.clear();
+        false
+    }
+
+    fn expr(&mut self) -> Expr {
+        let tok = self.peek();
+        let span = tok.span;
+        let kind = match tok.kind {
+            TokenKind::Str | TokenKind::TripleStr => {
+                self.bump();
+                ExprKind::Str(self.string(tok))
+            }
+            TokenKind::Number => {
+                self.bump();
+                match self.text_of(tok).parse::<f64>() {
+                    Ok(n) if n.is_finite() => ExprKind::Number(n),
+                    _ => {
+                        self.error(Code::InvalidNumber, span, "number out of range");
+                        ExprKind::Error
+                    }
+                }
+            }
+            TokenKind::Quantity => {
+                self.bump();
+                ExprKind::Quantity(self.text_of(tok).to_string())
+            }
+            TokenKind::Ident => {
+                let text = self.text_of(tok);
+                if text == "true" || text == "false" {
+                    self.bump();
+                    ExprKind::Bool(text == "true")
+                } else {
+                    let r = self.reference();
+                    return Expr { span: r.span, kind: ExprKind::Ref(r) };
+                }
+            }
+            TokenKind::LBracket => return self.list(),
+            TokenKind::LBrace => {
+                let body = self.block_body();
+                return Expr { span: body.span, kind: ExprKind::Map(body) };
+            }
+            TokenKind::Error => {
+                self.bump();
+                ExprKind::Error
+            }
+            _ => {
+                let what = self.describe(tok);
+                self.error(Code::UnexpectedToken, span, format!("expected a value, found {what}"))
+                    .label = "expected a string, number, list, map or reference".into();
+                if !matches!(tok.kind, TokenKind::RBrace | TokenKind::RBracket | TokenKind::Eof) && !self.starts_line(span.start as usize) {
+                    self.bump();
+                }
+                ExprKind::Error
+            }
+        };
+        Expr { kind, span }
+    }
+
+    fn reference(&mut self) -> Ref {
+        let first = self.bump();
+        let mut segments = vec![self.name(first)];
+        while self.peek().kind == TokenKind::Dot {
+            let dot = self.bump();
+            let next = self.peek();
+            if next.kind == TokenKind::Ident {
+                self.bump();
+                segments.push(self.name(next));
+            } else {
+                let what = self.describe(next);
+                self.error(Code::UnexpectedToken, next.span, format!("expected a name after `.`, found {what}"))
+                    .secondary
+                    .push(crate::diagnostic::Label { span: dot.span, message: "this `.` must be followed by a name".into() });
+                break;
+            }
+        }
+        let span = segments[0].span.to(segments[segments.len() - 1].span);
+        Ref { segments, span }
+    }
+
+    fn list(&mut self) -> Expr {
+        let open = self.bump();
+        if !self.enter(open) {
+            return Expr { kind: ExprKind::Error, span: open.span };
+        }
+        let mut elements = Vec::new();
+        let end;
+        loop {
+            let tok = self.peek();
+            match tok.kind {
+                TokenKind::RBracket => {
+                    self.bump();
+                    end = tok.span;
+                    break;
+                }
+                TokenKind::Eof | TokenKind::RBrace => {
+                    self.error(Code::Unclosed, open.span, "unclosed `[`").label = "this `[` has no matching `]`".into();
+                    end = open.span;
+                    break;
+                }
+                TokenKind::Comma => {
+                    self.bump();
+                    self.error(Code::UnexpectedToken, tok.span, "unexpected `,`").label = "expected a value before this `,`".into();
+                }
+                _ => {
+                    let trivia = self.leading_trivia(tok.span.start as usize);
+                    let before = self.pos;
+                    let value = self.expr();
+                    let mut trivia = trivia;
+                    let next = self.peek();
+                    match next.kind {
+                        TokenKind::Comma => {
+                            self.bump();
+                        }
+                        TokenKind::RBracket => {}
+                        _ if matches!(value.kind, ExprKind::Error) && self.pos == before => {
+                            self.bump();
+                        }
+                        _ => {
+                            let what = self.describe(next);
+                            self.error(Code::UnexpectedToken, next.span, format!("expected `,` or `]`, found {what}"))
+                                .label = "list elements are separated by `,`".into();
+                        }
+                    }
+                    trivia.trailing = self.trailing_comment(self.tokens[self.pos.saturating_sub(1)].span.end);
+                    elements.push(ListElement { trivia, value });
+                }
+            }
+        }
+        self.depth -= 1;
+        let trailing = std::mem::take(&mut self.pending);
+        Expr { kind: ExprKind::List(List { elements, trailing }), span: open.span.to(end) }
+    }
+
+    /// Reads escapes and `${...}` interpolations of a string token.
+    fn string(&mut self, tok: Token) -> StrLit {
+        let raw = self.text_of(tok);
+        let triple = tok.kind == TokenKind::TripleStr;
+        let q = if triple { 3 } else { 1 };
+        let base = tok.span.start as usize + q;
+        let content = &raw[q..raw.len() - q];
+        let mut parts = Vec::new();
+        let mut lit = String::new();
+        let mut chars = content.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => lit.push('\n'),
+                    Some((_, 't')) => lit.push('\t'),
+                    Some((_, 'r')) => lit.push('\r'),
+                    Some((_, '"')) => lit.push('"'),
+                    Some((_, '\\')) => lit.push('\\'),
+                    Some((_, '$')) => lit.push('$'),
+                    other => {
+                        let len = 1 + other.map_or(0, |(_, c)| c.len_utf8());
+                        let text = &content[i..i + len];
+                        self.error(Code::InvalidEscape, Span::new(self.file, base + i, base + i + len), format!("invalid escape `{text}`"))
+                            .help = Some("write `\\\\` for a backslash".into());
+                    }
+                },
+                '$' if content[i..].starts_with("$${") => {
+                    chars.next();
+                    chars.next();
+                    lit.push_str("${");
+                }
+                '$' if content[i..].starts_with("${") => {
+                    chars.next();
+                    let Some(close) = content[i..].find('}') else {
+                        self.error(Code::BadInterpolation, Span::new(self.file, base + i, base + i + 2), "unclosed interpolation")
+                            .label = "this `${` has no matching `}`".into();
+                        break;
+                    };
+                    let inner = &content[i + 2..i + close];
+                    let inner_start = base + i + 2;
+                    match parse_ref_text(self.file, inner, inner_start) {
+                        Some(r) => {
+                            if !lit.is_empty() {
+                                parts.push(StrPart::Lit(std::mem::take(&mut lit)));
+                            }
+                            parts.push(StrPart::Interp(r));
+                        }
+                        None => {
+                            self.error(Code::BadInterpolation, Span::new(self.file, base + i, base + i + close + 1), format!("`{}` is not a reference", inner.trim()))
+                                .help = Some("interpolate a reference such as `${var.pr}` or `${db.host}`; write `$${` for a literal `${`".into());
+                        }
+                    }
+                    while chars.peek().is_some_and(|(j, _)| *j <= i + close) {
+                        chars.next();
+                    }
+                }
+                _ => lit.push(c),
+            }
+        }
+        if !lit.is_empty() || parts.is_empty() {
+            parts.push(StrPart::Lit(lit));
+        }
+        if triple {
+            dedent(&mut parts);
+        }
+        StrLit { parts, triple }
+    }
+}
+
+/// Parses `a.b.c` (with surrounding spaces) at `start` into a reference, or `None`.
+fn parse_ref_text(file: FileId, text: &str, start: usize) -> Option<Ref> {
+    let lead = text.len() - text.trim_start().len();
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    let mut segments = Vec::new();
+    let mut offset = start + lead;
+    for seg in trimmed.split('.') {
+        let ok = seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !ok {
+            return None;
+        }
+        segments.push(Name { text: seg.to_string(), span: Span::new(file, offset, offset + seg.len()), quoted: false });
+        offset += seg.len() + 1;
+    }
+    let span = Span::new(file, start + lead, start + lead + trimmed.len());
+    Some(Ref { segments, span })
+}
+
+/// Reads the escapes of a quoted key; keys cannot interpolate.
+fn unescape_simple(s: &str) -> String {
+    s.replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// Multi-line strings drop the line break after the opening quotes, the indentation common to
+/// all non-empty lines, and a last line holding only the closing quotes' indentation.
+fn dedent(parts: &mut [StrPart]) {
+    let mut whole = String::new();
+    for part in parts.iter() {
+        if let StrPart::Lit(text) = part {
+            whole.push_str(text);
+        } else {
+            whole.push('\u{0}');
+        }
+    }
+    let body = whole.strip_prefix('\n').unwrap_or(&whole);
+    let body = match body.rfind('\n') {
+        Some(i) if body[i + 1..].trim().is_empty() => &body[..i + 1],
+        _ => body,
+    };
+    let indent = body
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+        .min()
+        .unwrap_or(0);
+    let dedented: String = body
+        .split_inclusive('\n')
+        .map(|l| if l.len() >= indent && l[..indent].trim().is_empty() { &l[indent..] } else { l.trim_start_matches([' ', '\t']) })
+        .collect();
+    let pieces: Vec<&str> = dedented.split('\u{0}').collect();
+    let mut k = 0;
+    for part in parts.iter_mut() {
+        match part {
+            StrPart::Lit(text) => *text = pieces.get(k).copied().unwrap_or_default().to_string(),
+            StrPart::Interp(_) => k += 1,
+        }
+    }
+}
