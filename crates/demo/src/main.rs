@@ -13,6 +13,7 @@ mod server;
 mod signals;
 mod url;
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -46,6 +47,14 @@ enum Failure {
 
 type Outcome = Result<(), Failure>;
 
+/// Prints to stdout like `print!`, but ignores a closed stdout (as in `berth-demo get ... | head -1`)
+/// instead of panicking: the exit code must still report the command's own outcome.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn main() -> ExitCode {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     let command = match argv.first().map(String::as_str) {
@@ -62,11 +71,11 @@ fn main() -> ExitCode {
         "get" => get(argv),
         "connect" => connect(argv),
         "help" | "-h" | "--help" => {
-            println!("{USAGE}");
+            say!("{USAGE}\n");
             Ok(())
         }
         "version" | "--version" => {
-            println!("berth-demo {}", env!("CARGO_PKG_VERSION"));
+            say!("berth-demo {}\n", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
         other => Err(Failure::Usage(format!("unknown command {other:?}"))),
@@ -146,15 +155,15 @@ fn check(argv: Vec<String>) -> Outcome {
     let (url, args) = url_command(argv, "check", &["timeout-ms"])?;
     match HttpClient::new(url.clone(), None, timeout(&args)?).get() {
         Ok(reply) if (200..300).contains(&reply.status) => {
-            println!("{url}: {}", reply.status);
+            say!("{url}: {}\n", reply.status);
             Ok(())
         }
         Ok(reply) => {
-            println!("{url}: {}", reply.status);
+            say!("{url}: {}\n", reply.status);
             Err(Failure::Failed)
         }
         Err(e) => {
-            println!("{url}: {e}");
+            say!("{url}: {e}\n");
             Err(Failure::Failed)
         }
     }
@@ -190,12 +199,12 @@ fn get(argv: Vec<String>) -> Outcome {
             }
         }
     }
-    println!("ok={ok} failed={failed}");
+    say!("ok={ok} failed={failed}\n");
     if let Some(body) = first_body {
         let body = String::from_utf8_lossy(&body);
-        print!("{body}");
+        say!("{body}");
         if !body.is_empty() && !body.ends_with('\n') {
-            println!();
+            say!("\n");
         }
     }
     if let Some(error) = first_error {
@@ -217,15 +226,15 @@ fn connect(argv: Vec<String>) -> Outcome {
     let timeout = timeout(&args)?;
     match client::connect(target, Instant::now() + timeout) {
         Ok(_stream) => {
-            println!("open");
+            say!("open\n");
             Ok(())
         }
         Err(client::ClientError::Timeout) => {
-            println!("closed: timed out after {} ms", timeout.as_millis());
+            say!("closed: timed out after {} ms\n", timeout.as_millis());
             Err(Failure::Failed)
         }
         Err(e) => {
-            println!("closed: {e}");
+            say!("closed: {e}\n");
             Err(Failure::Failed)
         }
     }

@@ -62,6 +62,15 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the help unless a suggestion already did.
+    pub fn or_help(self, help: impl Into<String>) -> Self {
+        if self.help.is_some() {
+            self
+        } else {
+            self.with_help(help)
+        }
+    }
+
     /// Adds a "did you mean" help when one of `candidates` is close to `name`.
     pub fn suggest<'a>(self, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Self {
         match crate::suggest::closest(name, candidates) {

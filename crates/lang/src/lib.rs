@@ -17,3 +17,8 @@ pub use span::{FileId, SourceFile, SourceMap, Span};
 pub mod model;
 pub mod naming;
 pub mod fmt;
+pub mod units;
+pub mod check;
+
+pub use check::{analyze, Analysis, Input, Options, VarInput};
+pub mod render;

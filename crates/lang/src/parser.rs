@@ -77,8 +77,27 @@ impl<'a> Parser<'a, '_> {
         Trivia { leading, blank_before, trailing: None }
     }
 
+    /// The end of the last significant token read; comments a look-ahead skipped do not count.
+    fn prev_end(&self) -> u32 {
+        let mut i = self.pos;
+        while i > 0 && self.tokens[i - 1].kind == TokenKind::Comment {
+            i -= 1;
+        }
+        i.checked_sub(1).map_or(0, |i| self.tokens[i].span.end)
+    }
+
     /// A comment on the same line right after `end` becomes the node's trailing comment.
     fn trailing_comment(&mut self, end: u32) -> Option<Comment> {
+        // A look-ahead (for a `.` after a reference, or a `,` after a list element) may already
+        // have moved the comment to `pending`.
+        if let Some(i) = self.pending.iter().position(|c| c.span.start >= end) {
+            if self.text[end as usize..self.pending[i].span.start as usize].contains('\n') {
+                return None;
+            }
+            let mut comment = self.pending.remove(i);
+            comment.blank_before = false;
+            return Some(comment);
+        }
         let tok = self.tokens[self.pos];
         if tok.kind == TokenKind::Comment && !self.text[end as usize..tok.span.start as usize].contains('\n') {
             self.pos += 1;
@@ -135,7 +154,14 @@ impl<'a> Parser<'a, '_> {
                     }
                 }
                 TokenKind::Comma => {
-                    self.bump();
+                    let comma = self.bump();
+                    // In `a = 1, # note` the comment still belongs to `a`.
+                    if items.last().is_some_and(|i: &Item| i.trivia.trailing.is_none()) {
+                        let trailing = self.trailing_comment(comma.span.end);
+                        if let Some(last) = items.last_mut() {
+                            last.trivia.trailing = trailing;
+                        }
+                    }
                 }
                 _ => {
                     let what = self.describe(tok);
@@ -217,7 +243,7 @@ impl<'a> Parser<'a, '_> {
                 return None;
             }
         };
-        let end = self.tokens[self.pos.saturating_sub(1)].span.end;
+        let end = self.prev_end();
         let span = key_span.to(Span { file: self.file, start: end, end });
         let mut trivia = trivia;
         trivia.trailing = self.trailing_comment(end);
@@ -378,7 +404,7 @@ impl<'a> Parser<'a, '_> {
                                 .label = "list elements are separated by `,`".into();
                         }
                     }
-                    trivia.trailing = self.trailing_comment(self.tokens[self.pos.saturating_sub(1)].span.end);
+                    trivia.trailing = self.trailing_comment(self.prev_end());
                     elements.push(ListElement { trivia, value });
                 }
             }

@@ -1,0 +1,446 @@
+//! The shape of the language as data: which blocks exist, where, with which attributes of which
+//! types and defaults. The structural checker walks bodies against this table, and a test holds
+//! `schema/LANGUAGE.md` to it, so the reference cannot drift from what berth accepts.
+
+/// The type an attribute's value must have.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Ty {
+    Str,
+    /// A whole number within the bounds.
+    Int(u64, u64),
+    /// A number within the bounds.
+    Float(f64, f64),
+    Bool,
+    /// Bytes, written with a binary unit (`512M`).
+    Size,
+    /// Nanoseconds, written with units (`10s`).
+    Duration,
+    /// Nano-cpus, written as cores (`0.5`) or millicores (`500m`).
+    Cpu,
+    Port,
+    /// One of the given strings.
+    Enum(&'static [&'static str]),
+    StrList,
+    /// A list of references to things of the given kind.
+    RefList(RefKind),
+    /// A reference to one of the given kinds.
+    Ref(&'static [RefKind]),
+    /// A map (block or `{ ... }` literal) with free keys and scalar or reference values.
+    Map,
+    /// A string, number or bool, as for variable defaults.
+    Scalar,
+}
+
+impl Ty {
+    pub fn describe(self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Int(lo, hi) if hi == u64::MAX => format!("a whole number ≥ {lo}"),
+            Ty::Int(lo, hi) => format!("a whole number from {lo} to {hi}"),
+            Ty::Float(lo, hi) => format!("a number from {lo} to {hi}"),
+            Ty::Bool => "`true` or `false`".into(),
+            Ty::Size => "a size such as `512M`".into(),
+            Ty::Duration => "a duration such as `10s`".into(),
+            Ty::Cpu => "a cpu amount such as `0.5` or `500m`".into(),
+            Ty::Port => "a port number".into(),
+            Ty::Enum(choices) => format!("one of {}", choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")),
+            Ty::StrList => "a list of strings".into(),
+            Ty::RefList(kind) => format!("a list of {} references", kind.as_str()),
+            Ty::Ref(kinds) => format!("a reference to a {}", kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ")),
+            Ty::Map => "a map".into(),
+            Ty::Scalar => "a string, number or bool".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RefKind {
+    Service,
+    Volume,
+    Secret,
+    Config,
+    Network,
+}
+
+impl RefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefKind::Service => "service",
+            RefKind::Volume => "volume",
+            RefKind::Secret => "secret",
+            RefKind::Config => "config",
+            RefKind::Network => "network",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct AttrSchema {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    /// The default as the reference shows it; empty when there is none.
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LabelRule {
+    None,
+    Required,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct BlockSchema {
+    pub kind: &'static str,
+    pub label: LabelRule,
+    /// May appear more than once in its parent (named blocks always may, with distinct names).
+    pub repeatable: bool,
+    pub attrs: &'static [AttrSchema],
+    pub blocks: &'static [&'static str],
+    pub doc: &'static str,
+}
+
+const fn attr(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> AttrSchema {
+    AttrSchema { name, ty, required: false, default, doc }
+}
+
+const fn req(name: &'static str, ty: Ty, doc: &'static str) -> AttrSchema {
+    AttrSchema { name, ty, required: true, default: "", doc }
+}
+
+const U: u64 = u64::MAX;
+const SCOPE_BLOCKS: &[&str] = &["quota", "access", "service", "volume", "secret", "config", "network"];
+
+/// Top-level blocks.
+pub const ROOT_BLOCKS: &[&str] = &["platform", "variable", "project"];
+
+pub static BLOCKS: &[BlockSchema] = &[
+    BlockSchema {
+        kind: "platform",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "The cluster every project shares. At most one per configuration.",
+        attrs: &[
+            attr("domain", Ty::Str, "", "Domain that default route hosts are derived from."),
+            attr("acme_email", Ty::Str, "", "E-mail for the ACME account; setting it turns TLS on by default."),
+            attr("acme_ca", Ty::Str, "Let's Encrypt", "ACME directory URL (e.g. a pebble test CA)."),
+            attr("address_pool", Ty::Str, "Docker's default", "IPv4 CIDR pool for overlay networks, used at swarm init."),
+            attr("subnet_size", Ty::Int(16, 28), "24", "Prefix length of each network's subnet."),
+        ],
+        blocks: &["proxy"],
+    },
+    BlockSchema {
+        kind: "proxy",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "The Traefik proxy berth deploys.",
+        attrs: &[
+            attr("image", Ty::Str, "\"berth/traefik:3.7.15\"", "Traefik v3 image."),
+            attr("http_port", Ty::Port, "80", "Host port for HTTP."),
+            attr("https_port", Ty::Port, "443", "Host port for HTTPS."),
+            attr("refresh", Ty::Duration, "1s", "How often Traefik polls Swarm."),
+            attr("dashboard", Ty::Bool, "false", "Enable the dashboard (served only with authentication)."),
+            attr("metrics", Ty::Bool, "true", "Expose Prometheus metrics."),
+            attr("access_log", Ty::Bool, "true", "Write access logs."),
+            attr("redirect_https", Ty::Bool, "true", "Redirect HTTP to HTTPS when TLS is on."),
+            attr("constraints", Ty::StrList, "[\"node.role == manager\"]", "Placement constraints of the proxy."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "variable",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "An input, set with `--var name=value`, `BERTH_VAR_name` or a var file.",
+        attrs: &[
+            req("type", Ty::Enum(&["string", "number", "bool"]), "The variable's type."),
+            attr("default", Ty::Scalar, "", "Value when none is given; without it a value is required."),
+            attr("description", Ty::Str, "", "What the variable is for."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "project",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "One tenant: its services and everything they need, and its environments.",
+        attrs: &[attr("domain", Ty::Str, "platform's", "Domain for this project's default hosts.")],
+        blocks: &["quota", "access", "service", "volume", "secret", "config", "network", "environment"],
+    },
+    BlockSchema {
+        kind: "environment",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "An overlay of the project for `production`, `staging`, `preview` or `development`.",
+        attrs: &[attr("domain", Ty::Str, "project's", "Domain for this environment's default hosts.")],
+        blocks: SCOPE_BLOCKS,
+    },
+    BlockSchema {
+        kind: "quota",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Limits per project environment; unset means unlimited.",
+        attrs: &[
+            attr("cpu", Ty::Cpu, "", "Sum of cpu reservations x replicas."),
+            attr("memory", Ty::Size, "", "Sum of memory reservations x replicas."),
+            attr("limit_cpu", Ty::Cpu, "", "Sum of cpu limits x replicas."),
+            attr("limit_memory", Ty::Size, "", "Sum of memory limits x replicas."),
+            attr("storage", Ty::Size, "", "Sum of declared volume sizes."),
+            attr("replicas", Ty::Int(0, U), "", "Sum of replicas."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "access",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Who may do what with the project.",
+        attrs: &[
+            attr("owner", Ty::StrList, "[]", "Everything, including access changes."),
+            attr("admin", Ty::StrList, "[]", "Deploy, scale, configure."),
+            attr("developer", Ty::StrList, "[]", "View logs, restart services."),
+            attr("viewer", Ty::StrList, "[]", "Read-only."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "service",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "A Swarm service.",
+        attrs: &[
+            req("image", Ty::Str, "Image reference."),
+            attr("replicas", Ty::Int(0, 10_000), "1", "Number of tasks (replicated mode)."),
+            attr("mode", Ty::Enum(&["replicated", "global"]), "\"replicated\"", "`global` runs one task per node."),
+            attr("command", Ty::StrList, "image's", "Overrides the image's entrypoint."),
+            attr("args", Ty::StrList, "image's", "Arguments to the command."),
+            attr("workdir", Ty::Str, "image's", "Working directory."),
+            attr("env", Ty::Map, "{}", "Environment variables; a secret reference becomes the secret file's path."),
+            attr("labels", Ty::Map, "{}", "Service labels."),
+            attr("depends_on", Ty::RefList(RefKind::Service), "[]", "Services deployed before this one."),
+            attr("networks", Ty::RefList(RefKind::Network), "[]", "Networks besides the project's `default`."),
+            attr("endpoint_mode", Ty::Enum(&["vip", "dnsrr"]), "\"vip\"", "How the service name resolves."),
+            attr("stop_grace_period", Ty::Duration, "10s", "Time between SIGTERM and SIGKILL."),
+            attr("enabled", Ty::Bool, "true", "Whether the service is deployed in this environment."),
+        ],
+        blocks: &["publish", "resources", "mount", "tmpfs", "health", "update", "rollback", "restart", "placement", "route", "security"],
+    },
+    BlockSchema {
+        kind: "publish",
+        label: LabelRule::None,
+        repeatable: true,
+        doc: "A port published on the nodes (not needed for routed HTTP).",
+        attrs: &[
+            req("target", Ty::Port, "Container port."),
+            attr("published", Ty::Port, "same as target", "Port on the node."),
+            attr("protocol", Ty::Enum(&["tcp", "udp"]), "\"tcp\"", "Protocol."),
+            attr("mode", Ty::Enum(&["host", "ingress"]), "\"host\"", "`ingress` needs the routing mesh (IPVS)."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "resources",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Limits and reservations per task.",
+        attrs: &[],
+        blocks: &["limits", "reservations"],
+    },
+    BlockSchema {
+        kind: "limits",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Hard limits per task.",
+        attrs: &[
+            attr("cpu", Ty::Cpu, "", "CPU limit."),
+            attr("memory", Ty::Size, "", "Memory limit."),
+            attr("pids", Ty::Int(1, U), "", "Maximum number of processes."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "reservations",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "What the scheduler sets aside per task.",
+        attrs: &[attr("cpu", Ty::Cpu, "", "CPU reservation."), attr("memory", Ty::Size, "", "Memory reservation.")],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "mount",
+        label: LabelRule::None,
+        repeatable: true,
+        doc: "A volume, secret or config mounted into the tasks.",
+        attrs: &[
+            req("source", Ty::Ref(&[RefKind::Volume, RefKind::Secret, RefKind::Config]), "`volume.x`, `secret.x` or `config.x`."),
+            req("target", Ty::Str, "Absolute path in the container."),
+            attr("read_only", Ty::Bool, "false (true for secrets, configs)", "Mount read-only."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "tmpfs",
+        label: LabelRule::None,
+        repeatable: true,
+        doc: "An in-memory file system, e.g. `/tmp` under a read-only root.",
+        attrs: &[req("target", Ty::Str, "Absolute path in the container."), attr("size", Ty::Size, "unlimited", "Size limit.")],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "health",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "The health check; exactly one of `command`, `shell`, `disable`.",
+        attrs: &[
+            attr("command", Ty::StrList, "", "Command run in the container (exec form)."),
+            attr("shell", Ty::Str, "", "Command run with `/bin/sh -c`."),
+            attr("disable", Ty::Bool, "false", "Disable the image's own health check."),
+            attr("interval", Ty::Duration, "10s", "Time between checks."),
+            attr("timeout", Ty::Duration, "5s", "Time a check may take; must be below `interval`."),
+            attr("retries", Ty::Int(1, 100), "3", "Failures before unhealthy."),
+            attr("start_period", Ty::Duration, "0s", "Grace period after start."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "update",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "How new versions roll out.",
+        attrs: &[
+            attr("parallelism", Ty::Int(0, U), "1", "Tasks updated at once (0 = all)."),
+            attr("delay", Ty::Duration, "0s", "Pause between batches."),
+            attr("order", Ty::Enum(&["start-first", "stop-first"]), "\"start-first\" (\"stop-first\" with host-mode ports)", "Start the new task before stopping the old."),
+            attr("failure_action", Ty::Enum(&["rollback", "pause", "continue"]), "\"rollback\"", "What a failed update does."),
+            attr("monitor", Ty::Duration, "start_period + interval x retries, at least 5s", "How long each new task is watched."),
+            attr("max_failure_ratio", Ty::Float(0.0, 1.0), "0", "Tolerated failure ratio."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "rollback",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "How a failed update rolls back.",
+        attrs: &[
+            attr("parallelism", Ty::Int(0, U), "1", "Tasks rolled back at once (0 = all)."),
+            attr("delay", Ty::Duration, "0s", "Pause between batches."),
+            attr("order", Ty::Enum(&["start-first", "stop-first"]), "as `update`", "Order of the rollback."),
+            attr("failure_action", Ty::Enum(&["pause", "continue"]), "\"pause\"", "What a failed rollback does."),
+            attr("monitor", Ty::Duration, "as `update`", "How long each task is watched."),
+            attr("max_failure_ratio", Ty::Float(0.0, 1.0), "0", "Tolerated failure ratio."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "restart",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "When Swarm restarts a task.",
+        attrs: &[
+            attr("condition", Ty::Enum(&["any", "on-failure", "none"]), "\"any\"", "Restart condition."),
+            attr("delay", Ty::Duration, "5s", "Delay between restarts."),
+            attr("max_attempts", Ty::Int(0, U), "unlimited", "Restarts before giving up."),
+            attr("window", Ty::Duration, "", "Window to evaluate the restart policy."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "placement",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Where tasks may run.",
+        attrs: &[
+            attr("constraints", Ty::StrList, "[]", "E.g. `node.role == worker`."),
+            attr("spread", Ty::StrList, "[]", "Spread over a node label, e.g. `node.labels.zone`."),
+            attr("max_replicas_per_node", Ty::Int(1, U), "unlimited", "Tasks per node at most."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "route",
+        label: LabelRule::None,
+        repeatable: true,
+        doc: "HTTP traffic from the proxy to this service.",
+        attrs: &[
+            attr("host", Ty::Str, "derived", "Host name; default `[service-]stack.domain`."),
+            attr("path", Ty::Str, "all paths", "Path prefix."),
+            req("port", Ty::Port, "Container port traffic goes to."),
+            attr("tls", Ty::Bool, "true when the platform has `acme_email`", "Serve HTTPS with an ACME certificate."),
+            attr("primary", Ty::Bool, "false", "Leave the service name out of the default host."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "security",
+        label: LabelRule::None,
+        repeatable: false,
+        doc: "Hardening of the containers.",
+        attrs: &[
+            attr("read_only", Ty::Bool, "false", "Read-only root file system."),
+            attr("user", Ty::Str, "image's", "User (and group) to run as, e.g. `65534:65534`."),
+            attr("cap_drop", Ty::StrList, "[]", "Capabilities to drop (`ALL` for all)."),
+            attr("cap_add", Ty::StrList, "[]", "Capabilities to add."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "volume",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "A named volume. Never removed unless data loss is allowed.",
+        attrs: &[
+            attr("size", Ty::Size, "", "Declared size, counted against the storage quota."),
+            attr("driver", Ty::Str, "\"local\"", "Volume driver."),
+            attr("driver_opts", Ty::Map, "{}", "Driver options."),
+            attr("labels", Ty::Map, "{}", "Volume labels."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "secret",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "A Swarm secret; exactly one source.",
+        attrs: &[
+            attr("file", Ty::Str, "", "File holding the value, relative to the configuration."),
+            attr("env", Ty::Str, "", "Environment variable of the berth process holding the value."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "config",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "A Swarm config; exactly one source.",
+        attrs: &[
+            attr("file", Ty::Str, "", "File holding the content, relative to the configuration."),
+            attr("content", Ty::Str, "", "The content itself."),
+        ],
+        blocks: &[],
+    },
+    BlockSchema {
+        kind: "network",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "An extra overlay network of the project.",
+        attrs: &[
+            attr("internal", Ty::Bool, "false", "No outside connectivity."),
+            attr("encrypted", Ty::Bool, "false", "Encrypt overlay traffic (IPsec)."),
+            attr("attachable", Ty::Bool, "false", "Standalone containers may attach."),
+            attr("shared_with", Ty::StrList, "[]", "Projects whose services may join this network."),
+        ],
+        blocks: &[],
+    },
+];
+
+pub fn block(kind: &str) -> Option<&'static BlockSchema> {
+    BLOCKS.iter().find(|b| b.kind == kind)
+}
+
+impl BlockSchema {
+    pub fn attr(&self, name: &str) -> Option<&'static AttrSchema> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+}

@@ -1,0 +1,748 @@
+//! Compiles the checked model into the Swarm objects berth wants to exist: per deployment its
+//! networks (its own `default`, the declared ones, and an `edge` network shared only with the
+//! proxy), volumes, content-named secrets and configs, and services with secure, zero-downtime
+//! defaults and Traefik labels; plus the platform's proxy. It decides nothing about what exists;
+//! that is the diff's job.
+
+use crate::docker::*;
+use crate::error::{PlanError, PlanErrors};
+use crate::resource::{berth_labels, label, Address, DeploymentId, Kind, Resource, Spec};
+use crate::resource::{DEFAULT_NETWORK, EDGE_NETWORK, PLATFORM_STACK};
+use crate::units;
+use berth_lang::model::{self, Config, Deployment, Platform};
+use berth_lang::{naming, Span};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Content digests (sha256, lowercase hex) of secrets and configs, keyed by the resource's
+/// address (`shop/production/secret.db_password`). The caller reads the files and environment
+/// variables; the planner never sees a secret's value. A config with inline `content` needs no
+/// entry: the compiler hashes it itself.
+pub type Digests = BTreeMap<String, String>;
+
+/// Swarm's own monitor default, and the least berth uses.
+pub const DEFAULT_MONITOR_NS: u64 = 5_000_000_000;
+/// The restart delay Swarm assumes when a spec has none; the proxy sets it explicitly.
+pub const SWARM_RESTART_DELAY_NS: u64 = 5_000_000_000;
+/// File mode of mounted secrets and configs (0444), as `docker stack deploy` uses.
+const FILE_MODE: u32 = 0o444;
+/// The resolver name every TLS route uses.
+pub const CERT_RESOLVER: &str = "acme";
+/// Where the proxy keeps its ACME account and certificates.
+const ACME_DIR: &str = "/acme";
+
+/// What the configuration wants to exist, with what the planner needs to admit it.
+#[derive(Debug, Clone, Default)]
+pub struct Desired {
+    pub resources: BTreeMap<Address, Resource>,
+    pub deployments: BTreeMap<DeploymentId, DeploymentInfo>,
+}
+
+/// A deployment's facts that are not Swarm objects: its quota and routes.
+#[derive(Debug, Clone)]
+pub struct DeploymentInfo {
+    pub id: DeploymentId,
+    pub stack: String,
+    pub quota: model::Quota,
+    pub routes: Vec<RouteInfo>,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub host: String,
+    pub path: Option<String>,
+    pub service: Address,
+    pub router: String,
+    pub rule: String,
+    pub span: Span,
+}
+
+impl Desired {
+    pub fn get(&self, address: &Address) -> Option<&Resource> {
+        self.resources.get(address)
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = (&Resource, &ServiceSpec)> {
+        self.resources.values().filter_map(|r| match &r.spec {
+            Spec::Service(s) => Some((r, &**s)),
+            _ => None,
+        })
+    }
+}
+
+/// Compiles a whole configuration.
+pub fn compile_config(config: &Config, digests: &Digests) -> Result<Desired, PlanErrors> {
+    compile(&config.deployments, &config.platform, digests)
+}
+
+/// Compiles deployments and the platform. Every deployment given is also one the proxy joins,
+/// so pass all deployments known, not only those being planned (the plan's scope decides what
+/// changes).
+pub fn compile(deployments: &[Deployment], platform: &Platform, digests: &Digests) -> Result<Desired, PlanErrors> {
+    let mut desired = Desired::default();
+    let mut errors = Vec::new();
+    let mut stacks: BTreeMap<String, DeploymentId> = BTreeMap::new();
+    stacks.insert(PLATFORM_STACK.to_string(), DeploymentId::platform());
+    let tls = platform.acme_email.is_some();
+    for d in deployments {
+        let id = DeploymentId::new(&d.project, d.environment, d.pr);
+        if let Some(first) = stacks.insert(d.stack.clone(), id.clone()) {
+            errors.push(PlanError::StackCollision { stack: d.stack.clone(), first, second: id });
+            continue;
+        }
+        let mut c = DeploymentCompiler { d, id, tls, digests, out: Vec::new(), errors: &mut errors, routes: Vec::new() };
+        c.run();
+        let (resources, routes, id) = (c.out, c.routes, c.id);
+        for r in resources {
+            desired.resources.insert(r.address.clone(), r);
+        }
+        desired.deployments.insert(
+            id.clone(),
+            DeploymentInfo { id, stack: d.stack.clone(), quota: d.quota.clone(), routes, span: Some(d.span) },
+        );
+    }
+    check_routes(&desired, &mut errors);
+    let edges: Vec<(Address, String)> = desired
+        .resources
+        .values()
+        .filter(|r| r.address.kind == Kind::Network && r.address.name == EDGE_NETWORK)
+        .map(|r| (r.address.clone(), r.name().to_string()))
+        .collect();
+    for r in platform_resources(platform, &edges) {
+        desired.resources.insert(r.address.clone(), r);
+    }
+    desired.deployments.insert(
+        DeploymentId::platform(),
+        DeploymentInfo {
+            id: DeploymentId::platform(),
+            stack: PLATFORM_STACK.into(),
+            quota: model::Quota::default(),
+            routes: Vec::new(),
+            span: platform.span,
+        },
+    );
+    PlanErrors(errors).into_result(desired)
+}
+
+/// Every (host, path) may be routed once across all deployments given: Traefik silently drops
+/// one of two routers with the same rule.
+fn check_routes(desired: &Desired, errors: &mut Vec<PlanError>) {
+    let mut seen: BTreeMap<(String, String), &RouteInfo> = BTreeMap::new();
+    for info in desired.deployments.values() {
+        for route in &info.routes {
+            let key = (route.host.to_ascii_lowercase(), route.path.clone().unwrap_or_default());
+            match seen.get(&key) {
+                Some(first) => errors.push(PlanError::DuplicateRoute {
+                    host: route.host.clone(),
+                    path: route.path.clone(),
+                    first: first.service.clone(),
+                    second: route.service.clone(),
+                    span: route.span,
+                    first_span: first.span,
+                }),
+                None => {
+                    seen.insert(key, route);
+                }
+            }
+        }
+    }
+}
+
+struct DeploymentCompiler<'a> {
+    d: &'a Deployment,
+    id: DeploymentId,
+    tls: bool,
+    digests: &'a Digests,
+    out: Vec<Resource>,
+    errors: &'a mut Vec<PlanError>,
+    routes: Vec<RouteInfo>,
+}
+
+impl DeploymentCompiler<'_> {
+    fn stack(&self) -> &str {
+        &self.d.stack
+    }
+
+    fn object(&self, name: &str) -> String {
+        naming::object(self.stack(), name)
+    }
+
+    fn labels(&self, address: &Address) -> Labels {
+        berth_labels(address, self.stack())
+    }
+
+    fn push(&mut self, address: Address, spec: Spec, depends_on: BTreeSet<Address>, span: Option<Span>) {
+        self.out.push(Resource { address, spec, depends_on: depends_on.into_iter().collect(), span });
+    }
+
+    fn run(&mut self) {
+        let d = self.d;
+        self.network(DEFAULT_NETWORK, false, false, false, Some(d.span));
+        for n in &d.networks {
+            if n.name == DEFAULT_NETWORK || n.name == EDGE_NETWORK {
+                self.errors.push(PlanError::ReservedNetworkName {
+                    deployment: self.id.clone(),
+                    name: n.name.clone(),
+                    span: n.span,
+                });
+                continue;
+            }
+            self.network(&n.name, n.internal, n.encrypted, n.attachable, Some(n.span));
+        }
+        if d.services.iter().any(|s| !s.routes.is_empty()) {
+            self.network(EDGE_NETWORK, false, false, false, Some(d.span));
+        }
+        for v in &d.volumes {
+            let address = self.id.address(Kind::Volume, &v.name);
+            let mut labels = v.labels.clone();
+            labels.extend(self.labels(&address));
+            if let Some(size) = v.size {
+                labels.insert(label::SIZE.into(), size.to_string());
+            }
+            let spec = VolumeSpec {
+                name: self.object(&v.name),
+                driver: v.driver.clone(),
+                driver_opts: v.driver_opts.clone(),
+                labels,
+            };
+            self.push(address, Spec::Volume(spec), BTreeSet::new(), Some(v.span));
+        }
+        for s in &d.secrets {
+            let address = self.id.address(Kind::Secret, &s.name);
+            let Some(digest) = self.digest(&address, None) else { continue };
+            let mut labels = self.labels(&address);
+            labels.insert(label::DIGEST.into(), digest.clone());
+            let spec = SecretSpec { name: content_name(self.stack(), &s.name, &digest), labels };
+            self.push(address, Spec::Secret(spec), BTreeSet::new(), Some(s.span));
+        }
+        for c in &d.configs {
+            let address = self.id.address(Kind::Config, &c.name);
+            let content = match &c.source {
+                model::ConfigSource::Content(text) => Some(text.as_bytes()),
+                model::ConfigSource::File(_) => None,
+            };
+            let Some(digest) = self.digest(&address, content) else { continue };
+            let mut labels = self.labels(&address);
+            labels.insert(label::DIGEST.into(), digest.clone());
+            let spec = ConfigSpec {
+                name: content_name(self.stack(), &c.name, &digest),
+                labels,
+                data: content.map(units::base64_encode),
+            };
+            self.push(address, Spec::Config(spec), BTreeSet::new(), Some(c.span));
+        }
+        for s in &d.services {
+            self.service(s);
+        }
+    }
+
+    fn digest(&mut self, address: &Address, content: Option<&[u8]>) -> Option<String> {
+        if let Some(content) = content {
+            return Some(units::sha256_hex(content));
+        }
+        match self.digests.get(&address.to_string()) {
+            Some(d) => Some(d.to_ascii_lowercase()),
+            None => {
+                self.errors.push(PlanError::MissingDigest { address: address.clone() });
+                None
+            }
+        }
+    }
+
+    fn network(&mut self, name: &str, internal: bool, encrypted: bool, attachable: bool, span: Option<Span>) {
+        let address = self.id.address(Kind::Network, name);
+        let mut labels = self.labels(&address);
+        labels.insert(label::PROJECT_ID.into(), self.d.project.clone());
+        labels.insert(label::PROJECT_ENVIRONMENT.into(), self.d.environment.to_string());
+        let mut options = Labels::new();
+        if encrypted {
+            options.insert("encrypted".into(), String::new());
+        }
+        let spec = NetworkSpec {
+            name: self.object(name),
+            driver: "overlay".into(),
+            internal,
+            attachable,
+            ipam: None,
+            options,
+            labels,
+        };
+        self.push(address, Spec::Network(spec), BTreeSet::new(), span);
+    }
+
+    /// The Swarm name of a secret or config of this deployment, for references.
+    fn content_object_name(&self, kind: Kind, name: &str) -> String {
+        let address = self.id.address(kind, name);
+        self.out
+            .iter()
+            .find(|r| r.address == address)
+            .map(|r| r.name().to_string())
+            .unwrap_or_else(|| self.object(name))
+    }
+
+    fn service(&mut self, s: &model::Service) {
+        let address = self.id.address(Kind::Service, &s.name);
+        let mut deps = BTreeSet::new();
+
+        let mut env = Vec::with_capacity(s.env.len());
+        let mut secrets: BTreeSet<SecretReference> = BTreeSet::new();
+        for (key, value) in &s.env {
+            match value {
+                model::EnvValue::Plain(v) => env.push(format!("{key}={v}")),
+                model::EnvValue::SecretFile { secret, path } => {
+                    env.push(format!("{key}={path}"));
+                    deps.insert(self.id.address(Kind::Secret, secret));
+                    secrets.insert(SecretReference {
+                        file: file_target(path.strip_prefix("/run/secrets/").unwrap_or(path)),
+                        secret_id: String::new(),
+                        secret_name: self.content_object_name(Kind::Secret, secret),
+                    });
+                }
+            }
+        }
+
+        let mut mounts = Vec::new();
+        let mut configs = BTreeSet::new();
+        for m in &s.mounts {
+            match &m.source {
+                model::MountSource::Volume(v) => {
+                    deps.insert(self.id.address(Kind::Volume, v));
+                    mounts.push(Mount {
+                        kind: "volume".into(),
+                        source: self.object(v),
+                        target: m.target.clone(),
+                        read_only: m.read_only,
+                        tmpfs_options: None,
+                    });
+                }
+                model::MountSource::Tmpfs => mounts.push(Mount {
+                    kind: "tmpfs".into(),
+                    source: String::new(),
+                    target: m.target.clone(),
+                    read_only: m.read_only,
+                    tmpfs_options: m.tmpfs_size.map(|size_bytes| TmpfsOptions { size_bytes }),
+                }),
+                model::MountSource::Secret(name) => {
+                    deps.insert(self.id.address(Kind::Secret, name));
+                    secrets.insert(SecretReference {
+                        file: file_target(m.target.strip_prefix("/run/secrets/").unwrap_or(&m.target)),
+                        secret_id: String::new(),
+                        secret_name: self.content_object_name(Kind::Secret, name),
+                    });
+                }
+                model::MountSource::Config(name) => {
+                    deps.insert(self.id.address(Kind::Config, name));
+                    configs.insert(ConfigReference {
+                        file: file_target(&m.target),
+                        config_id: String::new(),
+                        config_name: self.content_object_name(Kind::Config, name),
+                    });
+                }
+            }
+        }
+        mounts.sort_by(|a, b| a.target.cmp(&b.target));
+
+        let mut networks = vec![self.attachment(DEFAULT_NETWORK, &s.name, &mut deps)];
+        for n in &s.networks {
+            match n {
+                model::NetworkRef::Own { name } => networks.push(self.attachment(name, &s.name, &mut deps)),
+                model::NetworkRef::Shared { project, name } => {
+                    let other = DeploymentId::new(project, self.d.environment, self.d.pr);
+                    let stack = naming::stack(project, self.d.environment, self.d.pr);
+                    deps.insert(other.address(Kind::Network, name));
+                    networks.push(NetworkAttachment { target: naming::object(&stack, name), aliases: Vec::new() });
+                }
+            }
+        }
+        if !s.routes.is_empty() {
+            deps.insert(self.id.address(Kind::Network, EDGE_NETWORK));
+            networks.push(NetworkAttachment { target: self.object(EDGE_NETWORK), aliases: Vec::new() });
+        }
+        networks.sort();
+        networks.dedup();
+
+        for dep in &s.depends_on {
+            deps.insert(self.id.address(Kind::Service, dep));
+        }
+
+        let mut labels = s.labels.clone();
+        labels.extend(self.traefik_labels(s, &address));
+        labels.extend(self.labels(&address));
+
+        let mut container_labels = Labels::new();
+        container_labels.insert(label::STACK.into(), self.stack().to_string());
+
+        let spec = ServiceSpec {
+            name: self.object(&s.name),
+            labels,
+            task_template: TaskSpec {
+                container_spec: ContainerSpec {
+                    image: s.image.clone(),
+                    labels: container_labels,
+                    command: s.command.clone().unwrap_or_default(),
+                    args: s.args.clone().unwrap_or_default(),
+                    dir: s.workdir.clone().unwrap_or_default(),
+                    user: s.security.user.clone().unwrap_or_default(),
+                    env,
+                    read_only: s.security.read_only,
+                    mounts,
+                    stop_grace_period: s.stop_grace_period_ns,
+                    health_check: s.health.as_ref().map(|h| HealthConfig {
+                        test: h.test.clone(),
+                        interval: h.interval_ns,
+                        timeout: h.timeout_ns,
+                        retries: h.retries,
+                        start_period: h.start_period_ns,
+                    }),
+                    secrets: secrets.into_iter().collect(),
+                    configs: configs.into_iter().collect(),
+                    capability_add: capabilities(&s.security.cap_add),
+                    capability_drop: capabilities(&s.security.cap_drop),
+                },
+                resources: resources(&s.resources),
+                restart_policy: Some(restart_policy(&s.restart)),
+                placement: placement(&s.placement),
+                networks,
+            },
+            mode: mode(s.mode),
+            update_config: Some(update_config(&s.update, s.health.as_ref(), false)),
+            rollback_config: Some(update_config(&s.rollback, s.health.as_ref(), true)),
+            endpoint_spec: Some(EndpointSpec {
+                mode: match s.endpoint_mode {
+                    model::EndpointMode::Vip => "vip".into(),
+                    model::EndpointMode::Dnsrr => "dnsrr".into(),
+                },
+                ports: ports(&s.publish),
+            }),
+        };
+        self.push(address, Spec::Service(Box::new(spec)), deps, Some(s.span));
+    }
+
+    /// A network of this deployment, where the service is also known by its short name.
+    fn attachment(&self, network: &str, service: &str, deps: &mut BTreeSet<Address>) -> NetworkAttachment {
+        deps.insert(self.id.address(Kind::Network, network));
+        NetworkAttachment { target: self.object(network), aliases: vec![service.to_string()] }
+    }
+
+    fn traefik_labels(&mut self, s: &model::Service, address: &Address) -> Labels {
+        let mut labels = Labels::new();
+        if s.routes.is_empty() {
+            return labels;
+        }
+        labels.insert("traefik.enable".into(), "true".into());
+        labels.insert("traefik.swarm.network".into(), self.object(EDGE_NETWORK));
+        for (n, route) in s.routes.iter().enumerate() {
+            // The stack and service are DNS labels without `_`, and `-<n>` ends the name, so the
+            // router name is unique per tenant, service and route.
+            let router = format!("{}_{}-{n}", self.stack(), s.name);
+            let rule = route_rule(&route.host, route.path.as_deref());
+            let r = format!("traefik.http.routers.{router}");
+            labels.insert(format!("{r}.rule"), rule.clone());
+            labels.insert(format!("{r}.service"), router.clone());
+            if route.tls {
+                labels.insert(format!("{r}.entrypoints"), "websecure".into());
+                labels.insert(format!("{r}.tls"), "true".into());
+                if self.tls {
+                    labels.insert(format!("{r}.tls.certresolver"), CERT_RESOLVER.into());
+                }
+            } else {
+                labels.insert(format!("{r}.entrypoints"), "web".into());
+            }
+            labels.insert(format!("traefik.http.services.{router}.loadbalancer.server.port"), route.port.to_string());
+            self.routes.push(RouteInfo {
+                host: route.host.clone(),
+                path: route.path.clone(),
+                service: address.clone(),
+                router,
+                rule,
+                span: route.span,
+            });
+        }
+        labels
+    }
+}
+
+/// `Host(`shop.example.com`)`, with `&& PathPrefix(`/api`)` when the route has a path.
+pub fn route_rule(host: &str, path: Option<&str>) -> String {
+    match path {
+        Some(p) if p != "/" => format!("Host(`{host}`) && PathPrefix(`{p}`)"),
+        _ => format!("Host(`{host}`)"),
+    }
+}
+
+/// `<stack>_<name>_<first 10 hex digits of the content's sha256>`.
+pub fn content_name(stack: &str, name: &str, digest: &str) -> String {
+    format!("{}_{}", naming::object(stack, name), &digest[..digest.len().min(10)])
+}
+
+fn file_target(name: &str) -> FileTarget {
+    FileTarget { name: name.to_string(), uid: "0".into(), gid: "0".into(), mode: FILE_MODE }
+}
+
+/// Docker's API takes capability names with the `CAP_` prefix; `ALL` stays as it is.
+fn capabilities(caps: &[String]) -> Vec<String> {
+    let mut out: Vec<String> =
+        caps.iter().map(|c| if c == "ALL" { c.clone() } else { format!("CAP_{}", c.trim_start_matches("CAP_")) }).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn resources(r: &model::Resources) -> Option<ResourceRequirements> {
+    let limits = ResourceSet {
+        nano_cpus: r.limits.nano_cpus.unwrap_or(0),
+        memory_bytes: r.limits.memory_bytes.unwrap_or(0),
+        pids: r.limits.pids.unwrap_or(0),
+    };
+    let reservations = ResourceSet {
+        nano_cpus: r.reservations.nano_cpus.unwrap_or(0),
+        memory_bytes: r.reservations.memory_bytes.unwrap_or(0),
+        pids: 0,
+    };
+    if limits.is_empty() && reservations.is_empty() {
+        return None;
+    }
+    Some(ResourceRequirements {
+        limits: (!limits.is_empty()).then_some(limits),
+        reservations: (!reservations.is_empty()).then_some(reservations),
+    })
+}
+
+fn restart_policy(r: &model::RestartPolicy) -> RestartPolicy {
+    RestartPolicy {
+        condition: match r.condition {
+            model::RestartCondition::None => "none",
+            model::RestartCondition::OnFailure => "on-failure",
+            model::RestartCondition::Any => "any",
+        }
+        .into(),
+        delay: Some(r.delay_ns),
+        max_attempts: Some(r.max_attempts.unwrap_or(0)),
+        window: Some(r.window_ns.unwrap_or(0)),
+    }
+}
+
+fn placement(p: &model::Placement) -> Option<Placement> {
+    let mut constraints: Vec<String> = p.constraints.iter().map(|c| crate::normalize::constraint(c)).collect();
+    constraints.sort();
+    constraints.dedup();
+    let placement = Placement {
+        constraints,
+        preferences: p
+            .spread
+            .iter()
+            .map(|s| PlacementPreference { spread: SpreadOver { spread_descriptor: s.clone() } })
+            .collect(),
+        max_replicas: p.max_replicas_per_node.unwrap_or(0),
+    };
+    (placement != Placement::default()).then_some(placement)
+}
+
+fn mode(m: model::ServiceMode) -> ServiceMode {
+    match m {
+        model::ServiceMode::Replicated { replicas } => {
+            ServiceMode { replicated: Some(Replicated { replicas: Some(replicas) }), global: None }
+        }
+        model::ServiceMode::Global => ServiceMode { replicated: None, global: Some(Global {}) },
+    }
+}
+
+/// The update (or rollback) config berth sends. A model monitor of zero means "long enough":
+/// the health check's start period plus interval x retries, and at least Swarm's 5 s, so that
+/// Swarm watches a new task until its health check could first report it unhealthy. An explicit
+/// monitor is sent as it is. Swarm accepts only `pause` and `continue` as a rollback's failure
+/// action, so `rollback` there becomes `pause`.
+pub fn update_config(p: &model::UpdatePolicy, health: Option<&model::Health>, rollback: bool) -> UpdateConfig {
+    let monitor = if p.monitor_ns == 0 { auto_monitor(health) } else { p.monitor_ns };
+    let failure_action = match (p.failure_action, rollback) {
+        (model::FailureAction::Rollback, false) => "rollback",
+        (model::FailureAction::Rollback, true) | (model::FailureAction::Pause, _) => "pause",
+        (model::FailureAction::Continue, _) => "continue",
+    };
+    UpdateConfig {
+        parallelism: p.parallelism,
+        delay: p.delay_ns,
+        failure_action: failure_action.into(),
+        monitor,
+        max_failure_ratio: p.max_failure_ratio,
+        order: match p.order {
+            model::UpdateOrder::StartFirst => "start-first",
+            model::UpdateOrder::StopFirst => "stop-first",
+        }
+        .into(),
+    }
+}
+
+/// The monitor window a health check needs: start period + interval x retries, at least 5 s.
+pub fn auto_monitor(health: Option<&model::Health>) -> u64 {
+    let needed = health.map_or(0, |h| h.start_period_ns.saturating_add(h.interval_ns.saturating_mul(h.retries)));
+    needed.max(DEFAULT_MONITOR_NS)
+}
+
+fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {
+    let mut ports: Vec<PortConfig> = publish
+        .iter()
+        .map(|p| PortConfig {
+            protocol: match p.protocol {
+                model::Protocol::Tcp => "tcp",
+                model::Protocol::Udp => "udp",
+            }
+            .into(),
+            target_port: p.target,
+            published_port: p.published,
+            publish_mode: match p.mode {
+                model::PublishMode::Host => "host",
+                model::PublishMode::Ingress => "ingress",
+            }
+            .into(),
+        })
+        .collect();
+    ports.sort();
+    ports
+}
+
+/// The platform's objects: the Traefik proxy and, with ACME, its certificate volume. The proxy
+/// joins every deployment's edge network and no other network.
+pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String)]) -> Vec<Resource> {
+    let id = DeploymentId::platform();
+    let mut out = Vec::new();
+    let mut deps = BTreeSet::new();
+    let acme = platform.acme_email.is_some();
+    let volume_name = naming::object(PLATFORM_STACK, "acme");
+    if acme {
+        let address = id.address(Kind::Volume, "acme");
+        let spec = VolumeSpec {
+            name: volume_name.clone(),
+            driver: "local".into(),
+            driver_opts: Labels::new(),
+            labels: berth_labels(&address, PLATFORM_STACK),
+        };
+        deps.insert(address.clone());
+        out.push(Resource { address, spec: Spec::Volume(spec), depends_on: Vec::new(), span: platform.span });
+    }
+    let proxy = &platform.proxy;
+    let address = id.address(Kind::Service, "traefik");
+    let redirect = acme && proxy.redirect_https;
+    let mut args = vec![
+        "--providers.swarm=true".to_string(),
+        "--providers.swarm.endpoint=unix:///var/run/docker.sock".into(),
+        "--providers.swarm.exposedByDefault=false".into(),
+        format!("--providers.swarm.constraints=Label(`{}`,`true`)", label::MANAGED),
+        format!("--providers.swarm.refreshSeconds={}", units::duration(proxy.refresh_ns)),
+        "--entrypoints.web.address=:80".into(),
+        "--entrypoints.websecure.address=:443".into(),
+    ];
+    if redirect {
+        args.push("--entrypoints.web.http.redirections.entrypoint.to=websecure".into());
+        args.push("--entrypoints.web.http.redirections.entrypoint.scheme=https".into());
+    }
+    if let Some(email) = &platform.acme_email {
+        let r = format!("--certificatesresolvers.{CERT_RESOLVER}.acme");
+        args.push(format!("{r}.email={email}"));
+        args.push(format!("{r}.storage={ACME_DIR}/acme.json"));
+        if let Some(ca) = &platform.acme_ca {
+            args.push(format!("{r}.caServer={ca}"));
+        }
+        args.push(format!("{r}.httpChallenge.entryPoint=web"));
+    }
+    if proxy.access_log {
+        args.push("--accesslog=true".into());
+    }
+    if proxy.metrics {
+        args.push("--metrics.prometheus=true".into());
+    }
+    args.push(format!("--api.dashboard={}", proxy.dashboard));
+    args.push("--ping=true".into());
+
+    let mut mounts = vec![Mount {
+        kind: "bind".into(),
+        source: "/var/run/docker.sock".into(),
+        target: "/var/run/docker.sock".into(),
+        read_only: true,
+        tmpfs_options: None,
+    }];
+    if acme {
+        mounts.push(Mount {
+            kind: "volume".into(),
+            source: volume_name,
+            target: ACME_DIR.into(),
+            read_only: false,
+            tmpfs_options: None,
+        });
+    }
+    let mut networks: Vec<NetworkAttachment> =
+        edge_networks.iter().map(|(_, n)| NetworkAttachment { target: n.clone(), aliases: Vec::new() }).collect();
+    networks.sort();
+    deps.extend(edge_networks.iter().map(|(a, _)| a.clone()));
+    let mut constraints: Vec<String> = proxy.constraints.iter().map(|c| crate::normalize::constraint(c)).collect();
+    constraints.push("node.role == manager".into());
+    constraints.sort();
+    constraints.dedup();
+    let mut container_labels = Labels::new();
+    container_labels.insert(label::STACK.into(), PLATFORM_STACK.into());
+    let spec = ServiceSpec {
+        name: naming::object(PLATFORM_STACK, "traefik"),
+        labels: berth_labels(&address, PLATFORM_STACK),
+        task_template: TaskSpec {
+            container_spec: ContainerSpec {
+                image: proxy.image.clone(),
+                labels: container_labels,
+                args,
+                mounts,
+                ..ContainerSpec::default()
+            },
+            resources: None,
+            restart_policy: Some(RestartPolicy {
+                condition: "any".into(),
+                delay: Some(SWARM_RESTART_DELAY_NS),
+                max_attempts: Some(0),
+                window: Some(0),
+            }),
+            placement: Some(Placement { constraints, ..Placement::default() }),
+            networks,
+        },
+        mode: ServiceMode { replicated: Some(Replicated { replicas: Some(1) }), global: None },
+        // The proxy publishes its ports on the host, so a second task cannot start beside the
+        // first: it updates stop-first.
+        update_config: Some(UpdateConfig {
+            parallelism: 1,
+            delay: 0,
+            failure_action: "rollback".into(),
+            monitor: DEFAULT_MONITOR_NS,
+            max_failure_ratio: 0.0,
+            order: "stop-first".into(),
+        }),
+        rollback_config: Some(UpdateConfig {
+            parallelism: 1,
+            delay: 0,
+            failure_action: "pause".into(),
+            monitor: DEFAULT_MONITOR_NS,
+            max_failure_ratio: 0.0,
+            order: "stop-first".into(),
+        }),
+        endpoint_spec: Some(EndpointSpec {
+            mode: "dnsrr".into(),
+            ports: vec![
+                PortConfig {
+                    protocol: "tcp".into(),
+                    target_port: 80,
+                    published_port: Some(proxy.http_port),
+                    publish_mode: "host".into(),
+                },
+                PortConfig {
+                    protocol: "tcp".into(),
+                    target_port: 443,
+                    published_port: Some(proxy.https_port),
+                    publish_mode: "host".into(),
+                },
+            ],
+        }),
+    };
+    out.push(Resource {
+        address,
+        spec: Spec::Service(Box::new(spec)),
+        depends_on: deps.into_iter().collect(),
+        span: platform.span,
+    });
+    out
+}

@@ -1,0 +1,194 @@
+//! Planning errors as data. Every independent problem is collected (a project over quota and a
+//! route collision are both reported in one run); turning them into `berth_lang` diagnostics
+//! happens only at the edge, through [`PlanError::to_diagnostic`].
+
+use crate::resource::{Address, DeploymentId};
+use crate::units;
+use berth_lang::{Code, Diagnostic, Span};
+use std::fmt;
+
+/// What a quota or a node's capacity limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Reserved cpu, in nano-cpus.
+    Cpu,
+    /// Reserved memory, in bytes.
+    Memory,
+    /// Cpu limits, in nano-cpus.
+    LimitCpu,
+    /// Memory limits, in bytes.
+    LimitMemory,
+    /// Declared volume sizes, in bytes.
+    Storage,
+    Replicas,
+}
+
+impl Measure {
+    pub const ALL: [Measure; 6] =
+        [Measure::Cpu, Measure::Memory, Measure::LimitCpu, Measure::LimitMemory, Measure::Storage, Measure::Replicas];
+
+    /// The quota attribute that limits it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Measure::Cpu => "cpu",
+            Measure::Memory => "memory",
+            Measure::LimitCpu => "limit_cpu",
+            Measure::LimitMemory => "limit_memory",
+            Measure::Storage => "storage",
+            Measure::Replicas => "replicas",
+        }
+    }
+
+    /// A value in the unit users write.
+    pub fn format(self, value: u64) -> String {
+        match self {
+            Measure::Cpu | Measure::LimitCpu => format!("{} cpu", units::cpus(value)),
+            Measure::Memory | Measure::LimitMemory | Measure::Storage => units::bytes(value),
+            Measure::Replicas => value.to_string(),
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Measure::Cpu => "reserved cpu (reservation x replicas)",
+            Measure::Memory => "reserved memory (reservation x replicas)",
+            Measure::LimitCpu => "cpu limits (limit x replicas)",
+            Measure::LimitMemory => "memory limits (limit x replicas)",
+            Measure::Storage => "declared volume sizes",
+            Measure::Replicas => "replicas",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("no content digest was given for {address}; the caller must read it and pass its sha256")]
+    MissingDigest { address: Address },
+
+    #[error("{first} and {second} would both use the Swarm stack `{stack}`")]
+    StackCollision { stack: String, first: DeploymentId, second: DeploymentId },
+
+    #[error("{deployment} declares a network named `{name}`, which berth reserves for its own network")]
+    ReservedNetworkName { deployment: DeploymentId, name: String, span: Span },
+
+    #[error("{host}{} is routed by both {first} and {second}", path.as_deref().unwrap_or(""))]
+    DuplicateRoute { host: String, path: Option<String>, first: Address, second: Address, span: Span, first_span: Span },
+
+    #[error("{host}{} is routed by {address} but already by the running service `{owner}` (router `{router}`)", path.as_deref().unwrap_or(""))]
+    RouteTaken { host: String, path: Option<String>, address: Address, owner: String, router: String, span: Span },
+
+    #[error("dependency cycle: {}", cycle.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> "))]
+    DependencyCycle { cycle: Vec<Address>, span: Option<Span> },
+
+    #[error("{deployment}: {} is {} but the quota allows {} ({} is the largest part: {})",
+        measure.describe(), measure.format(*used), measure.format(*quota), largest, measure.format(*largest_value))]
+    QuotaExceeded {
+        deployment: DeploymentId,
+        measure: Measure,
+        used: u64,
+        quota: u64,
+        /// The service (or volume) contributing most.
+        largest: Address,
+        largest_value: u64,
+        span: Option<Span>,
+        quota_span: Option<Span>,
+    },
+
+    #[error("Swarm could never schedule {address}: one task reserves {} of {} but the node with most room has {} free ({} in total, {} reserved by other services)",
+        measure.format(*needed), measure.as_str(), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
+    TaskTooLarge { address: Address, measure: Measure, needed: u64, free: u64, capacity: u64, reserved: u64, span: Option<Span> },
+
+    #[error("Swarm could never schedule all of {deployment}: its services reserve {} of {} but the cluster has {} free ({} in total, {} reserved by other services)",
+        measure.format(*needed), measure.as_str(), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
+    ClusterFull {
+        deployment: DeploymentId,
+        measure: Measure,
+        needed: u64,
+        free: u64,
+        capacity: u64,
+        reserved: u64,
+        span: Option<Span>,
+    },
+
+    #[error("{address} would be {verb}, which destroys the data of volume `{name}`; pass --allow-data-loss to allow it", verb = if *replace { "replaced" } else { "destroyed" })]
+    DataLoss { address: Address, name: String, replace: bool },
+}
+
+impl PlanError {
+    /// The diagnostic code, where `berth_lang` registers one for this kind of error.
+    pub fn code(&self) -> Option<Code> {
+        Some(match self {
+            PlanError::DuplicateRoute { .. } | PlanError::RouteTaken { .. } => Code::DuplicateRoute,
+            PlanError::DependencyCycle { .. } => Code::DependencyCycle,
+            PlanError::ReservedNetworkName { .. } => Code::ReservedName,
+            PlanError::QuotaExceeded { measure: Measure::Replicas, .. } => Code::ReplicasAboveQuota,
+            PlanError::QuotaExceeded { measure: Measure::Storage, .. } => Code::StorageAboveQuota,
+            PlanError::QuotaExceeded { .. } => Code::ReservationsAboveQuota,
+            _ => return None,
+        })
+    }
+
+    /// The error as a diagnostic pointing at the configuration, when it has both a code and a
+    /// span; other errors (data loss, capacity) are reported by the CLI as plain errors.
+    pub fn to_diagnostic(&self) -> Option<Diagnostic> {
+        let code = self.code()?;
+        let message = self.to_string();
+        let d = match self {
+            PlanError::DuplicateRoute { span, first_span, first, .. } => Diagnostic::new(code, *span, message)
+                .with_label("routed again here")
+                .with_secondary(*first_span, format!("first routed by {first}")),
+            PlanError::RouteTaken { span, .. } => Diagnostic::new(code, *span, message).with_label("host already routed"),
+            PlanError::ReservedNetworkName { span, .. } => Diagnostic::new(code, *span, message),
+            PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),
+            PlanError::QuotaExceeded { span, quota_span, largest, .. } => {
+                let mut d = Diagnostic::new(code, (*span).or(*quota_span)?, message)
+                    .with_label(format!("{largest} contributes most"));
+                if let (Some(q), Some(_)) = (quota_span, span) {
+                    d = d.with_secondary(*q, "quota set here");
+                }
+                d.with_help("lower replicas or requests, or raise the project's quota")
+            }
+            _ => return None,
+        };
+        Some(d)
+    }
+}
+
+/// Every error of one planning run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PlanErrors(pub Vec<PlanError>);
+
+impl PlanErrors {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result<T>(self, value: T) -> Result<T, PlanErrors> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
+impl fmt::Display for PlanErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "error: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanErrors {}
+
+impl From<PlanError> for PlanErrors {
+    fn from(e: PlanError) -> Self {
+        PlanErrors(vec![e])
+    }
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Checks on the local Swarm that the images from prepare-images.sh work the way berth relies on,
+# and prints how long each step took (the numbers in images/README.md come from this script):
+#
+#   1. berth/demo:1 as a dnsrr service on an attachable overlay network becomes healthy, and a
+#      second container on that network gets 200 from it by service name;
+#   2. berth/traefik routes Host(`demo.test`) to it through a port published in host mode;
+#   3. a service created while Traefik runs is routable shortly after;
+#   4. berth/demo:broken turns unhealthy, and berth/busybox:1 serves its page;
+#   5. a demo task stops at once on SIGTERM, although it is PID 1 in its container.
+#
+# Services are created with --no-resolve-image, so that the engine does not try to reach a
+# registry to pin the image digest. Everything it creates is named berthtest-<suffix> and removed
+# on exit. It talks only to
+# 127.0.0.1 and to the containers it creates. Usage: scripts/verify-images.sh [PUBLISHED_PORT]
+set -euo pipefail
+
+PORT=${1:-18080}
+SUFFIX="$(date +%s)-$$"
+NET="berthtest-net-$SUFFIX"
+DEMO="berthtest-demo-$SUFFIX"
+DEMO2="berthtest-demo2-$SUFFIX"
+PROXY="berthtest-traefik-$SUFFIX"
+BUSYBOX="berthtest-busybox-$SUFFIX"
+BROKEN="berthtest-broken-$SUFFIX"
+
+log() { printf 'verify: %s\n' "$*"; }
+die() { printf 'verify: FAILED: %s\n' "$*" >&2; exit 1; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+since() { awk -v ms=$(( $(now_ms) - $1 )) 'BEGIN { printf "%.1f s", ms / 1000 }'; }
+
+cleanup() {
+    set +e
+    docker service rm "$PROXY" "$DEMO" "$DEMO2" "$BUSYBOX" >/dev/null 2>&1
+    docker rm -f "$BROKEN" >/dev/null 2>&1
+    # A network can only be removed once the tasks attached to it are gone.
+    for _ in $(seq 1 60); do
+        docker network rm "$NET" >/dev/null 2>&1 && break
+        docker network inspect "$NET" >/dev/null 2>&1 || break
+        sleep 0.5
+    done
+    log "removed the berthtest-*-$SUFFIX services and network"
+}
+trap cleanup EXIT
+
+# wait_until SECONDS COMMAND...: runs COMMAND every 100 ms until it succeeds.
+wait_until() {
+    local limit=$1; shift
+    local deadline=$(( $(now_ms) + limit * 1000 ))
+    until "$@" >/dev/null 2>&1; do
+        (( $(now_ms) < deadline )) || return 1
+        sleep 0.1
+    done
+}
+
+task_container() {
+    docker ps -q --filter "label=com.docker.swarm.service.name=$1" | head -n1
+}
+
+is_running() {
+    [[ "$(docker service ps --filter desired-state=running --format '{{.CurrentState}}' "$1")" == Running* ]]
+}
+
+is_healthy() {
+    local id
+    id=$(task_container "$1")
+    [[ -n "$id" && "$(docker inspect --format '{{.State.Health.Status}}' "$id")" == healthy ]]
+}
+
+# via_traefik HOST: succeeds when Traefik answers 200 for HOST on the published port.
+via_traefik() {
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 -H "Host: $1" "http://127.0.0.1:$PORT/")" == 200 ]]
+}
+
+traefik_labels() {
+    local router=$1 host=$2
+    printf -- '--label\n%s\n' \
+        "traefik.enable=true" \
+        "traefik.http.routers.$router.rule=Host(\`$host\`)" \
+        "traefik.http.services.$router.loadbalancer.server.port=8080" \
+        "traefik.swarm.network=$NET"
+}
+
+[[ "$(docker info --format '{{.Swarm.LocalNodeState}}')" == active ]] || die "swarm is not active; run scripts/swarm-init.sh"
+for image in berth/demo:1 berth/demo:2 berth/demo:broken berth/busybox:1 berth/traefik:3.7.15; do
+    docker image inspect "$image" >/dev/null 2>&1 || die "$image is missing; run scripts/prepare-images.sh"
+done
+
+docker network create --driver overlay --attachable "$NET" >/dev/null
+log "created overlay network $NET ($(docker network inspect --format '{{(index .IPAM.Config 0).Subnet}}' "$NET"))"
+
+mapfile -t labels < <(traefik_labels berthtest demo.test)
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$DEMO" --network "$NET" --endpoint-mode dnsrr \
+    "${labels[@]}" berth/demo:1 >/dev/null
+wait_until 60 is_running "$DEMO" || die "$DEMO did not start"
+log "$DEMO running after $(since "$start")"
+wait_until 60 is_healthy "$DEMO" || die "$DEMO did not become healthy"
+log "$DEMO healthy after $(since "$start")"
+
+output=$(docker run --rm --network "$NET" berth/demo:1 get "http://$DEMO:8080/") || die "get by service name: $output"
+log "from a container on $NET, get http://$DEMO:8080/ printed: $(echo "$output" | tr '\n' ' ')"
+output=$(docker run --rm --network "$NET" berth/demo:1 connect "$DEMO:8080") || die "connect: $output"
+log "connect $DEMO:8080: $output"
+
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$PROXY" --network "$NET" \
+    --mount type=bind,src=/var/run/docker.sock,dst=/var/run/docker.sock,ro \
+    --publish "mode=host,published=$PORT,target=80" \
+    berth/traefik:3.7.15 \
+    --providers.swarm=true --providers.swarm.exposedByDefault=false \
+    --providers.swarm.refreshSeconds=1s --entrypoints.web.address=:80 >/dev/null
+wait_until 60 is_running "$PROXY" || die "$PROXY did not start"
+log "$PROXY running after $(since "$start")"
+wait_until 60 via_traefik demo.test || die "Traefik never answered 200 for demo.test"
+log "first 200 via Traefik for demo.test $(since "$start") after creating the Traefik service"
+log "curl -H 'Host: demo.test' http://127.0.0.1:$PORT/ printed: $(curl -s --max-time 2 -H 'Host: demo.test' "http://127.0.0.1:$PORT/")"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Host: unknown.test' "http://127.0.0.1:$PORT/")
+log "an unknown host gets $code from Traefik"
+output=$("$(dirname "$0")/../target/x86_64-unknown-linux-gnu/release/berth-demo" get "http://127.0.0.1:$PORT/" \
+    --host demo.test --count 1000) || die "1000 requests via Traefik: $output"
+log "1000 sequential requests via Traefik: $(echo "$output" | head -n1)"
+problems=$(docker service logs --raw "$PROXY" 2>&1 | grep -E 'level=(error|warn)|"level":"(error|warn)"| (ERR|WRN) ' || true)
+log "Traefik logged $(printf '%s' "$problems" | grep -c . || true) warnings or errors${problems:+:}"
+[[ -z "$problems" ]] || printf '%s\n' "$problems" | head -n 5
+
+mapfile -t labels < <(traefik_labels berthtest2 demo2.test)
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$DEMO2" --network "$NET" --endpoint-mode dnsrr \
+    "${labels[@]}" berth/demo:2 >/dev/null
+wait_until 60 via_traefik demo2.test || die "Traefik never answered 200 for demo2.test"
+log "with Traefik running: first 200 for demo2.test $(since "$start") after creating $DEMO2"
+log "demo2.test answers: $(curl -s --max-time 2 -H 'Host: demo2.test' "http://127.0.0.1:$PORT/")"
+
+start=$(now_ms)
+docker run -d --name "$BROKEN" --network none berth/demo:broken >/dev/null
+wait_until 60 bash -c "[[ \$(docker inspect --format '{{.State.Health.Status}}' $BROKEN) == unhealthy ]]" \
+    || die "berth/demo:broken never became unhealthy"
+log "berth/demo:broken unhealthy after $(since "$start")"
+
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$BUSYBOX" --network "$NET" --endpoint-mode dnsrr berth/busybox:1 >/dev/null
+wait_until 60 is_healthy "$BUSYBOX" || die "$BUSYBOX did not become healthy"
+output=$(docker run --rm --network "$NET" berth/demo:1 get "http://$BUSYBOX:8080/") || die "busybox: $output"
+log "$BUSYBOX healthy after $(since "$start"); get printed: $(echo "$output" | head -n1)"
+
+id=$(task_container "$DEMO")
+start=$(now_ms)
+docker stop "$id" >/dev/null
+log "docker stop of a berth-demo task took $(since "$start"), exit code $(docker inspect --format '{{.State.ExitCode}}' "$id")"
+log "all checks passed"

@@ -1,0 +1,99 @@
+//! Command definitions and dispatch. Exit codes: 0 success (valid, no changes), 1 error or
+//! invalid input, 2 changes present (`plan --detailed-exitcode`, `drift`), 64 usage error.
+
+mod explain;
+mod fmt;
+mod load;
+mod output;
+mod validate;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_USAGE: u8 = 64;
+
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about = "Plan-first deployments of many projects to one Docker Swarm behind Traefik")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and type-check a configuration directory.
+    Validate(ValidateArgs),
+    /// Rewrite *.berth files in canonical layout (keeps comments).
+    Fmt(FmtArgs),
+    /// Print the long explanation of a diagnostic code, e.g. `berth explain E0101`.
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Where the configuration is and which variable values apply.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArgs {
+    /// Directory holding the *.berth files.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Set a variable: `--var pr=123` (repeatable; wins over var files and BERTH_VAR_*).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a TOML file (repeatable; later files win).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Output format of the diagnostics.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Directory or file to format.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Do not write; exit 1 and list the files that are not formatted.
+    #[arg(long)]
+    pub check: bool,
+    /// Print the diff of what would change (implies --check).
+    #[arg(long)]
+    pub diff: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A diagnostic code such as E0101; without it, list all codes.
+    pub code: Option<String>,
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Explain(args) => explain::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! `berth validate`: parse and type-check, print every diagnostic, exit 1 on errors.
+
+use super::{load, Format, ValidateArgs, EXIT_ERROR};
+use std::process::ExitCode;
+
+pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let analysis = load::analyze(&args.config, false)?;
+    load::report(&analysis, args.format);
+    let warnings = analysis.diagnostics.iter().any(|d| !d.is_error());
+    if analysis.has_errors() || (args.deny_warnings && warnings) {
+        return Ok(ExitCode::from(EXIT_ERROR));
+    }
+    if args.format == Format::Human {
+        let config = analysis.config.as_ref().expect("a configuration without errors has a model");
+        let projects = config.projects.len();
+        let deployments = config.deployments.len();
+        let services: usize = config.deployments.iter().map(|d| d.services.len()).sum();
+        eprintln!(
+            "The configuration is valid: {projects} project{}, {deployments} project environment{}, {services} service deployment{}.",
+            if projects == 1 { "" } else { "s" },
+            if deployments == 1 { "" } else { "s" },
+            if services == 1 { "" } else { "s" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
