@@ -7,12 +7,15 @@
 #   2. berth/traefik routes Host(`demo.test`) to it through a port published in host mode;
 #   3. a service created while Traefik runs is routable shortly after;
 #   4. berth/demo:broken turns unhealthy, and berth/busybox:1 serves its page;
-#   5. a demo task stops at once on SIGTERM, although it is PID 1 in its container.
+#   5. demo and busybox tasks stop at once, although each is PID 1 in its container.
 #
 # Services are created with --no-resolve-image, so that the engine does not try to reach a
 # registry to pin the image digest. Everything it creates is named berthtest-<suffix> and removed
-# on exit. It talks only to
-# 127.0.0.1 and to the containers it creates. Usage: scripts/verify-images.sh [PUBLISHED_PORT]
+# on exit. It talks only to 127.0.0.1 and to the containers it creates.
+#
+# Usage: scripts/verify-images.sh [PUBLISHED_PORT]   (default 18080)
+# Extra Traefik arguments can be passed in TRAEFIK_EXTRA_ARGS, for example
+# TRAEFIK_EXTRA_ARGS=--providers.providersThrottleDuration=0s.
 set -euo pipefail
 
 PORT=${1:-18080}
@@ -33,13 +36,18 @@ cleanup() {
     set +e
     docker service rm "$PROXY" "$DEMO" "$DEMO2" "$BUSYBOX" >/dev/null 2>&1
     docker rm -f "$BROKEN" >/dev/null 2>&1
-    # A network can only be removed once the tasks attached to it are gone.
+    # Removing a swarm network returns at once, but the node keeps its copy until the tasks of
+    # the removed services have exited; wait for both, so that nothing is left when this ends.
     for _ in $(seq 1 60); do
-        docker network rm "$NET" >/dev/null 2>&1 && break
-        docker network inspect "$NET" >/dev/null 2>&1 || break
+        docker network rm "$NET" >/dev/null 2>&1
+        if ! docker network inspect "$NET" >/dev/null 2>&1 \
+            && [[ -z "$(docker ps -aq --filter "name=berthtest-.*-$SUFFIX")" ]]; then
+            log "removed the berthtest-*-$SUFFIX services, containers and network"
+            return
+        fi
         sleep 0.5
     done
-    log "removed the berthtest-*-$SUFFIX services and network"
+    log "some berthtest-*-$SUFFIX objects were still being removed after 30 s"
 }
 trap cleanup EXIT
 
@@ -109,7 +117,7 @@ docker service create --detach --quiet --no-resolve-image --name "$PROXY" --netw
     --publish "mode=host,published=$PORT,target=80" \
     berth/traefik:3.7.15 \
     --providers.swarm=true --providers.swarm.exposedByDefault=false \
-    --providers.swarm.refreshSeconds=1s --entrypoints.web.address=:80 >/dev/null
+    --providers.swarm.refreshSeconds=1s --entrypoints.web.address=:80 ${TRAEFIK_EXTRA_ARGS:-} >/dev/null
 wait_until 60 is_running "$PROXY" || die "$PROXY did not start"
 log "$PROXY running after $(since "$start")"
 wait_until 60 via_traefik demo.test || die "Traefik never answered 200 for demo.test"
@@ -117,9 +125,10 @@ log "first 200 via Traefik for demo.test $(since "$start") after creating the Tr
 log "curl -H 'Host: demo.test' http://127.0.0.1:$PORT/ printed: $(curl -s --max-time 2 -H 'Host: demo.test' "http://127.0.0.1:$PORT/")"
 code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Host: unknown.test' "http://127.0.0.1:$PORT/")
 log "an unknown host gets $code from Traefik"
+start=$(now_ms)
 output=$("$(dirname "$0")/../target/x86_64-unknown-linux-gnu/release/berth-demo" get "http://127.0.0.1:$PORT/" \
     --host demo.test --count 1000) || die "1000 requests via Traefik: $output"
-log "1000 sequential requests via Traefik: $(echo "$output" | head -n1)"
+log "1000 sequential keep-alive requests via Traefik took $(since "$start"): $(echo "$output" | head -n1)"
 problems=$(docker service logs --raw "$PROXY" 2>&1 | grep -E 'level=(error|warn)|"level":"(error|warn)"| (ERR|WRN) ' || true)
 log "Traefik logged $(printf '%s' "$problems" | grep -c . || true) warnings or errors${problems:+:}"
 [[ -z "$problems" ]] || printf '%s\n' "$problems" | head -n 5
@@ -144,8 +153,10 @@ wait_until 60 is_healthy "$BUSYBOX" || die "$BUSYBOX did not become healthy"
 output=$(docker run --rm --network "$NET" berth/demo:1 get "http://$BUSYBOX:8080/") || die "busybox: $output"
 log "$BUSYBOX healthy after $(since "$start"); get printed: $(echo "$output" | head -n1)"
 
-id=$(task_container "$DEMO")
-start=$(now_ms)
-docker stop "$id" >/dev/null
-log "docker stop of a berth-demo task took $(since "$start"), exit code $(docker inspect --format '{{.State.ExitCode}}' "$id")"
+for service in "$DEMO" "$BUSYBOX"; do
+    id=$(task_container "$service")
+    start=$(now_ms)
+    docker stop "$id" >/dev/null
+    log "docker stop of the $service task took $(since "$start"), exit code $(docker inspect --format '{{.State.ExitCode}}' "$id")"
+done
 log "all checks passed"

@@ -1,1 +1,15 @@
-//! placeholder
+//! The only part of berth that talks to Docker or writes state. It reads the live cluster,
+//! executes plans in dependency order, waits for convergence, and keeps the versioned, locked
+//! state file of every project environment.
+//!
+//! **Architecture invariant:** no other crate performs Docker calls or writes state; this crate
+//! never prints (progress is reported through [`progress::Progress`]).
+
+pub mod connect;
+pub mod error;
+pub mod lock;
+pub mod read;
+pub mod state;
+
+pub use connect::{connect, connect_engine, Cluster};
+pub use error::ApplyError;

@@ -1,8 +1,8 @@
 //! HTTP/1.x message framing shared by the server and the client.
 //!
 //! It implements just enough of RFC 9112 for curl, wrk, Traefik and Docker health checks: request
-//! and status lines, headers, `Content-Length` bodies and keep-alive rules. Every size is bounded so
-//! that a misbehaving peer cannot make the demo service use unbounded memory.
+//! and status lines, headers, `Content-Length` bodies and keep-alive rules. Every size is bounded
+//! so that a misbehaving peer cannot make the demo service use unbounded memory.
 
 use std::io::{self, Read};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -3,7 +3,8 @@
 //! It ships as one static binary in a `FROM scratch` image, so the same binary also carries the
 //! client tools such an image lacks: `check` for Docker health checks, `get` for routing tests and
 //! `connect` for network isolation tests. This file only picks the subcommand and maps its outcome
-//! to an exit code: 0 for success, 1 for a failed check, request or connection, 2 for a usage error.
+//! to an exit code: 0 for success, 1 for a failed check, request or connection, 2 for a usage
+//! error.
 
 mod app;
 mod args;
@@ -47,8 +48,8 @@ enum Failure {
 
 type Outcome = Result<(), Failure>;
 
-/// Prints to stdout like `print!`, but ignores a closed stdout (as in `berth-demo get ... | head -1`)
-/// instead of panicking: the exit code must still report the command's own outcome.
+/// Prints to stdout like `print!`, but ignores a closed stdout (as in `berth-demo get URL | head
+/// -1`) instead of panicking: the exit code must still report the command's own outcome.
 macro_rules! say {
     ($($arg:tt)*) => {{
         let _ = write!(std::io::stdout(), $($arg)*);
@@ -116,15 +117,21 @@ fn serve(argv: Vec<String>) -> Outcome {
         })?,
         Err(_) => 0,
     };
+    let idle_timeout_ms: u64 = args
+        .number("idle-timeout-ms", 30_000)
+        .map_err(Failure::Usage)?;
+    let max_connections: usize = args
+        .number("max-connections", 1024)
+        .map_err(Failure::Usage)?;
+    if idle_timeout_ms == 0 || max_connections == 0 {
+        return Err(Failure::Usage(
+            "--idle-timeout-ms and --max-connections must be positive".into(),
+        ));
+    }
     let options = server::Options {
         listen,
-        idle_timeout: Duration::from_millis(
-            args.number("idle-timeout-ms", 30_000)
-                .map_err(Failure::Usage)?,
-        ),
-        max_connections: args
-            .number("max-connections", 1024)
-            .map_err(Failure::Usage)?,
+        idle_timeout: Duration::from_millis(idle_timeout_ms),
+        max_connections,
         stop_delay: Duration::from_millis(stop_delay_ms),
     };
     server::run(options, app::App::from_env()).map_err(|e| {

@@ -1,12 +1,15 @@
 //! SIGTERM and SIGINT handling, which a container's PID 1 must do itself.
 //!
-//! Swarm stops a task by sending SIGTERM and, after the grace period, SIGKILL. In a `FROM scratch`
-//! image this binary is PID 1 of its PID namespace, and the kernel drops every signal sent to such a
-//! process unless it has installed a handler: without one, each `docker service update` or
-//! `docker stop` would wait out the whole grace period. std offers no signal API and this crate takes
-//! no dependencies, so it declares the two C library functions it needs from the libc that std
-//! already links, `signal` and `write`, and uses the classic self-pipe: the handler only writes one
-//! byte to a pipe, which is async-signal-safe, and a normal thread blocks reading the pipe.
+//! Swarm stops a task by sending SIGTERM and, after the grace period, SIGKILL. In a `FROM
+//! scratch` image this binary is PID 1 of its PID namespace, and the kernel does not deliver a
+//! signal to such a process unless the process handles it (SIGKILL sent from outside the container
+//! excepted): without a handler, each `docker service update` or `docker stop` would wait out the
+//! whole grace period.
+//!
+//! std offers no signal API and this crate takes no dependencies, so it declares the two C library
+//! functions it needs from the libc that std already links, `signal` and `write`, and uses the
+//! classic self-pipe: the handler only writes one byte to a pipe, which is async-signal-safe, and
+//! a normal thread blocks reading the pipe.
 
 use std::io::{self, PipeReader, PipeWriter, Read};
 use std::os::fd::AsRawFd;
@@ -21,8 +24,9 @@ const SIGTERM: c_int = 15;
 const SIG_ERR: usize = usize::MAX;
 
 unsafe extern "C" {
-    /// glibc's `signal`, with BSD semantics: the handler stays installed and interrupted system
-    /// calls restart, so the rest of the program never sees `EINTR` because of it.
+    /// glibc's `signal`, with BSD semantics: the handler stays installed and most interrupted
+    /// system calls restart. Reads from sockets with a timeout fail with `EINTR` all the same
+    /// (see signal(7)), which is why every read loop in this crate retries on `Interrupted`.
     fn signal(signum: c_int, handler: extern "C" fn(c_int)) -> usize;
 
     fn write(fd: c_int, buf: *const c_void, count: usize) -> isize;

@@ -153,11 +153,16 @@ fn request(addr: SocketAddr, method: &str, path: &str) -> RawResponse {
 }
 
 /// Whether the peer has closed the connection: a read returns end of file.
+/// A read with a timeout fails with `Interrupted` when a signal arrives meanwhile, even under
+/// `SA_RESTART`, so such reads are retried.
 fn is_closed(reader: &mut BufReader<TcpStream>) -> bool {
     let mut byte = [0u8; 1];
-    let r = reader.read(&mut byte);
-    eprintln!("is_closed: {r:?} {byte:?}");
-    matches!(r, Ok(0))
+    loop {
+        match reader.read(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            result => return matches!(result, Ok(0)),
+        }
+    }
 }
 
 #[test]
@@ -458,6 +463,23 @@ fn exits_cleanly_and_quickly_on_sigterm() {
 }
 
 #[test]
+fn keeps_answering_during_the_stop_delay() {
+    let mut server = Server::start(&[], &[("BERTH_DEMO_STOP_DELAY_MS", "400")]);
+    let addr = server.addr;
+    let during = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        request(addr, "GET", "/health").status
+    });
+    let (took, success) = server.terminate();
+    assert_eq!(during.join().unwrap(), 200);
+    assert!(success);
+    assert!(
+        took >= Duration::from_millis(400) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}
+
+#[test]
 fn refuses_bad_listen_addresses_and_unknown_commands() {
     assert_eq!(
         run(&["serve", "--listen", "nonsense"]).status.code(),
@@ -465,6 +487,10 @@ fn refuses_bad_listen_addresses_and_unknown_commands() {
     );
     assert_eq!(run(&["frobnicate"]).status.code(), Some(2));
     assert_eq!(run(&["serve", "--bogus", "1"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["serve", "--idle-timeout-ms", "0"]).status.code(),
+        Some(2)
+    );
     assert!(run(&["--help"]).status.success());
 }
 

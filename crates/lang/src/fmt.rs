@@ -21,13 +21,17 @@
 //! - A map literal is printed on one line, `{ a = 1, b = 2 }`, when it has at most
 //!   [`MAX_INLINE_ENTRIES`] entries, all of them attributes, no comments, no value that needs
 //!   several lines, and the line fits; otherwise it is laid out like a block body.
-//! - Whether a value fits is measured from the start of its line to its end, without the padding
-//!   that alignment adds and without a trailing comment, so the decision never depends on the
-//!   layout of the neighbours and formatting is idempotent.
+//! - Whether a value fits is measured from the start of its line to its end, alignment padding
+//!   included and a trailing comment excluded. A list or map that would fit but for the padding is
+//!   laid out over several lines, which takes it out of its run. The decisions depend only on the
+//!   syntax tree, never on the layout of the input, so formatting is idempotent.
 //! - Comments: leading comments on their own lines before their item at its indentation; a
 //!   trailing comment after its item (after the comma in a list) with one space before it;
 //!   comments before a closing `}` or `]` on their own lines at the inner indentation. A comment's
-//!   text is printed as written, except that trailing whitespace is removed from its lines.
+//!   text is printed as written, except that trailing whitespace is removed from its lines. A
+//!   comment goes where the parser attached it: one written right after an opening `{` leads the
+//!   first item, so it moves to its own line, and one written inside an item (between the key and
+//!   the `=`, say) leads the next item.
 //! - Multi-line (`"""`) strings are printed exactly as written, lines after the first included.
 //!
 //! The file ends with exactly one newline; an empty file (or one with only white space) formats
@@ -36,7 +40,9 @@
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::parser::parse;
 use crate::span::{FileId, Span};
-use crate::syntax::{Block, Body, Comment, Expr, ExprKind, File, Item, ItemKind, List, Name, Trivia};
+use crate::syntax::{
+    Block, Body, Comment, Expr, ExprKind, File, Item, ItemKind, List, Name, Trivia,
+};
 
 /// Lists and maps are put on one line only when that line fits in this many columns.
 pub const MAX_WIDTH: usize = 100;
@@ -53,7 +59,11 @@ pub fn format_source(file: FileId, source: &str) -> Result<String, Vec<Diagnosti
     let mut sink = Sink::new();
     let tree = parse(file, source, &mut sink);
     if sink.has_errors() {
-        return Err(sink.into_sorted().into_iter().filter(Diagnostic::is_error).collect());
+        return Err(sink
+            .into_sorted()
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect());
     }
     Ok(format_file(&tree, source))
 }
@@ -112,7 +122,12 @@ fn collect_trailing(trivia: &Trivia, out: &mut Vec<String>) {
 
 /// A comment's text as printed: as written, minus the trailing white space of each line.
 fn comment_text(comment: &Comment) -> String {
-    comment.text.split('\n').map(str::trim_end).collect::<Vec<_>>().join("\n")
+    comment
+        .text
+        .split('\n')
+        .map(str::trim_end)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Width of printed text in columns (one per character).
@@ -126,7 +141,9 @@ fn push_indent(out: &mut String, indent: usize) {
 
 /// Whether the stretch of source between `from` and `to` holds an empty line.
 fn blank_between(source: &str, from: u32, to: u32) -> bool {
-    source.get(from as usize..to as usize).is_some_and(|gap| gap.matches('\n').count() >= 2)
+    source
+        .get(from as usize..to as usize)
+        .is_some_and(|gap| gap.matches('\n').count() >= 2)
 }
 
 struct Printer<'s> {
@@ -145,7 +162,10 @@ impl Printer<'_> {
         }
         match self.raw(name.span) {
             Some(raw) if raw.starts_with('"') => raw.to_string(),
-            _ => format!("\"{}\"", name.text.replace('\\', "\\\\").replace('"', "\\\"")),
+            _ => format!(
+                "\"{}\"",
+                name.text.replace('\\', "\\\\").replace('"', "\\\"")
+            ),
         }
     }
 
@@ -157,7 +177,9 @@ impl Printer<'_> {
             ExprKind::Ref(reference) => reference.dotted(),
             ExprKind::Number(value) => raw().unwrap_or_else(|| value.to_string()),
             ExprKind::Quantity(text) => raw().unwrap_or_else(|| text.clone()),
-            ExprKind::Str(_) | ExprKind::Error | ExprKind::List(_) | ExprKind::Map(_) => raw().unwrap_or_default(),
+            ExprKind::Str(_) | ExprKind::Error | ExprKind::List(_) | ExprKind::Map(_) => {
+                raw().unwrap_or_default()
+            }
         }
     }
 
@@ -188,11 +210,17 @@ impl Printer<'_> {
                 }
                 let mut parts = Vec::with_capacity(body.items.len());
                 for item in &body.items {
-                    let ItemKind::Attribute(attribute) = &item.kind else { return None };
+                    let ItemKind::Attribute(attribute) = &item.kind else {
+                        return None;
+                    };
                     if has_comments(&item.trivia) {
                         return None;
                     }
-                    parts.push(format!("{} = {}", self.name(&attribute.key), self.flat(&attribute.value)?));
+                    parts.push(format!(
+                        "{} = {}",
+                        self.name(&attribute.key),
+                        self.flat(&attribute.value)?
+                    ));
                 }
                 Some(format!("{{ {} }}", parts.join(", ")))
             }
@@ -205,16 +233,30 @@ impl Printer<'_> {
     fn expr(&self, expr: &Expr, indent: usize, col: usize, suffix: usize) -> String {
         let flat = self.flat(expr);
         match (&expr.kind, flat) {
-            (ExprKind::List(_) | ExprKind::Map(_), Some(flat)) if col + width(&flat) + suffix <= MAX_WIDTH => flat,
-            (ExprKind::List(list), _) => self.list(list, indent),
-            (ExprKind::Map(body), _) => {
+            (ExprKind::List(_) | ExprKind::Map(_), Some(flat))
+                if col + width(&flat) + suffix <= MAX_WIDTH =>
+            {
+                flat
+            }
+            (_, flat) => self
+                .multi_line(expr, indent)
+                .or(flat)
+                .unwrap_or_else(|| self.leaf(expr)),
+        }
+    }
+
+    /// A list or map laid out over several lines, or `None` for anything else.
+    fn multi_line(&self, expr: &Expr, indent: usize) -> Option<String> {
+        match &expr.kind {
+            ExprKind::List(list) => Some(self.list(list, indent)),
+            ExprKind::Map(body) => {
                 let mut out = String::from("{\n");
                 self.body(&mut out, body, indent + INDENT, false);
                 push_indent(&mut out, indent);
                 out.push('}');
-                out
+                Some(out)
             }
-            (_, flat) => flat.unwrap_or_else(|| self.leaf(expr)),
+            _ => None,
         }
     }
 
@@ -226,7 +268,12 @@ impl Printer<'_> {
             if index > 0 && element.trivia.blank_before {
                 out.push('\n');
             }
-            self.leading(&mut out, &element.trivia.leading, inner, element.value.span.start);
+            self.leading(
+                &mut out,
+                &element.trivia.leading,
+                inner,
+                element.value.span.start,
+            );
             push_indent(&mut out, inner);
             out.push_str(&self.expr(&element.value, inner, inner, 1));
             out.push(',');
@@ -266,7 +313,13 @@ impl Printer<'_> {
 
     /// Comments before a closing delimiter (or at the end of the file). `after_content` says
     /// whether anything precedes them inside the delimiters; only then may a blank line come first.
-    fn closing_comments(&self, out: &mut String, comments: &[Comment], indent: usize, after_content: bool) {
+    fn closing_comments(
+        &self,
+        out: &mut String,
+        comments: &[Comment],
+        indent: usize,
+        after_content: bool,
+    ) {
         for (index, comment) in comments.iter().enumerate() {
             if comment.blank_before && (index > 0 || after_content) {
                 out.push('\n');
@@ -281,7 +334,7 @@ impl Printer<'_> {
     /// own body, where blocks are always set apart by a blank line.
     fn body(&self, out: &mut String, body: &Body, indent: usize, top: bool) {
         // Values are printed first so that alignment knows which attributes take one line.
-        let values: Vec<Option<String>> = body
+        let mut values: Vec<Option<String>> = body
             .items
             .iter()
             .map(|item| match &item.kind {
@@ -292,7 +345,33 @@ impl Printer<'_> {
                 ItemKind::Block(_) => None,
             })
             .collect();
-        let key_widths = self.aligned_key_widths(body, &values);
+        let mut key_widths = self.aligned_key_widths(body, &values);
+        // A list or map pushed past the width limit by alignment padding is broken over lines,
+        // which takes it out of its run; repeat until every one-line value fits.
+        loop {
+            let mut changed = false;
+            for (index, item) in body.items.iter().enumerate() {
+                let (ItemKind::Attribute(attribute), Some(value)) =
+                    (&item.kind, &mut values[index])
+                else {
+                    continue;
+                };
+                let end = indent + key_widths[index] + 3 + width(value);
+                if end > MAX_WIDTH
+                    && !value.contains('\n')
+                    && !is_empty_collection(&attribute.value)
+                {
+                    if let Some(broken) = self.multi_line(&attribute.value, indent) {
+                        *value = broken;
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+            key_widths = self.aligned_key_widths(body, &values);
+        }
         for (index, item) in body.items.iter().enumerate() {
             if index > 0 {
                 let previous = &body.items[index - 1];
@@ -313,7 +392,9 @@ impl Printer<'_> {
                     out.push_str(value);
                 }
                 (ItemKind::Block(block), _) => self.block(out, block, indent),
-                (ItemKind::Attribute(_), None) => unreachable!("every attribute's value was printed"),
+                (ItemKind::Attribute(_), None) => {
+                    unreachable!("every attribute's value was printed")
+                }
             }
             self.trailing(out, item.trivia.trailing.as_ref());
             out.push('\n');
@@ -349,10 +430,14 @@ impl Printer<'_> {
         };
         for (index, item) in body.items.iter().enumerate() {
             let single_line = match (&item.kind, &values[index]) {
-                (ItemKind::Attribute(attribute), Some(value)) if !value.contains('\n') => Some(attribute),
+                (ItemKind::Attribute(attribute), Some(value)) if !value.contains('\n') => {
+                    Some(attribute)
+                }
                 _ => None,
             };
-            let breaks = (index > 0 && item.trivia.blank_before) || !item.trivia.leading.is_empty() || single_line.is_none();
+            let breaks = (index > 0 && item.trivia.blank_before)
+                || !item.trivia.leading.is_empty()
+                || single_line.is_none();
             if breaks {
                 close(&mut run);
             }
@@ -371,4 +456,12 @@ fn is_block(item: &Item) -> bool {
 
 fn has_comments(trivia: &Trivia) -> bool {
     !trivia.leading.is_empty() || trivia.trailing.is_some()
+}
+
+fn is_empty_collection(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::List(list) => list.elements.is_empty() && list.trailing.is_empty(),
+        ExprKind::Map(body) => body.items.is_empty() && body.trailing.is_empty(),
+        _ => false,
+    }
 }

@@ -177,9 +177,12 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
             push(kind, 1)
         } else {
             let bad: usize = rest.chars().take_while(|c| !c.is_whitespace() && !"{}[]=,.\"#".contains(*c)).map(char::len_utf8).sum::<usize>().max(first.len_utf8());
-            let mut d = Diagnostic::new(Code::UnexpectedChar, Span::new(file, start, start + bad), format!("unexpected character `{}`", first.escape_default()))
+            let shown = if first.is_control() || first.is_whitespace() { first.escape_default().to_string() } else { first.to_string() };
+            let mut d = Diagnostic::new(Code::UnexpectedChar, Span::new(file, start, start + bad), format!("unexpected character `{shown}`"))
                 .with_label("berth cannot read this");
-            if first == ':' {
+            if matches!(first, '“' | '”' | '„' | '‘' | '’' | '«' | '»') {
+                d = d.with_help("typographic quotes are not string quotes: use straight double quotes \"...\"");
+            } else if first == ':' {
                 d = d.with_help("attributes are written `name = value`");
             } else if first == ';' {
                 d = d.with_help("berth needs no `;`: separate attributes with new lines or `,`");

@@ -15,7 +15,16 @@ pub const MAX_DEPTH: usize = 64;
 /// Parses one file. Problems go to `sink`; the returned tree holds whatever could be read.
 pub fn parse(file: FileId, text: &str, sink: &mut Sink) -> File {
     let tokens = lex(file, text, sink);
-    let mut p = Parser { text, tokens, pos: 0, sink, depth: 0, pending: Vec::new(), file };
+    // An unterminated `"""` string or `/*` comment runs to the end of the file; the blocks it
+    // swallowed are then not reported as unclosed, since the lexer already reported the cause.
+    let swallowed = tokens.len() >= 2 && {
+        let last = tokens[tokens.len() - 2];
+        let raw = &text[last.span.range()];
+        last.span.end as usize == text.len()
+            && ((last.kind == TokenKind::Error && raw.starts_with("\"\"\""))
+                || (last.kind == TokenKind::Comment && raw.starts_with("/*") && (raw.len() < 4 || !raw.ends_with("*/"))))
+    };
+    let mut p = Parser { text, tokens, pos: 0, sink, depth: 0, pending: Vec::new(), file, swallowed };
     let body = p.body(None);
     File { id: file, body }
 }
@@ -29,6 +38,8 @@ struct Parser<'a, 's> {
     /// Comments read but not yet attached to a node.
     pending: Vec<Comment>,
     file: FileId,
+    /// The end of the file is inside an unterminated string or comment.
+    swallowed: bool,
 }
 
 impl<'a> Parser<'a, '_> {
@@ -116,6 +127,15 @@ impl<'a> Parser<'a, '_> {
         self.sink.last_mut().expect("a diagnostic was just pushed")
     }
 
+    /// Like [`Parser::describe`], but a token on a later line is "the end of the line".
+    fn describe_next(&self, tok: Token) -> String {
+        if tok.kind != TokenKind::Eof && self.starts_line(tok.span.start as usize) {
+            "the end of the line".into()
+        } else {
+            self.describe(tok)
+        }
+    }
+
     fn describe(&self, tok: Token) -> String {
         match tok.kind {
             TokenKind::Eof => "end of file".into(),
@@ -132,9 +152,8 @@ impl<'a> Parser<'a, '_> {
             let tok = self.peek();
             match tok.kind {
                 TokenKind::Eof => {
-                    if let Some(open) = open {
-                        self.error(Code::Unclosed, open.span, "unclosed `{`")
-                            .label = "this `{` has no matching `}`".into();
+                    if let Some(open) = open.filter(|_| !self.swallowed) {
+                        self.unclosed(open);
                     }
                     let trailing = std::mem::take(&mut self.pending);
                     return Body { items, trailing, span: Span::new(self.file, start, tok.span.end as usize) };
@@ -146,31 +165,56 @@ impl<'a> Parser<'a, '_> {
                 }
                 TokenKind::RBrace => {
                     self.bump();
-                    self.error(Code::UnexpectedToken, tok.span, "unexpected `}`").label = "no block is open here".into();
+                    self.stray_brace(tok);
                 }
                 TokenKind::Ident | TokenKind::Str => {
                     if let Some(item) = self.item() {
                         items.push(item);
                     }
                 }
-                TokenKind::Comma => {
-                    let comma = self.bump();
-                    // In `a = 1, # note` the comment still belongs to `a`.
-                    if items.last().is_some_and(|i: &Item| i.trivia.trailing.is_none()) {
-                        let trailing = self.trailing_comment(comma.span.end);
-                        if let Some(last) = items.last_mut() {
-                            last.trivia.trailing = trailing;
-                        }
-                    }
+                TokenKind::Error => {
+                    // The lexer already reported this text; skip to the next item quietly.
+                    self.bump();
+                    self.recover();
                 }
+                TokenKind::Comma => self.comma_after_item(items.last_mut()),
                 _ => {
-                    let what = self.describe(tok);
-                    self.error(Code::UnexpectedToken, tok.span, format!("expected an attribute or a block, found {what}"))
-                        .label = "expected `name = value` or `kind name { ... }`".into();
+                    self.not_an_item(tok);
                     self.bump();
                     self.recover();
                 }
             }
+        }
+    }
+
+    // The error paths of the recursive functions (`body`, `item`, `expr`, `list`) are methods of
+    // their own, never inlined, so that their temporaries do not grow every level of recursion:
+    // 64 levels of nesting must fit in a small stack even in debug builds.
+
+    #[inline(never)]
+    fn unclosed(&mut self, open: Token) {
+        let (what, close) = if open.kind == TokenKind::LBracket { ("[", "]") } else { ("{", "}") };
+        self.error(Code::Unclosed, open.span, format!("unclosed `{what}`")).label = format!("this `{what}` has no matching `{close}`");
+    }
+
+    #[inline(never)]
+    fn stray_brace(&mut self, tok: Token) {
+        self.error(Code::UnexpectedToken, tok.span, "unexpected `}`").label = "no block is open here".into();
+    }
+
+    #[inline(never)]
+    fn not_an_item(&mut self, tok: Token) {
+        let what = self.describe(tok);
+        self.error(Code::UnexpectedToken, tok.span, format!("expected an attribute or a block, found {what}")).label =
+            "expected `name = value` or `kind name { ... }`".into();
+    }
+
+    /// Reads a `,` between items. In `a = 1, # note` the comment still belongs to `a`. (A method
+    /// of its own so that its locals do not grow the frame of the recursive `body`.)
+    fn comma_after_item(&mut self, last: Option<&mut Item>) {
+        let comma = self.bump();
+        if let Some(last) = last.filter(|item| item.trivia.trailing.is_none()) {
+            last.trivia.trailing = self.trailing_comment(comma.span.end);
         }
     }
 
@@ -212,42 +256,101 @@ impl<'a> Parser<'a, '_> {
         let trivia = self.leading_trivia(key_tok.span.start as usize);
         let key = self.name(key_tok);
         let key_span = key.span;
+        let kind = self.item_kind(key)?;
+        Some(self.finish_item(trivia, kind, key_span))
+    }
+
+    /// What follows an item's key: `= value`, `{ ... }` or `label { ... }`.
+    fn item_kind(&mut self, key: Name) -> Option<ItemKind> {
         let next = self.peek();
-        let kind = match next.kind {
-            TokenKind::Eq => {
-                self.bump();
-                let value = self.expr();
-                ItemKind::Attribute(Attribute { key, value })
+        match next.kind {
+            TokenKind::Eq => Some(self.attribute(key)),
+            TokenKind::LBrace => {
+                let body = self.block_body();
+                Some(ItemKind::Block(Block { kind: key, label: None, body }))
             }
-            TokenKind::LBrace => ItemKind::Block(Block { kind: key, label: None, body: self.block_body() }),
-            TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => {
-                let label_tok = self.bump();
-                let label = self.name(label_tok);
-                let after = self.peek();
-                if after.kind == TokenKind::LBrace {
-                    ItemKind::Block(Block { kind: key, label: Some(label), body: self.block_body() })
-                } else {
-                    let what = self.describe(after);
-                    self.error(Code::UnexpectedToken, after.span, format!("expected `{{` after `{} {}`, found {what}", key.text, label.text))
-                        .label = "a block's body starts with `{`".into();
-                    self.recover();
-                    return None;
-                }
+            TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => self.labeled_block(key),
+            TokenKind::Error => {
+                // The lexer already reported this text (`image: ...`).
+                self.recover();
+                None
             }
             _ => {
-                let what = self.describe(next);
-                let d = self.error(Code::UnexpectedToken, next.span, format!("expected `=` or `{{` after `{}`, found {what}", key.text));
-                d.label = "expected `=` or `{` here".into();
-                d.secondary.push(crate::diagnostic::Label { span: key.span, message: "this starts an attribute or a block".into() });
+                self.not_eq_or_brace(&key, next);
                 self.recover();
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    #[inline(never)]
+    fn attribute(&mut self, key: Name) -> ItemKind {
+        self.bump();
+        let value = self.expr();
+        if matches!(value.kind, ExprKind::Error) {
+            // Whatever follows a value that could not be read belongs to it.
+            self.recover();
+        }
+        ItemKind::Attribute(Attribute { key, value })
+    }
+
+    fn labeled_block(&mut self, key: Name) -> Option<ItemKind> {
+        let label_tok = self.bump();
+        let label = self.name(label_tok);
+        let after = self.peek();
+        if after.kind == TokenKind::LBrace {
+            let body = self.block_body();
+            return Some(ItemKind::Block(Block { kind: key, label: Some(label), body }));
+        }
+        self.no_block_body(&key, &label, label_tok, after);
+        self.recover();
+        None
+    }
+
+    #[inline(never)]
+    fn no_block_body(&mut self, key: &Name, label: &Name, label_tok: Token, after: Token) {
+        if label_tok.kind == TokenKind::Str {
+            // `image "berth/demo:1"`: an attribute without its `=`.
+            let raw = self.text_of(label_tok);
+            let d = self.error(Code::UnexpectedToken, label_tok.span, format!("expected `=` after `{}`, found {raw}", key.text));
+            d.label = "expected `=` before this value".into();
+            d.help = Some(format!("attributes are written `{} = {raw}`", key.text));
+        } else {
+            let what = self.describe_next(after);
+            let at = if self.starts_line(after.span.start as usize) || after.kind == TokenKind::Eof { label.span } else { after.span };
+            let d = self.error(Code::UnexpectedToken, at, format!("expected `{{` after `{} {}`, found {what}", key.text, label.text));
+            d.label = "a block's body starts with `{`".into();
+            d.help = Some(format!("write `{} {} {{ ... }}`", key.text, label.text));
+        }
+    }
+
+    #[inline(never)]
+    fn not_eq_or_brace(&mut self, key: &Name, next: Token) {
+        let what = self.describe_next(next);
+        let value_like = matches!(next.kind, TokenKind::Number | TokenKind::Quantity | TokenKind::TripleStr | TokenKind::LBracket)
+            && !self.starts_line(next.span.start as usize);
+        let at = if self.starts_line(next.span.start as usize) || next.kind == TokenKind::Eof { key.span } else { next.span };
+        let next_text = self.text_of(next);
+        let d = self.error(Code::UnexpectedToken, at, format!("expected `=` or `{{` after `{}`, found {what}", key.text));
+        if at == key.span {
+            d.label = "an attribute (`name = value`) or a block (`kind { ... }`) starts here".into();
+        } else {
+            d.label = "expected `=` or `{` here".into();
+            d.secondary.push(crate::diagnostic::Label { span: key.span, message: "this starts an attribute or a block".into() });
+        }
+        if value_like {
+            d.help = Some(format!("attributes are written `{} = {next_text}`", key.text));
+        }
+    }
+
+    /// The item's span and its trailing comment, once its last token is read.
+    #[inline(never)]
+    fn finish_item(&mut self, trivia: Trivia, kind: ItemKind, key_span: Span) -> Item {
         let end = self.prev_end();
         let span = key_span.to(Span { file: self.file, start: end, end });
         let mut trivia = trivia;
         trivia.trailing = self.trailing_comment(end);
-        Some(Item { trivia, kind, span })
+        Item { trivia, kind, span }
     }
 
     /// `{ items }`, at the `{`.
@@ -295,13 +398,7 @@ impl<'a> Parser<'a, '_> {
             }
             TokenKind::Number => {
                 self.bump();
-                match self.text_of(tok).parse::<f64>() {
-                    Ok(n) if n.is_finite() => ExprKind::Number(n),
-                    _ => {
-                        self.error(Code::InvalidNumber, span, "number out of range");
-                        ExprKind::Error
-                    }
-                }
+                self.number(tok)
             }
             TokenKind::Quantity => {
                 self.bump();
@@ -327,16 +424,32 @@ impl<'a> Parser<'a, '_> {
                 ExprKind::Error
             }
             _ => {
-                let what = self.describe(tok);
-                self.error(Code::UnexpectedToken, span, format!("expected a value, found {what}"))
-                    .label = "expected a string, number, list, map or reference".into();
-                if !matches!(tok.kind, TokenKind::RBrace | TokenKind::RBracket | TokenKind::Eof) && !self.starts_line(span.start as usize) {
-                    self.bump();
-                }
+                self.not_a_value(tok);
                 ExprKind::Error
             }
         };
         Expr { kind, span }
+    }
+
+    #[inline(never)]
+    fn number(&mut self, tok: Token) -> ExprKind {
+        match self.text_of(tok).parse::<f64>() {
+            Ok(n) if n.is_finite() => ExprKind::Number(n),
+            _ => {
+                self.error(Code::InvalidNumber, tok.span, "number out of range").label = "larger than any value berth accepts".into();
+                ExprKind::Error
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn not_a_value(&mut self, tok: Token) {
+        let what = self.describe(tok);
+        self.error(Code::UnexpectedToken, tok.span, format!("expected a value, found {what}")).label =
+            "expected a string, number, list, map or reference".into();
+        if !matches!(tok.kind, TokenKind::RBrace | TokenKind::RBracket | TokenKind::Eof) && !self.starts_line(tok.span.start as usize) {
+            self.bump();
+        }
     }
 
     fn reference(&mut self) -> Ref {
@@ -345,9 +458,15 @@ impl<'a> Parser<'a, '_> {
         while self.peek().kind == TokenKind::Dot {
             let dot = self.bump();
             let next = self.peek();
-            if next.kind == TokenKind::Ident {
+            let on_next_line = self.starts_line(next.span.start as usize);
+            if next.kind == TokenKind::Ident && !on_next_line {
                 self.bump();
                 segments.push(self.name(next));
+            } else if on_next_line || next.kind == TokenKind::Eof {
+                let so_far = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(".");
+                self.error(Code::UnexpectedToken, dot.span, format!("the reference `{so_far}.` ends with `.`"))
+                    .label = "expected a name after this `.`".into();
+                break;
             } else {
                 let what = self.describe(next);
                 self.error(Code::UnexpectedToken, next.span, format!("expected a name after `.`, found {what}"))
@@ -375,43 +494,64 @@ impl<'a> Parser<'a, '_> {
                     end = tok.span;
                     break;
                 }
+                TokenKind::Eof if self.swallowed => {
+                    end = open.span;
+                    break;
+                }
                 TokenKind::Eof | TokenKind::RBrace => {
-                    self.error(Code::Unclosed, open.span, "unclosed `[`").label = "this `[` has no matching `]`".into();
+                    self.unclosed(open);
                     end = open.span;
                     break;
                 }
                 TokenKind::Comma => {
                     self.bump();
-                    self.error(Code::UnexpectedToken, tok.span, "unexpected `,`").label = "expected a value before this `,`".into();
+                    self.empty_element(tok);
                 }
                 _ => {
-                    let trivia = self.leading_trivia(tok.span.start as usize);
-                    let before = self.pos;
-                    let value = self.expr();
-                    let mut trivia = trivia;
-                    let next = self.peek();
-                    match next.kind {
-                        TokenKind::Comma => {
-                            self.bump();
-                        }
-                        TokenKind::RBracket => {}
-                        _ if matches!(value.kind, ExprKind::Error) && self.pos == before => {
-                            self.bump();
-                        }
-                        _ => {
-                            let what = self.describe(next);
-                            self.error(Code::UnexpectedToken, next.span, format!("expected `,` or `]`, found {what}"))
-                                .label = "list elements are separated by `,`".into();
-                        }
-                    }
-                    trivia.trailing = self.trailing_comment(self.prev_end());
-                    elements.push(ListElement { trivia, value });
+                    let element = self.list_element(tok);
+                    elements.push(element);
                 }
             }
         }
         self.depth -= 1;
         let trailing = std::mem::take(&mut self.pending);
         Expr { kind: ExprKind::List(List { elements, trailing }), span: open.span.to(end) }
+    }
+
+    /// One element of a list and the `,` after it.
+    fn list_element(&mut self, tok: Token) -> ListElement {
+        let trivia = self.leading_trivia(tok.span.start as usize);
+        let before = self.pos;
+        let value = self.expr();
+        self.after_element(&value, before);
+        let mut trivia = trivia;
+        trivia.trailing = self.trailing_comment(self.prev_end());
+        ListElement { trivia, value }
+    }
+
+    #[inline(never)]
+    fn after_element(&mut self, value: &Expr, before: usize) {
+        let next = self.peek();
+        match next.kind {
+            TokenKind::Comma => {
+                self.bump();
+            }
+            // An unclosed list: reported once, at its `[`, by the next turn of the loop.
+            TokenKind::RBracket | TokenKind::RBrace | TokenKind::Eof => {}
+            _ if matches!(value.kind, ExprKind::Error) && self.pos == before => {
+                self.bump();
+            }
+            _ => {
+                let what = self.describe(next);
+                self.error(Code::UnexpectedToken, next.span, format!("expected `,` or `]`, found {what}")).label =
+                    "list elements are separated by `,`".into();
+            }
+        }
+    }
+
+    #[inline(never)]
+    fn empty_element(&mut self, comma: Token) {
+        self.error(Code::UnexpectedToken, comma.span, "unexpected `,`").label = "expected a value before this `,`".into();
     }
 
     /// Reads escapes and `${...}` interpolations of a string token.
@@ -436,8 +576,9 @@ impl<'a> Parser<'a, '_> {
                     other => {
                         let len = 1 + other.map_or(0, |(_, c)| c.len_utf8());
                         let text = &content[i..i + len];
-                        self.error(Code::InvalidEscape, Span::new(self.file, base + i, base + i + len), format!("invalid escape `{text}`"))
-                            .help = Some("write `\\\\` for a backslash".into());
+                        let d = self.error(Code::InvalidEscape, Span::new(self.file, base + i, base + i + len), format!("invalid escape `{text}`"));
+                        d.label = "not an escape".into();
+                        d.help = Some("write `\\\\` for a backslash".into());
                     }
                 },
                 '$' if content[i..].starts_with("$${") => {
@@ -462,8 +603,14 @@ impl<'a> Parser<'a, '_> {
                             parts.push(StrPart::Interp(r));
                         }
                         None => {
-                            self.error(Code::BadInterpolation, Span::new(self.file, base + i, base + i + close + 1), format!("`{}` is not a reference", inner.trim()))
-                                .help = Some("interpolate a reference such as `${var.pr}` or `${db.host}`; write `$${` for a literal `${`".into());
+                            let span = Span::new(self.file, base + i, base + i + close + 1);
+                            let d = if inner.trim().is_empty() {
+                                self.error(Code::BadInterpolation, span, "empty interpolation")
+                            } else {
+                                self.error(Code::BadInterpolation, span, format!("`{}` is not a reference", inner.trim()))
+                            };
+                            d.label = "expected a reference such as `var.pr` inside `${...}`".into();
+                            d.help = Some("interpolations hold a reference, not an expression; write `$${` for a literal `${`".into());
                         }
                     }
                     while chars.peek().is_some_and(|(j, _)| *j <= i + close) {
@@ -534,7 +681,7 @@ fn dedent(parts: &mut [StrPart]) {
         .unwrap_or(0);
     let dedented: String = body
         .split_inclusive('\n')
-        .map(|l| if l.len() >= indent && l[..indent].trim().is_empty() { &l[indent..] } else { l.trim_start_matches([' ', '\t']) })
+        .map(|l| if l.get(..indent).is_some_and(|p| p.trim().is_empty()) { &l[indent..] } else { l.trim_start_matches([' ', '\t']) })
         .collect();
     let pieces: Vec<&str> = dedented.split('\u{0}').collect();
     let mut k = 0;

@@ -89,7 +89,8 @@ pub struct ContainerSpec {
     pub mounts: Vec<Mount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stop_grace_period: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Docker spells it `Healthcheck`.
+    #[serde(rename = "Healthcheck", skip_serializing_if = "Option::is_none")]
     pub health_check: Option<HealthConfig>,
     #[serde(deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub secrets: Vec<SecretReference>,

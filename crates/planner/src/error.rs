@@ -40,12 +40,29 @@ impl Measure {
         }
     }
 
+    /// A value in the unit users write, without naming the measure: `0.5`, `512MiB`, `3`.
+    pub fn format_value(self, value: u64) -> String {
+        match self {
+            Measure::Cpu | Measure::LimitCpu => units::cpus(value),
+            Measure::Memory | Measure::LimitMemory | Measure::Storage => units::bytes(value),
+            Measure::Replicas => value.to_string(),
+        }
+    }
+
     /// A value in the unit users write.
     pub fn format(self, value: u64) -> String {
         match self {
             Measure::Cpu | Measure::LimitCpu => format!("{} cpu", units::cpus(value)),
             Measure::Memory | Measure::LimitMemory | Measure::Storage => units::bytes(value),
             Measure::Replicas => value.to_string(),
+        }
+    }
+
+    /// An amount that says what it is: `2.75 cpu`, `64GiB of memory`.
+    pub fn amount(self, value: u64) -> String {
+        match self {
+            Measure::Cpu | Measure::LimitCpu | Measure::Replicas => self.format(value),
+            _ => format!("{} of {}", self.format(value), self.as_str().trim_start_matches("limit_")),
         }
     }
 
@@ -95,12 +112,12 @@ pub enum PlanError {
         quota_span: Option<Span>,
     },
 
-    #[error("Swarm could never schedule {address}: one task reserves {} of {} but the node with most room has {} free ({} in total, {} reserved by other services)",
-        measure.format(*needed), measure.as_str(), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
+    #[error("Swarm could never schedule {address}: one task reserves {} but the node with most room has {} free ({} in total, {} reserved by other services)",
+        measure.amount(*needed), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
     TaskTooLarge { address: Address, measure: Measure, needed: u64, free: u64, capacity: u64, reserved: u64, span: Option<Span> },
 
-    #[error("Swarm could never schedule all of {deployment}: its services reserve {} of {} but the cluster has {} free ({} in total, {} reserved by other services)",
-        measure.format(*needed), measure.as_str(), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
+    #[error("Swarm could never schedule all of {deployment}: its services reserve {} but the cluster has {} free ({} in total, {} reserved by other services)",
+        measure.amount(*needed), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
     ClusterFull {
         deployment: DeploymentId,
         measure: Measure,

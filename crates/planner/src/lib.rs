@@ -1,1 +1,37 @@
-//! placeholder
+//! The planner: the pure heart of berth. It compiles the checked model into Swarm resources,
+//! admits them against quotas and capacity, diffs them against what is observed, and renders the
+//! plan for people and machines.
+//!
+//! ```text
+//! Config ──compile──▶ Desired ─┐
+//!                              ├─plan──▶ Plan ──render::{human, markdown, json}
+//! Docker's JSON ──Observed──────┘        └──▶ PlanFile (saved, checked for staleness by apply)
+//! ```
+//!
+//! **Architecture invariant:** the planner is pure. It does no IO (no network, no files, no
+//! clock, no environment variables); the same inputs always give the same plan, byte for byte.
+
+pub mod admission;
+pub mod compile;
+pub mod diff;
+pub mod docker;
+pub mod error;
+pub mod graph;
+pub mod normalize;
+pub mod observed;
+pub mod plan;
+pub mod planfile;
+pub mod render;
+pub mod resource;
+pub mod units;
+
+pub use admission::{Allocation, AllocationItem};
+pub use compile::{compile, compile_config, Desired, Digests};
+pub use diff::{plan, PlanOptions, Scope};
+pub use error::{Measure, PlanError, PlanErrors};
+pub use graph::{dot, DepGraph};
+pub use observed::{DockerSnapshot, Observed, ObservedError, ObservedResource};
+pub use plan::{Action, Change, Plan, Reason, Summary};
+pub use planfile::{PlanFile, Stale};
+pub use render::RenderOptions;
+pub use resource::{Address, DeploymentId, Kind, Resource, Spec};

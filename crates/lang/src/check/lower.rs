@@ -350,7 +350,9 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
         for (t, span) in lw.target_list(e, RefKind::Service) {
             if let Target::Service(s) = t {
                 if s == name {
+                    // Reported here, so the cycle check does not report it again.
                     lw.sink.push(Diagnostic::new(Code::DependencyCycle, span, format!("service `{name}` depends on itself")).with_label("remove this"));
+                    continue;
                 }
                 depends.push(s);
             }
@@ -360,14 +362,16 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
     depends.sort();
     depends.dedup();
 
-    if !routes.is_empty() && health.is_none() {
+    // The warnings look at what was written: an invalid health check or limit has its own error.
+    if blocks(body, "route").next().is_some() && block(body, "health").is_none() {
         lw.sink.push(
             Diagnostic::new(Code::RoutedWithoutHealth, label.span, format!("service `{name}` receives traffic but has no health check"))
                 .with_label("routed, no `health` block")
                 .with_help("add `health { command = [...] }` so rolling updates wait for a healthy task"),
         );
     }
-    if resources.limits.nano_cpus.is_none() && resources.limits.memory_bytes.is_none() {
+    let limits = block(body, "resources").and_then(|r| block(&r.body, "limits"));
+    if !limits.is_some_and(|l| attr(&l.body, "cpu").is_some() || attr(&l.body, "memory").is_some()) {
         lw.sink.push(
             Diagnostic::new(Code::NoResourceLimits, label.span, format!("service `{name}` has no cpu or memory limit"))
                 .with_label("unlimited")

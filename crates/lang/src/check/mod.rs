@@ -92,10 +92,12 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
             Ok(text) => text,
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
+                // The text is shown with U+FFFD for each invalid sequence; the first one starts at
+                // the same offset as the first invalid byte, and the span covers it.
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = sources.add(SourceFile::new(input.name.clone(), text));
                 sink.push(
-                    Diagnostic::new(Code::InvalidUtf8, Span::new(id, at, at + 1), format!("`{}` is not valid UTF-8", input.name))
+                    Diagnostic::new(Code::InvalidUtf8, Span::new(id, at, at + char::REPLACEMENT_CHARACTER.len_utf8()), format!("`{}` is not valid UTF-8", input.name))
                         .with_label(format!("invalid byte at offset {at}"))
                         .with_help("save the file as UTF-8"),
                 );
@@ -165,6 +167,9 @@ impl<'a> Checker<'a> {
         }
 
         let vars = self.variables(&variables, options, uses_preview);
+        // Declared variables without a usable value: an error was reported for each, so their
+        // references stay quiet instead of reporting them as undefined.
+        globals.failed_vars = variables.keys().filter(|name| !vars.contains_key(*name)).cloned().collect();
         globals.vars = vars;
         let pr = self.preview_number(&globals.vars, &variables, uses_preview, options);
 
@@ -281,16 +286,19 @@ impl<'a> Checker<'a> {
                         self.duplicate("variable", &label.text, label.span, first);
                         continue;
                     }
+                    // `type = number` (as in Terraform) or `type = "number"`.
                     let ty = lower::attr(&b.body, "type").and_then(|e| match &e.kind {
                         crate::syntax::ExprKind::Str(s) => s.as_plain(),
+                        crate::syntax::ExprKind::Ref(r) if r.segments.len() == 1 => Some(r.segments[0].text.clone()),
                         _ => None,
                     });
                     let ty = ty.and_then(|t| ["string", "number", "bool"].into_iter().find(|c| *c == t));
                     if let Some(e) = lower::attr(&b.body, "type") {
                         if ty.is_none() {
                             self.sink.push(
-                                Diagnostic::new(Code::InvalidEnumValue, e.span, "a variable's type is \"string\", \"number\" or \"bool\"")
-                                    .with_label("unknown type"),
+                                Diagnostic::new(Code::InvalidEnumValue, e.span, "a variable's type is `string`, `number` or `bool`")
+                                    .with_label("unknown type")
+                                    .suggest(&self.sources_snippet(e.span), ["string", "number", "bool"]),
                             );
                         }
                     }
@@ -311,6 +319,10 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    fn sources_snippet(&self, span: Span) -> String {
+        self.sources.snippet(span).trim_matches('"').to_string()
     }
 
     fn duplicate(&mut self, kind: &str, name: &str, span: Span, first: Span) {
@@ -348,7 +360,14 @@ impl<'a> Checker<'a> {
         let mut external_text = String::new();
         let mut external_spans: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for (name, v) in &given {
-            let line = format!("{} = {}", v.origin, v.value);
+            let value: String = v.value.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+            let line = if v.origin == "--var" {
+                format!("--var {name}={value}")
+            } else if v.origin.starts_with("BERTH_VAR_") {
+                format!("{}={value}", v.origin)
+            } else {
+                format!("{}: {name} = {value}", v.origin)
+            };
             let start = external_text.len();
             external_text.push_str(&line);
             external_text.push('\n');
@@ -363,13 +382,15 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(Code::UnknownVariable, Span::new(id, s, e), format!("a value was given for `{name}`, which no `variable` block declares"))
                         .with_label(format!("from {}", v.origin))
                         .suggest(name, decls.keys().map(String::as_str))
-                        .with_help(format!("declare it: `variable {name} {{ type = string }}`")),
+                        .with_help(format!("declare it: `variable {name} {{ type = \"string\" }}`")),
                 );
                 let _ = v;
             }
         }
         for (name, decl) in decls {
-            let Some(ty) = decl.ty else { continue };
+            // A variable with an invalid type was reported; treat it as a string so its uses do
+            // not cascade into more errors.
+            let ty = decl.ty.unwrap_or("string");
             let decl_span = decl.block.label.as_ref().map_or(decl.block.kind.span, |l| l.span);
             if let Some(v) = given.get(name.as_str()) {
                 let (s, e) = external_spans[name.as_str()];
@@ -431,7 +452,7 @@ impl<'a> Checker<'a> {
             self.sink.push(
                 Diagnostic::new(Code::PreviewWithoutPr, span, "a preview environment needs the `pr` variable")
                     .with_label("preview environment")
-                    .with_help("declare `variable pr { type = number }` and give it with `--var pr=123`"),
+                    .with_help("declare `variable pr { type = \"number\" }` and give it with `--var pr=123`"),
             );
             return None;
         };
@@ -443,7 +464,7 @@ impl<'a> Checker<'a> {
                 self.sink.push(
                     Diagnostic::new(Code::PreviewWithoutPr, decl_span, "`pr` must be a pull-request number")
                         .with_label("not a whole number")
-                        .with_help("declare `variable pr { type = number }`"),
+                        .with_help("declare `variable pr { type = \"number\" }`"),
                 );
                 None
             }

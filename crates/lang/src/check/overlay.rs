@@ -119,10 +119,11 @@ impl State {
                                 .with_label("no such {kind} in the project".replace("{kind}", kind))
                                 .suggest(&label.text, declared.iter().map(String::as_str));
                                 if d.help.is_none() {
-                                    d = d.with_help(format!(
-                                        "declare `{kind} {}` in the project (with `enabled = false` if it should exist only in this environment)",
-                                        label.text
-                                    ));
+                                    d = d.with_help(if kind == "service" {
+                                        format!("declare `service {}` in the project (with `enabled = false` if it should run only in this environment)", label.text)
+                                    } else {
+                                        format!("declare `{kind} {}` in the project; an environment only changes what the project declares", label.text)
+                                    });
                                 }
                                 sink.push(d);
                             }

@@ -121,15 +121,36 @@ fn image_problem(image: &str) -> Option<&'static str> {
 }
 
 pub fn abs_path(path: &str, span: Span, sink: &mut Sink) -> bool {
-    let ok = path.starts_with('/') && !path.split('/').any(|c| c == "..");
-    if !ok {
-        sink.push(
-            Diagnostic::new(Code::InvalidPath, span, format!("`{path}` is not an absolute path"))
-                .with_label("must start with `/` and contain no `..`")
-                .with_help(format!("write `/{}`", path.trim_start_matches("./").trim_start_matches('/'))),
-        );
+    let relative = !path.starts_with('/');
+    if !relative && !path.split('/').any(|c| c == "..") {
+        return true;
     }
-    ok
+    let d = if relative {
+        Diagnostic::new(Code::InvalidPath, span, format!("`{path}` is not an absolute path")).with_label("must start with `/`")
+    } else {
+        Diagnostic::new(Code::InvalidPath, span, format!("`{path}` contains a `..` component")).with_label("`..` is not allowed")
+    };
+    let d = match normalize(&format!("/{}", path.trim_start_matches("./"))) {
+        Some(fixed) if fixed != path => d.with_help(format!("write `{fixed}`")),
+        _ => d,
+    };
+    sink.push(d);
+    false
+}
+
+/// `path` with `.`, empty and `..` components resolved; `None` when `..` climbs above `/`.
+fn normalize(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
 }
 
 pub fn path_prefix(path: &str, span: Span, sink: &mut Sink) -> bool {
@@ -235,10 +256,13 @@ pub fn constraint(c: &str, span: Span, sink: &mut Sink) -> Option<String> {
         || left.strip_prefix("node.labels.").is_some_and(|k| !k.is_empty())
         || left.strip_prefix("engine.labels.").is_some_and(|k| !k.is_empty());
     if !attr_ok || right.is_empty() {
-        let d = Diagnostic::new(Code::InvalidConstraint, span, format!("`{c}` is not a placement constraint"))
-            .with_label(if right.is_empty() { "no value" } else { "unknown node attribute" })
-            .suggest(left, ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"]);
-        let d = if d.help.is_none() { d.with_help("attributes are node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<key>, engine.labels.<key>") } else { d };
+        let d = Diagnostic::new(Code::InvalidConstraint, span, format!("`{c}` is not a placement constraint"));
+        let d = if !attr_ok {
+            let d = d.with_label("unknown node attribute").suggest(left, ["node.id", "node.hostname", "node.role", "node.platform.os", "node.platform.arch"]);
+            d.or_help("attributes are node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.<key>, engine.labels.<key>")
+        } else {
+            d.with_label("no value").with_help(format!("write e.g. `{left} {op} value`"))
+        };
         sink.push(d);
         return None;
     }
@@ -293,19 +317,27 @@ pub fn quotas(d: &Deployment, sink: &mut Sink) {
             sink.push(diag);
         }
     }
-    let sums = [
-        ("cpu reservations", q.cpu, sum(d, |s| s.resources.reservations.nano_cpus), format_cpu as fn(u64) -> String),
-        ("memory reservations", q.memory, sum(d, |s| s.resources.reservations.memory_bytes), format_size),
-        ("cpu limits", q.limit_cpu, sum(d, |s| s.resources.limits.nano_cpus), format_cpu),
-        ("memory limits", q.limit_memory, sum(d, |s| s.resources.limits.memory_bytes), format_size),
+    type PerTask = fn(&Service) -> Option<u64>;
+    let sums: [(&str, &str, Option<u64>, PerTask, fn(u64) -> String); 4] = [
+        ("cpu reservations", "cpu", q.cpu, |s| s.resources.reservations.nano_cpus, |n| format!("{} cpu", format_cpu(n))),
+        ("memory reservations", "memory", q.memory, |s| s.resources.reservations.memory_bytes, format_size),
+        ("cpu limits", "limit_cpu", q.limit_cpu, |s| s.resources.limits.nano_cpus, |n| format!("{} cpu", format_cpu(n))),
+        ("memory limits", "limit_memory", q.limit_memory, |s| s.resources.limits.memory_bytes, format_size),
     ];
-    for (what, quota, (total, top), fmt) in sums {
+    for (what, attr, quota, per_task, fmt) in sums {
+        let (total, top) = sum(d, per_task);
         if let (Some(quota), Some(top)) = (quota, top) {
             if total > quota {
+                let parts: Vec<String> = d
+                    .services
+                    .iter()
+                    .filter_map(|s| per_task(s).map(|v| format!("{} = {} x {}", s.name, s.replicas().unwrap_or(1), fmt(v))))
+                    .collect();
                 sink.push(
-                    Diagnostic::new(Code::ReservationsAboveQuota, top.span, format!("project `{}` ({env}) needs {} of {what} (x replicas); its quota allows {}", d.project, fmt(total), fmt(quota)))
+                    Diagnostic::new(Code::ReservationsAboveQuota, top.span, format!("project `{}` ({env}): {what} x replicas add up to {}; its quota allows {}", d.project, fmt(total), fmt(quota)))
                         .with_label("largest contributor")
-                        .with_secondary(qspan, "quota"),
+                        .with_secondary(qspan, format!("quota: {attr} = {}", fmt(quota).trim_end_matches(" cpu")))
+                        .with_help(format!("lower replicas or {what}, or raise the quota ({})", parts.join(", "))),
                 );
             }
         }
@@ -314,10 +346,12 @@ pub fn quotas(d: &Deployment, sink: &mut Sink) {
         let total: u64 = d.volumes.iter().filter_map(|v| v.size).sum();
         if total > max {
             let top = d.volumes.iter().max_by_key(|v| v.size.unwrap_or(0)).map_or(qspan, |v| v.span);
+            let parts: Vec<String> = d.volumes.iter().filter_map(|v| v.size.map(|s| format!("{} = {}", v.name, format_size(s)))).collect();
             sink.push(
                 Diagnostic::new(Code::StorageAboveQuota, top, format!("project `{}` ({env}) declares {} of volumes; its storage quota is {}", d.project, format_size(total), format_size(max)))
                     .with_label("largest volume")
-                    .with_secondary(qspan, "quota"),
+                    .with_secondary(qspan, format!("quota: storage = {}", format_size(max)))
+                    .with_help(format!("shrink the volumes or raise the quota ({})", parts.join(", "))),
             );
         }
     }
@@ -367,14 +401,14 @@ pub fn cycles(d: &Deployment, sink: &mut Sink) {
                             first.span,
                             format!("dependency cycle: {} → {}", cycle.join(" → "), cycle[0]),
                         )
-                        .with_label(format!("`{}` is part of a cycle", cycle[0]));
+                        .with_label(format!("`{}` depends on `{}`", cycle[0], cycle.get(1).unwrap_or(&cycle[0])));
                         for (i, name) in cycle.iter().enumerate() {
                             let next = &cycle[(i + 1) % cycle.len()];
                             if i > 0 {
                                 diag = diag.with_secondary(deps[name.as_str()].span, format!("`{name}` depends on `{next}`"));
                             }
                         }
-                        diag = diag.with_help(format!("`{}` depends on `{}`; remove one dependency of the cycle", cycle[0], cycle.get(1).unwrap_or(&cycle[0])));
+                        diag = diag.with_help("remove one dependency of the cycle (a `depends_on` entry or a reference such as `${api.host}`)");
                         sink.push(diag);
                     }
                 }
@@ -428,7 +462,10 @@ pub fn name_lengths(d: &Deployment, sink: &mut Sink) {
             sink.push(
                 Diagnostic::new(Code::NameTooLong, span, format!("{kind} `{name}` becomes `{full}` in Swarm: {} characters, more than {}", full.len(), naming::MAX_SWARM_NAME))
                     .with_label(format!("too long in {}", d.environment))
-                    .with_help(format!("shorten the {kind} or project name by {} characters", full.len() - naming::MAX_SWARM_NAME)),
+                    .with_help(match full.len() - naming::MAX_SWARM_NAME {
+                        1 => format!("shorten the {kind} or project name by 1 character"),
+                        n => format!("shorten the {kind} or project name by {n} characters"),
+                    }),
             );
         }
     };

@@ -64,6 +64,8 @@ pub struct Globals {
     pub projects: BTreeSet<String>,
     /// (project, network) → declaration.
     pub networks: BTreeMap<(String, String), SharedDecl>,
+    /// Declared variables that have no value because of an error already reported.
+    pub failed_vars: BTreeSet<String>,
 }
 
 /// The names declared in one project environment.
@@ -116,12 +118,16 @@ impl<'g> Scope<'g> {
                     self.used_vars.insert(name.to_string());
                     Some(Target::Var(v.clone()))
                 }
+                None if self.globals.failed_vars.contains(*name) => {
+                    self.used_vars.insert(name.to_string());
+                    None
+                }
                 None => {
                     sink.push(
                         Diagnostic::new(Code::UndefinedReference, span, format!("no variable named `{name}`"))
                             .with_label("undefined variable")
                             .suggest(name, self.globals.vars.keys().map(String::as_str))
-                            .with_help(format!("declare it: `variable {name} {{ type = string }}`")),
+                            .with_help(format!("declare it: `variable {name} {{ type = \"string\" }}`")),
                     );
                     None
                 }
@@ -155,6 +161,16 @@ impl<'g> Scope<'g> {
                         .suggest(attr, ["host", "name"])
                         .with_help("services offer `host` (and `name`), e.g. `${db.host}`"),
                 );
+                None
+            }
+            [service] | [service, "host" | "name"] if !["var", "secret", "volume", "config", "network", "project", "deployment"].contains(service) => {
+                let mut d = Diagnostic::new(Code::UndefinedReference, span, format!("no service named `{service}` in project `{}`", self.project))
+                    .with_label("undefined service")
+                    .suggest(service, self.declared.services.keys().map(String::as_str));
+                if d.help.is_none() && segs.len() == 1 {
+                    d = d.with_help("a bare name refers to a service; write `volume.x`, `secret.x`, `config.x`, `network.x` or `var.x` for other things");
+                }
+                sink.push(d);
                 None
             }
             [first, ..] => {

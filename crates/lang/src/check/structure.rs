@@ -63,6 +63,8 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                         }
                         check_map(&b.body, sink);
                     } else {
+                        // Written, if wrongly: not also reported as missing.
+                        seen_attrs.entry(kind).or_insert(b.kind.span);
                         sink.push(
                             Diagnostic::new(Code::WrongType, b.kind.span, format!("`{kind}` is an attribute, not a block"))
                                 .with_label("written as a block")

@@ -244,7 +244,7 @@ impl Lower<'_, '_> {
     }
 
     fn unit_error(&mut self, span: Span, code: Code, text: &str, e: UnitError) {
-        let mut d = Diagnostic::new(code, span, format!("invalid {} `{text}`: {e}", match code {
+        let mut d = Diagnostic::new(code, span, format!("invalid {} `{text}`", match code {
             Code::InvalidSize => "size",
             Code::InvalidDuration => "duration",
             _ => "cpu amount",

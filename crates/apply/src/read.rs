@@ -1,0 +1,47 @@
+//! Reading the live state of berth's objects: one list call per kind, filtered by berth's
+//! `berth.managed` label (not one call per object), plus the nodes and running tasks the planner
+//! needs for capacity. The answers are handed to the planner as Docker's JSON, where one module
+//! knows what they mean.
+
+use crate::connect::Cluster;
+use crate::error::ApplyError;
+use berth_planner::DockerSnapshot;
+use bollard::query_parameters::{
+    ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions, ListSecretsOptionsBuilder, ListServicesOptionsBuilder,
+    ListTasksOptionsBuilder, ListVolumesOptionsBuilder,
+};
+use serde::Serialize;
+use std::collections::HashMap;
+
+fn docker_err(operation: &'static str, e: bollard::errors::Error) -> ApplyError {
+    ApplyError::Docker { operation, address: "the cluster".into(), message: e.to_string() }
+}
+
+fn to_json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
+}
+
+/// Everything berth manages, and the cluster's capacity, in seven list calls made concurrently.
+pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
+    let d = &cluster.docker;
+    let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
+    let running: HashMap<&str, Vec<&str>> = HashMap::from([("desired-state", vec!["running"])]);
+    let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
+        d.list_services(Some(ListServicesOptionsBuilder::default().filters(&managed).status(true).build())),
+        d.list_networks(Some(ListNetworksOptionsBuilder::default().filters(&managed).build())),
+        d.list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&managed).build())),
+        d.list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&managed).build())),
+        d.list_configs(Some(ListConfigsOptionsBuilder::default().filters(&managed).build())),
+        d.list_nodes(None::<ListNodesOptions>),
+        d.list_tasks(Some(ListTasksOptionsBuilder::default().filters(&running).build())),
+    );
+    Ok(DockerSnapshot {
+        services: to_json(&services.map_err(|e| docker_err("listing services", e))?),
+        networks: to_json(&networks.map_err(|e| docker_err("listing networks", e))?),
+        volumes: to_json(&volumes.map_err(|e| docker_err("listing volumes", e))?),
+        secrets: to_json(&secrets.map_err(|e| docker_err("listing secrets", e))?),
+        configs: to_json(&configs.map_err(|e| docker_err("listing configs", e))?),
+        nodes: to_json(&nodes.map_err(|e| docker_err("listing nodes", e))?),
+        tasks: to_json(&tasks.map_err(|e| docker_err("listing tasks", e))?),
+    })
+}

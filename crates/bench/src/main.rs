@@ -1,0 +1,19 @@
+//! `berth-bench`: the benchmarks behind the speed and memory targets in `BENCHMARKS.md`. Each
+//! benchmark runs in its own process (one subcommand per run), so the peak resident memory it
+//! reports (`VmHWM`) belongs to that benchmark alone. Targets are checked here and printed, never
+//! asserted in tests, because timings depend on the machine.
+
+mod lang;
+mod report;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("lang") => lang::run(&args[1..]),
+        _ => {
+            eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
+            2
+        }
+    };
+    std::process::exit(code);
+}

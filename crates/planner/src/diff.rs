@@ -1,0 +1,414 @@
+//! The diff: desired against observed, both normalised, address by address, within the scope.
+//!
+//! Replace-forcing attributes (Swarm cannot change them in place):
+//! - network: `Driver`, `Options` (driver options, `encrypted`), `Internal`, `Attachable`, `IPAM`
+//!   when declared. Network labels cannot change either; a label-only difference plans nothing.
+//! - volume: `Driver`, `DriverOpts` (labels likewise plan nothing). Replacing or deleting a volume
+//!   loses its data: refused unless data loss is allowed.
+//! - secret and config: the content, which is in the `Name`; the new object is created before
+//!   the old one is deleted, so services switch over in between.
+//! - service: `Mode` between replicated and global.
+//!
+//! A service update restarts tasks when its task template or endpoint changed; a change of
+//! replicas, labels or update and rollback config alone does not.
+
+use crate::admission;
+use crate::compile::{Desired, DeploymentInfo};
+use crate::docker::{NetworkAttachment, ServiceSpec};
+use crate::error::{PlanError, PlanErrors};
+use crate::graph::DepGraph;
+use crate::normalize;
+use crate::observed::{Observed, ObservedResource};
+use crate::plan::{Action, Change, ObservedRef, Plan, Reason};
+use crate::resource::{Address, DeploymentId, Kind, Spec, EDGE_NETWORK};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Which project environments a plan covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Every deployment of the desired configuration, and the platform.
+    #[default]
+    Desired,
+    /// Exactly these deployments (add [`DeploymentId::platform`] to include the proxy). A
+    /// deployment in the set that the configuration no longer has is destroyed whole.
+    Only(BTreeSet<DeploymentId>),
+}
+
+impl Scope {
+    /// These deployments and the platform: what a `--env` plan covers, since the proxy must
+    /// join or leave their edge networks.
+    pub fn deployments(ids: impl IntoIterator<Item = DeploymentId>) -> Scope {
+        let mut set: BTreeSet<DeploymentId> = ids.into_iter().collect();
+        set.insert(DeploymentId::platform());
+        Scope::Only(set)
+    }
+
+    fn resolve(&self, desired: &Desired) -> BTreeSet<DeploymentId> {
+        match self {
+            Scope::Desired => desired.deployments.keys().cloned().collect(),
+            Scope::Only(set) => set.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub scope: Scope,
+    /// Allow deleting or replacing volumes.
+    pub allow_data_loss: bool,
+    /// Leave volumes that are no longer desired in place instead of deleting them (what
+    /// `berth destroy` does without `--allow-data-loss`).
+    pub keep_volumes: bool,
+}
+
+/// Plans `desired` against `observed`. Fails with every error found: dependency cycles, route
+/// collisions with running services, quota and capacity violations, and data loss not allowed.
+pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Result<Plan, PlanErrors> {
+    let scope = options.scope.resolve(desired);
+    let mut errors = Vec::new();
+    if let Err(e) = DepGraph::build(desired).check() {
+        errors.push(e);
+    }
+    check_taken_routes(desired, observed, &scope, &mut errors);
+
+    let by_address = observed.by_address();
+    let proxy_networks = proxy_networks(desired, observed, &scope);
+    let mut changes = Vec::with_capacity(desired.resources.len());
+    let mut notes = Vec::new();
+
+    for r in desired.resources.values() {
+        if !scope.contains(&r.address.deployment) {
+            continue;
+        }
+        let mut after = r.spec.clone();
+        if let (Spec::Service(s), Some(nets)) = (&mut after, &proxy_networks) {
+            if r.address.deployment.is_platform() && r.address.name == "traefik" {
+                s.task_template.networks = nets.clone();
+            }
+        }
+        normalize::spec(&mut after, &|_| None);
+        let existing = by_address.get(&r.address).map(Vec::as_slice).unwrap_or_default();
+        diff_one(&r.address, after, existing, &r.depends_on, &mut changes);
+    }
+
+    for (address, existing) in &by_address {
+        if !scope.contains(&address.deployment) || desired.resources.contains_key(*address) {
+            continue;
+        }
+        if address.kind == Kind::Volume && options.keep_volumes {
+            for o in existing {
+                notes.push(format!("volume `{}` ({address}) is kept with its data", o.name()));
+            }
+            continue;
+        }
+        for o in existing {
+            changes.push(delete(o, Reason::DeleteBecauseNoResourceConfig));
+        }
+    }
+    touch_dependents(&mut changes);
+    changes.sort_by(|a, b| (&a.address, a.action == Action::Delete, a.name()).cmp(&(&b.address, b.action == Action::Delete, b.name())));
+    delete_dependencies(&mut changes, observed);
+
+    if !options.allow_data_loss {
+        for c in changes.iter().filter(|c| c.data_loss) {
+            errors.push(PlanError::DataLoss {
+                address: c.address.clone(),
+                name: c.observed.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+                replace: c.action == Action::Replace,
+            });
+        }
+    }
+
+    let (allocations, admission_errors, admission_notes) = admission::admit(desired, observed, &scope);
+    errors.extend(admission_errors);
+    notes.extend(admission_notes);
+    PlanErrors(errors).into_result(Plan { scope: scope.into_iter().collect(), changes, allocations, notes })
+}
+
+fn observed_ref(o: &ObservedResource) -> ObservedRef {
+    ObservedRef { id: o.id.clone(), name: o.name().to_string(), version: o.version }
+}
+
+fn delete(o: &ObservedResource, reason: Reason) -> Change {
+    Change {
+        address: o.address.clone(),
+        action: Action::Delete,
+        before: Some(o.spec.clone()),
+        after: None,
+        observed: Some(observed_ref(o)),
+        replace_paths: Vec::new(),
+        create_before_destroy: false,
+        restarts_tasks: false,
+        data_loss: o.address.kind == Kind::Volume,
+        reason: Some(reason),
+        depends_on: Vec::new(),
+    }
+}
+
+fn diff_one(address: &Address, after: Spec, existing: &[&ObservedResource], deps: &[Address], out: &mut Vec<Change>) {
+    let mut change = Change {
+        address: address.clone(),
+        action: Action::Create,
+        before: None,
+        after: None,
+        observed: None,
+        replace_paths: Vec::new(),
+        create_before_destroy: false,
+        restarts_tasks: false,
+        data_loss: false,
+        reason: None,
+        depends_on: deps.to_vec(),
+    };
+    if existing.is_empty() {
+        change.after = Some(after);
+        out.push(change);
+        return;
+    }
+    // The object to compare with: the one with the desired name, else the first. Any other
+    // object at this address is a stale generation (an interrupted rotation) and goes.
+    let current = existing.iter().position(|o| o.name() == after.name()).unwrap_or(0);
+    for (i, o) in existing.iter().enumerate() {
+        if i != current {
+            out.push(delete(o, Reason::DeleteBecauseStaleGeneration));
+        }
+    }
+    let o = existing[current];
+    let mut before = o.spec.clone();
+    normalize::align(&after, &mut before);
+    change.observed = Some(observed_ref(o));
+    let forcing = replace_paths(&before, &after);
+    if !forcing.is_empty() {
+        change.action = Action::Replace;
+        change.create_before_destroy = matches!(after.kind(), Kind::Secret | Kind::Config);
+        change.reason = Some(if change.create_before_destroy {
+            Reason::ReplaceBecauseContentChanged
+        } else {
+            Reason::ReplaceBecauseCannotUpdate
+        });
+        change.data_loss = after.kind() == Kind::Volume;
+        change.replace_paths = forcing;
+        change.restarts_tasks = after.kind() == Kind::Service;
+    } else if same(&before, &after) {
+        change.action = Action::NoOp;
+        change.observed = Some(observed_ref(o));
+        change.after = Some(after);
+        out.push(change);
+        return;
+    } else {
+        change.action = Action::Update;
+        if let (Spec::Service(b), Spec::Service(a)) = (&before, &after) {
+            change.restarts_tasks = restarts(b, a);
+        }
+    }
+    change.before = Some(before);
+    change.after = Some(after);
+    out.push(change);
+}
+
+/// Whether two aligned, normalised specs are the same as far as berth can act on them.
+fn same(before: &Spec, after: &Spec) -> bool {
+    match (before, after) {
+        // Labels of networks and volumes cannot change; berth does not replace for them.
+        (Spec::Network(b), Spec::Network(a)) => {
+            let mut b = b.clone();
+            b.labels = a.labels.clone();
+            &b == a
+        }
+        (Spec::Volume(b), Spec::Volume(a)) => {
+            let mut b = b.clone();
+            b.labels = a.labels.clone();
+            &b == a
+        }
+        _ => before == after,
+    }
+}
+
+fn restarts(before: &ServiceSpec, after: &ServiceSpec) -> bool {
+    before.task_template != after.task_template || before.endpoint_spec != after.endpoint_spec
+}
+
+fn path(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+/// The attributes that differ and that Swarm cannot change in place.
+pub fn replace_paths(before: &Spec, after: &Spec) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    match (before, after) {
+        (Spec::Network(b), Spec::Network(a)) => {
+            if b.driver != a.driver {
+                out.push(path(&["Driver"]));
+            }
+            if b.internal != a.internal {
+                out.push(path(&["Internal"]));
+            }
+            if b.attachable != a.attachable {
+                out.push(path(&["Attachable"]));
+            }
+            let keys: BTreeSet<&String> = b.options.keys().chain(a.options.keys()).collect();
+            for k in keys {
+                if b.options.get(k) != a.options.get(k) {
+                    out.push(path(&["Options", k]));
+                }
+            }
+            if b.ipam != a.ipam {
+                out.push(path(&["IPAM"]));
+            }
+        }
+        (Spec::Volume(b), Spec::Volume(a)) => {
+            if b.driver != a.driver {
+                out.push(path(&["Driver"]));
+            }
+            let keys: BTreeSet<&String> = b.driver_opts.keys().chain(a.driver_opts.keys()).collect();
+            for k in keys {
+                if b.driver_opts.get(k) != a.driver_opts.get(k) {
+                    out.push(path(&["DriverOpts", k]));
+                }
+            }
+        }
+        // The content (shown as `Data`) decides the name.
+        (Spec::Secret(b), Spec::Secret(a)) if b.name != a.name => out.extend([path(&["Data"]), path(&["Name"])]),
+        (Spec::Config(b), Spec::Config(a)) if b.name != a.name => out.extend([path(&["Data"]), path(&["Name"])]),
+        (Spec::Service(b), Spec::Service(a)) => {
+            if b.name != a.name {
+                out.push(path(&["Name"]));
+            }
+            if b.mode.global.is_some() != a.mode.global.is_some() {
+                out.push(path(&["Mode"]));
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The networks the proxy joins: for deployments in scope the edge networks they want; for
+/// deployments outside the scope the edge networks that exist (so planning one project never
+/// detaches the proxy from another). `None` when the platform is not in scope.
+fn proxy_networks(desired: &Desired, observed: &Observed, scope: &BTreeSet<DeploymentId>) -> Option<Vec<NetworkAttachment>> {
+    if !scope.contains(&DeploymentId::platform()) {
+        return None;
+    }
+    let mut names = BTreeSet::new();
+    for r in desired.resources.values() {
+        if r.address.kind == Kind::Network && r.address.name == EDGE_NETWORK && scope.contains(&r.address.deployment) {
+            names.insert(r.name().to_string());
+        }
+    }
+    for o in &observed.resources {
+        let a = &o.address;
+        if a.kind == Kind::Network && a.name == EDGE_NETWORK && !scope.contains(&a.deployment) {
+            names.insert(o.name().to_string());
+        }
+    }
+    Some(names.into_iter().map(|target| NetworkAttachment { target, aliases: Vec::new() }).collect())
+}
+
+/// A service whose network or volume is replaced (deleted, then created) must be updated even
+/// when its own spec is unchanged: it has to let go of the old object and attach to the new one.
+fn touch_dependents(changes: &mut [Change]) {
+    let replaced: BTreeMap<String, Address> = changes
+        .iter()
+        .filter(|c| c.action == Action::Replace && !c.create_before_destroy && matches!(c.kind(), Kind::Network | Kind::Volume))
+        .map(|c| (c.name().to_string(), c.address.clone()))
+        .collect();
+    if replaced.is_empty() {
+        return;
+    }
+    for c in changes.iter_mut() {
+        let Some(Spec::Service(s)) = &c.after else { continue };
+        if c.action != Action::NoOp {
+            continue;
+        }
+        let uses = s
+            .task_template
+            .networks
+            .iter()
+            .map(|n| &n.target)
+            .chain(s.task_template.container_spec.mounts.iter().map(|m| &m.source))
+            .filter_map(|n| replaced.get(n))
+            .next()
+            .cloned();
+        if let Some(dep) = uses {
+            c.action = Action::Update;
+            c.restarts_tasks = true;
+            c.reason = Some(Reason::UpdateBecauseDependencyReplaced);
+            c.before = c.after.clone();
+            if !c.depends_on.contains(&dep) {
+                c.depends_on.push(dep);
+            }
+        }
+    }
+}
+
+/// A delete of an object waits for the changes of the services that use it now; a replaced
+/// secret's old generation likewise.
+fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
+    let mut users: BTreeMap<&str, Vec<&Address>> = BTreeMap::new();
+    for o in &observed.resources {
+        if let Spec::Service(s) = &o.spec {
+            let c = &s.task_template.container_spec;
+            let names = s
+                .task_template
+                .networks
+                .iter()
+                .map(|n| n.target.as_str())
+                .chain(c.mounts.iter().map(|m| m.source.as_str()))
+                .chain(c.secrets.iter().map(|r| r.secret_name.as_str()))
+                .chain(c.configs.iter().map(|r| r.config_name.as_str()));
+            for n in names {
+                users.entry(n).or_default().push(&o.address);
+            }
+        }
+    }
+    let changed: BTreeSet<Address> =
+        changes.iter().filter(|c| c.action != Action::NoOp && c.kind() == Kind::Service).map(|c| c.address.clone()).collect();
+    for c in changes.iter_mut() {
+        let deleting = c.action == Action::Delete || (c.action == Action::Replace && c.kind() != Kind::Service);
+        if !deleting || c.kind() == Kind::Service {
+            continue;
+        }
+        let Some(o) = &c.observed else { continue };
+        if let Some(list) = users.get(o.name.as_str()) {
+            for a in list {
+                if changed.contains(*a) && !c.depends_on.contains(a) {
+                    c.depends_on.push((*a).clone());
+                }
+            }
+            c.depends_on.sort();
+        }
+    }
+}
+
+/// A route may not take a host and path that a running service outside the scope routes.
+fn check_taken_routes(desired: &Desired, observed: &Observed, scope: &BTreeSet<DeploymentId>, errors: &mut Vec<PlanError>) {
+    let mut taken: BTreeMap<String, (&str, String)> = BTreeMap::new();
+    for o in &observed.resources {
+        if scope.contains(&o.address.deployment) {
+            continue;
+        }
+        let Spec::Service(s) = &o.spec else { continue };
+        for (k, v) in &s.labels {
+            if let Some(router) = k.strip_prefix("traefik.http.routers.").and_then(|r| r.strip_suffix(".rule")) {
+                taken.insert(v.to_ascii_lowercase(), (s.name.as_str(), router.to_string()));
+            }
+        }
+    }
+    if taken.is_empty() {
+        return;
+    }
+    for info in desired.deployments.values().filter(|d: &&DeploymentInfo| scope.contains(&d.id)) {
+        for route in &info.routes {
+            if let Some((owner, router)) = taken.get(&route.rule.to_ascii_lowercase()) {
+                errors.push(PlanError::RouteTaken {
+                    host: route.host.clone(),
+                    path: route.path.clone(),
+                    address: route.service.clone(),
+                    owner: owner.to_string(),
+                    router: router.clone(),
+                    span: route.span,
+                });
+            }
+        }
+    }
+}

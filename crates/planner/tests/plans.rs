@@ -1,0 +1,372 @@
+//! Snapshot tests of rendered plans, one per phase of a project's life, each planned against
+//! observed state captured from the real Docker Engine (`tests/fixtures/observed/<scenario>/`).
+//! Every fixture directory and every snapshot file must be used by a case here: a test fails
+//! otherwise, so no fixture or snapshot goes stale unnoticed.
+
+mod support;
+
+use berth_lang::model::{Deployment, Environment, EnvValue, MountSource};
+use berth_planner::render::{self, RenderOptions};
+use berth_planner::{compile, plan, DeploymentId, DockerSnapshot, Observed, Plan, PlanErrors, PlanOptions, Scope};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use support::*;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/observed")
+}
+
+/// Reads a captured scenario.
+pub fn snapshot_of(scenario: &str) -> DockerSnapshot {
+    let dir = fixtures().join(scenario);
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    DockerSnapshot {
+        services: read("services"),
+        networks: read("networks"),
+        volumes: read("volumes"),
+        secrets: read("secrets"),
+        configs: read("configs"),
+        nodes: read("nodes"),
+        tasks: read("tasks"),
+    }
+}
+
+fn observed(scenario: &str) -> Observed {
+    Observed::from_docker(&snapshot_of(scenario)).unwrap()
+}
+
+fn run(deployments: &[Deployment], observed: &Observed, options: &PlanOptions) -> Result<Plan, PlanErrors> {
+    run_gen(deployments, observed, options, 1)
+}
+
+fn run_gen(deployments: &[Deployment], observed: &Observed, options: &PlanOptions, generation: u32) -> Result<Plan, PlanErrors> {
+    let desired = compile(deployments, &platform(), &digests(deployments, generation))?;
+    plan(&desired, observed, options)
+}
+
+fn human(p: &Plan) -> String {
+    render::human(p, &RenderOptions::default())
+}
+
+fn shop_prod() -> Deployment {
+    shop(Environment::Production, None)
+}
+
+fn web(d: &mut Deployment) -> &mut berth_lang::model::Service {
+    d.services.iter_mut().find(|s| s.name == "web").unwrap()
+}
+
+/// The snapshots every case below writes, by case name and format; `every_snapshot_is_used`
+/// checks the snapshot directory against it.
+const SNAPSHOTS: &[(&str, &[&str])] = &[
+    ("from_nothing", &["human", "markdown", "json"]),
+    ("no_change", &["human", "markdown", "json"]),
+    ("scaling", &["human"]),
+    ("image_change", &["human", "json"]),
+    ("env_change", &["human"]),
+    ("drift", &["human"]),
+    ("network_option_change", &["human", "json"]),
+    ("secret_rotation", &["human", "markdown"]),
+    ("config_change", &["human"]),
+    ("volume_removal_refused", &["errors"]),
+    ("volume_removal_allowed", &["human"]),
+    ("quota_violation", &["errors"]),
+    ("capacity_violation", &["errors"]),
+    ("orphan_deletion", &["human"]),
+    ("route_collision", &["errors"]),
+    ("preview_creation", &["human", "markdown"]),
+    ("preview_removal", &["human", "json"]),
+    ("colour", &["human"]),
+];
+
+/// The fixture directories the cases use.
+const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview"];
+
+fn snap(case: &str, format: &str, text: &str) {
+    assert!(
+        SNAPSHOTS.iter().any(|(c, f)| *c == case && f.contains(&format)),
+        "snapshot {case}@{format} is not listed in SNAPSHOTS"
+    );
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(format!("{case}@{format}"), text);
+    });
+}
+
+fn all_formats(case: &str, p: &Plan) {
+    for (c, formats) in SNAPSHOTS {
+        if *c != case {
+            continue;
+        }
+        for f in *formats {
+            let text = match *f {
+                "human" => human(p),
+                "markdown" => render::markdown(p, &RenderOptions::default()),
+                "json" => render::json(p, &RenderOptions::default()),
+                other => panic!("no renderer {other}"),
+            };
+            snap(case, f, &text);
+        }
+    }
+}
+
+fn errors(case: &str, e: &PlanErrors) {
+    snap(case, "errors", &format!("{e}\n"));
+}
+
+#[test]
+fn from_nothing() {
+    let p = run(&[shop_prod()], &observed("empty"), &PlanOptions::default()).unwrap();
+    let s = p.summary();
+    assert_eq!((s.change, s.destroy), (0, 0));
+    assert!(s.add > 0);
+    all_formats("from_nothing", &p);
+}
+
+#[test]
+fn no_change() {
+    let p = run(&[shop_prod()], &observed("shop"), &PlanOptions::default()).unwrap();
+    assert!(p.is_empty(), "{}", human(&p));
+    let text = human(&p);
+    assert!(text.starts_with("No changes. Your infrastructure matches the configuration."));
+    all_formats("no_change", &p);
+}
+
+#[test]
+fn scaling() {
+    let mut d = shop_prod();
+    web(&mut d).mode = berth_lang::model::ServiceMode::Replicated { replicas: 4 };
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let changed: Vec<_> = p.actionable().collect();
+    assert_eq!(changed.len(), 1);
+    assert!(!changed[0].restarts_tasks, "scaling keeps running tasks");
+    all_formats("scaling", &p);
+}
+
+#[test]
+fn image_change() {
+    let mut d = shop_prod();
+    web(&mut d).image = "berth/demo:2".into();
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let changed: Vec<_> = p.actionable().collect();
+    assert_eq!(changed.len(), 1);
+    assert!(changed[0].restarts_tasks);
+    all_formats("image_change", &p);
+}
+
+#[test]
+fn env_change() {
+    let mut d = shop_prod();
+    web(&mut d).env.insert("GREETING".into(), EnvValue::Plain("bonjour".into()));
+    web(&mut d).env.insert("FEATURE_FLAGS".into(), EnvValue::Plain("checkout-v2".into()));
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    assert_eq!(p.summary().change, 1);
+    all_formats("env_change", &p);
+}
+
+#[test]
+fn drift() {
+    // Someone ran `docker service update --replicas 3` on web and `--env-add DEBUG=1` on api:
+    // the plan puts both back.
+    let p = run(&[shop_prod()], &observed("drift"), &PlanOptions::default()).unwrap();
+    assert_eq!(p.summary().change, 2, "{}", human(&p));
+    all_formats("drift", &p);
+}
+
+#[test]
+fn network_option_change() {
+    let mut d = shop_prod();
+    d.networks[0].encrypted = true;
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let net = p.actionable().find(|c| c.address.kind == berth_planner::Kind::Network).unwrap();
+    assert_eq!(net.action, berth_planner::Action::Replace);
+    assert_eq!(net.replace_paths, vec![vec!["Options".to_string(), "encrypted".to_string()]]);
+    all_formats("network_option_change", &p);
+}
+
+#[test]
+fn secret_rotation() {
+    let d = shop_prod();
+    let p = run_gen(&[d], &observed("shop"), &PlanOptions::default(), 2).unwrap();
+    let secret = p.actionable().find(|c| c.address.kind == berth_planner::Kind::Secret).unwrap();
+    assert!(secret.create_before_destroy);
+    let text = human(&p);
+    assert!(text.contains("(sensitive value)"));
+    assert!(!text.contains("not-a-real-password"), "a secret value leaked");
+    all_formats("secret_rotation", &p);
+}
+
+#[test]
+fn config_change() {
+    let mut d = shop_prod();
+    d.configs[0].source = berth_lang::model::ConfigSource::Content("listen = 8080\ngreeting = bonjour\nlog_level = info\n".into());
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    all_formats("config_change", &p);
+}
+
+fn without_volume() -> Deployment {
+    let mut d = shop_prod();
+    d.volumes.clear();
+    let db = d.services.iter_mut().find(|s| s.name == "db").unwrap();
+    db.mounts.retain(|m| !matches!(m.source, MountSource::Volume(_)));
+    d
+}
+
+#[test]
+fn volume_removal_refused() {
+    let e = run(&[without_volume()], &observed("shop"), &PlanOptions::default()).unwrap_err();
+    assert!(matches!(e.0[0], berth_planner::PlanError::DataLoss { .. }));
+    errors("volume_removal_refused", &e);
+}
+
+#[test]
+fn volume_removal_allowed() {
+    let options = PlanOptions { allow_data_loss: true, ..Default::default() };
+    let p = run(&[without_volume()], &observed("shop"), &options).unwrap();
+    assert!(p.changes.iter().any(|c| c.data_loss));
+    all_formats("volume_removal_allowed", &p);
+}
+
+#[test]
+fn quota_violation() {
+    let mut d = shop_prod();
+    web(&mut d).mode = berth_lang::model::ServiceMode::Replicated { replicas: 12 };
+    let e = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap_err();
+    errors("quota_violation", &e);
+}
+
+#[test]
+fn capacity_violation() {
+    let mut d = shop_prod();
+    d.quota = Default::default();
+    let db = d.services.iter_mut().find(|s| s.name == "db").unwrap();
+    db.resources.reservations.memory_bytes = Some(64 << 30);
+    web(&mut d).mode = berth_lang::model::ServiceMode::Replicated { replicas: 8 };
+    web(&mut d).resources.reservations.nano_cpus = Some(300_000_000);
+    let e = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap_err();
+    errors("capacity_violation", &e);
+}
+
+#[test]
+fn orphan_deletion() {
+    let mut d = shop_prod();
+    d.services.retain(|s| s.name != "api");
+    web(&mut d).depends_on.clear();
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    assert_eq!(p.summary().destroy, 1);
+    all_formats("orphan_deletion", &p);
+}
+
+#[test]
+fn route_collision() {
+    // Within the deployments given (blog routes the shop's host), and against a running
+    // service outside the scope (planning blog alone).
+    let mut b = blog();
+    b.services[0].routes[0].host = "berthfx-shop.example.test".into();
+    b.services[0].routes[0].tls = true;
+    let both = run(&[shop_prod(), b.clone()], &observed("shop"), &PlanOptions::default()).unwrap_err();
+    let scope = Scope::deployments([DeploymentId::new("berthfx-blog", Environment::Production, None)]);
+    let alone = run(&[b], &observed("shop"), &PlanOptions { scope, ..Default::default() }).unwrap_err();
+    let text = format!("# within the configuration\n{both}\n\n# against the cluster\n{alone}");
+    snap("route_collision", "errors", &format!("{text}\n"));
+}
+
+fn preview() -> Deployment {
+    shop(Environment::Preview, Some(7))
+}
+
+#[test]
+fn preview_creation() {
+    let scope = Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]);
+    let p = run(&[shop_prod(), preview()], &observed("shop"), &PlanOptions { scope, ..Default::default() }).unwrap();
+    // Nothing of production changes; the proxy joins the preview's edge network.
+    for c in p.actionable() {
+        assert!(c.address.deployment.env != "production", "{}", c.address);
+    }
+    all_formats("preview_creation", &p);
+}
+
+#[test]
+fn preview_removal() {
+    let scope = Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]);
+    let options = PlanOptions { scope, allow_data_loss: true, ..Default::default() };
+    let p = run(&[shop_prod()], &observed("preview"), &options).unwrap();
+    for c in p.actionable() {
+        assert!(c.address.deployment.env != "production", "{}", c.address);
+    }
+    assert!(p.actionable().filter(|c| c.address.deployment.env == "preview-7").all(|c| c.action == berth_planner::Action::Delete));
+    all_formats("preview_removal", &p);
+}
+
+#[test]
+fn colour() {
+    let mut d = shop_prod();
+    web(&mut d).image = "berth/demo:2".into();
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let text = render::human(&p, &RenderOptions { color: true });
+    assert!(text.contains("\x1b[33m~\x1b[0m"));
+    snap("colour", "human", &text);
+}
+
+#[test]
+fn every_fixture_is_used() {
+    let on_disk: BTreeSet<String> =
+        std::fs::read_dir(fixtures()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let used: BTreeSet<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
+    assert_eq!(on_disk, used, "fixture directories and the cases' FIXTURES differ");
+    let captured: BTreeSet<String> = SCENARIOS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(captured, used, "the capture's SCENARIOS and the cases' FIXTURES differ");
+    for dir in FIXTURES {
+        for file in ["services", "networks", "volumes", "secrets", "configs", "nodes", "tasks"] {
+            assert!(fixtures().join(dir).join(format!("{file}.json")).exists(), "{dir}/{file}.json is missing");
+        }
+        let extra: Vec<_> = std::fs::read_dir(fixtures().join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| !["services", "networks", "volumes", "secrets", "configs", "nodes", "tasks"].iter().any(|n| *f == format!("{n}.json")))
+            .collect();
+        assert!(extra.is_empty(), "unused fixture files in {dir}: {extra:?}");
+    }
+}
+
+#[test]
+fn every_snapshot_is_used() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    for e in entries {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
+            continue;
+        }
+        let stem = name.strip_suffix(".snap").unwrap_or_else(|| panic!("unexpected file {name} in tests/snapshots"));
+        let (case, format) = stem.split_once('@').unwrap_or_else(|| panic!("unexpected snapshot {name}"));
+        assert!(
+            SNAPSHOTS.iter().any(|(c, f)| *c == case && f.contains(&format)),
+            "snapshot {name} is used by no case: remove it"
+        );
+    }
+}
+
+#[test]
+fn json_plans_match_the_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/plan.schema.json")).unwrap())
+            .unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
+    let mut rotated = shop_prod();
+    rotated.networks[0].encrypted = true;
+    let plans = [
+        run(&[shop_prod()], &observed("empty"), &PlanOptions::default()).unwrap(),
+        run(&[shop_prod()], &observed("shop"), &PlanOptions::default()).unwrap(),
+        run_gen(&[rotated], &observed("drift"), &PlanOptions::default(), 2).unwrap(),
+        run(&[shop_prod()], &observed("preview"), &PlanOptions { allow_data_loss: true, scope: Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]), ..Default::default() }).unwrap(),
+    ];
+    for p in &plans {
+        let value: serde_json::Value = serde_json::from_str(&render::json(p, &RenderOptions::default())).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    // The schema rejects what it should.
+    let mut bad: serde_json::Value = serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
+    bad["resource_changes"][0]["change"]["actions"] = serde_json::json!(["explode"]);
+    assert!(!validator.is_valid(&bad));
+}

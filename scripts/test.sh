@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README promises: formatting, lints, and every test of the
+# workspace (unit, snapshot, property and end-to-end tests against the real Docker Engine).
+# Prepares what the end-to-end tests need first: swarm mode and the locally built images.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "lints"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if docker info >/dev/null 2>&1; then
+  step "swarm mode and local images"
+  ./scripts/swarm-init.sh
+  ./scripts/prepare-images.sh
+else
+  echo "warning: the Docker Engine is not reachable; end-to-end tests will fail" >&2
+fi
+
+step "tests"
+cargo test --workspace --locked
