@@ -13,3 +13,8 @@ pub mod state;
 
 pub use connect::{connect, connect_engine, Cluster};
 pub use error::ApplyError;
+pub mod converge;
+pub mod execute;
+pub mod ops;
+pub mod payload;
+pub mod progress;

@@ -1,0 +1,461 @@
+//! Executing a plan: its changes become steps in a dependency graph (a replacement that creates
+//! before it destroys is two steps, with the dependents' updates in between), run in topological
+//! order, up to `parallelism` at a time. After every step the project environment's state is
+//! checkpointed, so killing berth at any moment loses nothing: the next apply reads the cluster
+//! (where every object carries its address label) and converges without duplicates.
+//!
+//! Services are updated with the version index read when planning; when Swarm answers "update
+//! out of sequence", berth re-reads the service and continues only if it is still what the plan
+//! was made against. A service whose spec did not change is never updated.
+
+use crate::connect::Cluster;
+use crate::converge;
+use crate::error::ApplyError;
+use crate::ops::{self, Ids, Updated};
+use crate::payload::Payloads;
+use crate::progress::{Event, Progress};
+use crate::state::{State, Store};
+use berth_planner::{Action, Address, Change, DeploymentId, Kind, ObservedResource, Plan, Spec};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+#[derive(Clone)]
+pub struct Options {
+    pub parallelism: usize,
+    /// Wait for services to converge (and check health) before a step counts as done.
+    pub wait: bool,
+    /// How long one service may take to converge.
+    pub timeout: Duration,
+    /// Set by Ctrl-C: nothing new starts; what runs finishes and is recorded.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { parallelism: 10, wait: true, timeout: Duration::from_secs(180), cancel: Arc::new(AtomicBool::new(false)) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepKind {
+    Create,
+    Update,
+    Delete,
+}
+
+impl StepKind {
+    fn verb(self) -> &'static str {
+        match self {
+            StepKind::Create => "create",
+            StepKind::Update => "update",
+            StepKind::Delete => "delete",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Step {
+    change: usize,
+    kind: StepKind,
+    deps: BTreeSet<usize>,
+}
+
+/// The steps of a plan and their order.
+fn steps(changes: &[&Change]) -> Vec<Step> {
+    let index: HashMap<&Address, usize> = changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    let mut steps: Vec<Step> = Vec::new();
+    // For each change: its first step, and the step after which its new object exists.
+    let mut first = vec![0; changes.len()];
+    let mut ready = vec![0; changes.len()];
+    let mut last = vec![0; changes.len()];
+    for (i, c) in changes.iter().enumerate() {
+        let mut push = |kind| {
+            steps.push(Step { change: i, kind, deps: BTreeSet::new() });
+            steps.len() - 1
+        };
+        match c.action {
+            Action::Create => {
+                let s = push(StepKind::Create);
+                (first[i], ready[i], last[i]) = (s, s, s);
+            }
+            Action::Update | Action::NoOp => {
+                let s = push(StepKind::Update);
+                (first[i], ready[i], last[i]) = (s, s, s);
+            }
+            Action::Delete => {
+                let s = push(StepKind::Delete);
+                (first[i], ready[i], last[i]) = (s, s, s);
+            }
+            Action::Replace if c.create_before_destroy => {
+                let create = push(StepKind::Create);
+                let delete = push(StepKind::Delete);
+                steps[delete].deps.insert(create);
+                (first[i], ready[i], last[i]) = (create, create, delete);
+            }
+            Action::Replace => {
+                let delete = push(StepKind::Delete);
+                let create = push(StepKind::Create);
+                steps[create].deps.insert(delete);
+                (first[i], ready[i], last[i]) = (delete, create, create);
+            }
+        }
+    }
+    for (i, c) in changes.iter().enumerate() {
+        for dep in &c.depends_on {
+            let Some(&k) = index.get(dep) else { continue };
+            if c.action == Action::Delete || changes[k].action == Action::Delete {
+                // Deleting: the users of an object go first.
+                steps[first[i]].deps.insert(last[k]);
+            } else {
+                steps[first[i]].deps.insert(ready[k]);
+            }
+            // The old generation of a replaced object goes once its users moved to the new one.
+            if changes[k].action == Action::Replace && changes[k].create_before_destroy {
+                steps[last[k]].deps.insert(last[i]);
+            }
+        }
+    }
+    steps
+}
+
+/// What one apply did.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub done: Vec<Address>,
+    pub failed: Vec<(Address, ApplyError)>,
+    pub skipped: Vec<Address>,
+    /// Services berth updated (for "zero updates of unchanged services").
+    pub service_updates: usize,
+}
+
+struct Shared {
+    cluster: Cluster,
+    store: Store,
+    states: Mutex<BTreeMap<DeploymentId, State>>,
+    ids: Mutex<Ids>,
+    options: Options,
+    progress: Arc<dyn Progress>,
+}
+
+impl Shared {
+    fn checkpoint(&self, deployment: &DeploymentId, f: impl FnOnce(&mut State)) -> Result<(), ApplyError> {
+        let mut states = self.states.lock().expect("state lock");
+        let state = states.entry(deployment.clone()).or_insert_with(|| State::new(deployment.clone()));
+        f(state);
+        self.store.save(state)
+    }
+}
+
+/// Runs the plan. `states` are the states the apply started from (from [`Store::begin`]), one
+/// per project environment in the plan's scope; they are checkpointed as steps finish and
+/// returned at the end.
+pub async fn execute(
+    cluster: &Cluster,
+    store: &Store,
+    plan: &Plan,
+    payloads: Arc<Payloads>,
+    states: BTreeMap<DeploymentId, State>,
+    progress: Arc<dyn Progress>,
+    options: Options,
+) -> Result<(Report, BTreeMap<DeploymentId, State>), (ApplyError, BTreeMap<DeploymentId, State>)> {
+    let changes: Vec<Change> = plan.actionable().cloned().collect();
+    let refs: Vec<&Change> = changes.iter().collect();
+    let steps = steps(&refs);
+    let mut report = Report::default();
+
+    let ids = match current_ids(cluster).await {
+        Ok(ids) => ids,
+        Err(e) => return Err((e, states)),
+    };
+    let shared = Arc::new(Shared { cluster: cluster.clone(), store: store.clone(), states: Mutex::new(states), ids: Mutex::new(ids), options: options.clone(), progress });
+    let changes = Arc::new(changes);
+
+    let mut done: BTreeSet<usize> = BTreeSet::new();
+    let mut failed: BTreeSet<usize> = BTreeSet::new();
+    let mut started: BTreeSet<usize> = BTreeSet::new();
+    let mut running: JoinSet<(usize, Result<bool, ApplyError>)> = JoinSet::new();
+    loop {
+        let cancelled = options.cancel.load(Ordering::Relaxed);
+        if !cancelled {
+            for (s, step) in steps.iter().enumerate() {
+                if running.len() >= options.parallelism.max(1) {
+                    break;
+                }
+                if started.contains(&s) || !step.deps.iter().all(|d| done.contains(d)) {
+                    continue;
+                }
+                started.insert(s);
+                let shared = shared.clone();
+                let changes = changes.clone();
+                let payloads = payloads.clone();
+                let kind = step.kind;
+                let change = step.change;
+                running.spawn(async move { (s, run_step(&shared, &changes[change], kind, &payloads).await) });
+            }
+        }
+        let Some(joined) = running.join_next().await else { break };
+        match joined {
+            Ok((s, Ok(updated_service))) => {
+                done.insert(s);
+                if updated_service {
+                    report.service_updates += 1;
+                }
+            }
+            Ok((s, Err(e))) => {
+                failed.insert(s);
+                report.failed.push((changes[steps[s].change].address.clone(), e));
+            }
+            Err(join_error) => {
+                // A panicking step is a bug; it is reported like a failure, never hidden.
+                report.failed.push((changes[0].address.clone(), ApplyError::Docker { operation: "run", address: "a step".into(), message: join_error.to_string() }));
+            }
+        }
+    }
+    for (s, step) in steps.iter().enumerate() {
+        if !started.contains(&s) {
+            let address = changes[step.change].address.clone();
+            let reason = if options.cancel.load(Ordering::Relaxed) { "interrupted".to_string() } else { "a change it depends on failed".to_string() };
+            shared.progress.event(Event::Skipped { address: address.clone(), reason });
+            if !report.skipped.contains(&address) {
+                report.skipped.push(address);
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for (s, step) in steps.iter().enumerate() {
+        let address = &changes[step.change].address;
+        let all_done = steps.iter().enumerate().filter(|(_, t)| t.change == step.change).all(|(i, _)| done.contains(&i));
+        if done.contains(&s) && all_done && seen.insert(address.clone()) {
+            report.done.push(address.clone());
+        }
+    }
+    let states = Arc::try_unwrap(shared).ok().map(|s| s.states.into_inner().unwrap_or_default()).unwrap_or_default();
+    Ok((report, states))
+}
+
+/// Names to IDs of the networks, secrets and configs that exist now (all of them: services may
+/// join networks berth does not manage, such as another project's shared network).
+async fn current_ids(cluster: &Cluster) -> Result<Ids, ApplyError> {
+    let d = &cluster.docker;
+    let err = |e| ApplyError::Docker { operation: "list", address: "the cluster".into(), message: ops::message_of(&e) };
+    let mut ids = Ids::default();
+    for n in d.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.map_err(err)? {
+        if let (Some(name), Some(id)) = (n.name, n.id) {
+            ids.networks.insert(name, id);
+        }
+    }
+    for s in d.list_secrets(None::<bollard::query_parameters::ListSecretsOptions>).await.map_err(err)? {
+        if let (Some(name), Some(id)) = (s.spec.and_then(|s| s.name), s.id) {
+            ids.secrets.insert(name, id);
+        }
+    }
+    for c in d.list_configs(None::<bollard::query_parameters::ListConfigsOptions>).await.map_err(err)? {
+        if let (Some(name), Some(id)) = (c.spec.and_then(|s| s.name), c.id) {
+            ids.configs.insert(name, id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Runs one step; returns whether it updated a service.
+async fn run_step(shared: &Shared, change: &Change, kind: StepKind, payloads: &Payloads) -> Result<bool, ApplyError> {
+    let address = &change.address;
+    let started = Instant::now();
+    shared.progress.event(Event::Started { address: address.clone(), action: kind.verb() });
+    let result = match kind {
+        StepKind::Create => create(shared, change, payloads).await.map(|_| false),
+        StepKind::Update => update(shared, change).await.map(|_| true),
+        StepKind::Delete => delete(shared, change).await.map(|_| false),
+    };
+    match &result {
+        Ok(_) => shared.progress.event(Event::Finished { address: address.clone(), action: kind.verb(), elapsed: started.elapsed() }),
+        Err(e) => shared.progress.event(Event::Failed { address: address.clone(), action: kind.verb(), message: e.to_string() }),
+    }
+    result
+}
+
+fn record(shared: &Shared, change: &Change, id: String, version: Option<u64>, spec: Spec) -> Result<(), ApplyError> {
+    let resource = ObservedResource { address: change.address.clone(), id, version, spec };
+    shared.checkpoint(&change.address.deployment, |s| s.record(&resource))
+}
+
+async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result<(), ApplyError> {
+    let docker = &shared.cluster.docker;
+    let address = &change.address;
+    let spec = change.after.clone().ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "the plan has no spec".into() })?;
+    let (id, version) = match &spec {
+        Spec::Network(n) => {
+            // Docker allows two networks of one name; berth never creates the second.
+            if shared.ids.lock().expect("ids").networks.contains_key(&n.name) {
+                return Err(ApplyError::Docker {
+                    operation: "create",
+                    address: address.to_string(),
+                    message: format!("a network named `{}` already exists and is not managed at this address", n.name),
+                });
+            }
+            let id = ops::create_network(docker, address, n).await?;
+            shared.ids.lock().expect("ids").networks.insert(n.name.clone(), id.clone());
+            (id, None)
+        }
+        Spec::Volume(v) => (ops::create_volume(docker, address, v).await?, None),
+        Spec::Secret(s) => {
+            let data = payloads
+                .get(&address.to_string())
+                .ok_or_else(|| ApplyError::SecretSource { deployment: address.deployment.clone(), name: address.name.clone(), message: "its value was not read".into() })?;
+            let id = ops::create_secret(docker, address, s, data).await?;
+            shared.ids.lock().expect("ids").secrets.insert(s.name.clone(), id.clone());
+            (id, None)
+        }
+        Spec::Config(c) => {
+            let id = ops::create_config(docker, address, c, payloads.get(&address.to_string())).await?;
+            shared.ids.lock().expect("ids").configs.insert(c.name.clone(), id.clone());
+            (id, None)
+        }
+        Spec::Service(s) => {
+            let request = ops::service_request(address, s, &shared.ids.lock().expect("ids").clone())?;
+            let id = ops::create_service(docker, address, request).await?;
+            // Record at once, so that an interrupted wait still leaves the service in state.
+            record(shared, change, id.clone(), None, spec.clone())?;
+            let version = wait(shared, address, &id, false).await?;
+            (id, version)
+        }
+    };
+    // A replaced object's old generation is deleted by its delete step, which forgets it.
+    record(shared, change, id, version, spec)
+}
+
+async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool) -> Result<Option<u64>, ApplyError> {
+    if !shared.options.wait {
+        return Ok(None);
+    }
+    let version = converge::service(converge::Wait {
+        docker: &shared.cluster.docker,
+        address,
+        id,
+        rolling,
+        timeout: shared.options.timeout,
+        progress: shared.progress.as_ref(),
+        cancel: &shared.options.cancel,
+    })
+    .await?;
+    Ok(Some(version))
+}
+
+async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
+    let docker = &shared.cluster.docker;
+    let address = &change.address;
+    let (Some(Spec::Service(spec)), Some(observed)) = (&change.after, &change.observed) else {
+        return Err(ApplyError::Docker { operation: "update", address: address.to_string(), message: "only services are updated in place".into() });
+    };
+    let mut version = observed.version.unwrap_or(0);
+    loop {
+        let request = ops::service_request(address, spec, &shared.ids.lock().expect("ids").clone())?;
+        match ops::update_service(docker, address, &observed.id, version, request).await? {
+            Updated::Done => break,
+            Updated::OutOfSequence => {
+                // Someone changed the service since it was read: re-read, re-check, and continue
+                // only when it is still what the plan was made against.
+                let current = reread(shared, address).await?;
+                match current {
+                    Some(current) if Some(&current.spec) == change.before.as_ref() && current.version != Some(version) => {
+                        version = current.version.unwrap_or(0);
+                    }
+                    _ => {
+                        return Err(ApplyError::Docker {
+                            operation: "update",
+                            address: address.to_string(),
+                            message: "the service changed since it was planned; run `berth plan` again".into(),
+                        })
+                    }
+                }
+            }
+        }
+    }
+    record(shared, change, observed.id.clone(), None, Spec::Service(spec.clone()))?;
+    let new_version = wait(shared, address, &observed.id, change.restarts_tasks).await?;
+    record(shared, change, observed.id.clone(), new_version, Spec::Service(spec.clone()))
+}
+
+/// The normalised live spec and version of one address.
+async fn reread(shared: &Shared, address: &Address) -> Result<Option<ObservedResource>, ApplyError> {
+    let snapshot = crate::read::snapshot(&shared.cluster).await?;
+    let observed = berth_planner::Observed::from_docker(&snapshot)?;
+    Ok(observed.resources.into_iter().find(|r| &r.address == address))
+}
+
+async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
+    let address = &change.address;
+    let Some(observed) = &change.observed else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + shared.options.timeout;
+    ops::remove(&shared.cluster.docker, address, change.kind(), &observed.id, deadline).await?;
+    if change.kind() == Kind::Service {
+        wait_gone(shared, &observed.id, deadline).await;
+    }
+    shared.checkpoint(&address.deployment, |s| s.forget(&observed.id))
+}
+
+/// After a service is removed its tasks exit in the background; objects they used can only be
+/// removed once they are gone, so the delete waits (bounded) for the tasks to disappear.
+async fn wait_gone(shared: &Shared, service_id: &str, deadline: Instant) {
+    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("service", vec![service_id])]);
+    while Instant::now() < deadline {
+        let tasks = shared
+            .cluster
+            .docker
+            .list_tasks(Some(bollard::query_parameters::ListTasksOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .unwrap_or_default();
+        if tasks.is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_planner::Action;
+
+    fn change(address: &str, action: Action, cbd: bool, deps: &[&str]) -> Change {
+        Change {
+            address: address.parse().unwrap(),
+            action,
+            before: None,
+            after: None,
+            observed: None,
+            replace_paths: Vec::new(),
+            create_before_destroy: cbd,
+            restarts_tasks: false,
+            data_loss: false,
+            reason: None,
+            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        }
+    }
+
+    #[test]
+    fn secret_rotation_creates_updates_then_deletes() {
+        let secret = change("shop/production/secret.key", Action::Replace, true, &[]);
+        let web = change("shop/production/service.web", Action::Update, false, &["shop/production/secret.key"]);
+        let changes = vec![&secret, &web];
+        let s = steps(&changes);
+        // create secret (0), delete old secret (1), update web (2)
+        assert_eq!((s[0].kind, s[1].kind, s[2].kind), (StepKind::Create, StepKind::Delete, StepKind::Update));
+        assert!(s[2].deps.contains(&0), "web waits for the new secret");
+        assert!(s[1].deps.contains(&2), "the old secret goes after web moved");
+    }
+
+    #[test]
+    fn deletes_remove_users_first() {
+        let net = change("shop/production/network.default", Action::Delete, false, &["shop/production/service.web"]);
+        let web = change("shop/production/service.web", Action::Delete, false, &[]);
+        let changes = vec![&net, &web];
+        let s = steps(&changes);
+        assert!(s[0].deps.contains(&1));
+    }
+}

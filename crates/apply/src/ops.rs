@@ -1,0 +1,147 @@
+//! One Docker call per kind of change: create, update and remove networks, volumes, secrets,
+//! configs and services, with the specs the planner produced converted to bollard's types by
+//! serde (both speak Docker's JSON). Removals of objects still held by exiting tasks are retried
+//! until they are free, within a deadline; nothing else is retried blindly.
+
+use crate::error::ApplyError;
+use base64::Engine;
+use berth_planner::docker::{ConfigSpec, NetworkSpec, SecretSpec, ServiceSpec, VolumeSpec};
+use berth_planner::Address;
+use bollard::Docker;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// Converts one of the planner's Docker-shaped specs into bollard's equivalent type.
+pub fn convert<A: Serialize, B: DeserializeOwned>(spec: &A) -> B {
+    let value = serde_json::to_value(spec).expect("specs serialize");
+    serde_json::from_value(value).expect("planner specs are Docker's JSON shapes")
+}
+
+pub fn docker_error(operation: &'static str, address: &Address, e: bollard::errors::Error) -> ApplyError {
+    let message = match &e {
+        bollard::errors::Error::DockerResponseServerError { status_code, message } => format!("{message} (HTTP {status_code})"),
+        other => other.to_string(),
+    };
+    ApplyError::Docker { operation, address: address.to_string(), message }
+}
+
+pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+pub fn message_of(e: &bollard::errors::Error) -> String {
+    match e {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn create_network(docker: &Docker, address: &Address, spec: &NetworkSpec) -> Result<String, ApplyError> {
+    let request: bollard::models::NetworkCreateRequest = convert(spec);
+    let response = docker.create_network(request).await.map_err(|e| docker_error("create", address, e))?;
+    Ok(response.id)
+}
+
+pub async fn create_volume(docker: &Docker, address: &Address, spec: &VolumeSpec) -> Result<String, ApplyError> {
+    let request: bollard::models::VolumeCreateRequest = convert(spec);
+    let volume = docker.create_volume(request).await.map_err(|e| docker_error("create", address, e))?;
+    Ok(volume.name)
+}
+
+pub async fn create_secret(docker: &Docker, address: &Address, spec: &SecretSpec, data: &[u8]) -> Result<String, ApplyError> {
+    let mut request: bollard::models::SecretSpec = convert(spec);
+    request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
+    let response = docker.create_secret(request).await.map_err(|e| docker_error("create", address, e))?;
+    Ok(response.id)
+}
+
+pub async fn create_config(docker: &Docker, address: &Address, spec: &ConfigSpec, data: Option<&[u8]>) -> Result<String, ApplyError> {
+    let mut request: bollard::models::ConfigSpec = convert(spec);
+    if request.data.is_none() {
+        let data = data.ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "no content for this config".into() })?;
+        request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
+    }
+    let response = docker.create_config(request).await.map_err(|e| docker_error("create", address, e))?;
+    Ok(response.id)
+}
+
+/// Names of networks, secrets and configs to their IDs, as services must refer to them.
+#[derive(Debug, Default, Clone)]
+pub struct Ids {
+    pub networks: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
+    pub configs: BTreeMap<String, String>,
+}
+
+/// The service spec as Docker must receive it: networks, secrets and configs by ID.
+pub fn service_request(address: &Address, spec: &ServiceSpec, ids: &Ids) -> Result<bollard::models::ServiceSpec, ApplyError> {
+    let mut spec = spec.clone();
+    let missing = |kind: &str, name: &str| ApplyError::Docker {
+        operation: "prepare",
+        address: address.to_string(),
+        message: format!("{kind} `{name}` does not exist"),
+    };
+    for n in &mut spec.task_template.networks {
+        n.target = ids.networks.get(&n.target).cloned().ok_or_else(|| missing("network", &n.target))?;
+    }
+    for s in &mut spec.task_template.container_spec.secrets {
+        s.secret_id = ids.secrets.get(&s.secret_name).cloned().ok_or_else(|| missing("secret", &s.secret_name))?;
+    }
+    for c in &mut spec.task_template.container_spec.configs {
+        c.config_id = ids.configs.get(&c.config_name).cloned().ok_or_else(|| missing("config", &c.config_name))?;
+    }
+    Ok(convert(&spec))
+}
+
+pub async fn create_service(docker: &Docker, address: &Address, spec: bollard::models::ServiceSpec) -> Result<String, ApplyError> {
+    let response = docker.create_service(spec, None).await.map_err(|e| docker_error("create", address, e))?;
+    response.id.ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "Docker returned no ID".into() })
+}
+
+/// The outcome of an update attempt.
+pub enum Updated {
+    Done,
+    /// Someone changed the service since its version was read.
+    OutOfSequence,
+}
+
+pub async fn update_service(docker: &Docker, address: &Address, id: &str, version: u64, spec: bollard::models::ServiceSpec) -> Result<Updated, ApplyError> {
+    let options = bollard::query_parameters::UpdateServiceOptionsBuilder::default().version(version as i32).build();
+    match docker.update_service(id, spec, options, None).await {
+        Ok(_) => Ok(Updated::Done),
+        Err(e) if message_of(&e).contains("update out of sequence") => Ok(Updated::OutOfSequence),
+        Err(e) => Err(docker_error("update", address, e)),
+    }
+}
+
+/// Removes an object; an object already gone counts as removed, and one still in use by exiting
+/// tasks is retried until `deadline`.
+pub async fn remove(docker: &Docker, address: &Address, kind: berth_planner::Kind, id: &str, deadline: Instant) -> Result<(), ApplyError> {
+    use berth_planner::Kind;
+    loop {
+        let result = match kind {
+            Kind::Service => docker.delete_service(id).await,
+            Kind::Network => docker.remove_network(id).await,
+            Kind::Volume => docker.remove_volume(id, None::<bollard::query_parameters::RemoveVolumeOptions>).await,
+            Kind::Secret => docker.delete_secret(id).await,
+            Kind::Config => docker.delete_config(id).await,
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) => return Ok(()),
+            Err(e) => {
+                let message = message_of(&e).to_lowercase();
+                let busy = message.contains("in use") || message.contains("active endpoints");
+                if !busy || Instant::now() >= deadline {
+                    return Err(docker_error("delete", address, e));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The bytes of secrets and configs, read from their sources (files relative to the
+//! configuration directory, or environment variables of the berth process) right before planning.
+//! Only their sha256 digests go to the planner; the bytes go to Docker when the object is created
+//! and nowhere else: never to a plan, a log or the state file.
+
+use crate::error::ApplyError;
+use berth_lang::model::{ConfigSource, Deployment, SecretSource};
+use berth_planner::{DeploymentId, Digests};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Secret and config contents by address (`shop/production/secret.db_password`).
+#[derive(Default)]
+pub struct Payloads {
+    data: BTreeMap<String, Vec<u8>>,
+}
+
+impl std::fmt::Debug for Payloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the values, not even in debug output.
+        f.debug_struct("Payloads").field("addresses", &self.data.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+impl Payloads {
+    pub fn get(&self, address: &str) -> Option<&[u8]> {
+        self.data.get(address).map(Vec::as_slice)
+    }
+}
+
+fn digest(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the sources of every secret and file-backed config of `deployments`.
+pub fn read(config_dir: &Path, deployments: &[&Deployment]) -> Result<(Digests, Payloads), ApplyError> {
+    let mut digests = Digests::new();
+    let mut payloads = Payloads::default();
+    for d in deployments {
+        let id = DeploymentId::new(&d.project, d.environment, d.pr);
+        for s in &d.secrets {
+            let bytes = match &s.source {
+                SecretSource::File(path) => std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
+                    deployment: id.clone(),
+                    name: s.name.clone(),
+                    message: format!("cannot read `{path}`: {e}"),
+                })?,
+                SecretSource::Env(var) => std::env::var(var)
+                    .map_err(|_| ApplyError::SecretSource { deployment: id.clone(), name: s.name.clone(), message: format!("the environment variable `{var}` is not set") })?
+                    .into_bytes(),
+            };
+            let address = format!("{id}/secret.{}", s.name);
+            digests.insert(address.clone(), digest(&bytes));
+            payloads.data.insert(address, bytes);
+        }
+        for c in &d.configs {
+            let bytes = match &c.source {
+                ConfigSource::File(path) => std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
+                    deployment: id.clone(),
+                    name: c.name.clone(),
+                    message: format!("cannot read `{path}`: {e}"),
+                })?,
+                // The compiler hashes inline content itself and puts it in the spec.
+                ConfigSource::Content(_) => continue,
+            };
+            let address = format!("{id}/config.{}", c.name);
+            digests.insert(address.clone(), digest(&bytes));
+            payloads.data.insert(address, bytes);
+        }
+    }
+    Ok((digests, payloads))
+}
