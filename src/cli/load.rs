@@ -81,7 +81,7 @@ pub fn var_inputs(args: &ConfigArgs) -> Result<Vec<VarInput>, LoadError> {
 /// Reads and checks the configuration.
 pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
     let inputs = read_inputs(&args.dir)?;
-    let options = Options { vars: var_inputs(args)?, strict };
+    let options = Options { vars: var_inputs(args)?, strict, preview: false };
     Ok(berth_lang::analyze(&display(&args.dir), inputs, &options))
 }
 

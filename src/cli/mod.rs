@@ -1,10 +1,19 @@
 //! Command definitions and dispatch. Exit codes: 0 success (valid, no changes), 1 error or
 //! invalid input, 2 changes present (`plan --detailed-exitcode`, `drift`), 64 usage error.
 
+mod apply;
+mod destroy;
+mod drift;
 mod explain;
 mod fmt;
+mod graph;
 mod load;
 mod output;
+mod plan;
+mod progress;
+mod session;
+mod state_cmd;
+mod status;
 mod validate;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -12,6 +21,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub const EXIT_ERROR: u8 = 1;
+pub const EXIT_CHANGES: u8 = 2;
 pub const EXIT_USAGE: u8 = 64;
 
 #[derive(Debug, Parser)]
@@ -29,6 +39,20 @@ pub enum Command {
     Fmt(FmtArgs),
     /// Print the long explanation of a diagnostic code, e.g. `berth explain E0101`.
     Explain(ExplainArgs),
+    /// Show what applying would change (exit 2 with --detailed-exitcode when it would).
+    Plan(plan::PlanArgs),
+    /// Apply the configuration, or a saved plan file, to the cluster.
+    Apply(apply::ApplyArgs),
+    /// Remove one project environment's objects (volumes kept unless --allow-data-loss).
+    Destroy(destroy::DestroyArgs),
+    /// Report what changed in the cluster outside berth (exit 2 on drift).
+    Drift(drift::DriftArgs),
+    /// Services, replicas, health and routes of applied project environments.
+    Status(status::StatusArgs),
+    /// Inspect recorded state, or remove a stale lock.
+    State(state_cmd::StateArgs),
+    /// Print the resource dependency graph as DOT.
+    Graph(graph::GraphArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -88,12 +112,34 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Plan(args) => deploy(plan::run(&args)),
+        Command::Apply(args) => deploy(apply::run(&args)),
+        Command::Destroy(args) => deploy(destroy::run(&args)),
+        Command::Drift(args) => deploy(drift::run(&args)),
+        Command::Status(args) => deploy(status::run(&args)),
+        Command::State(args) => deploy(state_cmd::run(&args)),
+        Command::Graph(args) => deploy(graph::run(&args)),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Reports a deploy command's failure and maps it to an exit code.
+fn deploy(result: Result<ExitCode, session::Failure>) -> anyhow::Result<ExitCode> {
+    match result {
+        Ok(code) => Ok(code),
+        Err(session::Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            Ok(ExitCode::from(EXIT_USAGE))
+        }
+        Err(failure) => {
+            failure.report();
+            Ok(ExitCode::from(EXIT_ERROR))
         }
     }
 }

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 /// How long a task may stay unplaceable before berth calls the deployment failed.
 const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(250);
+/// How long to wait for Swarm to report a rolling update before trusting the tasks alone.
+const NO_UPDATE_GRACE: Duration = Duration::from_secs(10);
 
 /// What a wait is looking for.
 pub struct Wait<'a> {
@@ -23,6 +25,9 @@ pub struct Wait<'a> {
     pub id: &'a str,
     /// The update replaced the task template: wait for Swarm's rolling update to complete.
     pub rolling: bool,
+    /// `UpdateStatus.StartedAt` before berth's update, to tell Swarm's report of this update
+    /// from the one of an earlier update.
+    pub previous_update: Option<String>,
     pub timeout: Duration,
     pub progress: &'a dyn Progress,
     pub cancel: &'a AtomicBool,
@@ -43,14 +48,6 @@ fn task_errors(tasks: &[bollard::models::Task]) -> Vec<String> {
     }
     errors.truncate(5);
     errors
-}
-
-/// Docker's RFC 3339 timestamps trim trailing zeros of the fraction; pad it so that strings
-/// compare in time order.
-fn timestamp_key(ts: &str) -> String {
-    let (main, zone) = ts.split_at(ts.find(['Z', '+']).unwrap_or(ts.len()));
-    let (secs, frac) = main.split_once('.').unwrap_or((main, ""));
-    format!("{secs}.{frac:0<9}{zone}")
 }
 
 /// Waits until the service converges; returns its version index.
@@ -85,13 +82,11 @@ pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
         if state == "paused" {
             return Err(ApplyError::NotConverged { address: w.address.clone(), message: format!("the update was paused: {message}"), task_errors: task_errors(&tasks) });
         }
-        // An update counts once Swarm reports it completed for the current spec.
-        let update_done = !w.rolling
-            || (state == "completed"
-                && match (status.and_then(|s| s.completed_at.as_ref()), service.updated_at.as_ref()) {
-                    (Some(done), Some(updated)) => timestamp_key(done) >= timestamp_key(updated),
-                    _ => true,
-                });
+        // An update counts once Swarm reports this update (not an earlier one) completed. Should
+        // Swarm start no rolling update at all, converged tasks count after a grace period.
+        let started_at = status.and_then(|s| s.started_at.clone());
+        let this_update = started_at.is_some() && started_at != w.previous_update;
+        let update_done = !w.rolling || (this_update && state == "completed") || (!this_update && start.elapsed() > NO_UPDATE_GRACE);
 
         let wanted: Vec<&bollard::models::Task> =
             tasks.iter().filter(|t| t.desired_state.map(|s| s.to_string()).as_deref() == Some("running")).collect();
@@ -140,11 +135,3 @@ pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_compare_in_time_order() {
-        assert!(super::timestamp_key("2026-11-27T03:29:59.6Z") < super::timestamp_key("2026-11-27T03:29:59.61Z"));
-        assert!(super::timestamp_key("2026-11-27T03:30:00Z") > super::timestamp_key("2026-11-27T03:29:59.999999999Z"));
-    }
-}

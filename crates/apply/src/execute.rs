@@ -319,7 +319,7 @@ async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result
             let id = ops::create_service(docker, address, request).await?;
             // Record at once, so that an interrupted wait still leaves the service in state.
             record(shared, change, id.clone(), None, spec.clone())?;
-            let version = wait(shared, address, &id, false).await?;
+            let version = wait(shared, address, &id, false, None).await?;
             (id, version)
         }
     };
@@ -327,7 +327,7 @@ async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result
     record(shared, change, id, version, spec)
 }
 
-async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool) -> Result<Option<u64>, ApplyError> {
+async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool, previous_update: Option<String>) -> Result<Option<u64>, ApplyError> {
     if !shared.options.wait {
         return Ok(None);
     }
@@ -336,6 +336,7 @@ async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool) -> Re
         address,
         id,
         rolling,
+        previous_update,
         timeout: shared.options.timeout,
         progress: shared.progress.as_ref(),
         cancel: &shared.options.cancel,
@@ -351,6 +352,12 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
         return Err(ApplyError::Docker { operation: "update", address: address.to_string(), message: "only services are updated in place".into() });
     };
     let mut version = observed.version.unwrap_or(0);
+    let previous_update = docker
+        .inspect_service(&observed.id, None::<bollard::query_parameters::InspectServiceOptions>)
+        .await
+        .map_err(|e| ops::docker_error("inspect", address, e))?
+        .update_status
+        .and_then(|u| u.started_at);
     loop {
         let request = ops::service_request(address, spec, &shared.ids.lock().expect("ids").clone())?;
         match ops::update_service(docker, address, &observed.id, version, request).await? {
@@ -375,7 +382,7 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
         }
     }
     record(shared, change, observed.id.clone(), None, Spec::Service(spec.clone()))?;
-    let new_version = wait(shared, address, &observed.id, change.restarts_tasks).await?;
+    let new_version = wait(shared, address, &observed.id, change.restarts_tasks, previous_update).await?;
     record(shared, change, observed.id.clone(), new_version, Spec::Service(spec.clone()))
 }
 

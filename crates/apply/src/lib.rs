@@ -10,6 +10,7 @@ pub mod error;
 pub mod lock;
 pub mod read;
 pub mod state;
+pub mod status;
 
 pub use connect::{connect, connect_engine, Cluster};
 pub use error::ApplyError;
@@ -18,3 +19,4 @@ pub mod execute;
 pub mod ops;
 pub mod payload;
 pub mod progress;
+pub mod raw;

@@ -95,7 +95,15 @@ pub fn service_request(address: &Address, spec: &ServiceSpec, ids: &Ids) -> Resu
     for c in &mut spec.task_template.container_spec.configs {
         c.config_id = ids.configs.get(&c.config_name).cloned().ok_or_else(|| missing("config", &c.config_name))?;
     }
-    Ok(convert(&spec))
+    // bollard names the health check `HealthCheck` (after Docker's swagger file); the engine's
+    // own name is `Healthcheck`, and it reads either.
+    let mut value = serde_json::to_value(&spec).expect("specs serialize");
+    if let Some(cs) = value.pointer_mut("/TaskTemplate/ContainerSpec").and_then(|v| v.as_object_mut()) {
+        if let Some(h) = cs.remove("Healthcheck") {
+            cs.insert("HealthCheck".into(), h);
+        }
+    }
+    Ok(serde_json::from_value(value).expect("planner specs are Docker's JSON shapes"))
 }
 
 pub async fn create_service(docker: &Docker, address: &Address, spec: bollard::models::ServiceSpec) -> Result<String, ApplyError> {

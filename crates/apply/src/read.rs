@@ -23,6 +23,35 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// Everything berth manages, and the cluster's capacity, in seven list calls made concurrently.
 pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
+    match crate::raw::Endpoint::from_env() {
+        Some(endpoint) => snapshot_raw(cluster, &endpoint).await,
+        None => snapshot_typed(cluster).await,
+    }
+}
+
+/// Docker's JSON as it is, through [`crate::raw`].
+async fn snapshot_raw(cluster: &Cluster, endpoint: &crate::raw::Endpoint) -> Result<DockerSnapshot, ApplyError> {
+    let v = format!("/v{}", cluster.api_version);
+    let managed = crate::raw::encode(r#"{"label":["berth.managed=true"]}"#);
+    let running = crate::raw::encode(r#"{"desired-state":["running"]}"#);
+    let timeout = std::time::Duration::from_secs(60);
+    let get = |path: String| async move {
+        crate::raw::get(endpoint, &path, timeout).await.map_err(|e| ApplyError::Docker { operation: "read", address: "the cluster".into(), message: e.to_string() })
+    };
+    let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
+        get(format!("{v}/services?status=true&filters={managed}")),
+        get(format!("{v}/networks?filters={managed}")),
+        get(format!("{v}/volumes?filters={managed}")),
+        get(format!("{v}/secrets?filters={managed}")),
+        get(format!("{v}/configs?filters={managed}")),
+        get(format!("{v}/nodes")),
+        get(format!("{v}/tasks?filters={running}")),
+    );
+    Ok(DockerSnapshot { services: services?, networks: networks?, volumes: volumes?, secrets: secrets?, configs: configs?, nodes: nodes?, tasks: tasks? })
+}
+
+/// Through bollard's types (TLS endpoints): health checks are lost, see [`crate::raw`].
+async fn snapshot_typed(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
     let d = &cluster.docker;
     let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
     let running: HashMap<&str, Vec<&str>> = HashMap::from([("desired-state", vec!["running"])]);

@@ -109,8 +109,8 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
             len
         };
         let first = rest.chars().next().unwrap_or(' ');
-        let consumed = if rest.starts_with("\"\"\"") {
-            match rest[3..].find("\"\"\"") {
+        let consumed = if let Some(inner) = rest.strip_prefix("\"\"\"") {
+            match inner.find("\"\"\"") {
                 Some(end) => push(TokenKind::TripleStr, end + 6),
                 None => {
                     sink.push(
@@ -188,6 +188,8 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
                 d = d.with_help("berth needs no `;`: separate attributes with new lines or `,`");
             } else if first == '\'' {
                 d = d.with_help("strings use double quotes: \"...\"");
+            } else if first.is_alphabetic() {
+                d = d.with_help("names use ASCII letters, digits, `_` and `-`; other text goes in a string");
             }
             sink.push(d);
             push(TokenKind::Error, bad)

@@ -38,7 +38,9 @@ struct Parser<'a, 's> {
     /// Comments read but not yet attached to a node.
     pending: Vec<Comment>,
     file: FileId,
-    /// The end of the file is inside an unterminated string or comment.
+    /// The end of the file was reached inside something already reported (an unterminated string
+    /// or comment, or a group nested too deep to read): enclosing groups are then not also
+    /// reported as unclosed.
     swallowed: bool,
 }
 
@@ -148,30 +150,24 @@ impl<'a> Parser<'a, '_> {
     fn body(&mut self, open: Option<Token>) -> Body {
         let start = open.map_or(0, |t| t.span.start as usize);
         let mut items = Vec::new();
-        loop {
+        let end = loop {
             let tok = self.peek();
             match tok.kind {
                 TokenKind::Eof => {
                     if let Some(open) = open.filter(|_| !self.swallowed) {
                         self.unclosed(open);
                     }
-                    let trailing = std::mem::take(&mut self.pending);
-                    return Body { items, trailing, span: Span::new(self.file, start, tok.span.end as usize) };
+                    break tok.span.end;
                 }
                 TokenKind::RBrace if open.is_some() => {
                     self.bump();
-                    let trailing = std::mem::take(&mut self.pending);
-                    return Body { items, trailing, span: Span::new(self.file, start, tok.span.end as usize) };
+                    break tok.span.end;
                 }
                 TokenKind::RBrace => {
                     self.bump();
                     self.stray_brace(tok);
                 }
-                TokenKind::Ident | TokenKind::Str => {
-                    if let Some(item) = self.item() {
-                        items.push(item);
-                    }
-                }
+                TokenKind::Ident | TokenKind::Str => self.item(&mut items),
                 TokenKind::Error => {
                     // The lexer already reported this text; skip to the next item quietly.
                     self.bump();
@@ -184,7 +180,9 @@ impl<'a> Parser<'a, '_> {
                     self.recover();
                 }
             }
-        }
+        };
+        let trailing = std::mem::take(&mut self.pending);
+        Body { items, trailing, span: Span::new(self.file, start, end as usize) }
     }
 
     // The error paths of the recursive functions (`body`, `item`, `expr`, `list`) are methods of
@@ -227,11 +225,9 @@ impl<'a> Parser<'a, '_> {
             match tok.kind {
                 TokenKind::Eof => return,
                 TokenKind::LBrace | TokenKind::LBracket => depth += 1,
-                TokenKind::RBrace | TokenKind::RBracket if depth == 0 => {
-                    if tok.kind == TokenKind::RBrace {
-                        return;
-                    }
-                }
+                TokenKind::RBrace if depth == 0 => return,
+                // A stray `]` is skipped like any other token.
+                TokenKind::RBracket if depth == 0 => {}
                 TokenKind::RBrace | TokenKind::RBracket => depth -= 1,
                 TokenKind::Ident | TokenKind::Str if depth == 0 && self.starts_line(tok.span.start as usize) => return,
                 _ => {}
@@ -251,13 +247,15 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    fn item(&mut self) -> Option<Item> {
+    /// One item, pushed to `items` unless it could not be read.
+    fn item(&mut self, items: &mut Vec<Item>) {
         let key_tok = self.bump();
         let trivia = self.leading_trivia(key_tok.span.start as usize);
         let key = self.name(key_tok);
         let key_span = key.span;
-        let kind = self.item_kind(key)?;
-        Some(self.finish_item(trivia, kind, key_span))
+        if let Some(kind) = self.item_kind(key) {
+            self.finish_item(items, trivia, kind, key_span);
+        }
     }
 
     /// What follows an item's key: `= value`, `{ ... }` or `label { ... }`.
@@ -265,10 +263,7 @@ impl<'a> Parser<'a, '_> {
         let next = self.peek();
         match next.kind {
             TokenKind::Eq => Some(self.attribute(key)),
-            TokenKind::LBrace => {
-                let body = self.block_body();
-                Some(ItemKind::Block(Block { kind: key, label: None, body }))
-            }
+            TokenKind::LBrace => Some(self.block(key, None)),
             TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => self.labeled_block(key),
             TokenKind::Error => {
                 // The lexer already reported this text (`image: ...`).
@@ -299,12 +294,19 @@ impl<'a> Parser<'a, '_> {
         let label = self.name(label_tok);
         let after = self.peek();
         if after.kind == TokenKind::LBrace {
-            let body = self.block_body();
-            return Some(ItemKind::Block(Block { kind: key, label: Some(label), body }));
+            return Some(self.block(key, Some(label)));
         }
-        self.no_block_body(&key, &label, label_tok, after);
+        if after.kind != TokenKind::Error {
+            // (Unreadable text was reported by the lexer.)
+            self.no_block_body(&key, &label, label_tok, after);
+        }
         self.recover();
         None
+    }
+
+    fn block(&mut self, kind: Name, label: Option<Name>) -> ItemKind {
+        let body = self.block_body();
+        ItemKind::Block(Block { kind, label, body })
     }
 
     #[inline(never)]
@@ -345,12 +347,11 @@ impl<'a> Parser<'a, '_> {
 
     /// The item's span and its trailing comment, once its last token is read.
     #[inline(never)]
-    fn finish_item(&mut self, trivia: Trivia, kind: ItemKind, key_span: Span) -> Item {
+    fn finish_item(&mut self, items: &mut Vec<Item>, mut trivia: Trivia, kind: ItemKind, key_span: Span) {
         let end = self.prev_end();
         let span = key_span.to(Span { file: self.file, start: end, end });
-        let mut trivia = trivia;
         trivia.trailing = self.trailing_comment(end);
-        Item { trivia, kind, span }
+        items.push(Item { trivia, kind, span });
     }
 
     /// `{ items }`, at the `{`.
@@ -380,7 +381,10 @@ impl<'a> Parser<'a, '_> {
             match tok.kind {
                 TokenKind::LBrace | TokenKind::LBracket => depth += 1,
                 TokenKind::RBrace | TokenKind::RBracket => depth -= 1,
-                TokenKind::Eof => break,
+                TokenKind::Eof => {
+                    self.swallowed = true;
+                    break;
+                }
                 _ => {}
             }
         }
@@ -390,6 +394,21 @@ impl<'a> Parser<'a, '_> {
 
     fn expr(&mut self) -> Expr {
         let tok = self.peek();
+        match tok.kind {
+            TokenKind::LBracket => self.list(),
+            TokenKind::LBrace => self.map(),
+            _ => self.scalar(tok),
+        }
+    }
+
+    fn map(&mut self) -> Expr {
+        let body = self.block_body();
+        Expr { span: body.span, kind: ExprKind::Map(body) }
+    }
+
+    /// Any value but a list or a map (those nest, so they stay out of this frame).
+    #[inline(never)]
+    fn scalar(&mut self, tok: Token) -> Expr {
         let span = tok.span;
         let kind = match tok.kind {
             TokenKind::Str | TokenKind::TripleStr => {
@@ -413,11 +432,6 @@ impl<'a> Parser<'a, '_> {
                     let r = self.reference();
                     return Expr { span: r.span, kind: ExprKind::Ref(r) };
                 }
-            }
-            TokenKind::LBracket => return self.list(),
-            TokenKind::LBrace => {
-                let body = self.block_body();
-                return Expr { span: body.span, kind: ExprKind::Map(body) };
             }
             TokenKind::Error => {
                 self.bump();
@@ -485,6 +499,8 @@ impl<'a> Parser<'a, '_> {
             return Expr { kind: ExprKind::Error, span: open.span };
         }
         let mut elements = Vec::new();
+        // Whether a missing `,` was reported: a list that went wrong reports it once.
+        let mut reported = false;
         let end;
         loop {
             let tok = self.peek();
@@ -503,12 +519,22 @@ impl<'a> Parser<'a, '_> {
                     end = open.span;
                     break;
                 }
+                // The next item of the enclosing body: the list was never closed.
+                _ if self.starts_item(tok) => {
+                    self.unclosed(open);
+                    end = open.span;
+                    break;
+                }
                 TokenKind::Comma => {
                     self.bump();
                     self.empty_element(tok);
                 }
+                // In a list already reported as broken, what cannot start a value is skipped.
+                TokenKind::Eq | TokenKind::Dot if reported => {
+                    self.bump();
+                }
                 _ => {
-                    let element = self.list_element(tok);
+                    let element = self.list_element(tok, &mut reported);
                     elements.push(element);
                 }
             }
@@ -519,18 +545,18 @@ impl<'a> Parser<'a, '_> {
     }
 
     /// One element of a list and the `,` after it.
-    fn list_element(&mut self, tok: Token) -> ListElement {
+    fn list_element(&mut self, tok: Token, reported: &mut bool) -> ListElement {
         let trivia = self.leading_trivia(tok.span.start as usize);
         let before = self.pos;
         let value = self.expr();
-        self.after_element(&value, before);
+        self.after_element(&value, before, reported);
         let mut trivia = trivia;
         trivia.trailing = self.trailing_comment(self.prev_end());
         ListElement { trivia, value }
     }
 
     #[inline(never)]
-    fn after_element(&mut self, value: &Expr, before: usize) {
+    fn after_element(&mut self, value: &Expr, before: usize, reported: &mut bool) {
         let next = self.peek();
         match next.kind {
             TokenKind::Comma => {
@@ -538,14 +564,34 @@ impl<'a> Parser<'a, '_> {
             }
             // An unclosed list: reported once, at its `[`, by the next turn of the loop.
             TokenKind::RBracket | TokenKind::RBrace | TokenKind::Eof => {}
+            _ if self.starts_item(next) => {}
             _ if matches!(value.kind, ExprKind::Error) && self.pos == before => {
                 self.bump();
             }
+            // Unreadable text was reported by the lexer.
+            TokenKind::Error => {}
+            _ if *reported => {}
             _ => {
+                *reported = true;
                 let what = self.describe(next);
                 self.error(Code::UnexpectedToken, next.span, format!("expected `,` or `]`, found {what}")).label =
                     "list elements are separated by `,`".into();
             }
+        }
+    }
+
+    /// Whether `tok` (the current token) begins an item of a body: a name at the start of a line
+    /// followed by `=`, `{` or a label and `{`. Inside a list, that means the list was not closed.
+    fn starts_item(&self, tok: Token) -> bool {
+        if !matches!(tok.kind, TokenKind::Ident | TokenKind::Str) || !self.starts_line(tok.span.start as usize) {
+            return false;
+        }
+        let next = |i: usize| (i..self.tokens.len()).find(|&j| self.tokens[j].kind != TokenKind::Comment).unwrap_or(self.tokens.len() - 1);
+        let after = next(self.pos + 1);
+        match self.tokens[after].kind {
+            TokenKind::Eq | TokenKind::LBrace => true,
+            TokenKind::Ident | TokenKind::Str => self.tokens[next(after + 1)].kind == TokenKind::LBrace,
+            _ => false,
         }
     }
 

@@ -22,19 +22,27 @@ use std::time::Duration;
 const SOCKET: &str = "/var/run/docker.sock";
 
 fn request(method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), String> {
-    let mut stream = UnixStream::connect(SOCKET).map_err(|e| format!("cannot connect to {SOCKET}: {e}"))?;
+    let mut stream =
+        UnixStream::connect(SOCKET).map_err(|e| format!("cannot connect to {SOCKET}: {e}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(60))).ok();
     let body = body.unwrap_or("");
     let head = format!(
         "{method} /v1.41{path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body.as_bytes())).map_err(|e| e.to_string())?;
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|_| stream.write_all(body.as_bytes()))
+        .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").ok_or("malformed HTTP answer")?;
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or("no HTTP status")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status")?;
     Ok((status, body.to_string()))
 }
 
@@ -49,7 +57,9 @@ fn call(method: &str, path: &str, body: Option<&str>) -> Result<String, String> 
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -61,11 +71,14 @@ fn label_filter() -> String {
 
 /// Only objects of the fixture projects (and the platform this run created) are kept.
 fn ours(labels: &Value) -> bool {
-    let project = labels.get(label::PROJECT).and_then(Value::as_str).unwrap_or("");
+    let project = labels
+        .get(label::PROJECT)
+        .and_then(Value::as_str)
+        .unwrap_or("");
     project.starts_with("berthfx-") || project == "platform"
 }
 
-fn labels_of<'a>(item: &'a Value) -> &'a Value {
+fn labels_of(item: &Value) -> &Value {
     if item.get("Spec").is_some() {
         &item["Spec"]["Labels"]
     } else {
@@ -116,7 +129,10 @@ impl Drop for Created {
 }
 
 fn docker(args: &[&str]) -> Result<(), String> {
-    let status = Command::new("docker").args(args).status().map_err(|e| e.to_string())?;
+    let status = Command::new("docker")
+        .args(args)
+        .status()
+        .map_err(|e| e.to_string())?;
     if status.success() {
         Ok(())
     } else {
@@ -126,7 +142,11 @@ fn docker(args: &[&str]) -> Result<(), String> {
 
 fn check_clean() -> Result<(), String> {
     for endpoint in ["services", "networks", "secrets", "configs"] {
-        let text = call("GET", &format!("/{endpoint}?filters={}", label_filter()), None)?;
+        let text = call(
+            "GET",
+            &format!("/{endpoint}?filters={}", label_filter()),
+            None,
+        )?;
         let items: Vec<Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
         if let Some(item) = items.iter().find(|i| ours(labels_of(i))) {
             return Err(format!(
@@ -146,7 +166,9 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
     let desired = compile(&deployments, &platform, &digests).map_err(|e| e.to_string())?;
     let mut created = Created::default();
     let mut ids = std::collections::BTreeMap::new();
-    let order = berth_planner::DepGraph::build(&desired).create_order().map_err(|e| e.to_string())?;
+    let order = berth_planner::DepGraph::build(&desired)
+        .create_order()
+        .map_err(|e| e.to_string())?;
     let include_platform = scenario != "empty";
     for address in order {
         if address.deployment.is_platform() && !include_platform {
@@ -170,31 +192,60 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
             Spec::Service(s) => {
                 let mut s = (**s).clone();
                 for r in &mut s.task_template.container_spec.secrets {
-                    r.secret_id = ids.get(&r.secret_name).cloned().ok_or("secret not created")?;
+                    r.secret_id = ids
+                        .get(&r.secret_name)
+                        .cloned()
+                        .ok_or("secret not created")?;
                 }
                 for r in &mut s.task_template.container_spec.configs {
-                    r.config_id = ids.get(&r.config_name).cloned().ok_or("config not created")?;
+                    r.config_id = ids
+                        .get(&r.config_name)
+                        .cloned()
+                        .ok_or("config not created")?;
                 }
                 ("/services/create", serde_json::to_value(&s).unwrap())
             }
         };
         let answer = call("POST", path, Some(&body.to_string()))?;
         let answer: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-        let id = answer["ID"].as_str().or(answer["Id"].as_str()).or(answer["Name"].as_str()).unwrap_or_default().to_string();
+        let id = answer["ID"]
+            .as_str()
+            .or(answer["Id"].as_str())
+            .or(answer["Name"].as_str())
+            .unwrap_or_default()
+            .to_string();
         ids.insert(r.name().to_string(), id.clone());
         created.items.push((address.kind, id));
         eprintln!("created {address} ({})", r.name());
     }
     if scenario == "drift" {
-        docker(&["service", "update", "--detach", "--replicas", "3", "berthfx-shop_web"])?;
-        docker(&["service", "update", "--detach", "--env-add", "DEBUG=1", "berthfx-shop_api"])?;
+        docker(&[
+            "service",
+            "update",
+            "--detach",
+            "--replicas",
+            "3",
+            "berthfx-shop_web",
+        ])?;
+        docker(&[
+            "service",
+            "update",
+            "--detach",
+            "--env-add",
+            "DEBUG=1",
+            "berthfx-shop_api",
+        ])?;
     }
     // Let Swarm create tasks, so /tasks answers with real ones.
     std::thread::sleep(Duration::from_secs(3));
 
     std::fs::create_dir_all(out_dir).map_err(|e| e.to_string())?;
-    let service_ids: Vec<String> =
-        created.items.iter().filter(|(k, _)| *k == Kind::Service).map(|(_, id)| format!("\"{id}\"")).collect();
+    let service_ids: Vec<String> = created
+        .items
+        .iter()
+        .filter(|(k, _)| *k == Kind::Service)
+        .map(|(_, id)| format!("\"{id}\""))
+        .collect();
     let task_filter = encode(&format!(r#"{{"service":[{}]}}"#, service_ids.join(",")));
     let endpoints = [
         ("services", format!("/services?filters={}", label_filter())),
@@ -203,7 +254,14 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
         ("secrets", format!("/secrets?filters={}", label_filter())),
         ("configs", format!("/configs?filters={}", label_filter())),
         ("nodes", "/nodes".to_string()),
-        ("tasks", if service_ids.is_empty() { String::new() } else { format!("/tasks?filters={task_filter}") }),
+        (
+            "tasks",
+            if service_ids.is_empty() {
+                String::new()
+            } else {
+                format!("/tasks?filters={task_filter}")
+            },
+        ),
     ];
     for (name, path) in endpoints {
         let value: Value = if path.is_empty() {
@@ -233,8 +291,11 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let scenarios: Vec<&str> =
-        if args.is_empty() { support::SCENARIOS.to_vec() } else { args.iter().map(String::as_str).collect() };
+    let scenarios: Vec<&str> = if args.is_empty() {
+        support::SCENARIOS.to_vec()
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/observed");
     for s in scenarios {
         eprintln!("== capturing {s}");

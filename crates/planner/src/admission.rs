@@ -33,6 +33,9 @@ pub struct Allocation {
     pub items: Vec<AllocationItem>,
 }
 
+/// Per measure, the address contributing most and its amount.
+type Largest<'a> = [Option<(&'a Address, u64)>; 6];
+
 #[derive(Default, Clone, Copy)]
 struct Usage([u64; 6]);
 
@@ -58,7 +61,9 @@ fn quota_of(q: &berth_lang::model::Quota, m: Measure) -> Option<u64> {
 
 /// A service's contribution to each measure: (per task, replicas).
 fn service_usage(spec: &crate::docker::ServiceSpec, nodes: Option<usize>) -> (Usage, u64) {
-    let replicas = spec.replicas().unwrap_or_else(|| nodes.map_or(1, |n| n as u64));
+    let replicas = spec
+        .replicas()
+        .unwrap_or_else(|| nodes.map_or(1, |n| n as u64));
     let mut u = Usage::default();
     if let Some(r) = &spec.task_template.resources {
         if let Some(res) = &r.reservations {
@@ -87,7 +92,7 @@ pub fn admit(
     let node_count = observed.nodes.as_ref().map(Vec::len);
 
     // Per deployment: totals, and the largest contributor of each measure.
-    let mut totals: BTreeMap<&DeploymentId, (Usage, [Option<(&Address, u64)>; 6])> = BTreeMap::new();
+    let mut totals: BTreeMap<&DeploymentId, (Usage, Largest)> = BTreeMap::new();
     for r in desired.resources.values() {
         if !scope.contains(&r.address.deployment) {
             continue;
@@ -102,13 +107,22 @@ pub fn admit(
         match &r.spec {
             Spec::Service(s) => {
                 let (per_task, replicas) = service_usage(s, node_count);
-                for m in [Measure::Cpu, Measure::Memory, Measure::LimitCpu, Measure::LimitMemory] {
+                for m in [
+                    Measure::Cpu,
+                    Measure::Memory,
+                    Measure::LimitCpu,
+                    Measure::LimitMemory,
+                ] {
                     contribute(m, per_task.get(m).saturating_mul(replicas));
                 }
                 contribute(Measure::Replicas, replicas);
             }
             Spec::Volume(v) => {
-                let size = v.labels.get(label::SIZE).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let size = v
+                    .labels
+                    .get(label::SIZE)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 contribute(Measure::Storage, size);
             }
             _ => {}
@@ -116,7 +130,9 @@ pub fn admit(
     }
 
     for (id, (usage, largest)) in &totals {
-        let Some(info) = desired.deployments.get(*id) else { continue };
+        let Some(info) = desired.deployments.get(*id) else {
+            continue;
+        };
         let mut items = Vec::new();
         for m in Measure::ALL {
             let used = usage.get(m);
@@ -124,8 +140,19 @@ pub fn admit(
             if quota.is_none() && used == 0 {
                 continue;
             }
-            let percent = quota.map(|q| if q == 0 { 100.0 } else { (used as f64 * 1000.0 / q as f64).round() / 10.0 });
-            items.push(AllocationItem { measure: m, used, quota, percent });
+            let percent = quota.map(|q| {
+                if q == 0 {
+                    100.0
+                } else {
+                    (used as f64 * 1000.0 / q as f64).round() / 10.0
+                }
+            });
+            items.push(AllocationItem {
+                measure: m,
+                used,
+                quota,
+                percent,
+            });
             if let (Some(q), Some((addr, value))) = (quota, largest[m as usize]) {
                 if used > q {
                     errors.push(PlanError::QuotaExceeded {
@@ -143,13 +170,18 @@ pub fn admit(
         }
         // The platform has no quota; its use shows in the cluster's capacity, not here.
         if !id.is_platform() {
-            allocations.push(Allocation { deployment: (*id).clone(), items });
+            allocations.push(Allocation {
+                deployment: (*id).clone(),
+                items,
+            });
         }
     }
 
     match &observed.nodes {
         None => notes.push("capacity was not checked: the nodes were not read".into()),
-        Some(nodes) if nodes.is_empty() => notes.push("capacity was not checked: no node is ready and active".into()),
+        Some(nodes) if nodes.is_empty() => {
+            notes.push("capacity was not checked: no node is ready and active".into())
+        }
         Some(nodes) => capacity(desired, observed, nodes, scope, &mut errors),
     }
     (allocations, errors, notes)
@@ -165,7 +197,10 @@ fn capacity(
     // What tasks of services outside the scope reserve on each node.
     let mut reserved: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     for t in &observed.tasks {
-        if t.service.as_ref().is_some_and(|a| scope.contains(&a.deployment)) {
+        if t.service
+            .as_ref()
+            .is_some_and(|a| scope.contains(&a.deployment))
+        {
             continue;
         }
         let e = reserved.entry(t.node_id.as_str()).or_default();
@@ -176,12 +211,26 @@ fn capacity(
         .iter()
         .map(|n| {
             let (c, m) = reserved.get(n.id.as_str()).copied().unwrap_or_default();
-            (n.nano_cpus.saturating_sub(c), n.memory_bytes.saturating_sub(m))
+            (
+                n.nano_cpus.saturating_sub(c),
+                n.memory_bytes.saturating_sub(m),
+            )
         })
         .collect();
-    let total_cap = (nodes.iter().map(|n| n.nano_cpus).sum::<u64>(), nodes.iter().map(|n| n.memory_bytes).sum::<u64>());
-    let total_free = (free.iter().map(|f| f.0).sum::<u64>(), free.iter().map(|f| f.1).sum::<u64>());
-    let max_free = |i: usize| free.iter().enumerate().max_by_key(|(_, f)| if i == 0 { f.0 } else { f.1 }).map(|(n, _)| n);
+    let total_cap = (
+        nodes.iter().map(|n| n.nano_cpus).sum::<u64>(),
+        nodes.iter().map(|n| n.memory_bytes).sum::<u64>(),
+    );
+    let total_free = (
+        free.iter().map(|f| f.0).sum::<u64>(),
+        free.iter().map(|f| f.1).sum::<u64>(),
+    );
+    let max_free = |i: usize| {
+        free.iter()
+            .enumerate()
+            .max_by_key(|(_, f)| if i == 0 { f.0 } else { f.1 })
+            .map(|(n, _)| n)
+    };
 
     let mut need: BTreeMap<&DeploymentId, ((u64, u64), Option<berth_lang::Span>)> = BTreeMap::new();
     for (r, s) in desired.services() {
@@ -195,8 +244,11 @@ fn capacity(
                 continue;
             }
             let Some(best) = max_free(i) else { continue };
-            let (free_v, cap_v) =
-                if i == 0 { (free[best].0, nodes[best].nano_cpus) } else { (free[best].1, nodes[best].memory_bytes) };
+            let (free_v, cap_v) = if i == 0 {
+                (free[best].0, nodes[best].nano_cpus)
+            } else {
+                (free[best].1, nodes[best].memory_bytes)
+            };
             if needed > free_v {
                 errors.push(PlanError::TaskTooLarge {
                     address: r.address.clone(),
@@ -216,9 +268,10 @@ fn capacity(
     }
     for (id, ((cpu, mem), _)) in need {
         let span = desired.deployments.get(id).and_then(|d| d.span);
-        for (measure, needed, free, cap) in
-            [(Measure::Cpu, cpu, total_free.0, total_cap.0), (Measure::Memory, mem, total_free.1, total_cap.1)]
-        {
+        for (measure, needed, free, cap) in [
+            (Measure::Cpu, cpu, total_free.0, total_cap.0),
+            (Measure::Memory, mem, total_free.1, total_cap.1),
+        ] {
             if needed > free {
                 errors.push(PlanError::ClusterFull {
                     deployment: id.clone(),

@@ -78,7 +78,11 @@ pub fn compile_config(config: &Config, digests: &Digests) -> Result<Desired, Pla
 /// Compiles deployments and the platform. Every deployment given is also one the proxy joins,
 /// so pass all deployments known, not only those being planned (the plan's scope decides what
 /// changes).
-pub fn compile(deployments: &[Deployment], platform: &Platform, digests: &Digests) -> Result<Desired, PlanErrors> {
+pub fn compile(
+    deployments: &[Deployment],
+    platform: &Platform,
+    digests: &Digests,
+) -> Result<Desired, PlanErrors> {
     let mut desired = Desired::default();
     let mut errors = Vec::new();
     let mut stacks: BTreeMap<String, DeploymentId> = BTreeMap::new();
@@ -87,10 +91,22 @@ pub fn compile(deployments: &[Deployment], platform: &Platform, digests: &Digest
     for d in deployments {
         let id = DeploymentId::new(&d.project, d.environment, d.pr);
         if let Some(first) = stacks.insert(d.stack.clone(), id.clone()) {
-            errors.push(PlanError::StackCollision { stack: d.stack.clone(), first, second: id });
+            errors.push(PlanError::StackCollision {
+                stack: d.stack.clone(),
+                first,
+                second: id,
+            });
             continue;
         }
-        let mut c = DeploymentCompiler { d, id, tls, digests, out: Vec::new(), errors: &mut errors, routes: Vec::new() };
+        let mut c = DeploymentCompiler {
+            d,
+            id,
+            tls,
+            digests,
+            out: Vec::new(),
+            errors: &mut errors,
+            routes: Vec::new(),
+        };
         c.run();
         let (resources, routes, id) = (c.out, c.routes, c.id);
         for r in resources {
@@ -98,7 +114,13 @@ pub fn compile(deployments: &[Deployment], platform: &Platform, digests: &Digest
         }
         desired.deployments.insert(
             id.clone(),
-            DeploymentInfo { id, stack: d.stack.clone(), quota: d.quota.clone(), routes, span: Some(d.span) },
+            DeploymentInfo {
+                id,
+                stack: d.stack.clone(),
+                quota: d.quota.clone(),
+                routes,
+                span: Some(d.span),
+            },
         );
     }
     check_routes(&desired, &mut errors);
@@ -130,7 +152,10 @@ fn check_routes(desired: &Desired, errors: &mut Vec<PlanError>) {
     let mut seen: BTreeMap<(String, String), &RouteInfo> = BTreeMap::new();
     for info in desired.deployments.values() {
         for route in &info.routes {
-            let key = (route.host.to_ascii_lowercase(), route.path.clone().unwrap_or_default());
+            let key = (
+                route.host.to_ascii_lowercase(),
+                route.path.clone().unwrap_or_default(),
+            );
             match seen.get(&key) {
                 Some(first) => errors.push(PlanError::DuplicateRoute {
                     host: route.host.clone(),
@@ -171,8 +196,19 @@ impl DeploymentCompiler<'_> {
         berth_labels(address, self.stack())
     }
 
-    fn push(&mut self, address: Address, spec: Spec, depends_on: BTreeSet<Address>, span: Option<Span>) {
-        self.out.push(Resource { address, spec, depends_on: depends_on.into_iter().collect(), span });
+    fn push(
+        &mut self,
+        address: Address,
+        spec: Spec,
+        depends_on: BTreeSet<Address>,
+        span: Option<Span>,
+    ) {
+        self.out.push(Resource {
+            address,
+            spec,
+            depends_on: depends_on.into_iter().collect(),
+            span,
+        });
     }
 
     fn run(&mut self) {
@@ -209,10 +245,15 @@ impl DeploymentCompiler<'_> {
         }
         for s in &d.secrets {
             let address = self.id.address(Kind::Secret, &s.name);
-            let Some(digest) = self.digest(&address, None) else { continue };
+            let Some(digest) = self.digest(&address, None) else {
+                continue;
+            };
             let mut labels = self.labels(&address);
             labels.insert(label::DIGEST.into(), digest.clone());
-            let spec = SecretSpec { name: content_name(self.stack(), &s.name, &digest), labels };
+            let spec = SecretSpec {
+                name: content_name(self.stack(), &s.name, &digest),
+                labels,
+            };
             self.push(address, Spec::Secret(spec), BTreeSet::new(), Some(s.span));
         }
         for c in &d.configs {
@@ -221,7 +262,9 @@ impl DeploymentCompiler<'_> {
                 model::ConfigSource::Content(text) => Some(text.as_bytes()),
                 model::ConfigSource::File(_) => None,
             };
-            let Some(digest) = self.digest(&address, content) else { continue };
+            let Some(digest) = self.digest(&address, content) else {
+                continue;
+            };
             let mut labels = self.labels(&address);
             labels.insert(label::DIGEST.into(), digest.clone());
             let spec = ConfigSpec {
@@ -243,17 +286,29 @@ impl DeploymentCompiler<'_> {
         match self.digests.get(&address.to_string()) {
             Some(d) => Some(d.to_ascii_lowercase()),
             None => {
-                self.errors.push(PlanError::MissingDigest { address: address.clone() });
+                self.errors.push(PlanError::MissingDigest {
+                    address: address.clone(),
+                });
                 None
             }
         }
     }
 
-    fn network(&mut self, name: &str, internal: bool, encrypted: bool, attachable: bool, span: Option<Span>) {
+    fn network(
+        &mut self,
+        name: &str,
+        internal: bool,
+        encrypted: bool,
+        attachable: bool,
+        span: Option<Span>,
+    ) {
         let address = self.id.address(Kind::Network, name);
         let mut labels = self.labels(&address);
         labels.insert(label::PROJECT_ID.into(), self.d.project.clone());
-        labels.insert(label::PROJECT_ENVIRONMENT.into(), self.d.environment.to_string());
+        labels.insert(
+            label::PROJECT_ENVIRONMENT.into(),
+            self.d.environment.to_string(),
+        );
         let mut options = Labels::new();
         if encrypted {
             options.insert("encrypted".into(), String::new());
@@ -325,7 +380,9 @@ impl DeploymentCompiler<'_> {
                 model::MountSource::Secret(name) => {
                     deps.insert(self.id.address(Kind::Secret, name));
                     secrets.insert(SecretReference {
-                        file: file_target(m.target.strip_prefix("/run/secrets/").unwrap_or(&m.target)),
+                        file: file_target(
+                            m.target.strip_prefix("/run/secrets/").unwrap_or(&m.target),
+                        ),
                         secret_id: String::new(),
                         secret_name: self.content_object_name(Kind::Secret, name),
                     });
@@ -345,18 +402,26 @@ impl DeploymentCompiler<'_> {
         let mut networks = vec![self.attachment(DEFAULT_NETWORK, &s.name, &mut deps)];
         for n in &s.networks {
             match n {
-                model::NetworkRef::Own { name } => networks.push(self.attachment(name, &s.name, &mut deps)),
+                model::NetworkRef::Own { name } => {
+                    networks.push(self.attachment(name, &s.name, &mut deps))
+                }
                 model::NetworkRef::Shared { project, name } => {
                     let other = DeploymentId::new(project, self.d.environment, self.d.pr);
                     let stack = naming::stack(project, self.d.environment, self.d.pr);
                     deps.insert(other.address(Kind::Network, name));
-                    networks.push(NetworkAttachment { target: naming::object(&stack, name), aliases: Vec::new() });
+                    networks.push(NetworkAttachment {
+                        target: naming::object(&stack, name),
+                        aliases: Vec::new(),
+                    });
                 }
             }
         }
         if !s.routes.is_empty() {
             deps.insert(self.id.address(Kind::Network, EDGE_NETWORK));
-            networks.push(NetworkAttachment { target: self.object(EDGE_NETWORK), aliases: Vec::new() });
+            networks.push(NetworkAttachment {
+                target: self.object(EDGE_NETWORK),
+                aliases: Vec::new(),
+            });
         }
         networks.sort();
         networks.dedup();
@@ -419,9 +484,17 @@ impl DeploymentCompiler<'_> {
     }
 
     /// A network of this deployment, where the service is also known by its short name.
-    fn attachment(&self, network: &str, service: &str, deps: &mut BTreeSet<Address>) -> NetworkAttachment {
+    fn attachment(
+        &self,
+        network: &str,
+        service: &str,
+        deps: &mut BTreeSet<Address>,
+    ) -> NetworkAttachment {
         deps.insert(self.id.address(Kind::Network, network));
-        NetworkAttachment { target: self.object(network), aliases: vec![service.to_string()] }
+        NetworkAttachment {
+            target: self.object(network),
+            aliases: vec![service.to_string()],
+        }
     }
 
     fn traefik_labels(&mut self, s: &model::Service, address: &Address) -> Labels {
@@ -448,7 +521,10 @@ impl DeploymentCompiler<'_> {
             } else {
                 labels.insert(format!("{r}.entrypoints"), "web".into());
             }
-            labels.insert(format!("traefik.http.services.{router}.loadbalancer.server.port"), route.port.to_string());
+            labels.insert(
+                format!("traefik.http.services.{router}.loadbalancer.server.port"),
+                route.port.to_string(),
+            );
             self.routes.push(RouteInfo {
                 host: route.host.clone(),
                 path: route.path.clone(),
@@ -472,17 +548,34 @@ pub fn route_rule(host: &str, path: Option<&str>) -> String {
 
 /// `<stack>_<name>_<first 10 hex digits of the content's sha256>`.
 pub fn content_name(stack: &str, name: &str, digest: &str) -> String {
-    format!("{}_{}", naming::object(stack, name), &digest[..digest.len().min(10)])
+    format!(
+        "{}_{}",
+        naming::object(stack, name),
+        &digest[..digest.len().min(10)]
+    )
 }
 
 fn file_target(name: &str) -> FileTarget {
-    FileTarget { name: name.to_string(), uid: "0".into(), gid: "0".into(), mode: FILE_MODE }
+    FileTarget {
+        name: name.to_string(),
+        uid: "0".into(),
+        gid: "0".into(),
+        mode: FILE_MODE,
+    }
 }
 
 /// Docker's API takes capability names with the `CAP_` prefix; `ALL` stays as it is.
 fn capabilities(caps: &[String]) -> Vec<String> {
-    let mut out: Vec<String> =
-        caps.iter().map(|c| if c == "ALL" { c.clone() } else { format!("CAP_{}", c.trim_start_matches("CAP_")) }).collect();
+    let mut out: Vec<String> = caps
+        .iter()
+        .map(|c| {
+            if c == "ALL" {
+                c.clone()
+            } else {
+                format!("CAP_{}", c.trim_start_matches("CAP_"))
+            }
+        })
+        .collect();
     out.sort();
     out.dedup();
     out
@@ -523,7 +616,11 @@ fn restart_policy(r: &model::RestartPolicy) -> RestartPolicy {
 }
 
 fn placement(p: &model::Placement) -> Option<Placement> {
-    let mut constraints: Vec<String> = p.constraints.iter().map(|c| crate::normalize::constraint(c)).collect();
+    let mut constraints: Vec<String> = p
+        .constraints
+        .iter()
+        .map(|c| crate::normalize::constraint(c))
+        .collect();
     constraints.sort();
     constraints.dedup();
     let placement = Placement {
@@ -531,7 +628,11 @@ fn placement(p: &model::Placement) -> Option<Placement> {
         preferences: p
             .spread
             .iter()
-            .map(|s| PlacementPreference { spread: SpreadOver { spread_descriptor: s.clone() } })
+            .map(|s| PlacementPreference {
+                spread: SpreadOver {
+                    spread_descriptor: s.clone(),
+                },
+            })
             .collect(),
         max_replicas: p.max_replicas_per_node.unwrap_or(0),
     };
@@ -540,10 +641,16 @@ fn placement(p: &model::Placement) -> Option<Placement> {
 
 fn mode(m: model::ServiceMode) -> ServiceMode {
     match m {
-        model::ServiceMode::Replicated { replicas } => {
-            ServiceMode { replicated: Some(Replicated { replicas: Some(replicas) }), global: None }
-        }
-        model::ServiceMode::Global => ServiceMode { replicated: None, global: Some(Global {}) },
+        model::ServiceMode::Replicated { replicas } => ServiceMode {
+            replicated: Some(Replicated {
+                replicas: Some(replicas),
+            }),
+            global: None,
+        },
+        model::ServiceMode::Global => ServiceMode {
+            replicated: None,
+            global: Some(Global {}),
+        },
     }
 }
 
@@ -552,8 +659,16 @@ fn mode(m: model::ServiceMode) -> ServiceMode {
 /// Swarm watches a new task until its health check could first report it unhealthy. An explicit
 /// monitor is sent as it is. Swarm accepts only `pause` and `continue` as a rollback's failure
 /// action, so `rollback` there becomes `pause`.
-pub fn update_config(p: &model::UpdatePolicy, health: Option<&model::Health>, rollback: bool) -> UpdateConfig {
-    let monitor = if p.monitor_ns == 0 { auto_monitor(health) } else { p.monitor_ns };
+pub fn update_config(
+    p: &model::UpdatePolicy,
+    health: Option<&model::Health>,
+    rollback: bool,
+) -> UpdateConfig {
+    let monitor = if p.monitor_ns == 0 {
+        auto_monitor(health)
+    } else {
+        p.monitor_ns
+    };
     let failure_action = match (p.failure_action, rollback) {
         (model::FailureAction::Rollback, false) => "rollback",
         (model::FailureAction::Rollback, true) | (model::FailureAction::Pause, _) => "pause",
@@ -575,7 +690,10 @@ pub fn update_config(p: &model::UpdatePolicy, health: Option<&model::Health>, ro
 
 /// The monitor window a health check needs: start period + interval x retries, at least 5 s.
 pub fn auto_monitor(health: Option<&model::Health>) -> u64 {
-    let needed = health.map_or(0, |h| h.start_period_ns.saturating_add(h.interval_ns.saturating_mul(h.retries)));
+    let needed = health.map_or(0, |h| {
+        h.start_period_ns
+            .saturating_add(h.interval_ns.saturating_mul(h.retries))
+    });
     needed.max(DEFAULT_MONITOR_NS)
 }
 
@@ -603,7 +721,10 @@ fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {
 
 /// The platform's objects: the Traefik proxy and, with ACME, its certificate volume. The proxy
 /// joins every deployment's edge network and no other network.
-pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String)]) -> Vec<Resource> {
+pub fn platform_resources(
+    platform: &Platform,
+    edge_networks: &[(Address, String)],
+) -> Vec<Resource> {
     let id = DeploymentId::platform();
     let mut out = Vec::new();
     let mut deps = BTreeSet::new();
@@ -618,7 +739,12 @@ pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String
             labels: berth_labels(&address, PLATFORM_STACK),
         };
         deps.insert(address.clone());
-        out.push(Resource { address, spec: Spec::Volume(spec), depends_on: Vec::new(), span: platform.span });
+        out.push(Resource {
+            address,
+            spec: Spec::Volume(spec),
+            depends_on: Vec::new(),
+            span: platform.span,
+        });
     }
     let proxy = &platform.proxy;
     let address = id.address(Kind::Service, "traefik");
@@ -627,8 +753,14 @@ pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String
         "--providers.swarm=true".to_string(),
         "--providers.swarm.endpoint=unix:///var/run/docker.sock".into(),
         "--providers.swarm.exposedByDefault=false".into(),
-        format!("--providers.swarm.constraints=Label(`{}`,`true`)", label::MANAGED),
-        format!("--providers.swarm.refreshSeconds={}", units::duration(proxy.refresh_ns)),
+        format!(
+            "--providers.swarm.constraints=Label(`{}`,`true`)",
+            label::MANAGED
+        ),
+        format!(
+            "--providers.swarm.refreshSeconds={}",
+            units::duration(proxy.refresh_ns)
+        ),
         "--entrypoints.web.address=:80".into(),
         "--entrypoints.websecure.address=:443".into(),
     ];
@@ -670,11 +802,20 @@ pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String
             tmpfs_options: None,
         });
     }
-    let mut networks: Vec<NetworkAttachment> =
-        edge_networks.iter().map(|(_, n)| NetworkAttachment { target: n.clone(), aliases: Vec::new() }).collect();
+    let mut networks: Vec<NetworkAttachment> = edge_networks
+        .iter()
+        .map(|(_, n)| NetworkAttachment {
+            target: n.clone(),
+            aliases: Vec::new(),
+        })
+        .collect();
     networks.sort();
     deps.extend(edge_networks.iter().map(|(a, _)| a.clone()));
-    let mut constraints: Vec<String> = proxy.constraints.iter().map(|c| crate::normalize::constraint(c)).collect();
+    let mut constraints: Vec<String> = proxy
+        .constraints
+        .iter()
+        .map(|c| crate::normalize::constraint(c))
+        .collect();
     constraints.push("node.role == manager".into());
     constraints.sort();
     constraints.dedup();
@@ -698,10 +839,16 @@ pub fn platform_resources(platform: &Platform, edge_networks: &[(Address, String
                 max_attempts: Some(0),
                 window: Some(0),
             }),
-            placement: Some(Placement { constraints, ..Placement::default() }),
+            placement: Some(Placement {
+                constraints,
+                ..Placement::default()
+            }),
             networks,
         },
-        mode: ServiceMode { replicated: Some(Replicated { replicas: Some(1) }), global: None },
+        mode: ServiceMode {
+            replicated: Some(Replicated { replicas: Some(1) }),
+            global: None,
+        },
         // The proxy publishes its ports on the host, so a second task cannot start beside the
         // first: it updates stop-first.
         update_config: Some(UpdateConfig {

@@ -13,7 +13,7 @@
 //! replicas, labels or update and rollback config alone does not.
 
 use crate::admission;
-use crate::compile::{Desired, DeploymentInfo};
+use crate::compile::{DeploymentInfo, Desired};
 use crate::docker::{NetworkAttachment, ServiceSpec};
 use crate::error::{PlanError, PlanErrors};
 use crate::graph::DepGraph;
@@ -43,7 +43,7 @@ impl Scope {
         Scope::Only(set)
     }
 
-    fn resolve(&self, desired: &Desired) -> BTreeSet<DeploymentId> {
+    pub fn resolve(&self, desired: &Desired) -> BTreeSet<DeploymentId> {
         match self {
             Scope::Desired => desired.deployments.keys().cloned().collect(),
             Scope::Only(set) => set.clone(),
@@ -63,11 +63,23 @@ pub struct PlanOptions {
 
 /// Plans `desired` against `observed`. Fails with every error found: dependency cycles, route
 /// collisions with running services, quota and capacity violations, and data loss not allowed.
-pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Result<Plan, PlanErrors> {
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Result<Plan, PlanErrors> {
     let scope = options.scope.resolve(desired);
     let mut errors = Vec::new();
-    if let Err(e) = DepGraph::build(desired).check() {
-        errors.push(e);
+    if let Err(cycle) = DepGraph::build(desired).check() {
+        let span = cycle
+            .0
+            .first()
+            .and_then(|a| desired.get(a))
+            .and_then(|r| r.span);
+        errors.push(PlanError::DependencyCycle {
+            cycle: cycle.0,
+            span,
+        });
     }
     check_taken_routes(desired, observed, &scope, &mut errors);
 
@@ -87,7 +99,10 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Re
             }
         }
         normalize::spec(&mut after, &|_| None);
-        let existing = by_address.get(&r.address).map(Vec::as_slice).unwrap_or_default();
+        let existing = by_address
+            .get(&r.address)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         diff_one(&r.address, after, existing, &r.depends_on, &mut changes);
     }
 
@@ -97,7 +112,10 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Re
         }
         if address.kind == Kind::Volume && options.keep_volumes {
             for o in existing {
-                notes.push(format!("volume `{}` ({address}) is kept with its data", o.name()));
+                notes.push(format!(
+                    "volume `{}` ({address}) is kept with its data",
+                    o.name()
+                ));
             }
             continue;
         }
@@ -106,27 +124,47 @@ pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Re
         }
     }
     touch_dependents(&mut changes);
-    changes.sort_by(|a, b| (&a.address, a.action == Action::Delete, a.name()).cmp(&(&b.address, b.action == Action::Delete, b.name())));
+    changes.sort_by(|a, b| {
+        (&a.address, a.action == Action::Delete, a.name()).cmp(&(
+            &b.address,
+            b.action == Action::Delete,
+            b.name(),
+        ))
+    });
     delete_dependencies(&mut changes, observed);
 
     if !options.allow_data_loss {
         for c in changes.iter().filter(|c| c.data_loss) {
             errors.push(PlanError::DataLoss {
                 address: c.address.clone(),
-                name: c.observed.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
+                name: c
+                    .observed
+                    .as_ref()
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
                 replace: c.action == Action::Replace,
             });
         }
     }
 
-    let (allocations, admission_errors, admission_notes) = admission::admit(desired, observed, &scope);
+    let (allocations, admission_errors, admission_notes) =
+        admission::admit(desired, observed, &scope);
     errors.extend(admission_errors);
     notes.extend(admission_notes);
-    PlanErrors(errors).into_result(Plan { scope: scope.into_iter().collect(), changes, allocations, notes })
+    PlanErrors(errors).into_result(Plan {
+        scope: scope.into_iter().collect(),
+        changes,
+        allocations,
+        notes,
+    })
 }
 
 fn observed_ref(o: &ObservedResource) -> ObservedRef {
-    ObservedRef { id: o.id.clone(), name: o.name().to_string(), version: o.version }
+    ObservedRef {
+        id: o.id.clone(),
+        name: o.name().to_string(),
+        version: o.version,
+    }
 }
 
 fn delete(o: &ObservedResource, reason: Reason) -> Change {
@@ -145,7 +183,13 @@ fn delete(o: &ObservedResource, reason: Reason) -> Change {
     }
 }
 
-fn diff_one(address: &Address, after: Spec, existing: &[&ObservedResource], deps: &[Address], out: &mut Vec<Change>) {
+fn diff_one(
+    address: &Address,
+    after: Spec,
+    existing: &[&ObservedResource],
+    deps: &[Address],
+    out: &mut Vec<Change>,
+) {
     let mut change = Change {
         address: address.clone(),
         action: Action::Create,
@@ -166,16 +210,26 @@ fn diff_one(address: &Address, after: Spec, existing: &[&ObservedResource], deps
     }
     // The object to compare with: the one with the desired name, else the first. Any other
     // object at this address is a stale generation (an interrupted rotation) and goes.
-    let current = existing.iter().position(|o| o.name() == after.name()).unwrap_or(0);
+    let current = existing
+        .iter()
+        .position(|o| o.name() == after.name())
+        .unwrap_or(0);
     for (i, o) in existing.iter().enumerate() {
         if i != current {
             out.push(delete(o, Reason::DeleteBecauseStaleGeneration));
         }
     }
     let o = existing[current];
+    change.observed = Some(observed_ref(o));
+    // Most objects are unchanged: compare before cloning anything.
+    if same(&o.spec, &after) {
+        change.action = Action::NoOp;
+        change.after = Some(after);
+        out.push(change);
+        return;
+    }
     let mut before = o.spec.clone();
     normalize::align(&after, &mut before);
-    change.observed = Some(observed_ref(o));
     let forcing = replace_paths(&before, &after);
     if !forcing.is_empty() {
         change.action = Action::Replace;
@@ -190,7 +244,6 @@ fn diff_one(address: &Address, after: Spec, existing: &[&ObservedResource], deps
         change.restarts_tasks = after.kind() == Kind::Service;
     } else if same(&before, &after) {
         change.action = Action::NoOp;
-        change.observed = Some(observed_ref(o));
         change.after = Some(after);
         out.push(change);
         return;
@@ -210,14 +263,24 @@ fn same(before: &Spec, after: &Spec) -> bool {
     match (before, after) {
         // Labels of networks and volumes cannot change; berth does not replace for them.
         (Spec::Network(b), Spec::Network(a)) => {
-            let mut b = b.clone();
-            b.labels = a.labels.clone();
-            &b == a
+            (
+                &b.name,
+                &b.driver,
+                b.internal,
+                b.attachable,
+                &b.ipam,
+                &b.options,
+            ) == (
+                &a.name,
+                &a.driver,
+                a.internal,
+                a.attachable,
+                &a.ipam,
+                &a.options,
+            )
         }
         (Spec::Volume(b), Spec::Volume(a)) => {
-            let mut b = b.clone();
-            b.labels = a.labels.clone();
-            &b == a
+            (&b.name, &b.driver, &b.driver_opts) == (&a.name, &a.driver, &a.driver_opts)
         }
         _ => before == after,
     }
@@ -259,7 +322,8 @@ pub fn replace_paths(before: &Spec, after: &Spec) -> Vec<Vec<String>> {
             if b.driver != a.driver {
                 out.push(path(&["Driver"]));
             }
-            let keys: BTreeSet<&String> = b.driver_opts.keys().chain(a.driver_opts.keys()).collect();
+            let keys: BTreeSet<&String> =
+                b.driver_opts.keys().chain(a.driver_opts.keys()).collect();
             for k in keys {
                 if b.driver_opts.get(k) != a.driver_opts.get(k) {
                     out.push(path(&["DriverOpts", k]));
@@ -267,8 +331,12 @@ pub fn replace_paths(before: &Spec, after: &Spec) -> Vec<Vec<String>> {
             }
         }
         // The content (shown as `Data`) decides the name.
-        (Spec::Secret(b), Spec::Secret(a)) if b.name != a.name => out.extend([path(&["Data"]), path(&["Name"])]),
-        (Spec::Config(b), Spec::Config(a)) if b.name != a.name => out.extend([path(&["Data"]), path(&["Name"])]),
+        (Spec::Secret(b), Spec::Secret(a)) if b.name != a.name => {
+            out.extend([path(&["Data"]), path(&["Name"])])
+        }
+        (Spec::Config(b), Spec::Config(a)) if b.name != a.name => {
+            out.extend([path(&["Data"]), path(&["Name"])])
+        }
         (Spec::Service(b), Spec::Service(a)) => {
             if b.name != a.name {
                 out.push(path(&["Name"]));
@@ -285,13 +353,20 @@ pub fn replace_paths(before: &Spec, after: &Spec) -> Vec<Vec<String>> {
 /// The networks the proxy joins: for deployments in scope the edge networks they want; for
 /// deployments outside the scope the edge networks that exist (so planning one project never
 /// detaches the proxy from another). `None` when the platform is not in scope.
-fn proxy_networks(desired: &Desired, observed: &Observed, scope: &BTreeSet<DeploymentId>) -> Option<Vec<NetworkAttachment>> {
+fn proxy_networks(
+    desired: &Desired,
+    observed: &Observed,
+    scope: &BTreeSet<DeploymentId>,
+) -> Option<Vec<NetworkAttachment>> {
     if !scope.contains(&DeploymentId::platform()) {
         return None;
     }
     let mut names = BTreeSet::new();
     for r in desired.resources.values() {
-        if r.address.kind == Kind::Network && r.address.name == EDGE_NETWORK && scope.contains(&r.address.deployment) {
+        if r.address.kind == Kind::Network
+            && r.address.name == EDGE_NETWORK
+            && scope.contains(&r.address.deployment)
+        {
             names.insert(r.name().to_string());
         }
     }
@@ -301,7 +376,15 @@ fn proxy_networks(desired: &Desired, observed: &Observed, scope: &BTreeSet<Deplo
             names.insert(o.name().to_string());
         }
     }
-    Some(names.into_iter().map(|target| NetworkAttachment { target, aliases: Vec::new() }).collect())
+    Some(
+        names
+            .into_iter()
+            .map(|target| NetworkAttachment {
+                target,
+                aliases: Vec::new(),
+            })
+            .collect(),
+    )
 }
 
 /// A service whose network or volume is replaced (deleted, then created) must be updated even
@@ -309,14 +392,20 @@ fn proxy_networks(desired: &Desired, observed: &Observed, scope: &BTreeSet<Deplo
 fn touch_dependents(changes: &mut [Change]) {
     let replaced: BTreeMap<String, Address> = changes
         .iter()
-        .filter(|c| c.action == Action::Replace && !c.create_before_destroy && matches!(c.kind(), Kind::Network | Kind::Volume))
+        .filter(|c| {
+            c.action == Action::Replace
+                && !c.create_before_destroy
+                && matches!(c.kind(), Kind::Network | Kind::Volume)
+        })
         .map(|c| (c.name().to_string(), c.address.clone()))
         .collect();
     if replaced.is_empty() {
         return;
     }
     for c in changes.iter_mut() {
-        let Some(Spec::Service(s)) = &c.after else { continue };
+        let Some(Spec::Service(s)) = &c.after else {
+            continue;
+        };
         if c.action != Action::NoOp {
             continue;
         }
@@ -325,7 +414,13 @@ fn touch_dependents(changes: &mut [Change]) {
             .networks
             .iter()
             .map(|n| &n.target)
-            .chain(s.task_template.container_spec.mounts.iter().map(|m| &m.source))
+            .chain(
+                s.task_template
+                    .container_spec
+                    .mounts
+                    .iter()
+                    .map(|m| &m.source),
+            )
             .filter_map(|n| replaced.get(n))
             .next()
             .cloned();
@@ -361,10 +456,14 @@ fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
             }
         }
     }
-    let changed: BTreeSet<Address> =
-        changes.iter().filter(|c| c.action != Action::NoOp && c.kind() == Kind::Service).map(|c| c.address.clone()).collect();
+    let changed: BTreeSet<Address> = changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp && c.kind() == Kind::Service)
+        .map(|c| c.address.clone())
+        .collect();
     for c in changes.iter_mut() {
-        let deleting = c.action == Action::Delete || (c.action == Action::Replace && c.kind() != Kind::Service);
+        let deleting = c.action == Action::Delete
+            || (c.action == Action::Replace && c.kind() != Kind::Service);
         if !deleting || c.kind() == Kind::Service {
             continue;
         }
@@ -381,7 +480,12 @@ fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
 }
 
 /// A route may not take a host and path that a running service outside the scope routes.
-fn check_taken_routes(desired: &Desired, observed: &Observed, scope: &BTreeSet<DeploymentId>, errors: &mut Vec<PlanError>) {
+fn check_taken_routes(
+    desired: &Desired,
+    observed: &Observed,
+    scope: &BTreeSet<DeploymentId>,
+    errors: &mut Vec<PlanError>,
+) {
     let mut taken: BTreeMap<String, (&str, String)> = BTreeMap::new();
     for o in &observed.resources {
         if scope.contains(&o.address.deployment) {
@@ -389,15 +493,25 @@ fn check_taken_routes(desired: &Desired, observed: &Observed, scope: &BTreeSet<D
         }
         let Spec::Service(s) = &o.spec else { continue };
         for (k, v) in &s.labels {
-            if let Some(router) = k.strip_prefix("traefik.http.routers.").and_then(|r| r.strip_suffix(".rule")) {
-                taken.insert(v.to_ascii_lowercase(), (s.name.as_str(), router.to_string()));
+            if let Some(router) = k
+                .strip_prefix("traefik.http.routers.")
+                .and_then(|r| r.strip_suffix(".rule"))
+            {
+                taken.insert(
+                    v.to_ascii_lowercase(),
+                    (s.name.as_str(), router.to_string()),
+                );
             }
         }
     }
     if taken.is_empty() {
         return;
     }
-    for info in desired.deployments.values().filter(|d: &&DeploymentInfo| scope.contains(&d.id)) {
+    for info in desired
+        .deployments
+        .values()
+        .filter(|d: &&DeploymentInfo| scope.contains(&d.id))
+    {
         for route in &info.routes {
             if let Some((owner, router)) = taken.get(&route.rule.to_ascii_lowercase()) {
                 errors.push(PlanError::RouteTaken {

@@ -34,7 +34,10 @@ pub type Labels = BTreeMap<String, String>;
 #[serde(rename_all = "PascalCase", default)]
 pub struct ServiceSpec {
     pub name: String,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
     pub task_template: TaskSpec,
     pub mode: ServiceMode,
@@ -49,7 +52,10 @@ pub struct ServiceSpec {
 impl ServiceSpec {
     /// Replicas of a replicated service; `None` for a global one.
     pub fn replicas(&self) -> Option<u64> {
-        self.mode.replicated.as_ref().map(|r| r.replicas.unwrap_or(1))
+        self.mode
+            .replicated
+            .as_ref()
+            .map(|r| r.replicas.unwrap_or(1))
     }
 }
 
@@ -71,7 +77,10 @@ pub struct TaskSpec {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ContainerSpec {
     pub image: String,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
     #[serde(deserialize_with = "nullable", skip_serializing_if = "Vec::is_empty")]
     pub command: Vec<String>,
@@ -314,9 +323,15 @@ pub struct NetworkSpec {
     pub attachable: bool,
     #[serde(rename = "IPAM", skip_serializing_if = "Option::is_none")]
     pub ipam: Option<Ipam>,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub options: Labels,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
 }
 
@@ -344,9 +359,15 @@ pub struct IpamConfig {
 pub struct VolumeSpec {
     pub name: String,
     pub driver: String,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub driver_opts: Labels,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
 }
 
@@ -356,7 +377,10 @@ pub struct VolumeSpec {
 #[serde(rename_all = "PascalCase", default)]
 pub struct SecretSpec {
     pub name: String,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
 }
 
@@ -366,7 +390,10 @@ pub struct SecretSpec {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ConfigSpec {
     pub name: String,
-    #[serde(deserialize_with = "nullable", skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
     pub labels: Labels,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,

@@ -8,7 +8,9 @@ use berth_lang::{Code, Diagnostic, Span};
 use std::fmt;
 
 /// What a quota or a node's capacity limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// Reserved cpu, in nano-cpus.
@@ -25,8 +27,14 @@ pub enum Measure {
 }
 
 impl Measure {
-    pub const ALL: [Measure; 6] =
-        [Measure::Cpu, Measure::Memory, Measure::LimitCpu, Measure::LimitMemory, Measure::Storage, Measure::Replicas];
+    pub const ALL: [Measure; 6] = [
+        Measure::Cpu,
+        Measure::Memory,
+        Measure::LimitCpu,
+        Measure::LimitMemory,
+        Measure::Storage,
+        Measure::Replicas,
+    ];
 
     /// The quota attribute that limits it.
     pub fn as_str(self) -> &'static str {
@@ -62,7 +70,11 @@ impl Measure {
     pub fn amount(self, value: u64) -> String {
         match self {
             Measure::Cpu | Measure::LimitCpu | Measure::Replicas => self.format(value),
-            _ => format!("{} of {}", self.format(value), self.as_str().trim_start_matches("limit_")),
+            _ => format!(
+                "{} of {}",
+                self.format(value),
+                self.as_str().trim_start_matches("limit_")
+            ),
         }
     }
 
@@ -80,23 +92,52 @@ impl Measure {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("no content digest was given for {address}; the caller must read it and pass its sha256")]
+    #[error(
+        "no content digest was given for {address}; the caller must read it and pass its sha256"
+    )]
     MissingDigest { address: Address },
 
     #[error("{first} and {second} would both use the Swarm stack `{stack}`")]
-    StackCollision { stack: String, first: DeploymentId, second: DeploymentId },
+    StackCollision {
+        stack: String,
+        first: DeploymentId,
+        second: DeploymentId,
+    },
 
-    #[error("{deployment} declares a network named `{name}`, which berth reserves for its own network")]
-    ReservedNetworkName { deployment: DeploymentId, name: String, span: Span },
+    #[error(
+        "{deployment} declares a network named `{name}`, which berth reserves for its own network"
+    )]
+    ReservedNetworkName {
+        deployment: DeploymentId,
+        name: String,
+        span: Span,
+    },
 
     #[error("{host}{} is routed by both {first} and {second}", path.as_deref().unwrap_or(""))]
-    DuplicateRoute { host: String, path: Option<String>, first: Address, second: Address, span: Span, first_span: Span },
+    DuplicateRoute {
+        host: String,
+        path: Option<String>,
+        first: Address,
+        second: Address,
+        span: Span,
+        first_span: Span,
+    },
 
     #[error("{host}{} is routed by {address} but already by the running service `{owner}` (router `{router}`)", path.as_deref().unwrap_or(""))]
-    RouteTaken { host: String, path: Option<String>, address: Address, owner: String, router: String, span: Span },
+    RouteTaken {
+        host: String,
+        path: Option<String>,
+        address: Address,
+        owner: String,
+        router: String,
+        span: Span,
+    },
 
     #[error("dependency cycle: {}", cycle.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> "))]
-    DependencyCycle { cycle: Vec<Address>, span: Option<Span> },
+    DependencyCycle {
+        cycle: Vec<Address>,
+        span: Option<Span>,
+    },
 
     #[error("{deployment}: {} is {} but the quota allows {} ({} is the largest part: {})",
         measure.describe(), measure.format(*used), measure.format(*quota), largest, measure.format(*largest_value))]
@@ -114,7 +155,15 @@ pub enum PlanError {
 
     #[error("Swarm could never schedule {address}: one task reserves {} but the node with most room has {} free ({} in total, {} reserved by other services)",
         measure.amount(*needed), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
-    TaskTooLarge { address: Address, measure: Measure, needed: u64, free: u64, capacity: u64, reserved: u64, span: Option<Span> },
+    TaskTooLarge {
+        address: Address,
+        measure: Measure,
+        needed: u64,
+        free: u64,
+        capacity: u64,
+        reserved: u64,
+        span: Option<Span>,
+    },
 
     #[error("Swarm could never schedule all of {deployment}: its services reserve {} but the cluster has {} free ({} in total, {} reserved by other services)",
         measure.amount(*needed), measure.format(*free), measure.format(*capacity), measure.format(*reserved))]
@@ -129,7 +178,11 @@ pub enum PlanError {
     },
 
     #[error("{address} would be {verb}, which destroys the data of volume `{name}`; pass --allow-data-loss to allow it", verb = if *replace { "replaced" } else { "destroyed" })]
-    DataLoss { address: Address, name: String, replace: bool },
+    DataLoss {
+        address: Address,
+        name: String,
+        replace: bool,
+    },
 }
 
 impl PlanError {
@@ -139,8 +192,14 @@ impl PlanError {
             PlanError::DuplicateRoute { .. } | PlanError::RouteTaken { .. } => Code::DuplicateRoute,
             PlanError::DependencyCycle { .. } => Code::DependencyCycle,
             PlanError::ReservedNetworkName { .. } => Code::ReservedName,
-            PlanError::QuotaExceeded { measure: Measure::Replicas, .. } => Code::ReplicasAboveQuota,
-            PlanError::QuotaExceeded { measure: Measure::Storage, .. } => Code::StorageAboveQuota,
+            PlanError::QuotaExceeded {
+                measure: Measure::Replicas,
+                ..
+            } => Code::ReplicasAboveQuota,
+            PlanError::QuotaExceeded {
+                measure: Measure::Storage,
+                ..
+            } => Code::StorageAboveQuota,
             PlanError::QuotaExceeded { .. } => Code::ReservationsAboveQuota,
             _ => return None,
         })
@@ -152,13 +211,25 @@ impl PlanError {
         let code = self.code()?;
         let message = self.to_string();
         let d = match self {
-            PlanError::DuplicateRoute { span, first_span, first, .. } => Diagnostic::new(code, *span, message)
+            PlanError::DuplicateRoute {
+                span,
+                first_span,
+                first,
+                ..
+            } => Diagnostic::new(code, *span, message)
                 .with_label("routed again here")
                 .with_secondary(*first_span, format!("first routed by {first}")),
-            PlanError::RouteTaken { span, .. } => Diagnostic::new(code, *span, message).with_label("host already routed"),
+            PlanError::RouteTaken { span, .. } => {
+                Diagnostic::new(code, *span, message).with_label("host already routed")
+            }
             PlanError::ReservedNetworkName { span, .. } => Diagnostic::new(code, *span, message),
             PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),
-            PlanError::QuotaExceeded { span, quota_span, largest, .. } => {
+            PlanError::QuotaExceeded {
+                span,
+                quota_span,
+                largest,
+                ..
+            } => {
                 let mut d = Diagnostic::new(code, (*span).or(*quota_span)?, message)
                     .with_label(format!("{largest} contributes most"));
                 if let (Some(q), Some(_)) = (quota_span, span) {

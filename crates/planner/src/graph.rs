@@ -10,6 +10,27 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 use std::fmt::Write;
 
+/// A dependency cycle: its addresses in order, the first repeated at the end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cycle(pub Vec<Address>);
+
+impl From<Cycle> for PlanError {
+    fn from(c: Cycle) -> Self {
+        PlanError::DependencyCycle {
+            cycle: c.0,
+            span: None,
+        }
+    }
+}
+
+impl std::fmt::Display for Cycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", PlanError::from(self.clone()))
+    }
+}
+
+impl std::error::Error for Cycle {}
+
 /// Edges run from a dependency to what needs it, so a topological order is a creation order.
 pub struct DepGraph {
     graph: DiGraph<Address, ()>,
@@ -20,7 +41,8 @@ impl DepGraph {
     /// Builds the graph of desired resources. Dependencies on addresses that are not desired
     /// (another project's shared network) are outside the graph: they must already exist.
     pub fn build(desired: &Desired) -> DepGraph {
-        let mut graph = DiGraph::with_capacity(desired.resources.len(), desired.resources.len() * 3);
+        let mut graph =
+            DiGraph::with_capacity(desired.resources.len(), desired.resources.len() * 3);
         let mut index = HashMap::with_capacity(desired.resources.len());
         for address in desired.resources.keys() {
             index.insert(address.clone(), graph.add_node(address.clone()));
@@ -38,26 +60,26 @@ impl DepGraph {
 
     /// Addresses in an order where every dependency comes first. The order is deterministic:
     /// nodes are added in address order and the sort visits them in that order.
-    pub fn create_order(&self) -> Result<Vec<Address>, PlanError> {
+    pub fn create_order(&self) -> Result<Vec<Address>, Cycle> {
         match toposort(&self.graph, None) {
             Ok(order) => Ok(order.into_iter().map(|i| self.graph[i].clone()).collect()),
-            Err(_) => Err(self.cycle_error()),
+            Err(_) => Err(self.cycle()),
         }
     }
 
     /// The reverse of [`DepGraph::create_order`]: dependents are removed first.
-    pub fn delete_order(&self) -> Result<Vec<Address>, PlanError> {
+    pub fn delete_order(&self) -> Result<Vec<Address>, Cycle> {
         let mut order = self.create_order()?;
         order.reverse();
         Ok(order)
     }
 
     /// `Ok` when the graph has no cycle, else the first cycle found.
-    pub fn check(&self) -> Result<(), PlanError> {
+    pub fn check(&self) -> Result<(), Cycle> {
         self.create_order().map(|_| ())
     }
 
-    fn cycle_error(&self) -> PlanError {
+    fn cycle(&self) -> Cycle {
         let mut sccs: Vec<Vec<Address>> = kosaraju_scc(&self.graph)
             .into_iter()
             .filter(|c| c.len() > 1 || self.graph.contains_edge(c[0], c[0]))
@@ -69,7 +91,7 @@ impl DepGraph {
         if let Some(first) = cycle.first().cloned() {
             cycle.push(first);
         }
-        PlanError::DependencyCycle { cycle, span: None }
+        Cycle(cycle)
     }
 
     /// Whether `address` is part of the graph.
@@ -88,17 +110,29 @@ pub fn dot(desired: &Desired) -> String {
             if current.is_some() {
                 out.push_str("  }\n");
             }
-            let _ = writeln!(out, "  subgraph \"cluster_{0}\" {{\n    label = \"{0}\";", address.deployment);
+            let _ = writeln!(
+                out,
+                "  subgraph \"cluster_{0}\" {{\n    label = \"{0}\";",
+                address.deployment
+            );
             current = Some(address.deployment.clone());
         }
-        let _ = writeln!(out, "    \"{address}\" [label = \"{}.{}\"];", address.kind, address.name);
+        let _ = writeln!(
+            out,
+            "    \"{address}\" [label = \"{}.{}\"];",
+            address.kind, address.name
+        );
     }
     if current.is_some() {
         out.push_str("  }\n");
     }
     for r in desired.resources.values() {
         for dep in &r.depends_on {
-            let style = if desired.resources.contains_key(dep) { "" } else { " [style = \"dashed\"]" };
+            let style = if desired.resources.contains_key(dep) {
+                ""
+            } else {
+                " [style = \"dashed\"]"
+            };
             let _ = writeln!(out, "  \"{}\" -> \"{dep}\"{style};", r.address);
         }
     }

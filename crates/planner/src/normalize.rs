@@ -77,7 +77,11 @@ pub fn image(reference: &str) -> String {
     // A tag is a `:` after the last `/` (a registry's port comes before it). An image pinned by
     // digest alone names no tag.
     let tagged = name.rsplit('/').next().unwrap_or(name).contains(':');
-    let mut out = if tagged || digest.is_some() { name.to_string() } else { format!("{name}:latest") };
+    let mut out = if tagged || digest.is_some() {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    };
     if let Some(d) = digest {
         out.push('@');
         out.push_str(d);
@@ -107,7 +111,8 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
     c.image = image(&c.image);
     labels(&mut c.labels);
     c.env.sort();
-    c.mounts.sort_by(|a, b| (&a.target, &a.source, &a.kind).cmp(&(&b.target, &b.source, &b.kind)));
+    c.mounts
+        .sort_by(|a, b| (&a.target, &a.source, &a.kind).cmp(&(&b.target, &b.source, &b.kind)));
     for m in &mut c.mounts {
         if m.tmpfs_options.as_ref().is_some_and(|o| o.size_bytes == 0) {
             m.tmpfs_options = None;
@@ -179,7 +184,10 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
     }
 
     for u in [&mut s.update_config, &mut s.rollback_config] {
-        let u = u.get_or_insert_with(|| UpdateConfig { parallelism: 1, ..UpdateConfig::default() });
+        let u = u.get_or_insert_with(|| UpdateConfig {
+            parallelism: 1,
+            ..UpdateConfig::default()
+        });
         if u.failure_action.is_empty() {
             u.failure_action = "pause".into();
         }
@@ -211,7 +219,8 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
 
 pub fn network(n: &mut NetworkSpec) {
     labels(&mut n.labels);
-    n.options.remove("com.docker.network.driver.overlay.vxlanid_list");
+    n.options
+        .remove("com.docker.network.driver.overlay.vxlanid_list");
     if let Some(ipam) = &mut n.ipam {
         if ipam.driver == "default" {
             ipam.driver.clear();
@@ -232,28 +241,24 @@ pub fn align(desired: &Spec, observed: &mut Spec) {
             let di = &d.task_template.container_spec.image;
             let oi = &mut o.task_template.container_spec.image;
             match (di.split_once('@'), oi.clone().split_once('@')) {
-                (None, _) => *oi = strip_digest(oi).to_string(),
+                (None, _) => *oi = image(strip_digest(oi)),
                 // The same digest of the same repository is the same image, tagged or not.
-                (Some((_, dd)), Some((_, od))) if dd == od && repository(di) == repository(oi) => *oi = di.clone(),
+                (Some((_, dd)), Some((_, od))) if dd == od && repository(di) == repository(oi) => {
+                    *oi = di.clone()
+                }
                 _ => {}
             }
         }
-        (Spec::Network(d), Spec::Network(o)) => {
-            if d.ipam.is_none() {
-                o.ipam = None;
-            }
-        }
-        (Spec::Config(d), Spec::Config(o)) => {
-            if d.data.is_none() {
-                o.data = None;
-            }
-        }
+        (Spec::Network(d), Spec::Network(o)) if d.ipam.is_none() => o.ipam = None,
+        (Spec::Config(d), Spec::Config(o)) if d.data.is_none() => o.data = None,
         _ => {}
     }
 }
 
 /// A lookup from network ID to name.
-pub fn network_names(pairs: impl IntoIterator<Item = (String, String)>) -> BTreeMap<String, String> {
+pub fn network_names(
+    pairs: impl IntoIterator<Item = (String, String)>,
+) -> BTreeMap<String, String> {
     pairs.into_iter().collect()
 }
 
@@ -266,7 +271,10 @@ mod tests {
         assert_eq!(image("nginx"), "nginx:latest");
         assert_eq!(image("docker.io/library/nginx:1.25"), "nginx:1.25");
         assert_eq!(image("docker.io/foo/bar"), "foo/bar:latest");
-        assert_eq!(image("registry:5000/foo/bar"), "registry:5000/foo/bar:latest");
+        assert_eq!(
+            image("registry:5000/foo/bar"),
+            "registry:5000/foo/bar:latest"
+        );
         assert_eq!(image("berth/demo:1@sha256:abc"), "berth/demo:1@sha256:abc");
         assert_eq!(image("berth/demo@sha256:abc"), "berth/demo@sha256:abc");
         assert_eq!(strip_digest("berth/demo:1@sha256:abc"), "berth/demo:1");
@@ -275,7 +283,10 @@ mod tests {
     #[test]
     fn constraints_are_spaced() {
         assert_eq!(constraint("node.role==manager"), "node.role == manager");
-        assert_eq!(constraint(" node.labels.zone != a "), "node.labels.zone != a");
+        assert_eq!(
+            constraint(" node.labels.zone != a "),
+            "node.labels.zone != a"
+        );
     }
 
     #[test]
@@ -285,6 +296,9 @@ mod tests {
         l.insert(label::STACK.into(), "shop".into());
         l.insert("traefik.enable".into(), "true".into());
         labels(&mut l);
-        assert_eq!(l.keys().collect::<Vec<_>>(), vec![label::STACK, "traefik.enable"]);
+        assert_eq!(
+            l.keys().collect::<Vec<_>>(),
+            vec![label::STACK, "traefik.enable"]
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! every rule about what Docker's answers mean (which objects are berth's, what an ID refers to,
 //! which nodes count) in one place that is tested against captured answers.
 
-use crate::docker::{self, ConfigSpec, Ipam, Labels, NetworkSpec, SecretSpec, ServiceSpec, VolumeSpec};
+use crate::docker::{
+    self, ConfigSpec, Ipam, Labels, NetworkSpec, SecretSpec, ServiceSpec, VolumeSpec,
+};
 use crate::normalize;
 use crate::resource::{label, Address, Kind, Spec};
 use serde::{Deserialize, Serialize};
@@ -120,7 +122,7 @@ struct NetworkObject {
     labels: Labels,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 struct VolumeList {
     #[serde(default, deserialize_with = "docker::nullable")]
@@ -203,17 +205,14 @@ struct TaskSpecObject {
     resources: Option<docker::ResourceRequirements>,
 }
 
-fn parse<'a, T: Deserialize<'a> + Default>(endpoint: &'static str, body: &'a str) -> Result<T, ObservedError> {
+fn parse<'a, T: Deserialize<'a> + Default>(
+    endpoint: &'static str,
+    body: &'a str,
+) -> Result<T, ObservedError> {
     if body.trim().is_empty() {
         return Ok(T::default());
     }
     serde_json::from_str(body).map_err(|source| ObservedError { endpoint, source })
-}
-
-impl Default for VolumeList {
-    fn default() -> Self {
-        VolumeList { volumes: Vec::new() }
-    }
 }
 
 /// The address of a berth-managed object, from its labels.
@@ -221,7 +220,10 @@ fn managed_address(labels: &Labels, kind: Kind) -> Result<Option<Address>, ()> {
     if labels.get(label::MANAGED).map(String::as_str) != Some("true") {
         return Ok(None);
     }
-    match labels.get(label::ADDRESS).and_then(|a| a.parse::<Address>().ok()) {
+    match labels
+        .get(label::ADDRESS)
+        .and_then(|a| a.parse::<Address>().ok())
+    {
         Some(a) if a.kind == kind => Ok(Some(a)),
         _ => Err(()),
     }
@@ -230,22 +232,38 @@ fn managed_address(labels: &Labels, kind: Kind) -> Result<Option<Address>, ()> {
 impl Observed {
     /// Nothing exists.
     pub fn empty() -> Self {
-        Observed { nodes: None, ..Default::default() }
+        Observed {
+            nodes: None,
+            ..Default::default()
+        }
     }
 
     /// Builds the observed model from Docker's answers. Only objects labelled
     /// `berth.managed=true` become resources; every network is used to map IDs to names.
     pub fn from_docker(snapshot: &DockerSnapshot) -> Result<Observed, ObservedError> {
         let networks: Vec<NetworkObject> = parse("networks", &snapshot.networks)?;
-        let names: HashMap<String, String> = networks.iter().map(|n| (n.id.clone(), n.name.clone())).collect();
+        let names: HashMap<String, String> = networks
+            .iter()
+            .map(|n| (n.id.clone(), n.name.clone()))
+            .collect();
         let lookup = |id: &str| names.get(id).cloned();
         let mut out = Observed::default();
-        let push = |out: &mut Observed, kind: Kind, labels: &Labels, id: String, version: Option<u64>, spec: Spec| {
+        let push = |out: &mut Observed,
+                    kind: Kind,
+                    labels: &Labels,
+                    id: String,
+                    version: Option<u64>,
+                    spec: Spec| {
             match managed_address(labels, kind) {
                 Ok(Some(address)) => {
                     let mut spec = spec;
                     normalize::spec(&mut spec, &lookup);
-                    out.resources.push(ObservedResource { address, id, version, spec });
+                    out.resources.push(ObservedResource {
+                        address,
+                        id,
+                        version,
+                        spec,
+                    });
                 }
                 Ok(None) => {}
                 Err(()) => out.unaddressed.push(format!("{kind} {}", spec.name())),
@@ -262,23 +280,56 @@ impl Observed {
                 options: n.options.clone(),
                 labels: n.labels.clone(),
             };
-            push(&mut out, Kind::Network, &n.labels, n.id.clone(), None, Spec::Network(spec));
+            push(
+                &mut out,
+                Kind::Network,
+                &n.labels,
+                n.id.clone(),
+                None,
+                Spec::Network(spec),
+            );
         }
         let volumes: VolumeList = parse("volumes", &snapshot.volumes)?;
         for v in volumes.volumes {
             let labels = v.labels.clone();
-            let spec = VolumeSpec { name: v.name.clone(), driver: v.driver, driver_opts: v.options, labels: v.labels };
-            push(&mut out, Kind::Volume, &labels, v.name, None, Spec::Volume(spec));
+            let spec = VolumeSpec {
+                name: v.name.clone(),
+                driver: v.driver,
+                driver_opts: v.options,
+                labels: v.labels,
+            };
+            push(
+                &mut out,
+                Kind::Volume,
+                &labels,
+                v.name,
+                None,
+                Spec::Volume(spec),
+            );
         }
         let secrets: Vec<SecretObject> = parse("secrets", &snapshot.secrets)?;
         for s in secrets {
             let labels = s.spec.labels.clone();
-            push(&mut out, Kind::Secret, &labels, s.id, s.version.map(|v| v.index), Spec::Secret(s.spec));
+            push(
+                &mut out,
+                Kind::Secret,
+                &labels,
+                s.id,
+                s.version.map(|v| v.index),
+                Spec::Secret(s.spec),
+            );
         }
         let configs: Vec<ConfigObject> = parse("configs", &snapshot.configs)?;
         for c in configs {
             let labels = c.spec.labels.clone();
-            push(&mut out, Kind::Config, &labels, c.id, c.version.map(|v| v.index), Spec::Config(c.spec));
+            push(
+                &mut out,
+                Kind::Config,
+                &labels,
+                c.id,
+                c.version.map(|v| v.index),
+                Spec::Config(c.spec),
+            );
         }
         let services: Vec<ServiceObject> = parse("services", &snapshot.services)?;
         let mut service_addresses: HashMap<String, Address> = HashMap::new();
@@ -287,9 +338,17 @@ impl Observed {
             if let Ok(Some(a)) = managed_address(&labels, Kind::Service) {
                 service_addresses.insert(s.id.clone(), a);
             }
-            push(&mut out, Kind::Service, &labels, s.id, s.version.map(|v| v.index), Spec::Service(Box::new(s.spec)));
+            push(
+                &mut out,
+                Kind::Service,
+                &labels,
+                s.id,
+                s.version.map(|v| v.index),
+                Spec::Service(Box::new(s.spec)),
+            );
         }
-        out.resources.sort_by(|a, b| (&a.address, a.name()).cmp(&(&b.address, b.name())));
+        out.resources
+            .sort_by(|a, b| (&a.address, a.name()).cmp(&(&b.address, b.name())));
 
         if !snapshot.nodes.trim().is_empty() {
             let nodes: Vec<NodeObject> = parse("nodes", &snapshot.nodes)?;
@@ -311,7 +370,11 @@ impl Observed {
             .into_iter()
             .filter(|t| t.desired_state == "running" && !t.node_id.is_empty())
             .map(|t| {
-                let r = t.spec.resources.and_then(|r| r.reservations).unwrap_or_default();
+                let r = t
+                    .spec
+                    .resources
+                    .and_then(|r| r.reservations)
+                    .unwrap_or_default();
                 TaskReservation {
                     service: service_addresses.get(&t.service_id).cloned(),
                     service_id: t.service_id,
@@ -321,7 +384,8 @@ impl Observed {
                 }
             })
             .collect();
-        out.tasks.sort_by(|a, b| (&a.node_id, &a.service_id).cmp(&(&b.node_id, &b.service_id)));
+        out.tasks
+            .sort_by(|a, b| (&a.node_id, &a.service_id).cmp(&(&b.node_id, &b.service_id)));
         Ok(out)
     }
 
@@ -333,13 +397,23 @@ impl Observed {
             normalize::spec(&mut r.spec, &|_| None);
         }
         resources.sort_by(|a, b| (&a.address, a.name()).cmp(&(&b.address, b.name())));
-        Observed { resources, nodes: None, tasks: Vec::new(), unaddressed: Vec::new() }
+        Observed {
+            resources,
+            nodes: None,
+            tasks: Vec::new(),
+            unaddressed: Vec::new(),
+        }
     }
 
     /// The observed objects at one address.
-    pub fn at<'a>(&'a self, address: &'a Address) -> impl Iterator<Item = &'a ObservedResource> + 'a {
+    pub fn at<'a>(
+        &'a self,
+        address: &'a Address,
+    ) -> impl Iterator<Item = &'a ObservedResource> + 'a {
         let start = self.resources.partition_point(|r| &r.address < address);
-        self.resources[start..].iter().take_while(move |r| &r.address == address)
+        self.resources[start..]
+            .iter()
+            .take_while(move |r| &r.address == address)
     }
 
     /// Observed objects grouped by address.

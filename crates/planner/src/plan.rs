@@ -91,7 +91,11 @@ impl Change {
 
     /// The Swarm name the change results in (for a delete, the name removed).
     pub fn name(&self) -> &str {
-        self.after.as_ref().or(self.before.as_ref()).map(Spec::name).unwrap_or_default()
+        self.after
+            .as_ref()
+            .or(self.before.as_ref())
+            .map(Spec::name)
+            .unwrap_or_default()
     }
 
     /// Terraform's `change.actions`.

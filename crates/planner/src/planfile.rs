@@ -5,7 +5,7 @@
 
 use crate::observed::Observed;
 use crate::plan::Plan;
-use crate::resource::DeploymentId;
+use crate::resource::{DeploymentId, Spec};
 use crate::units::sha256_hex;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -40,20 +40,33 @@ pub enum Stale {
 }
 
 /// A fingerprint of the observed objects of some deployments: their addresses, names and
-/// normalised specs, without IDs or versions (which change without any difference in meaning).
+/// normalised specs, without what Swarm chooses by itself (IDs, versions, allocated subnets),
+/// which changes without any difference in meaning.
 pub fn fingerprint(observed: &Observed, scope: &BTreeSet<DeploymentId>) -> String {
     let items: Vec<_> = observed
         .resources
         .iter()
         .filter(|r| scope.contains(&r.address.deployment))
-        .map(|r| (&r.address, r.name(), &r.spec))
+        .map(|r| {
+            let mut spec = r.spec.clone();
+            if let Spec::Network(n) = &mut spec {
+                n.ipam = None;
+            }
+            (&r.address, r.name(), spec)
+        })
         .collect();
     let json = serde_json::to_vec(&items).expect("observed resources serialize");
     sha256_hex(&json)
 }
 
 impl PlanFile {
-    pub fn new(plan: Plan, lineage: impl Into<String>, serial: u64, observed: &Observed, config_digest: impl Into<String>) -> Self {
+    pub fn new(
+        plan: Plan,
+        lineage: impl Into<String>,
+        serial: u64,
+        observed: &Observed,
+        config_digest: impl Into<String>,
+    ) -> Self {
         let scope: BTreeSet<DeploymentId> = plan.scope.iter().cloned().collect();
         PlanFile {
             format_version: PLANFILE_FORMAT.into(),
@@ -66,20 +79,35 @@ impl PlanFile {
     }
 
     /// `Ok` when the plan can still be applied to this state and cluster.
-    pub fn check_fresh(&self, lineage: &str, serial: u64, observed: &Observed) -> Result<(), Stale> {
+    pub fn check_fresh(
+        &self,
+        lineage: &str,
+        serial: u64,
+        observed: &Observed,
+    ) -> Result<(), Stale> {
         if self.format_version != PLANFILE_FORMAT {
-            return Err(Stale::Format { found: self.format_version.clone() });
+            return Err(Stale::Format {
+                found: self.format_version.clone(),
+            });
         }
         if self.lineage != lineage {
-            return Err(Stale::Lineage { planned: self.lineage.clone(), current: lineage.to_string() });
+            return Err(Stale::Lineage {
+                planned: self.lineage.clone(),
+                current: lineage.to_string(),
+            });
         }
         if self.serial != serial {
-            return Err(Stale::Serial { planned: self.serial, current: serial });
+            return Err(Stale::Serial {
+                planned: self.serial,
+                current: serial,
+            });
         }
         let scope: BTreeSet<DeploymentId> = self.plan.scope.iter().cloned().collect();
         if fingerprint(observed, &scope) != self.observed_fingerprint {
             let names: Vec<String> = scope.iter().map(ToString::to_string).collect();
-            return Err(Stale::Observed { scope: names.join(", ") });
+            return Err(Stale::Observed {
+                scope: names.join(", "),
+            });
         }
         Ok(())
     }

@@ -54,11 +54,17 @@ impl DeploymentId {
             Environment::Preview => format!("preview-{}", pr.unwrap_or(0)),
             other => other.as_str().to_string(),
         };
-        DeploymentId { project: project.to_string(), env }
+        DeploymentId {
+            project: project.to_string(),
+            env,
+        }
     }
 
     pub fn platform() -> Self {
-        DeploymentId { project: PLATFORM_PROJECT.into(), env: PLATFORM_ENV.into() }
+        DeploymentId {
+            project: PLATFORM_PROJECT.into(),
+            env: PLATFORM_ENV.into(),
+        }
     }
 
     pub fn is_platform(&self) -> bool {
@@ -72,7 +78,11 @@ impl DeploymentId {
     }
 
     pub fn address(&self, kind: Kind, name: &str) -> Address {
-        Address { deployment: self.clone(), kind, name: name.to_string() }
+        Address {
+            deployment: self.clone(),
+            kind,
+            name: name.to_string(),
+        }
     }
 }
 
@@ -87,7 +97,10 @@ impl FromStr for DeploymentId {
     fn from_str(s: &str) -> Result<Self, AddressError> {
         match s.split_once('/') {
             Some((p, e)) if !p.is_empty() && !e.is_empty() && !e.contains('/') => {
-                Ok(DeploymentId { project: p.into(), env: e.into() })
+                Ok(DeploymentId {
+                    project: p.into(),
+                    env: e.into(),
+                })
             }
             _ => Err(AddressError(s.to_string())),
         }
@@ -102,7 +115,9 @@ impl Serialize for DeploymentId {
 
 impl<'de> Deserialize<'de> for DeploymentId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -118,7 +133,13 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [Kind::Network, Kind::Volume, Kind::Secret, Kind::Config, Kind::Service];
+    pub const ALL: [Kind; 5] = [
+        Kind::Network,
+        Kind::Volume,
+        Kind::Secret,
+        Kind::Config,
+        Kind::Service,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,11 +182,18 @@ impl FromStr for Address {
         let err = || AddressError(s.to_string());
         let (dep, rest) = s.rsplit_once('/').ok_or_else(err)?;
         let (kind, name) = rest.split_once('.').ok_or_else(err)?;
-        let kind = Kind::ALL.into_iter().find(|k| k.as_str() == kind).ok_or_else(err)?;
+        let kind = Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .ok_or_else(err)?;
         if name.is_empty() {
             return Err(err());
         }
-        Ok(Address { deployment: dep.parse().map_err(|_| err())?, kind, name: name.to_string() })
+        Ok(Address {
+            deployment: dep.parse().map_err(|_| err())?,
+            kind,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -177,7 +205,9 @@ impl Serialize for Address {
 
 impl<'de> Deserialize<'de> for Address {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -262,7 +292,10 @@ pub fn berth_labels(address: &Address, stack: &str) -> Labels {
     let mut labels = Labels::new();
     labels.insert(label::MANAGED.into(), "true".into());
     labels.insert(label::PROJECT.into(), address.deployment.project.clone());
-    labels.insert(label::ENVIRONMENT.into(), address.deployment.environment_label().to_string());
+    labels.insert(
+        label::ENVIRONMENT.into(),
+        address.deployment.environment_label().to_string(),
+    );
     labels.insert(label::ADDRESS.into(), address.to_string());
     labels.insert(label::STACK.into(), stack.to_string());
     labels
@@ -274,7 +307,11 @@ mod tests {
 
     #[test]
     fn addresses_round_trip() {
-        for text in ["shop/production/service.web", "shop/preview-12/network.default", "platform/proxy/volume.acme"] {
+        for text in [
+            "shop/production/service.web",
+            "shop/preview-12/network.default",
+            "platform/proxy/volume.acme",
+        ] {
             let a: Address = text.parse().unwrap();
             assert_eq!(a.to_string(), text);
         }

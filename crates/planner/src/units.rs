@@ -16,10 +16,15 @@ pub fn cpus(nano: u64) -> String {
 
 /// `536870912` → `512MiB`: the largest binary unit that divides exactly, else one decimal.
 pub fn bytes(n: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ];
     for (unit, size) in UNITS {
         if n >= size {
-            if n % size == 0 {
+            if n.is_multiple_of(size) {
                 return format!("{}{unit}", n / size);
             }
             return format!("{:.1}{unit}", n as f64 / size as f64);
@@ -33,8 +38,8 @@ pub fn duration(ns: u64) -> String {
     if ns == 0 {
         return "0s".into();
     }
-    if ns % 1_000_000_000 != 0 {
-        if ns % 1_000_000 == 0 {
+    if !ns.is_multiple_of(1_000_000_000) {
+        if ns.is_multiple_of(1_000_000) {
             return format!("{}ms", ns / 1_000_000);
         }
         return format!("{ns}ns");
@@ -70,7 +75,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

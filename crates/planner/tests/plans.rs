@@ -5,9 +5,11 @@
 
 mod support;
 
-use berth_lang::model::{Deployment, Environment, EnvValue, MountSource};
+use berth_lang::model::{Deployment, EnvValue, Environment, MountSource};
 use berth_planner::render::{self, RenderOptions};
-use berth_planner::{compile, plan, DeploymentId, DockerSnapshot, Observed, Plan, PlanErrors, PlanOptions, Scope};
+use berth_planner::{
+    compile, plan, DeploymentId, DockerSnapshot, Observed, Plan, PlanErrors, PlanOptions, Scope,
+};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use support::*;
@@ -35,11 +37,20 @@ fn observed(scenario: &str) -> Observed {
     Observed::from_docker(&snapshot_of(scenario)).unwrap()
 }
 
-fn run(deployments: &[Deployment], observed: &Observed, options: &PlanOptions) -> Result<Plan, PlanErrors> {
+fn run(
+    deployments: &[Deployment],
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Result<Plan, PlanErrors> {
     run_gen(deployments, observed, options, 1)
 }
 
-fn run_gen(deployments: &[Deployment], observed: &Observed, options: &PlanOptions, generation: u32) -> Result<Plan, PlanErrors> {
+fn run_gen(
+    deployments: &[Deployment],
+    observed: &Observed,
+    options: &PlanOptions,
+    generation: u32,
+) -> Result<Plan, PlanErrors> {
     let desired = compile(deployments, &platform(), &digests(deployments, generation))?;
     plan(&desired, observed, options)
 }
@@ -84,7 +95,9 @@ const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview"];
 
 fn snap(case: &str, format: &str, text: &str) {
     assert!(
-        SNAPSHOTS.iter().any(|(c, f)| *c == case && f.contains(&format)),
+        SNAPSHOTS
+            .iter()
+            .any(|(c, f)| *c == case && f.contains(&format)),
         "snapshot {case}@{format} is not listed in SNAPSHOTS"
     );
     insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
@@ -156,8 +169,13 @@ fn image_change() {
 #[test]
 fn env_change() {
     let mut d = shop_prod();
-    web(&mut d).env.insert("GREETING".into(), EnvValue::Plain("bonjour".into()));
-    web(&mut d).env.insert("FEATURE_FLAGS".into(), EnvValue::Plain("checkout-v2".into()));
+    web(&mut d)
+        .env
+        .insert("GREETING".into(), EnvValue::Plain("bonjour".into()));
+    web(&mut d).env.insert(
+        "FEATURE_FLAGS".into(),
+        EnvValue::Plain("checkout-v2".into()),
+    );
     let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
     assert_eq!(p.summary().change, 1);
     all_formats("env_change", &p);
@@ -177,9 +195,15 @@ fn network_option_change() {
     let mut d = shop_prod();
     d.networks[0].encrypted = true;
     let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
-    let net = p.actionable().find(|c| c.address.kind == berth_planner::Kind::Network).unwrap();
+    let net = p
+        .actionable()
+        .find(|c| c.address.kind == berth_planner::Kind::Network)
+        .unwrap();
     assert_eq!(net.action, berth_planner::Action::Replace);
-    assert_eq!(net.replace_paths, vec![vec!["Options".to_string(), "encrypted".to_string()]]);
+    assert_eq!(
+        net.replace_paths,
+        vec![vec!["Options".to_string(), "encrypted".to_string()]]
+    );
     all_formats("network_option_change", &p);
 }
 
@@ -187,18 +211,26 @@ fn network_option_change() {
 fn secret_rotation() {
     let d = shop_prod();
     let p = run_gen(&[d], &observed("shop"), &PlanOptions::default(), 2).unwrap();
-    let secret = p.actionable().find(|c| c.address.kind == berth_planner::Kind::Secret).unwrap();
+    let secret = p
+        .actionable()
+        .find(|c| c.address.kind == berth_planner::Kind::Secret)
+        .unwrap();
     assert!(secret.create_before_destroy);
     let text = human(&p);
     assert!(text.contains("(sensitive value)"));
-    assert!(!text.contains("not-a-real-password"), "a secret value leaked");
+    assert!(
+        !text.contains("not-a-real-password"),
+        "a secret value leaked"
+    );
     all_formats("secret_rotation", &p);
 }
 
 #[test]
 fn config_change() {
     let mut d = shop_prod();
-    d.configs[0].source = berth_lang::model::ConfigSource::Content("listen = 8080\ngreeting = bonjour\nlog_level = info\n".into());
+    d.configs[0].source = berth_lang::model::ConfigSource::Content(
+        "listen = 8080\ngreeting = bonjour\nlog_level = info\n".into(),
+    );
     let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
     all_formats("config_change", &p);
 }
@@ -207,20 +239,29 @@ fn without_volume() -> Deployment {
     let mut d = shop_prod();
     d.volumes.clear();
     let db = d.services.iter_mut().find(|s| s.name == "db").unwrap();
-    db.mounts.retain(|m| !matches!(m.source, MountSource::Volume(_)));
+    db.mounts
+        .retain(|m| !matches!(m.source, MountSource::Volume(_)));
     d
 }
 
 #[test]
 fn volume_removal_refused() {
-    let e = run(&[without_volume()], &observed("shop"), &PlanOptions::default()).unwrap_err();
+    let e = run(
+        &[without_volume()],
+        &observed("shop"),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(e.0[0], berth_planner::PlanError::DataLoss { .. }));
     errors("volume_removal_refused", &e);
 }
 
 #[test]
 fn volume_removal_allowed() {
-    let options = PlanOptions { allow_data_loss: true, ..Default::default() };
+    let options = PlanOptions {
+        allow_data_loss: true,
+        ..Default::default()
+    };
     let p = run(&[without_volume()], &observed("shop"), &options).unwrap();
     assert!(p.changes.iter().any(|c| c.data_loss));
     all_formats("volume_removal_allowed", &p);
@@ -263,9 +304,26 @@ fn route_collision() {
     let mut b = blog();
     b.services[0].routes[0].host = "berthfx-shop.example.test".into();
     b.services[0].routes[0].tls = true;
-    let both = run(&[shop_prod(), b.clone()], &observed("shop"), &PlanOptions::default()).unwrap_err();
-    let scope = Scope::deployments([DeploymentId::new("berthfx-blog", Environment::Production, None)]);
-    let alone = run(&[b], &observed("shop"), &PlanOptions { scope, ..Default::default() }).unwrap_err();
+    let both = run(
+        &[shop_prod(), b.clone()],
+        &observed("shop"),
+        &PlanOptions::default(),
+    )
+    .unwrap_err();
+    let scope = Scope::deployments([DeploymentId::new(
+        "berthfx-blog",
+        Environment::Production,
+        None,
+    )]);
+    let alone = run(
+        &[b],
+        &observed("shop"),
+        &PlanOptions {
+            scope,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     let text = format!("# within the configuration\n{both}\n\n# against the cluster\n{alone}");
     snap("route_collision", "errors", &format!("{text}\n"));
 }
@@ -276,8 +334,20 @@ fn preview() -> Deployment {
 
 #[test]
 fn preview_creation() {
-    let scope = Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]);
-    let p = run(&[shop_prod(), preview()], &observed("shop"), &PlanOptions { scope, ..Default::default() }).unwrap();
+    let scope = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Preview,
+        Some(7),
+    )]);
+    let p = run(
+        &[shop_prod(), preview()],
+        &observed("shop"),
+        &PlanOptions {
+            scope,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     // Nothing of production changes; the proxy joins the preview's edge network.
     for c in p.actionable() {
         assert!(c.address.deployment.env != "production", "{}", c.address);
@@ -287,13 +357,24 @@ fn preview_creation() {
 
 #[test]
 fn preview_removal() {
-    let scope = Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]);
-    let options = PlanOptions { scope, allow_data_loss: true, ..Default::default() };
+    let scope = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Preview,
+        Some(7),
+    )]);
+    let options = PlanOptions {
+        scope,
+        allow_data_loss: true,
+        ..Default::default()
+    };
     let p = run(&[shop_prod()], &observed("preview"), &options).unwrap();
     for c in p.actionable() {
         assert!(c.address.deployment.env != "production", "{}", c.address);
     }
-    assert!(p.actionable().filter(|c| c.address.deployment.env == "preview-7").all(|c| c.action == berth_planner::Action::Delete));
+    assert!(p
+        .actionable()
+        .filter(|c| c.address.deployment.env == "preview-7")
+        .all(|c| c.action == berth_planner::Action::Delete));
     all_formats("preview_removal", &p);
 }
 
@@ -309,20 +390,39 @@ fn colour() {
 
 #[test]
 fn every_fixture_is_used() {
-    let on_disk: BTreeSet<String> =
-        std::fs::read_dir(fixtures()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let on_disk: BTreeSet<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     let used: BTreeSet<String> = FIXTURES.iter().map(|s| s.to_string()).collect();
-    assert_eq!(on_disk, used, "fixture directories and the cases' FIXTURES differ");
+    assert_eq!(
+        on_disk, used,
+        "fixture directories and the cases' FIXTURES differ"
+    );
     let captured: BTreeSet<String> = SCENARIOS.iter().map(|s| s.to_string()).collect();
-    assert_eq!(captured, used, "the capture's SCENARIOS and the cases' FIXTURES differ");
+    assert_eq!(
+        captured, used,
+        "the capture's SCENARIOS and the cases' FIXTURES differ"
+    );
     for dir in FIXTURES {
-        for file in ["services", "networks", "volumes", "secrets", "configs", "nodes", "tasks"] {
-            assert!(fixtures().join(dir).join(format!("{file}.json")).exists(), "{dir}/{file}.json is missing");
+        for file in [
+            "services", "networks", "volumes", "secrets", "configs", "nodes", "tasks",
+        ] {
+            assert!(
+                fixtures().join(dir).join(format!("{file}.json")).exists(),
+                "{dir}/{file}.json is missing"
+            );
         }
         let extra: Vec<_> = std::fs::read_dir(fixtures().join(dir))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|f| !["services", "networks", "volumes", "secrets", "configs", "nodes", "tasks"].iter().any(|n| *f == format!("{n}.json")))
+            .filter(|f| {
+                ![
+                    "services", "networks", "volumes", "secrets", "configs", "nodes", "tasks",
+                ]
+                .iter()
+                .any(|n| *f == format!("{n}.json"))
+            })
             .collect();
         assert!(extra.is_empty(), "unused fixture files in {dir}: {extra:?}");
     }
@@ -331,16 +431,24 @@ fn every_fixture_is_used() {
 #[test]
 fn every_snapshot_is_used() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
     for e in entries {
         let name = e.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".snap.new") || name.ends_with(".pending-snap") {
             continue;
         }
-        let stem = name.strip_suffix(".snap").unwrap_or_else(|| panic!("unexpected file {name} in tests/snapshots"));
-        let (case, format) = stem.split_once('@').unwrap_or_else(|| panic!("unexpected snapshot {name}"));
+        let stem = name
+            .strip_suffix(".snap")
+            .unwrap_or_else(|| panic!("unexpected file {name} in tests/snapshots"));
+        let (case, format) = stem
+            .split_once('@')
+            .unwrap_or_else(|| panic!("unexpected snapshot {name}"));
         assert!(
-            SNAPSHOTS.iter().any(|(c, f)| *c == case && f.contains(&format)),
+            SNAPSHOTS
+                .iter()
+                .any(|(c, f)| *c == case && f.contains(&format)),
             "snapshot {name} is used by no case: remove it"
         );
     }
@@ -348,9 +456,13 @@ fn every_snapshot_is_used() {
 
 #[test]
 fn json_plans_match_the_schema() {
-    let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/plan.schema.json")).unwrap())
-            .unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema/plan.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("the schema is valid");
     let mut rotated = shop_prod();
     rotated.networks[0].encrypted = true;
@@ -358,15 +470,33 @@ fn json_plans_match_the_schema() {
         run(&[shop_prod()], &observed("empty"), &PlanOptions::default()).unwrap(),
         run(&[shop_prod()], &observed("shop"), &PlanOptions::default()).unwrap(),
         run_gen(&[rotated], &observed("drift"), &PlanOptions::default(), 2).unwrap(),
-        run(&[shop_prod()], &observed("preview"), &PlanOptions { allow_data_loss: true, scope: Scope::deployments([DeploymentId::new("berthfx-shop", Environment::Preview, Some(7))]), ..Default::default() }).unwrap(),
+        run(
+            &[shop_prod()],
+            &observed("preview"),
+            &PlanOptions {
+                allow_data_loss: true,
+                scope: Scope::deployments([DeploymentId::new(
+                    "berthfx-shop",
+                    Environment::Preview,
+                    Some(7),
+                )]),
+                ..Default::default()
+            },
+        )
+        .unwrap(),
     ];
     for p in &plans {
-        let value: serde_json::Value = serde_json::from_str(&render::json(p, &RenderOptions::default())).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let value: serde_json::Value =
+            serde_json::from_str(&render::json(p, &RenderOptions::default())).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
     // The schema rejects what it should.
-    let mut bad: serde_json::Value = serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
+    let mut bad: serde_json::Value =
+        serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
     bad["resource_changes"][0]["change"]["actions"] = serde_json::json!(["explode"]);
     assert!(!validator.is_valid(&bad));
 }

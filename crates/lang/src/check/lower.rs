@@ -43,6 +43,8 @@ pub fn map_entries<'b>(body: &'b Body, name: &str) -> Vec<(&'b Name, &'b Expr)> 
 pub struct Context<'a> {
     pub platform: &'a Platform,
     pub domain: Option<String>,
+    /// A domain was written, so when `domain` is `None` it was invalid (and reported).
+    pub domain_given: bool,
     pub pr: Option<u64>,
     pub project_span: Span,
 }
@@ -623,6 +625,7 @@ fn route(lw: &mut Lower, service: &str, b: &Block, cx: &Context) -> Option<Route
         }
         None => match &cx.domain {
             Some(domain) => naming::default_host(&lw.scope.stack, service, primary, domain),
+            None if cx.domain_given => return None,
             None => {
                 lw.sink.push(
                     Diagnostic::new(Code::NoPlatformDomain, b.kind.span, format!("route of service `{service}` has no host and there is no domain to derive one"))

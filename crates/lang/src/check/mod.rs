@@ -23,6 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use structure::Mode;
 use value::{Lower, VarValue};
 
+/// The pull-request number a preview environment is checked with when `pr` has no usable value
+/// (an error was reported). As long as the placeholder validate gives a number variable, so that
+/// name lengths are checked against a five-digit number.
+const PLACEHOLDER_PR: u64 = 99999;
+
 /// Largest source file berth reads.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
@@ -48,6 +53,9 @@ pub struct Options {
     /// Variables without a default must be given (plan, apply). Without it (validate), they get
     /// a placeholder so the rest of the configuration can still be checked.
     pub strict: bool,
+    /// A preview environment is being planned, so `pr` must have a value. When not set, strict
+    /// checking leaves preview environments without a `pr` out instead of failing.
+    pub preview: bool,
 }
 
 /// Everything a run learned: the sources (for rendering), the syntax, the model when the
@@ -137,6 +145,7 @@ impl<'a> Checker<'a> {
         }
         let mut globals = Globals { projects: projects.keys().cloned().collect(), networks: shared_networks(&projects), ..Globals::default() };
         let platform = self.platform(platforms.first().copied());
+        let platform_domain_given = platforms.first().is_some_and(|b| lower::attr(&b.body, "domain").is_some());
 
         // Environments of every project, grouped, in source order.
         let mut plans: Vec<(&str, &Block, Environment, Vec<&Block>)> = Vec::new();
@@ -169,7 +178,14 @@ impl<'a> Checker<'a> {
         let vars = self.variables(&variables, options, uses_preview);
         // Declared variables without a usable value: an error was reported for each, so their
         // references stay quiet instead of reporting them as undefined.
-        globals.failed_vars = variables.keys().filter(|name| !vars.contains_key(*name)).cloned().collect();
+        // `pr` is left without a value, and without an error, when strict checking plans other
+        // environments than previews; a reference to it then reports the missing value.
+        let pr_left_out = options.strict
+            && !(options.preview && uses_preview.is_some())
+            && variables.get("pr").is_some_and(|d| d.ty.is_some() && lower::attr(&d.block.body, "default").is_none())
+            && !options.vars.iter().any(|v| v.name == "pr");
+        globals.unset_vars = if pr_left_out { BTreeSet::from(["pr".to_string()]) } else { BTreeSet::new() };
+        globals.failed_vars = variables.keys().filter(|name| !vars.contains_key(*name) && !globals.unset_vars.contains(*name)).cloned().collect();
         globals.vars = vars;
         let pr = self.preview_number(&globals.vars, &variables, uses_preview, options);
 
@@ -181,9 +197,18 @@ impl<'a> Checker<'a> {
             structure::check_body(&merged, project_schema, block.kind.span, Mode { required: true, merge_named: false }, self.sink);
             let declared = declared(&merged);
             let pr = if env == Environment::Preview { pr } else { None };
-            if env == Environment::Preview && pr.is_none() {
-                continue;
-            }
+            let pr = match pr {
+                None if env == Environment::Preview => {
+                    if globals.unset_vars.contains("pr") {
+                        // Strict checking of other environments: previews are left out.
+                        continue;
+                    }
+                    // `pr` is missing or invalid, which was reported; check the rest of the
+                    // preview with a placeholder number (the model is not produced anyway).
+                    Some(PLACEHOLDER_PR)
+                }
+                pr => pr,
+            };
             let stack = naming::stack(name, env, pr);
             let mut scope = Scope::new(&globals, declared, name, env, stack);
             let domain = {
@@ -194,7 +219,13 @@ impl<'a> Checker<'a> {
                 });
                 own.or_else(|| platform.domain.clone())
             };
-            let cx = lower::Context { platform: &platform, domain, pr, project_span: block.label.as_ref().map_or(block.kind.span, |l| l.span) };
+            let cx = lower::Context {
+                platform: &platform,
+                domain,
+                domain_given: platform_domain_given || lower::attr(&merged, "domain").is_some(),
+                pr,
+                project_span: block.label.as_ref().map_or(block.kind.span, |l| l.span),
+            };
             let deployment = lower::deployment(&merged, &mut scope, &cx, self.sink);
             used_vars.extend(scope.used_vars);
             rules::quotas(&deployment, self.sink);
@@ -382,7 +413,7 @@ impl<'a> Checker<'a> {
                     Diagnostic::new(Code::UnknownVariable, Span::new(id, s, e), format!("a value was given for `{name}`, which no `variable` block declares"))
                         .with_label(format!("from {}", v.origin))
                         .suggest(name, decls.keys().map(String::as_str))
-                        .with_help(format!("declare it: `variable {name} {{ type = \"string\" }}`")),
+                        .or_help(format!("declare it: `variable {name} {{ type = \"{}\" }}`", if *name == "pr" { "number" } else { "string" })),
                 );
                 let _ = v;
             }
@@ -426,17 +457,20 @@ impl<'a> Checker<'a> {
                 }
                 continue;
             }
-            if options.strict && !(name == "pr" && uses_preview.is_none()) {
+            let needed = if name == "pr" { options.preview && uses_preview.is_some() } else { options.strict };
+            if needed {
                 let code = if name == "pr" { Code::PreviewWithoutPr } else { Code::BadVariableValue };
                 self.sink.push(
                     Diagnostic::new(code, decl_span, format!("variable `{name}` has no value"))
                         .with_label("no default, and no value given")
                         .with_help(format!("give it with `--var {name}=...`, `BERTH_VAR_{name}` or a var file")),
                 );
+            } else if name == "pr" && options.strict {
+                // Planning other environments: previews without a number are left out.
             } else {
                 // validate: a placeholder, so the rest can still be checked.
                 let placeholder = match ty {
-                    "number" => VarValue::Num(99999.0),
+                    "number" => VarValue::Num(PLACEHOLDER_PR as f64),
                     "bool" => VarValue::Bool(false),
                     _ => VarValue::Str(format!("{name}-value")),
                 };
@@ -459,10 +493,10 @@ impl<'a> Checker<'a> {
         match vars.get("pr") {
             Some(VarValue::Num(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 1e9 => Some(*n as u64),
             Some(VarValue::Str(s)) if s.parse::<u64>().is_ok() => s.parse().ok(),
-            Some(_) => {
+            Some(value) => {
                 let decl_span = decl.block.label.as_ref().map_or(decl.block.kind.span, |l| l.span);
                 self.sink.push(
-                    Diagnostic::new(Code::PreviewWithoutPr, decl_span, "`pr` must be a pull-request number")
+                    Diagnostic::new(Code::PreviewWithoutPr, decl_span, format!("`pr` must be a pull-request number, not `{}`", value.render()))
                         .with_label("not a whole number")
                         .with_help("declare `variable pr { type = \"number\" }`"),
                 );

@@ -26,7 +26,9 @@ pub fn merge(project: &Body, overlays: &[&Block], sink: &mut Sink) -> Body {
         trailing: Vec::new(),
         span: project.span,
     };
-    let schema = schema::block("project").expect("project schema");
+    // An overlay has the shape of its `environment` block; what that shape does not allow was
+    // reported by the structural check of the environment and is left out of the merge.
+    let schema = schema::block("environment").expect("environment schema");
     let mut state = State { assigned: HashMap::new(), replaced: HashSet::new() };
     for env in overlays {
         state.apply(&mut merged, &env.body, schema, String::new(), sink);
@@ -65,6 +67,9 @@ impl State {
             match &item.kind {
                 ItemKind::Attribute(a) => {
                     let name = a.key.text.as_str();
+                    if schema.attr(name).is_none() {
+                        continue;
+                    }
                     let here = format!("{path}.{name}");
                     let is_map = schema.attr(name).is_some_and(|s| s.ty == Ty::Map);
                     if is_map {
@@ -88,14 +93,13 @@ impl State {
                         continue;
                     }
                     let Some(child) = schema.blocks.contains(&kind).then(|| schema::block(kind)).flatten() else {
-                        // Unknown here: the structural check reports it on the merged body.
-                        base.items.push(item.clone());
                         continue;
                     };
                     if child.label == LabelRule::Required {
                         let Some(label) = &b.label else {
                             continue;
                         };
+                        let misspelled = base.blocks().any(|(_, t)| schema::block(&t.kind.text).is_none() && t.label.as_ref().is_some_and(|l| l.text == label.text));
                         let target = base.items.iter_mut().find_map(|i| match &mut i.kind {
                             ItemKind::Block(t) if t.kind.text == kind && t.label.as_ref().is_some_and(|l| l.text == label.text) => Some(t),
                             _ => None,
@@ -105,6 +109,8 @@ impl State {
                                 let here = format!("{path}.{kind}.{}", label.text);
                                 self.apply(&mut target.body, &b.body, child, here, sink);
                             }
+                            // The project's block of that name has a misspelled kind, reported as such.
+                            None if misspelled => {}
                             None => {
                                 let declared: Vec<String> = base
                                     .blocks()

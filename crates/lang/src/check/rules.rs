@@ -37,8 +37,14 @@ pub fn name(kind: &str, name: &str, span: Span, underscore: bool, sink: &mut Sin
             .collect::<String>()
             .trim_matches(|c| c == '-' || c == '_')
             .to_string();
-        let mut d = Diagnostic::new(Code::InvalidName, span, format!("`{name}` is not a valid {kind} name"))
-            .with_label("lowercase letters, digits and `-`, starting with a letter");
+        let label = if name.len() > naming::MAX_SWARM_NAME && name.chars().all(valid_char) {
+            format!("longer than {} characters", naming::MAX_SWARM_NAME)
+        } else if underscore {
+            "lowercase letters, digits, `-` and `_`, starting with a letter".to_string()
+        } else {
+            "lowercase letters, digits and `-`, starting with a letter".to_string()
+        };
+        let mut d = Diagnostic::new(Code::InvalidName, span, format!("`{name}` is not a valid {kind} name")).with_label(label);
         if !fixed.is_empty() && fixed.starts_with(|c: char| c.is_ascii_lowercase()) && fixed != name {
             d = d.with_help(format!("try `{fixed}`"));
         }
@@ -102,7 +108,7 @@ fn image_problem(image: &str) -> Option<&'static str> {
             return Some("invalid tag");
         }
     }
-    let registry = if parts.len() > 0 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") { Some(parts.remove(0)) } else { None };
+    let registry = if !parts.is_empty() && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") { Some(parts.remove(0)) } else { None };
     if let Some(r) = registry {
         if !r.chars().all(|c| c.is_ascii_alphanumeric() || ".-:".contains(c)) {
             return Some("invalid registry host");
@@ -318,7 +324,8 @@ pub fn quotas(d: &Deployment, sink: &mut Sink) {
         }
     }
     type PerTask = fn(&Service) -> Option<u64>;
-    let sums: [(&str, &str, Option<u64>, PerTask, fn(u64) -> String); 4] = [
+    type Format = fn(u64) -> String;
+    let sums: [(&str, &str, Option<u64>, PerTask, Format); 4] = [
         ("cpu reservations", "cpu", q.cpu, |s| s.resources.reservations.nano_cpus, |n| format!("{} cpu", format_cpu(n))),
         ("memory reservations", "memory", q.memory, |s| s.resources.reservations.memory_bytes, format_size),
         ("cpu limits", "limit_cpu", q.limit_cpu, |s| s.resources.limits.nano_cpus, |n| format!("{} cpu", format_cpu(n))),
@@ -429,16 +436,32 @@ pub fn cycles(d: &Deployment, sink: &mut Sink) {
 
 /// The same (host, path) routed twice anywhere in the configuration.
 pub fn route_collisions(deployments: &[Deployment], sink: &mut Sink) {
-    let mut seen: BTreeMap<(String, Option<String>), (String, Span)> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, Option<String>), (String, Span, &Deployment)> = BTreeMap::new();
     for d in deployments {
         for s in &d.services {
             for r in &s.routes {
                 let key = (r.host.clone(), r.path.clone());
                 let who = format!("service `{}` of `{}`", s.name, d.stack);
+                let routed = format!("{}{}", r.host, r.path.as_deref().unwrap_or(""));
                 match seen.get(&key) {
-                    Some((first_who, first_span)) if *first_span != r.span || *first_who != who => {
+                    // One route block, deployed in two environments of its project with the same host.
+                    Some((first_who, first_span, first)) if *first_span == r.span && *first_who != who => {
                         sink.push(
-                            Diagnostic::new(Code::DuplicateRoute, r.span, format!("`{}{}` is already routed to {first_who}", r.host, r.path.as_deref().unwrap_or("")))
+                            Diagnostic::new(
+                                Code::DuplicateRoute,
+                                r.span,
+                                format!("`{routed}` is routed by both {} and {} of project `{}`", first.environment, d.environment, d.project),
+                            )
+                            .with_label(format!("this route has the same host in {} and {}", first.environment, d.environment))
+                            .with_help(format!(
+                                "give the route another `host` in `environment {}` (an environment's `route` blocks replace the project's), or leave `host` out to derive one per environment",
+                                d.environment
+                            )),
+                        );
+                    }
+                    Some((first_who, first_span, _)) if *first_span != r.span || *first_who != who => {
+                        sink.push(
+                            Diagnostic::new(Code::DuplicateRoute, r.span, format!("`{routed}` is already routed to {first_who}"))
                                 .with_label(format!("routed again, to {who}"))
                                 .with_secondary(*first_span, format!("first routed here, to {first_who}"))
                                 .with_help("give one of the routes another `host` or `path`"),
@@ -446,7 +469,7 @@ pub fn route_collisions(deployments: &[Deployment], sink: &mut Sink) {
                     }
                     Some(_) => {}
                     None => {
-                        seen.insert(key, (who, r.span));
+                        seen.insert(key, (who, r.span, d));
                     }
                 }
             }

@@ -66,6 +66,9 @@ pub struct Globals {
     pub networks: BTreeMap<(String, String), SharedDecl>,
     /// Declared variables that have no value because of an error already reported.
     pub failed_vars: BTreeSet<String>,
+    /// Declared variables left without a value on purpose (`pr` outside previews): a reference
+    /// to one is an error.
+    pub unset_vars: BTreeSet<String>,
 }
 
 /// The names declared in one project environment.
@@ -120,6 +123,15 @@ impl<'g> Scope<'g> {
                 }
                 None if self.globals.failed_vars.contains(*name) => {
                     self.used_vars.insert(name.to_string());
+                    None
+                }
+                None if self.globals.unset_vars.contains(*name) => {
+                    self.used_vars.insert(name.to_string());
+                    sink.push(
+                        Diagnostic::new(Code::BadVariableValue, span, format!("variable `{name}` has no value in {}", self.environment))
+                            .with_label("no value given")
+                            .with_help(format!("`{name}` is given (`--var {name}=...`) only when planning a preview; refer to it inside `environment preview` only")),
+                    );
                     None
                 }
                 None => {

@@ -6,7 +6,7 @@ use super::schema::{self, BlockSchema, LabelRule, Ty};
 use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::span::Span;
-use crate::syntax::{Body, ItemKind};
+use crate::syntax::{Body, ExprKind, ItemKind};
 use std::collections::HashMap;
 
 /// How strict the walk is.
@@ -34,7 +34,18 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                             .with_secondary(first, "first set here"),
                     );
                 }
-                if schema.attr(name).is_some() {
+                if let Some(attr) = schema.attr(name) {
+                    if attr.ty == Ty::Map {
+                        match &a.value.kind {
+                            ExprKind::Map(entries) => check_map(entries, sink),
+                            ExprKind::Error => {}
+                            _ => sink.push(
+                                Diagnostic::new(Code::WrongType, a.value.span, format!("`{name}` takes a map"))
+                                    .with_label("not a map")
+                                    .with_help(format!("write `{name} {{ KEY = \"value\" }}`")),
+                            ),
+                        }
+                    }
                     continue;
                 }
                 if schema.blocks.contains(&name) {
@@ -188,7 +199,12 @@ fn unknown_attr(name: &str, span: Span, schema: &BlockSchema, sink: &mut Sink) {
     if d.help.is_none() {
         let elsewhere: Vec<&str> = schema::BLOCKS.iter().filter(|b| b.attr(name).is_some()).map(|b| b.kind).collect();
         if !elsewhere.is_empty() {
-            d = d.with_help(format!("`{name}` belongs in a `{}` block", elsewhere.join("` or `")));
+            let kinds: Vec<String> = elsewhere.iter().map(|k| format!("`{k}`")).collect();
+            let kinds = match kinds.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+                _ => kinds.join(""),
+            };
+            d = d.with_help(format!("`{name}` belongs in a {kinds} block"));
         } else if !schema.attrs.is_empty() {
             d = d.with_help(format!("`{}` accepts: {}", schema.kind, schema.attrs.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")));
         }

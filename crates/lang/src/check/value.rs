@@ -133,17 +133,43 @@ impl Lower<'_, '_> {
                     (Ty::Duration, Val::Num(n)) => format!("add a unit: `{}s`", fmt_num(*n)),
                     (Ty::Str, Val::Num(n)) => format!("quote it: `\"{}\"`", fmt_num(*n)),
                     (Ty::Int(..) | Ty::Port, Val::Str(s)) if s.parse::<f64>().is_ok() => format!("remove the quotes: `{s}`"),
+                    (Ty::StrList, Val::Str(s)) if s.split_whitespace().count() > 1 => {
+                        format!("write a list: `[{}]`", s.split_whitespace().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", "))
+                    }
                     (Ty::StrList | Ty::RefList(_), _) => "write a list: `[ ... ]`".to_string(),
                     _ => format!("write {} here", ty.describe()),
                 }),
         );
     }
 
+    /// Like [`Lower::wrong`], but a variable of the wrong type gets a help about its declaration
+    /// rather than about the literal.
+    fn mismatch(&mut self, expr: &Expr, ty: Ty, got: &Val) {
+        let var = match &expr.kind {
+            ExprKind::Ref(r) if r.segments.len() == 2 && r.segments[0].text == "var" => Some(r.segments[1].text.as_str()),
+            _ => None,
+        };
+        let wanted = match ty {
+            Ty::Int(..) | Ty::Float(..) | Ty::Port | Ty::Cpu => Some("number"),
+            Ty::Bool => Some("bool"),
+            Ty::Str | Ty::Enum(_) | Ty::Size | Ty::Duration => Some("string"),
+            _ => None,
+        };
+        match (var, wanted, got) {
+            (Some(name), Some(wanted), Val::Str(_) | Val::Num(_) | Val::Bool(_)) => self.sink.push(
+                Diagnostic::new(Code::WrongType, expr.span, format!("expected {}, found {}", ty.describe(), got.kind()))
+                    .with_label(format!("`var.{name}` is {}", got.kind()))
+                    .with_help(format!("declare `variable {name}` with `type = \"{wanted}\"`")),
+            ),
+            _ => self.wrong(expr.span, ty, got),
+        }
+    }
+
     pub fn string(&mut self, expr: &Expr) -> Option<String> {
         match self.val(expr)? {
             Val::Str(s) => Some(s),
             other => {
-                self.wrong(expr.span, Ty::Str, &other);
+                self.mismatch(expr, Ty::Str, &other);
                 None
             }
         }
@@ -157,7 +183,7 @@ impl Lower<'_, '_> {
             Val::Qty(q) => Some(Val::Str(q)),
             v @ (Val::Str(_) | Val::Target(_)) => Some(v),
             other => {
-                self.wrong(expr.span, Ty::Scalar, &other);
+                self.mismatch(expr, Ty::Scalar, &other);
                 None
             }
         }
@@ -167,7 +193,7 @@ impl Lower<'_, '_> {
         match self.val(expr)? {
             Val::Bool(b) => Some(b),
             other => {
-                self.wrong(expr.span, Ty::Bool, &other);
+                self.mismatch(expr, Ty::Bool, &other);
                 None
             }
         }
@@ -177,7 +203,7 @@ impl Lower<'_, '_> {
         let n = match self.val(expr)? {
             Val::Num(n) => n,
             other => {
-                self.wrong(expr.span, Ty::Int(lo, hi), &other);
+                self.mismatch(expr, Ty::Int(lo, hi), &other);
                 return None;
             }
         };
@@ -201,7 +227,7 @@ impl Lower<'_, '_> {
                 None
             }
             other => {
-                self.wrong(expr.span, Ty::Float(lo, hi), &other);
+                self.mismatch(expr, Ty::Float(lo, hi), &other);
                 None
             }
         }
@@ -218,7 +244,7 @@ impl Lower<'_, '_> {
                 None
             }
             other => {
-                self.wrong(expr.span, Ty::Port, &other);
+                self.mismatch(expr, Ty::Port, &other);
                 None
             }
         }
@@ -237,7 +263,7 @@ impl Lower<'_, '_> {
                 }
             },
             other => {
-                self.wrong(expr.span, Ty::Enum(choices), &other);
+                self.mismatch(expr, Ty::Enum(choices), &other);
                 None
             }
         }
@@ -273,9 +299,9 @@ impl Lower<'_, '_> {
                     None
                 }
             },
-            Val::Num(n) if n == 0.0 => Some(0),
+            Val::Num(0.0) => Some(0),
             other => {
-                self.wrong(expr.span, Ty::Size, &other);
+                self.mismatch(expr, Ty::Size, &other);
                 None
             }
         }
@@ -290,9 +316,9 @@ impl Lower<'_, '_> {
                     None
                 }
             },
-            Val::Num(n) if n == 0.0 => Some(0),
+            Val::Num(0.0) => Some(0),
             other => {
-                self.wrong(expr.span, Ty::Duration, &other);
+                self.mismatch(expr, Ty::Duration, &other);
                 None
             }
         }
@@ -303,7 +329,7 @@ impl Lower<'_, '_> {
             Val::Num(n) => units::cpu_cores(n).map_err(|e| (fmt_num(n), e)),
             Val::Qty(q) | Val::Str(q) => units::cpu_quantity(&q).map_err(|e| (q, e)),
             other => {
-                self.wrong(expr.span, Ty::Cpu, &other);
+                self.mismatch(expr, Ty::Cpu, &other);
                 return None;
             }
         };
@@ -330,7 +356,7 @@ impl Lower<'_, '_> {
                 Some(out)
             }
             other => {
-                self.wrong(expr.span, Ty::StrList, &other);
+                self.mismatch(expr, Ty::StrList, &other);
                 None
             }
         }
@@ -341,7 +367,7 @@ impl Lower<'_, '_> {
         match self.val(expr)? {
             Val::Target(t) if t.ref_kind().is_some_and(|k| kinds.contains(&k)) => Some(t),
             Val::Target(t) => {
-                let want = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let want = one_of(kinds);
                 self.sink.push(
                     Diagnostic::new(Code::WrongReferenceKind, expr.span, format!("expected a {want}, but this refers to {}", t.describe()))
                         .with_label(format!("not a {want}")),
@@ -349,13 +375,29 @@ impl Lower<'_, '_> {
                 None
             }
             other => {
-                let want = kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ");
+                let want = one_of(kinds);
                 let mut d = Diagnostic::new(Code::WrongType, expr.span, format!("expected a reference to a {want}, found {}", other.kind()))
                     .with_label("not a reference");
-                if let (Val::Str(s), Some(k)) = (&other, kinds.first()) {
-                    d = d.with_help(match k {
-                        RefKind::Service => format!("refer to the service without quotes: `{s}`"),
-                        k => format!("write `{}.{s}`", k.as_str()),
+                if let (Val::Str(s), Some(first)) = (&other, kinds.first()) {
+                    let declared = |k: &RefKind| {
+                        let d = &self.scope.declared;
+                        match k {
+                            RefKind::Service => d.services.contains_key(s),
+                            RefKind::Volume => d.volumes.contains_key(s),
+                            RefKind::Secret => d.secrets.contains_key(s),
+                            RefKind::Config => d.configs.contains_key(s),
+                            RefKind::Network => d.networks.contains_key(s),
+                        }
+                    };
+                    let written = |k: &RefKind| match k {
+                        RefKind::Service => s.clone(),
+                        k => format!("{}.{s}", k.as_str()),
+                    };
+                    let already = s.split_once('.').is_some_and(|(prefix, _)| kinds.iter().any(|k| k.as_str() == prefix));
+                    d = d.with_help(match kinds.iter().find(|k| declared(k)) {
+                        _ if already => format!("a reference is written without quotes: `{s}`"),
+                        Some(k) => format!("a reference is written without quotes: `{}`", written(k)),
+                        None => format!("a reference is written without quotes, e.g. `{}`", written(first)),
                     });
                 }
                 self.sink.push(d);
@@ -367,11 +409,20 @@ impl Lower<'_, '_> {
     pub fn target_list(&mut self, expr: &Expr, kind: RefKind) -> Vec<(Target, Span)> {
         let ExprKind::List(list) = &expr.kind else {
             if let Some(v) = self.val(expr) {
-                self.wrong(expr.span, Ty::RefList(kind), &v);
+                self.mismatch(expr, Ty::RefList(kind), &v);
             }
             return Vec::new();
         };
         list.elements.iter().filter_map(|e| self.target(&e.value, &[kind]).map(|t| (t, e.value.span))).collect()
+    }
+}
+
+/// `volume`, `volume or secret`, `volume, secret or config`.
+fn one_of(kinds: &[RefKind]) -> String {
+    let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => names.join(""),
     }
 }
 

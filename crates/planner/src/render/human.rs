@@ -109,11 +109,21 @@ impl Writer<'_> {
     }
 
     /// The differences between two objects; unchanged attributes are counted, not shown.
-    fn diff_map(&mut self, indent: usize, before: &Map<String, Value>, after: &Map<String, Value>, path: &mut Vec<String>, elements: bool) {
+    fn diff_map(
+        &mut self,
+        indent: usize,
+        before: &Map<String, Value>,
+        after: &Map<String, Value>,
+        path: &mut Vec<String>,
+        elements: bool,
+    ) {
         let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
         keys.sort();
         keys.dedup();
-        let shown = keys.iter().filter(|k| before.get(**k) != after.get(**k)).map(|k| k.as_str());
+        let shown = keys
+            .iter()
+            .filter(|k| before.get(**k) != after.get(**k))
+            .map(|k| k.as_str());
         let width = key_width(shown);
         let mut unchanged = 0;
         for k in keys {
@@ -141,7 +151,9 @@ impl Writer<'_> {
                     self.diff_list(indent + 4, b, a);
                     self.comment(indent + 2, "]");
                 }
-                (Some(Value::String(b)), Some(Value::String(a))) if is_multiline(b) || is_multiline(a) => {
+                (Some(Value::String(b)), Some(Value::String(a)))
+                    if is_multiline(b) || is_multiline(a) =>
+                {
                     let forces = self.forces(path);
                     self.line(indent, Sym::Chg, &format!("{prefix}<<-EOT{forces}"));
                     self.diff_text(indent + 2, b, a);
@@ -149,7 +161,11 @@ impl Writer<'_> {
                 }
                 (Some(b), Some(a)) => {
                     let forces = self.forces(path);
-                    let text = if scalar(b) == scalar(a) { scalar(a) } else { format!("{} -> {}", scalar(b), scalar(a)) };
+                    let text = if scalar(b) == scalar(a) {
+                        scalar(a)
+                    } else {
+                        format!("{} -> {}", scalar(b), scalar(a))
+                    };
                     self.line(indent, Sym::Chg, &format!("{prefix}{text}{forces}"));
                 }
                 (None, None) => {}
@@ -159,7 +175,10 @@ impl Writer<'_> {
         if unchanged > 0 {
             let what = if elements { "element" } else { "attribute" };
             let plural = if unchanged == 1 { "" } else { "s" };
-            self.comment(indent + 2, &format!("# ({unchanged} unchanged {what}{plural} hidden)"));
+            self.comment(
+                indent + 2,
+                &format!("# ({unchanged} unchanged {what}{plural} hidden)"),
+            );
         }
     }
 
@@ -171,17 +190,26 @@ impl Writer<'_> {
         for op in capture_diff_slices(Algorithm::Myers, &b, &a) {
             match op {
                 DiffOp::Equal { len, .. } => unchanged += len,
-                DiffOp::Delete { old_index, old_len, .. } => {
+                DiffOp::Delete {
+                    old_index, old_len, ..
+                } => {
                     for v in &before[old_index..old_index + old_len] {
                         self.value(indent, Sym::Del, "", v);
                     }
                 }
-                DiffOp::Insert { new_index, new_len, .. } => {
+                DiffOp::Insert {
+                    new_index, new_len, ..
+                } => {
                     for v in &after[new_index..new_index + new_len] {
                         self.value(indent, Sym::Add, "", v);
                     }
                 }
-                DiffOp::Replace { old_index, old_len, new_index, new_len } => {
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } => {
                     for v in &before[old_index..old_index + old_len] {
                         self.value(indent, Sym::Del, "", v);
                     }
@@ -193,14 +221,20 @@ impl Writer<'_> {
         }
         if unchanged > 0 {
             let plural = if unchanged == 1 { "" } else { "s" };
-            self.comment(indent + 2, &format!("# ({unchanged} unchanged element{plural} hidden)"));
+            self.comment(
+                indent + 2,
+                &format!("# ({unchanged} unchanged element{plural} hidden)"),
+            );
         }
     }
 
     /// A multi-line text diffed line by line, with three lines of context.
     fn diff_text(&mut self, indent: usize, before: &str, after: &str) {
         let diff = TextDiff::from_lines(before, after);
-        let equal_total = diff.iter_all_changes().filter(|c| c.tag() == ChangeTag::Equal).count();
+        let equal_total = diff
+            .iter_all_changes()
+            .filter(|c| c.tag() == ChangeTag::Equal)
+            .count();
         let mut equal_shown = 0;
         for group in diff.grouped_ops(3) {
             for op in &group {
@@ -220,7 +254,10 @@ impl Writer<'_> {
         let hidden = equal_total - equal_shown;
         if hidden > 0 {
             let plural = if hidden == 1 { "" } else { "s" };
-            self.comment(indent + 2, &format!("# ({hidden} unchanged line{plural} hidden)"));
+            self.comment(
+                indent + 2,
+                &format!("# ({hidden} unchanged line{plural} hidden)"),
+            );
         }
     }
 }
@@ -235,7 +272,10 @@ fn is_map_attr(key: &str) -> bool {
 }
 
 fn key(k: &str) -> String {
-    let ident = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ident = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if ident {
         k.to_string()
@@ -272,7 +312,10 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
             } else {
                 "# (running tasks are kept)".to_string()
             });
-            (format!("# {addr} will be updated in-place"), w.sym(Sym::Chg))
+            (
+                format!("# {addr} will be updated in-place"),
+                w.sym(Sym::Chg),
+            )
         }
         Action::Replace => {
             let sym = if c.create_before_destroy {
@@ -297,7 +340,10 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
         Action::NoOp => (String::new(), String::new()),
     };
     if c.data_loss {
-        notes.push(format!("# WARNING: this destroys the data of volume \"{}\"", c.observed.as_ref().map_or(c.name(), |o| &o.name)));
+        notes.push(format!(
+            "# WARNING: this destroys the data of volume \"{}\"",
+            c.observed.as_ref().map_or(c.name(), |o| &o.name)
+        ));
     }
     (format!("{what}\n{sym}"), notes)
 }
@@ -310,8 +356,22 @@ fn change(w: &mut Writer, c: &Change) {
     for n in notes {
         let _ = writeln!(w.out, "  {n}");
     }
-    let pad = if sym.chars().filter(|c| matches!(c, '+' | '-' | '~' | '/')).count() == 3 { "" } else { "  " };
-    let _ = writeln!(w.out, "{pad}{sym} resource \"{}\" \"{}\" {{", c.kind(), c.name());
+    let pad = if sym
+        .chars()
+        .filter(|c| matches!(c, '+' | '-' | '~' | '/'))
+        .count()
+        == 3
+    {
+        ""
+    } else {
+        "  "
+    };
+    let _ = writeln!(
+        w.out,
+        "{pad}{sym} resource \"{}\" \"{}\" {{",
+        c.kind(),
+        c.name()
+    );
     let empty = Map::new();
     match c.action {
         Action::Create => {
@@ -321,8 +381,11 @@ fn change(w: &mut Writer, c: &Change) {
         }
         Action::Delete => {
             if let Some(Value::Object(m)) = c.before.as_ref().map(view) {
-                let scalars: Map<String, Value> =
-                    m.iter().filter(|(_, v)| !v.is_object() && !v.is_array()).map(|(k, v)| (k.clone(), v.clone())).collect();
+                let scalars: Map<String, Value> = m
+                    .iter()
+                    .filter(|(_, v)| !v.is_object() && !v.is_array())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 w.all(6, Sym::Del, &scalars);
                 let hidden = m.len() - scalars.len();
                 if hidden > 0 {
@@ -351,7 +414,12 @@ pub(super) fn allocation_line(a: &Allocation) -> String {
         .iter()
         .map(|i| match (i.quota, i.percent) {
             (Some(q), Some(p)) => {
-                format!("{} {} / {} ({p}%)", i.measure.as_str(), i.measure.format_value(i.used), i.measure.format_value(q))
+                format!(
+                    "{} {} / {} ({p}%)",
+                    i.measure.as_str(),
+                    i.measure.format_value(i.used),
+                    i.measure.format_value(q)
+                )
             }
             _ => format!("{} {}", i.measure.as_str(), i.measure.format_value(i.used)),
         })
@@ -365,29 +433,56 @@ pub(super) fn allocation_line(a: &Allocation) -> String {
 
 /// Renders the whole plan for a terminal.
 pub fn human(plan: &Plan, options: &RenderOptions) -> String {
-    let mut w = Writer { out: String::new(), color: options.color, forcing: &[] };
+    let mut w = Writer {
+        out: String::new(),
+        color: options.color,
+        forcing: &[],
+    };
     if plan.is_empty() {
         let msg = w.paint(&format!("{BOLD}{GREEN}"), "No changes.");
-        let _ = writeln!(w.out, "{msg} Your infrastructure matches the configuration.");
+        let _ = writeln!(
+            w.out,
+            "{msg} Your infrastructure matches the configuration."
+        );
         let _ = writeln!(w.out, "\nberth compared the configuration with the cluster and found no differences, so no changes are needed.");
     } else {
         let _ = writeln!(w.out, "berth will perform the following actions:\n");
         for c in plan.actionable() {
-            let mut cw = Writer { out: String::new(), color: options.color, forcing: &c.replace_paths };
+            let mut cw = Writer {
+                out: String::new(),
+                color: options.color,
+                forcing: &c.replace_paths,
+            };
             change(&mut cw, c);
             w.out.push_str(&cw.out);
         }
         let s = plan.summary();
-        let text = format!("Plan: {} to add, {} to change, {} to destroy.", s.add, s.change, s.destroy);
+        let text = format!(
+            "Plan: {} to add, {} to change, {} to destroy.",
+            s.add, s.change, s.destroy
+        );
         let text = w.paint(BOLD, &text);
         let _ = writeln!(w.out, "{text}");
     }
-    let allocations: Vec<&Allocation> = plan.allocations.iter().filter(|a| !a.items.is_empty()).collect();
+    let allocations: Vec<&Allocation> = plan
+        .allocations
+        .iter()
+        .filter(|a| !a.items.is_empty())
+        .collect();
     if !allocations.is_empty() {
         let _ = writeln!(w.out, "\nAllocations (used / quota):");
-        let width = allocations.iter().map(|a| a.deployment.to_string().len()).max().unwrap_or(0);
+        let width = allocations
+            .iter()
+            .map(|a| a.deployment.to_string().len())
+            .max()
+            .unwrap_or(0);
         for a in allocations {
-            let _ = writeln!(w.out, "  {:width$}  {}", a.deployment.to_string(), allocation_line(a));
+            let _ = writeln!(
+                w.out,
+                "  {:width$}  {}",
+                a.deployment.to_string(),
+                allocation_line(a)
+            );
         }
     }
     for n in &plan.notes {

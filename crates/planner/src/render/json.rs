@@ -43,7 +43,11 @@ pub fn json_value(plan: &Plan) -> Value {
                 v["observed"] = json!({ "id": o.id, "name": o.name, "version": o.version });
             }
             if !c.depends_on.is_empty() {
-                v["depends_on"] = json!(c.depends_on.iter().map(ToString::to_string).collect::<Vec<_>>());
+                v["depends_on"] = json!(c
+                    .depends_on
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>());
             }
             v
         })

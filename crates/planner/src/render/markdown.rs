@@ -45,8 +45,15 @@ fn diff_block(text: &str) -> String {
         let indent = line.len() - trimmed.len();
         let first = trimmed.chars().next();
         match first {
-            Some(c @ ('+' | '-')) if trimmed[1..].starts_with(' ') || trimmed[1..].starts_with('/') => {
-                let _ = writeln!(out, "{c}{}{}", " ".repeat(indent.saturating_sub(1)), &trimmed[1..]);
+            Some(c @ ('+' | '-'))
+                if trimmed[1..].starts_with(' ') || trimmed[1..].starts_with('/') =>
+            {
+                let _ = writeln!(
+                    out,
+                    "{c}{}{}",
+                    " ".repeat(indent.saturating_sub(1)),
+                    &trimmed[1..]
+                );
             }
             _ => {
                 let _ = writeln!(out, "{line}");
@@ -62,7 +69,11 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
     if plan.is_empty() {
         out.push_str("**No changes.** Your infrastructure matches the configuration.\n");
     } else {
-        let _ = writeln!(out, "**Plan: {} to add, {} to change, {} to destroy.**", s.add, s.change, s.destroy);
+        let _ = writeln!(
+            out,
+            "**Plan: {} to add, {} to change, {} to destroy.**",
+            s.add, s.change, s.destroy
+        );
     }
     let mut rows: BTreeMap<&DeploymentId, [usize; 4]> = BTreeMap::new();
     for d in &plan.scope {
@@ -81,13 +92,20 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             Action::NoOp => r[3] += 1,
         }
     }
-    let allocations: BTreeMap<&DeploymentId, String> =
-        plan.allocations.iter().map(|a| (&a.deployment, allocation_line(a))).collect();
+    let allocations: BTreeMap<&DeploymentId, String> = plan
+        .allocations
+        .iter()
+        .map(|a| (&a.deployment, allocation_line(a)))
+        .collect();
     out.push_str("\n| Project environment | Add | Change | Destroy | Unchanged | Allocation (used / quota) |\n");
     out.push_str("| --- | ---: | ---: | ---: | ---: | --- |\n");
     for (d, r) in &rows {
         let alloc = allocations.get(d).map_or("", String::as_str);
-        let _ = writeln!(out, "| `{d}` | {} | {} | {} | {} | {alloc} |", r[0], r[1], r[2], r[3]);
+        let _ = writeln!(
+            out,
+            "| `{d}` | {} | {} | {} | {} | {alloc} |",
+            r[0], r[1], r[2], r[3]
+        );
     }
     let mut current: Option<&DeploymentId> = None;
     for c in plan.actionable() {
@@ -95,7 +113,12 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             let _ = writeln!(out, "\n#### `{}`\n", c.address.deployment);
             current = Some(&c.address.deployment);
         }
-        let single = Plan { scope: Vec::new(), changes: vec![c.clone()], allocations: Vec::new(), notes: Vec::new() };
+        let single = Plan {
+            scope: Vec::new(),
+            changes: vec![c.clone()],
+            allocations: Vec::new(),
+            notes: Vec::new(),
+        };
         let body = super::human(&single, &RenderOptions { color: false });
         let body: String = body
             .lines()
@@ -103,7 +126,8 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             .take_while(|l| !l.starts_with("Plan:"))
             .map(|l| format!("{l}\n"))
             .collect();
-        let _ = writeln!(
+        let _ =
+            writeln!(
             out,
             "<details><summary><code>{} {}.{}</code> {}</summary>\n\n```diff\n{}```\n\n</details>",
             symbol(c.action, c.create_before_destroy),

@@ -21,7 +21,12 @@ pub fn view(spec: &Spec) -> Value {
             v["Data"] = Value::String(format!("{RAW}{SENSITIVE}{CUT}{digest}"));
         }
         Spec::Config(c) => {
-            if let Some(text) = c.data.as_deref().and_then(units::base64_decode).and_then(|b| String::from_utf8(b).ok()) {
+            if let Some(text) = c
+                .data
+                .as_deref()
+                .and_then(units::base64_decode)
+                .and_then(|b| String::from_utf8(b).ok())
+            {
                 v["Data"] = Value::String(text);
             }
         }

@@ -3,6 +3,8 @@
 //! from Docker are exactly the ones the tests plan against.
 #![allow(dead_code)]
 
+pub mod echo;
+
 use berth_lang::model::*;
 use berth_lang::{naming, Span};
 use berth_planner::{Address, DeploymentId, Digests, Kind};
@@ -51,7 +53,10 @@ pub fn default_update() -> UpdatePolicy {
 }
 
 pub fn default_rollback() -> UpdatePolicy {
-    UpdatePolicy { failure_action: FailureAction::Pause, ..default_update() }
+    UpdatePolicy {
+        failure_action: FailureAction::Pause,
+        ..default_update()
+    }
 }
 
 pub fn service(name: &str, image: &str) -> Service {
@@ -69,7 +74,12 @@ pub fn service(name: &str, image: &str) -> Service {
         health: None,
         update: default_update(),
         rollback: default_rollback(),
-        restart: RestartPolicy { condition: RestartCondition::Any, delay_ns: 5 * S, max_attempts: None, window_ns: None },
+        restart: RestartPolicy {
+            condition: RestartCondition::Any,
+            delay_ns: 5 * S,
+            max_attempts: None,
+            window_ns: None,
+        },
         placement: Placement::default(),
         routes: Vec::new(),
         depends_on: Vec::new(),
@@ -101,12 +111,25 @@ pub fn deployment(project: &str, environment: Environment, pr: Option<u64>) -> D
 }
 
 pub fn route(host: &str, port: u16, tls: bool) -> Route {
-    Route { host: host.into(), path: None, port, tls, span: span() }
+    Route {
+        host: host.into(),
+        path: None,
+        port,
+        tls,
+        span: span(),
+    }
 }
 
 pub fn health() -> Health {
     Health {
-        test: vec!["CMD".into(), "/bin/busybox".into(), "wget".into(), "-q".into(), "-O-".into(), "http://127.0.0.1:8080/healthz".into()],
+        test: vec![
+            "CMD".into(),
+            "/bin/busybox".into(),
+            "wget".into(),
+            "-q".into(),
+            "-O-".into(),
+            "http://127.0.0.1:8080/healthz".into(),
+        ],
         interval_ns: 5 * S,
         timeout_ns: 2 * S,
         retries: 3,
@@ -115,7 +138,14 @@ pub fn health() -> Health {
 }
 
 pub fn network(name: &str) -> Network {
-    Network { name: name.into(), internal: false, encrypted: false, attachable: false, shared_with: Vec::new(), span: span() }
+    Network {
+        name: name.into(),
+        internal: false,
+        encrypted: false,
+        attachable: false,
+        shared_with: Vec::new(),
+        span: span(),
+    }
 }
 
 /// The shop project: a routed web front end with a health check, a secret and a config; an
@@ -133,7 +163,10 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
         replicas: Some(10),
         span: None,
     };
-    d.networks.push(Network { internal: true, ..network("backend") });
+    d.networks.push(Network {
+        internal: true,
+        ..network("backend")
+    });
     d.volumes.push(Volume {
         name: "data".into(),
         size: Some(1024 * MIB),
@@ -142,7 +175,11 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
         labels: BTreeMap::from([("backup".to_string(), "daily".to_string())]),
         span: span(),
     });
-    d.secrets.push(Secret { name: "db_password".into(), source: SecretSource::Env("SHOP_DB_PASSWORD".into()), span: span() });
+    d.secrets.push(Secret {
+        name: "db_password".into(),
+        source: SecretSource::Env("SHOP_DB_PASSWORD".into()),
+        span: span(),
+    });
     d.configs.push(ConfigFile {
         name: "app".into(),
         source: ConfigSource::Content("listen = 8080\ngreeting = hello\nlog_level = info\n".into()),
@@ -152,32 +189,81 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
     let mut web = service("web", "berth/demo:1");
     web.mode = ServiceMode::Replicated { replicas: 2 };
     web.args = Some(vec!["--listen".into(), "0.0.0.0:8080".into()]);
-    web.env.insert("GREETING".into(), EnvValue::Plain("hello".into()));
-    web.env.insert("APP_ENV".into(), EnvValue::Plain(environment.to_string()));
+    web.env
+        .insert("GREETING".into(), EnvValue::Plain("hello".into()));
+    web.env
+        .insert("APP_ENV".into(), EnvValue::Plain(environment.to_string()));
     web.resources = Resources {
-        limits: ResourceSet { nano_cpus: Some(S / 2), memory_bytes: Some(128 * MIB), pids: Some(100) },
-        reservations: ResourceSet { nano_cpus: Some(S / 10), memory_bytes: Some(64 * MIB), pids: None },
+        limits: ResourceSet {
+            nano_cpus: Some(S / 2),
+            memory_bytes: Some(128 * MIB),
+            pids: Some(100),
+        },
+        reservations: ResourceSet {
+            nano_cpus: Some(S / 10),
+            memory_bytes: Some(64 * MIB),
+            pids: None,
+        },
     };
     web.health = Some(health());
-    web.routes.push(route(&naming::default_host(&stack, "web", true, DOMAIN), 8080, true));
-    web.mounts.push(Mount { source: MountSource::Tmpfs, target: "/tmp".into(), read_only: false, tmpfs_size: Some(16 * MIB) });
-    web.mounts.push(Mount { source: MountSource::Config("app".into()), target: "/etc/demo/app.conf".into(), read_only: true, tmpfs_size: None });
-    web.security = Security { read_only: true, user: Some("1000:1000".into()), cap_drop: vec!["ALL".into()], cap_add: Vec::new() };
+    web.routes.push(route(
+        &naming::default_host(&stack, "web", true, DOMAIN),
+        8080,
+        true,
+    ));
+    web.mounts.push(Mount {
+        source: MountSource::Tmpfs,
+        target: "/tmp".into(),
+        read_only: false,
+        tmpfs_size: Some(16 * MIB),
+    });
+    web.mounts.push(Mount {
+        source: MountSource::Config("app".into()),
+        target: "/etc/demo/app.conf".into(),
+        read_only: true,
+        tmpfs_size: None,
+    });
+    web.security = Security {
+        read_only: true,
+        user: Some("1000:1000".into()),
+        cap_drop: vec!["ALL".into()],
+        cap_add: Vec::new(),
+    };
     web.labels.insert("team".into(), "storefront".into());
     web.depends_on.push("api".into());
 
     let mut api = service("api", "berth/demo:1");
-    let mut api_route = route(&naming::default_host(&stack, "api", false, DOMAIN), 8080, true);
+    let mut api_route = route(
+        &naming::default_host(&stack, "api", false, DOMAIN),
+        8080,
+        true,
+    );
     api_route.path = Some("/v1".into());
     api.routes.push(api_route);
-    api.env.insert("DB_HOST".into(), EnvValue::Plain(naming::object(&stack, "db")));
+    api.env.insert(
+        "DB_HOST".into(),
+        EnvValue::Plain(naming::object(&stack, "db")),
+    );
     api.env.insert(
         "DB_PASSWORD_FILE".into(),
-        EnvValue::SecretFile { secret: "db_password".into(), path: naming::secret_path("db_password") },
+        EnvValue::SecretFile {
+            secret: "db_password".into(),
+            path: naming::secret_path("db_password"),
+        },
     );
-    api.networks.push(NetworkRef::Own { name: "backend".into() });
-    api.resources.reservations = ResourceSet { nano_cpus: Some(S / 10), memory_bytes: Some(64 * MIB), pids: None };
-    api.resources.limits = ResourceSet { nano_cpus: Some(S / 2), memory_bytes: Some(128 * MIB), pids: None };
+    api.networks.push(NetworkRef::Own {
+        name: "backend".into(),
+    });
+    api.resources.reservations = ResourceSet {
+        nano_cpus: Some(S / 10),
+        memory_bytes: Some(64 * MIB),
+        pids: None,
+    };
+    api.resources.limits = ResourceSet {
+        nano_cpus: Some(S / 2),
+        memory_bytes: Some(128 * MIB),
+        pids: None,
+    };
     api.placement.constraints.push("node.role==manager".into());
     api.depends_on.push("db".into());
 
@@ -185,14 +271,33 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
     db.command = Some(vec!["/bin/busybox".into(), "sleep".into(), "86400".into()]);
     db.env.insert(
         "PASSWORD_FILE".into(),
-        EnvValue::SecretFile { secret: "db_password".into(), path: naming::secret_path("db_password") },
+        EnvValue::SecretFile {
+            secret: "db_password".into(),
+            path: naming::secret_path("db_password"),
+        },
     );
-    db.mounts.push(Mount { source: MountSource::Volume("data".into()), target: "/data".into(), read_only: false, tmpfs_size: None });
-    db.networks.push(NetworkRef::Own { name: "backend".into() });
+    db.mounts.push(Mount {
+        source: MountSource::Volume("data".into()),
+        target: "/data".into(),
+        read_only: false,
+        tmpfs_size: None,
+    });
+    db.networks.push(NetworkRef::Own {
+        name: "backend".into(),
+    });
     db.endpoint_mode = EndpointMode::Dnsrr;
     db.stop_grace_period_ns = Some(30 * S);
-    db.restart = RestartPolicy { condition: RestartCondition::OnFailure, delay_ns: 2 * S, max_attempts: Some(5), window_ns: Some(60 * S) };
-    db.resources.reservations = ResourceSet { nano_cpus: Some(S / 4), memory_bytes: Some(256 * MIB), pids: None };
+    db.restart = RestartPolicy {
+        condition: RestartCondition::OnFailure,
+        delay_ns: 2 * S,
+        max_attempts: Some(5),
+        window_ns: Some(60 * S),
+    };
+    db.resources.reservations = ResourceSet {
+        nano_cpus: Some(S / 4),
+        memory_bytes: Some(256 * MIB),
+        pids: None,
+    };
 
     d.services = vec![web, api, db];
     d
@@ -202,7 +307,11 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
 pub fn blog() -> Deployment {
     let mut d = deployment("berthfx-blog", Environment::Production, None);
     let mut web = service("web", "berth/demo:1");
-    web.routes.push(route(&naming::default_host("berthfx-blog", "web", true, DOMAIN), 8080, false));
+    web.routes.push(route(
+        &naming::default_host("berthfx-blog", "web", true, DOMAIN),
+        8080,
+        false,
+    ));
     d.services.push(web);
     d
 }
@@ -212,7 +321,10 @@ pub fn scenario(name: &str) -> Vec<Deployment> {
     match name {
         "empty" => Vec::new(),
         "shop" | "drift" => vec![shop(Environment::Production, None)],
-        "preview" => vec![shop(Environment::Production, None), shop(Environment::Preview, Some(7))],
+        "preview" => vec![
+            shop(Environment::Production, None),
+            shop(Environment::Preview, Some(7)),
+        ],
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -231,7 +343,10 @@ pub fn digests(deployments: &[Deployment], generation: u32) -> Digests {
         let id = DeploymentId::new(&d.project, d.environment, d.pr);
         for s in &d.secrets {
             let address = id.address(Kind::Secret, &s.name);
-            out.insert(address.to_string(), berth_planner::units::sha256_hex(secret_value(&address, generation).as_bytes()));
+            out.insert(
+                address.to_string(),
+                berth_planner::units::sha256_hex(secret_value(&address, generation).as_bytes()),
+            );
         }
     }
     out

@@ -1,0 +1,71 @@
+//! The status of project environments as the cluster reports it: each service's running and
+//! desired tasks and whether its tasks are healthy, for `berth status` (human, JSON, Prometheus).
+
+use crate::connect::Cluster;
+use crate::error::ApplyError;
+use berth_planner::DeploymentId;
+use bollard::query_parameters::ListServicesOptionsBuilder;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub address: String,
+    pub image: String,
+    pub running: u64,
+    pub desired: u64,
+    /// `healthy` when every wanted task runs, `converging` while some start, `failing` when
+    /// tasks fail, `stopped` when none is wanted.
+    pub health: String,
+    /// Swarm's update state (`completed`, `rollback_completed`, ...) when an update happened.
+    pub update_state: Option<String>,
+}
+
+/// Services of the given project environments, by deployment.
+pub async fn services(cluster: &Cluster, ids: &[DeploymentId]) -> Result<BTreeMap<DeploymentId, Vec<ServiceStatus>>, ApplyError> {
+    let err = |e: bollard::errors::Error| ApplyError::Docker { operation: "list", address: "the cluster".into(), message: e.to_string() };
+    let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
+    let services = cluster.docker.list_services(Some(ListServicesOptionsBuilder::default().filters(&managed).status(true).build())).await.map_err(err)?;
+    let tasks = cluster.docker.list_tasks(None::<bollard::query_parameters::ListTasksOptions>).await.map_err(err)?;
+    let mut out: BTreeMap<DeploymentId, Vec<ServiceStatus>> = ids.iter().map(|i| (i.clone(), Vec::new())).collect();
+    for s in services {
+        let spec = s.spec.clone().unwrap_or_default();
+        let labels = spec.labels.clone().unwrap_or_default();
+        let Some(address) = labels.get("berth.address").and_then(|a| a.parse::<berth_planner::Address>().ok()) else { continue };
+        let Some(list) = out.get_mut(&address.deployment) else { continue };
+        let id = s.id.clone().unwrap_or_default();
+        let mine: Vec<&bollard::models::Task> = tasks.iter().filter(|t| t.service_id.as_deref() == Some(id.as_str())).collect();
+        let wanted = mine.iter().filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running")).count() as u64;
+        let running = mine
+            .iter()
+            .filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running"))
+            .filter(|t| t.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).as_deref() == Some("running"))
+            .count() as u64;
+        let failing = mine.iter().any(|t| matches!(t.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).as_deref(), Some("failed" | "rejected")));
+        let desired = spec.mode.as_ref().and_then(|m| m.replicated.as_ref()).and_then(|r| r.replicas).map(|r| r.max(0) as u64).unwrap_or(wanted);
+        let health = if desired == 0 {
+            "stopped"
+        } else if running == desired {
+            "healthy"
+        } else if failing {
+            "failing"
+        } else {
+            "converging"
+        };
+        let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone()).unwrap_or_default();
+        list.push(ServiceStatus {
+            name: address.name.clone(),
+            address: address.to_string(),
+            image: image.split('@').next().unwrap_or_default().to_string(),
+            running,
+            desired,
+            health: health.to_string(),
+            update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
+        });
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}

@@ -1,0 +1,462 @@
+//! Tests of the compiled resources (labels, isolation, Traefik labels, update defaults, secrets),
+//! the dependency graph, the observed model, scopes, and saved plans.
+
+mod support;
+
+use berth_lang::model::{Environment, ServiceMode};
+use berth_lang::Code;
+use berth_planner::planfile::Stale;
+use berth_planner::resource::{label, Spec};
+use berth_planner::*;
+use std::collections::BTreeSet;
+use support::*;
+
+fn fixture(scenario: &str) -> Observed {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/observed")
+        .join(scenario);
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    Observed::from_docker(&DockerSnapshot {
+        services: read("services"),
+        networks: read("networks"),
+        volumes: read("volumes"),
+        secrets: read("secrets"),
+        configs: read("configs"),
+        nodes: read("nodes"),
+        tasks: read("tasks"),
+    })
+    .unwrap()
+}
+
+fn shop_and_blog() -> Desired {
+    let ds = [shop(Environment::Production, None), blog()];
+    compile(&ds, &platform(), &digests(&ds, 1)).unwrap()
+}
+
+fn service<'a>(desired: &'a Desired, address: &str) -> &'a docker::ServiceSpec {
+    match &desired.get(&address.parse().unwrap()).unwrap().spec {
+        Spec::Service(s) => s,
+        _ => panic!("{address} is not a service"),
+    }
+}
+
+#[test]
+fn every_object_carries_berths_labels() {
+    let desired = shop_and_blog();
+    for r in desired.resources.values() {
+        let l = r.spec.labels();
+        assert_eq!(
+            l.get(label::MANAGED).map(String::as_str),
+            Some("true"),
+            "{}",
+            r.address
+        );
+        assert_eq!(l.get(label::ADDRESS), Some(&r.address.to_string()));
+        assert_eq!(l.get(label::PROJECT), Some(&r.address.deployment.project));
+        assert!(l.contains_key(label::STACK));
+        assert!(l.contains_key(label::ENVIRONMENT));
+    }
+    let net = desired
+        .get(&"berthfx-shop/production/network.default".parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        net.spec.labels().get("project.id").map(String::as_str),
+        Some("berthfx-shop")
+    );
+    assert_eq!(
+        net.spec
+            .labels()
+            .get("project.environment")
+            .map(String::as_str),
+        Some("production")
+    );
+}
+
+#[test]
+fn tenants_share_no_network_but_the_proxy_reaches_each_edge() {
+    let desired = shop_and_blog();
+    let mut members: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    for (r, s) in desired.services() {
+        for n in &s.task_template.networks {
+            members
+                .entry(n.target.clone())
+                .or_default()
+                .insert(r.address.deployment.to_string());
+        }
+    }
+    for (network, deployments) in &members {
+        let tenants: Vec<_> = deployments
+            .iter()
+            .filter(|d| *d != "platform/proxy")
+            .collect();
+        assert_eq!(tenants.len(), 1, "{network} is shared by {deployments:?}");
+    }
+    assert!(members["berthfx-shop_edge"].contains("platform/proxy"));
+    assert!(members["berthfx-blog_edge"].contains("platform/proxy"));
+    // Only routed services join the edge network.
+    let db = service(&desired, "berthfx-shop/production/service.db");
+    assert!(db
+        .task_template
+        .networks
+        .iter()
+        .all(|n| n.target != "berthfx-shop_edge"));
+}
+
+#[test]
+fn routed_services_get_traefik_labels() {
+    let desired = shop_and_blog();
+    let api = service(&desired, "berthfx-shop/production/service.api");
+    let l = &api.labels;
+    assert_eq!(l["traefik.enable"], "true");
+    assert_eq!(l["traefik.swarm.network"], "berthfx-shop_edge");
+    assert_eq!(
+        l["traefik.http.routers.berthfx-shop_api-0.rule"],
+        "Host(`api-berthfx-shop.example.test`) && PathPrefix(`/v1`)"
+    );
+    assert_eq!(
+        l["traefik.http.routers.berthfx-shop_api-0.entrypoints"],
+        "websecure"
+    );
+    assert_eq!(
+        l["traefik.http.routers.berthfx-shop_api-0.tls.certresolver"],
+        "acme"
+    );
+    assert_eq!(
+        l["traefik.http.services.berthfx-shop_api-0.loadbalancer.server.port"],
+        "8080"
+    );
+    let blog = service(&desired, "berthfx-blog/production/service.web");
+    assert_eq!(
+        blog.labels["traefik.http.routers.berthfx-blog_web-0.entrypoints"],
+        "web"
+    );
+    assert!(!blog
+        .labels
+        .contains_key("traefik.http.routers.berthfx-blog_web-0.tls"));
+}
+
+#[test]
+fn the_proxy_is_configured_for_swarm() {
+    let desired = shop_and_blog();
+    let t = service(&desired, "platform/proxy/service.traefik");
+    let args = &t.task_template.container_spec.args;
+    for expected in [
+        "--providers.swarm.exposedByDefault=false",
+        "--providers.swarm.constraints=Label(`berth.managed`,`true`)",
+        "--providers.swarm.refreshSeconds=2s",
+        "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+        "--certificatesresolvers.acme.acme.caServer=https://127.0.0.1:14000/dir",
+        "--accesslog=true",
+        "--metrics.prometheus=true",
+        "--api.dashboard=false",
+    ] {
+        assert!(
+            args.iter().any(|a| a == expected),
+            "missing {expected} in {args:#?}"
+        );
+    }
+    let sock = t
+        .task_template
+        .container_spec
+        .mounts
+        .iter()
+        .find(|m| m.source == "/var/run/docker.sock")
+        .unwrap();
+    assert!(sock.read_only);
+    let ports = &t.endpoint_spec.as_ref().unwrap().ports;
+    assert!(ports.iter().all(|p| p.publish_mode == "host"));
+    assert!(t
+        .task_template
+        .placement
+        .as_ref()
+        .unwrap()
+        .constraints
+        .contains(&"node.role == manager".to_string()));
+}
+
+#[test]
+fn zero_downtime_update_defaults() {
+    let desired = shop_and_blog();
+    let web = service(&desired, "berthfx-shop/production/service.web");
+    let u = web.update_config.as_ref().unwrap();
+    assert_eq!(
+        (u.order.as_str(), u.failure_action.as_str()),
+        ("start-first", "rollback")
+    );
+    // Start period 10 s + interval 5 s x 3 retries.
+    assert_eq!(u.monitor, 25_000_000_000);
+    let r = web.rollback_config.as_ref().unwrap();
+    assert_eq!(r.failure_action, "pause");
+    let blog = service(&desired, "berthfx-blog/production/service.web");
+    assert_eq!(blog.update_config.as_ref().unwrap().monitor, 5_000_000_000);
+}
+
+#[test]
+fn secrets_are_named_by_content_and_never_carry_values() {
+    let ds = [shop(Environment::Production, None)];
+    let one = compile(&ds, &platform(), &digests(&ds, 1)).unwrap();
+    let two = compile(&ds, &platform(), &digests(&ds, 2)).unwrap();
+    let a: Address = "berthfx-shop/production/secret.db_password"
+        .parse()
+        .unwrap();
+    assert_ne!(one.get(&a).unwrap().name(), two.get(&a).unwrap().name());
+    assert!(one
+        .get(&a)
+        .unwrap()
+        .name()
+        .starts_with("berthfx-shop_db_password_"));
+    let everything =
+        serde_json::to_string(&one.resources.values().map(|r| &r.spec).collect::<Vec<_>>())
+            .unwrap();
+    assert!(!everything.contains("not-a-real-password"));
+    let api = service(&one, "berthfx-shop/production/service.api");
+    assert!(api
+        .task_template
+        .container_spec
+        .env
+        .contains(&"DB_PASSWORD_FILE=/run/secrets/db_password".to_string()));
+}
+
+#[test]
+fn a_missing_digest_is_an_error() {
+    let ds = [shop(Environment::Production, None)];
+    let e = compile(&ds, &platform(), &Digests::new()).unwrap_err();
+    assert!(matches!(e.0[0], PlanError::MissingDigest { .. }), "{e}");
+}
+
+#[test]
+fn a_network_named_edge_is_reserved() {
+    let mut d = shop(Environment::Production, None);
+    d.networks.push(network("edge"));
+    let e = compile(
+        std::slice::from_ref(&d),
+        &platform(),
+        &digests(&[d.clone()], 1),
+    )
+    .unwrap_err();
+    assert!(matches!(e.0[0], PlanError::ReservedNetworkName { .. }));
+    assert_eq!(e.0[0].to_diagnostic().unwrap().code, Code::ReservedName);
+}
+
+#[test]
+fn route_collisions_become_diagnostics() {
+    let mut b = blog();
+    b.services[0].routes[0].host = "berthfx-shop.example.test".into();
+    let ds = [shop(Environment::Production, None), b];
+    let e = compile(&ds, &platform(), &digests(&ds, 1)).unwrap_err();
+    let d = e.0[0].to_diagnostic().unwrap();
+    assert_eq!(d.code, Code::DuplicateRoute);
+    assert_eq!(d.secondary.len(), 1);
+}
+
+#[test]
+fn the_graph_orders_dependencies_first_and_finds_cycles() {
+    let desired = shop_and_blog();
+    let order = DepGraph::build(&desired).create_order().unwrap();
+    let pos = |a: &str| order.iter().position(|x| x.to_string() == a).unwrap();
+    assert!(
+        pos("berthfx-shop/production/network.backend") < pos("berthfx-shop/production/service.api")
+    );
+    assert!(pos("berthfx-shop/production/service.db") < pos("berthfx-shop/production/service.api"));
+    assert!(
+        pos("berthfx-shop/production/service.api") < pos("berthfx-shop/production/service.web")
+    );
+    assert!(pos("berthfx-shop/production/network.edge") < pos("platform/proxy/service.traefik"));
+
+    let dot = dot(&desired);
+    assert!(dot.starts_with("digraph berth {"));
+    assert!(dot.contains(
+        "\"berthfx-shop/production/service.web\" -> \"berthfx-shop/production/service.api\";"
+    ));
+    assert!(dot.contains("subgraph \"cluster_platform/proxy\""));
+
+    let mut d = shop(Environment::Production, None);
+    d.services[2].depends_on.push("web".into());
+    let desired = compile(
+        std::slice::from_ref(&d),
+        &platform(),
+        &digests(&[d.clone()], 1),
+    )
+    .unwrap();
+    let e = plan(&desired, &Observed::empty(), &PlanOptions::default()).unwrap_err();
+    let text = e.to_string();
+    assert!(text.contains("dependency cycle"), "{text}");
+    assert!(
+        text.contains("service.db") && text.contains("service.web"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_observed_model_reads_docker() {
+    let o = fixture("shop");
+    let web = o
+        .resources
+        .iter()
+        .find(|r| r.address.to_string() == "berthfx-shop/production/service.web")
+        .unwrap();
+    let Spec::Service(s) = &web.spec else {
+        panic!()
+    };
+    // Network IDs are mapped back to names.
+    let targets: Vec<_> = s
+        .task_template
+        .networks
+        .iter()
+        .map(|n| n.target.as_str())
+        .collect();
+    assert_eq!(targets, ["berthfx-shop_default", "berthfx-shop_edge"]);
+    assert!(web.version.is_some());
+    let nodes = o.nodes.as_ref().unwrap();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].nano_cpus, 2_000_000_000);
+    assert!(o.tasks.iter().all(|t| t.service.is_some()));
+    assert!(o.unaddressed.is_empty());
+
+    let err = Observed::from_docker(&DockerSnapshot {
+        services: "{".into(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("GET /services"));
+    // Objects without berth's label are not berth's.
+    let foreign = r#"[{"Name":"other","Id":"x1","Driver":"overlay","Labels":{"team":"a"}}]"#;
+    let o = Observed::from_docker(&DockerSnapshot {
+        networks: foreign.into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(o.resources.is_empty());
+}
+
+#[test]
+fn planning_one_environment_leaves_the_others_alone() {
+    // The preview exists, but the configuration planned has only production: scoped to
+    // production, the preview is not an orphan.
+    let ds = [shop(Environment::Production, None)];
+    let desired = compile(&ds, &platform(), &digests(&ds, 1)).unwrap();
+    let scope = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Production,
+        None,
+    )]);
+    let p = plan(
+        &desired,
+        &fixture("preview"),
+        &PlanOptions {
+            scope,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(p.is_empty(), "{}", render::human(&p, &Default::default()));
+}
+
+#[test]
+fn destroy_can_keep_volumes() {
+    let ds = [shop(Environment::Production, None)];
+    let desired = compile(&ds, &platform(), &digests(&ds, 1)).unwrap();
+    let scope = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Preview,
+        Some(7),
+    )]);
+    let options = PlanOptions {
+        scope,
+        keep_volumes: true,
+        ..Default::default()
+    };
+    let p = plan(&desired, &fixture("preview"), &options).unwrap();
+    assert!(p.actionable().all(|c| c.address.kind != Kind::Volume));
+    assert!(p.notes.iter().any(|n| n.contains("berthfx-shop-pr-7_data")));
+}
+
+#[test]
+fn a_mode_change_replaces_the_service() {
+    let mut d = shop(Environment::Production, None);
+    d.services[0].mode = ServiceMode::Global;
+    let desired = compile(
+        std::slice::from_ref(&d),
+        &platform(),
+        &digests(&[d.clone()], 1),
+    )
+    .unwrap();
+    let p = plan(&desired, &fixture("shop"), &PlanOptions::default()).unwrap();
+    let c = p.actionable().next().unwrap();
+    assert_eq!(c.action, Action::Replace);
+    assert_eq!(c.replace_paths, vec![vec!["Mode".to_string()]]);
+    assert_eq!(c.actions(), ["delete", "create"]);
+}
+
+#[test]
+fn an_older_secret_generation_is_deleted() {
+    let mut o = fixture("shop");
+    let old = o
+        .resources
+        .iter()
+        .find(|r| r.address.kind == Kind::Secret)
+        .unwrap()
+        .clone();
+    let mut stale = old.clone();
+    if let Spec::Secret(s) = &mut stale.spec {
+        s.name = "berthfx-shop_db_password_0000000000".into();
+    }
+    stale.id = "stale".into();
+    o.resources.push(stale);
+    let o = Observed::from_resources(o.resources);
+    let ds = [shop(Environment::Production, None)];
+    let desired = compile(&ds, &platform(), &digests(&ds, 1)).unwrap();
+    let p = plan(&desired, &o, &PlanOptions::default()).unwrap();
+    let changes: Vec<_> = p.actionable().collect();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(
+        changes[0].reason,
+        Some(Reason::DeleteBecauseStaleGeneration)
+    );
+    assert_eq!(changes[0].observed.as_ref().unwrap().id, "stale");
+}
+
+#[test]
+fn a_saved_plan_knows_when_it_is_stale() {
+    let ds = [shop(Environment::Production, None)];
+    let mut d = ds[0].clone();
+    d.services[0].image = "berth/demo:2".into();
+    let desired = compile(std::slice::from_ref(&d), &platform(), &digests(&ds, 1)).unwrap();
+    let observed = fixture("shop");
+    let only = BTreeSet::from([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Production,
+        None,
+    )]);
+    let p = plan(
+        &desired,
+        &observed,
+        &PlanOptions {
+            scope: Scope::Only(only),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let file = PlanFile::new(p, "lineage-1", 4, &observed, "cfg");
+    let back = PlanFile::from_json(&file.to_json()).unwrap();
+    assert_eq!(back, file);
+    assert_eq!(back.check_fresh("lineage-1", 4, &observed), Ok(()));
+    assert!(matches!(
+        back.check_fresh("lineage-1", 5, &observed),
+        Err(Stale::Serial { .. })
+    ));
+    assert!(matches!(
+        back.check_fresh("lineage-2", 4, &observed),
+        Err(Stale::Lineage { .. })
+    ));
+    assert!(matches!(
+        back.check_fresh("lineage-1", 4, &fixture("drift")),
+        Err(Stale::Observed { .. })
+    ));
+    // Objects outside the plan's scope changing (a preview and the proxy) do not make it stale.
+    assert_eq!(
+        back.check_fresh("lineage-1", 4, &fixture("preview")),
+        Ok(())
+    );
+    assert!(!file.to_json().contains("not-a-real-password"));
+}

@@ -1,0 +1,231 @@
+//! `berth apply`: plans (or loads a saved plan and refuses it when stale), asks for confirmation
+//! on a terminal, locks the project environments in scope, executes, records state, and exits
+//! non-zero when anything failed, was rolled back or was interrupted.
+
+use super::plan::{render, PlanFormat};
+use super::progress::Lines;
+use super::session::{self, Failure, Selection, Session};
+use super::ConfigArgs;
+use berth_apply::execute::{self, Options};
+use berth_apply::lock;
+use berth_apply::state::{RouteOutput, State};
+use berth_apply::ApplyError;
+use berth_planner::{Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, Spec};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Args, Clone)]
+pub struct ExecArgs {
+    /// Apply without asking for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many changes run at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Do not wait for services to converge.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// How long one service may take to converge, in seconds.
+    #[arg(long, default_value_t = 180)]
+    pub timeout: u64,
+    /// Wait this long for a lock held by another apply, in seconds (default: fail at once).
+    #[arg(long, default_value_t = 0)]
+    pub lock_timeout: u64,
+    /// Allow deleting or replacing volumes (their data is lost).
+    #[arg(long)]
+    pub allow_data_loss: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub selection: Selection,
+    #[command(flatten)]
+    pub exec: ExecArgs,
+    /// The configuration directory when applying a saved plan.
+    #[arg(long, default_value = ".")]
+    pub config_dir: PathBuf,
+}
+
+pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
+    if args.config.dir.is_file() {
+        return run_saved(args, &args.config.dir);
+    }
+    let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let options = PlanOptions { scope: session.scope(&args.selection), allow_data_loss: args.exec.allow_data_loss, keep_volumes: false };
+    execute_with(&session, options, &args.exec, None)
+}
+
+fn run_saved(args: &ApplyArgs, path: &Path) -> Result<ExitCode, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Load(super::load::LoadError::Io { path: path.to_path_buf(), source: e }))?;
+    let saved = PlanFile::from_json(&text).map_err(|e| Failure::Usage(format!("`{}` is not a berth plan file: {e}", path.display())))?;
+    let config = ConfigArgs { dir: args.config_dir.clone(), vars: args.config.vars.clone(), var_files: args.config.var_files.clone() };
+    let session = Session::open(&config, &args.selection, super::Format::Human)?;
+    let options = PlanOptions { scope: berth_planner::Scope::Only(saved.plan.scope.iter().cloned().collect()), allow_data_loss: true, keep_volumes: false };
+    execute_with(&session, options, &args.exec, Some(saved))
+}
+
+/// Locks, plans (or checks the saved plan), confirms, executes and records.
+pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, saved: Option<PlanFile>) -> Result<ExitCode, Failure> {
+    let (digests, payloads) = session.payloads()?;
+    let desired = session.desired(&digests)?;
+    let scope: Vec<DeploymentId> = match &saved {
+        Some(s) => s.plan.scope.clone(),
+        None => options.scope.resolve(&desired).into_iter().collect(),
+    };
+    // Locks are taken in a fixed order, so two applies never wait for each other in a circle.
+    let mut locks = Vec::new();
+    for id in &scope {
+        locks.push(lock::acquire(&session.store, id, "apply", Duration::from_secs(exec.lock_timeout))?);
+    }
+    let rt = session::runtime();
+    let cancel = Arc::new(AtomicBool::new(false));
+    let result = rt.block_on(async {
+        let cluster = berth_apply::connect().await?;
+        let observed = session::observe(&cluster).await?;
+        let states = session.states(scope.iter().cloned())?;
+        let plan = match saved {
+            Some(file) => {
+                let (lineage, serial) = session::lineage_and_serial(&states);
+                file.check_fresh(&lineage, serial, &observed).map_err(ApplyError::from)?;
+                check_payload_digests(&file.plan, &payloads)?;
+                file.plan
+            }
+            None => session::plan(&desired, &observed, &options)?,
+        };
+        print!("{}", render(&plan, PlanFormat::Human));
+        if plan.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        if !exec.auto_approve && !confirm()? {
+            eprintln!("Apply cancelled.");
+            return Ok(ExitCode::from(super::EXIT_ERROR));
+        }
+        let signal = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\nInterrupted: starting nothing new; finishing and recording what is in flight. Press Ctrl-C again to stop at once.");
+                signal.store(true, Ordering::SeqCst);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+        let mut begun = BTreeMap::new();
+        for id in &scope {
+            begun.insert(id.clone(), session.store.begin(id)?);
+        }
+        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone() };
+        let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, Arc::new(Lines::new()), opts).await {
+            Ok(done) => done,
+            Err((e, states)) => {
+                save_all(session, &states)?;
+                return Err(e.into());
+            }
+        };
+        record_outputs(&desired, &mut states);
+        save_all(session, &states)?;
+        summarize(&plan, &report, cancel.load(Ordering::SeqCst))
+    });
+    drop(locks);
+    result
+}
+
+fn save_all(session: &Session, states: &BTreeMap<DeploymentId, State>) -> Result<(), Failure> {
+    for s in states.values() {
+        session.store.save(s)?;
+    }
+    Ok(())
+}
+
+fn record_outputs(desired: &Desired, states: &mut BTreeMap<DeploymentId, State>) {
+    for (id, state) in states.iter_mut() {
+        let Some(info) = desired.deployments.get(id) else { continue };
+        let tls = |service: &berth_planner::Address| {
+            desired.get(service).is_some_and(|r| matches!(&r.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))))
+        };
+        state.outputs.routes = info
+            .routes
+            .iter()
+            .map(|r| RouteOutput {
+                service: r.service.name.clone(),
+                url: format!("{}://{}{}", if tls(&r.service) { "https" } else { "http" }, r.host, r.path.as_deref().unwrap_or("/")),
+            })
+            .collect();
+    }
+}
+
+/// A saved plan's secrets must be the ones read now: otherwise the plan is stale.
+fn check_payload_digests(plan: &Plan, payloads: &berth_apply::payload::Payloads) -> Result<(), Failure> {
+    use sha2::{Digest, Sha256};
+    for c in plan.actionable() {
+        let label = match &c.after {
+            Some(Spec::Secret(s)) => s.labels.get("berth.digest"),
+            Some(Spec::Config(s)) if s.data.is_none() => s.labels.get("berth.digest"),
+            _ => None,
+        };
+        let (Some(planned), Some(bytes)) = (label, payloads.get(&c.address.to_string())) else { continue };
+        let now: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        if &now != planned {
+            return Err(Failure::Usage(format!("the saved plan is stale: the content of {} changed since it was planned; plan again", c.address)));
+        }
+    }
+    Ok(())
+}
+
+fn confirm() -> Result<bool, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage("refusing to apply without confirmation: standard input is not a terminal; review the plan and pass --auto-approve".into()));
+    }
+    eprint!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(line.trim() == "yes")
+}
+
+fn summarize(plan: &Plan, report: &execute::Report, interrupted: bool) -> Result<ExitCode, Failure> {
+    let mut added = 0;
+    let mut changed = 0;
+    let mut destroyed = 0;
+    for c in plan.actionable().filter(|c| report.done.contains(&c.address)) {
+        match c.action {
+            Action::Create => added += 1,
+            Action::Update => changed += 1,
+            Action::Replace => {
+                added += 1;
+                destroyed += 1;
+            }
+            Action::Delete => destroyed += 1,
+            Action::NoOp => {}
+        }
+    }
+    if report.failed.is_empty() && !interrupted && report.skipped.is_empty() {
+        println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("\nApply incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed; state records what was done.");
+    for (address, e) in &report.failed {
+        eprintln!("error: {address}: {e}");
+        match e {
+            ApplyError::RolledBack { task_errors, .. } | ApplyError::NotConverged { task_errors, .. } => {
+                for t in task_errors {
+                    eprintln!("  {t}");
+                }
+            }
+            _ => {}
+        }
+    }
+    if interrupted {
+        return Err(Failure::Apply(ApplyError::Interrupted { done: report.done.len(), skipped: report.skipped.len() }));
+    }
+    Ok(ExitCode::from(super::EXIT_ERROR))
+}

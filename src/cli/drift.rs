@@ -1,0 +1,74 @@
+//! `berth drift`: what changed in the cluster outside berth since the last apply. It compares the
+//! live objects of each applied project environment with its state file, and shows what `berth
+//! apply` would do to restore them. Exit 2 when anything drifted.
+
+use super::session::{self, Failure};
+use super::{ConfigArgs, EXIT_CHANGES};
+use berth_apply::state::Store;
+use berth_planner::{DeploymentId, Desired, PlanOptions, Resource, Scope};
+use clap::Args;
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Only this project.
+    #[arg(long, short = 'p')]
+    pub project: Option<String>,
+    /// Only this environment (`production`, `staging`, `development`, or `preview-<pr>`).
+    #[arg(long, short = 'e')]
+    pub env: Option<String>,
+    #[arg(long, env = "BERTH_STATE_DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: super::Format,
+}
+
+pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
+    let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
+    let ids: Vec<DeploymentId> = store
+        .deployments()
+        .into_iter()
+        .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project) && args.env.as_ref().is_none_or(|e| *e == d.env))
+        .collect();
+    let mut recorded = Desired::default();
+    for id in &ids {
+        if let Some(state) = store.load(id)? {
+            for r in state.resources {
+                recorded.resources.insert(r.address.clone(), Resource { address: r.address, spec: r.spec, depends_on: Vec::new(), span: None });
+            }
+        }
+    }
+    let rt = session::runtime();
+    let observed = rt.block_on(async {
+        let cluster = berth_apply::connect().await?;
+        session::observe(&cluster).await
+    })?;
+    let options = PlanOptions { scope: Scope::Only(ids.iter().cloned().collect::<BTreeSet<_>>()), allow_data_loss: true, keep_volumes: false };
+    let plan = session::plan(&recorded, &observed, &options)?;
+    let drifted = !plan.is_empty();
+    match args.format {
+        super::Format::Json => {
+            let value = serde_json::json!({
+                "drift": drifted,
+                "checked": ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                "restore_plan": berth_planner::render::json_value(&plan),
+            });
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        }
+        super::Format::Human => {
+            if ids.is_empty() {
+                println!("No applied project environment to check.");
+            } else if drifted {
+                println!("Drift detected: the cluster no longer matches what berth last applied.");
+                println!("To restore the recorded state, berth apply would:\n");
+                print!("{}", super::plan::render(&plan, super::plan::PlanFormat::Human));
+            } else {
+                println!("No drift: {} project environment(s) match what berth last applied.", ids.len());
+            }
+        }
+    }
+    Ok(if drifted { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
+}

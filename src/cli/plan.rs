@@ -1,0 +1,87 @@
+//! `berth plan`: what applying would change, for people (Terraform's conventions), pull requests
+//! (markdown) or machines (JSON); optionally saved for `berth apply`. Exit 0 when nothing would
+//! change, 2 with `--detailed-exitcode` when something would, 1 on errors.
+
+use super::session::{self, Failure, Selection, Session};
+use super::{output, ConfigArgs, EXIT_CHANGES};
+use berth_planner::{PlanFile, PlanOptions, RenderOptions};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PlanFormat {
+    #[default]
+    Human,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub selection: Selection,
+    /// Save the plan for `berth apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Read the live cluster (default). `--refresh=false` plans against the state file alone,
+    /// for CI without access to the cluster.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub refresh: bool,
+    /// Exit 2 when the plan has changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: PlanFormat,
+    /// Allow deleting or replacing volumes (their data is lost).
+    #[arg(long)]
+    pub allow_data_loss: bool,
+}
+
+pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
+    let options = RenderOptions { color: format == PlanFormat::Human && output::color_stdout() };
+    match format {
+        PlanFormat::Human => berth_planner::render::human(plan, &options),
+        PlanFormat::Markdown => berth_planner::render::markdown(plan, &options),
+        PlanFormat::Json => berth_planner::render::json(plan, &options),
+    }
+}
+
+pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
+    let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let (digests, _payloads) = session.payloads()?;
+    let desired = session.desired(&digests)?;
+    let options = PlanOptions { scope: session.scope(&args.selection), allow_data_loss: args.allow_data_loss, keep_volumes: false };
+    let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
+    let states = session.states(scope_ids.iter().cloned())?;
+    let observed = if args.refresh {
+        let rt = session::runtime();
+        rt.block_on(async {
+            let cluster = berth_apply::connect().await?;
+            session::observe(&cluster).await
+        })?
+    } else {
+        session.recorded(scope_ids.iter().cloned())?
+    };
+    let plan = session::plan(&desired, &observed, &options)?;
+    print!("{}", render(&plan, args.format));
+    if let Some(path) = &args.out {
+        let (lineage, serial) = session::lineage_and_serial(&states);
+        let file = PlanFile::new(plan.clone(), lineage, serial, &observed, config_digest(&session));
+        std::fs::write(path, file.to_json()).map_err(|e| Failure::Load(super::load::LoadError::Io { path: path.clone(), source: e }))?;
+        eprintln!("Saved the plan to {}. Apply exactly this plan with `berth apply {}`.", path.display(), path.display());
+    }
+    if args.detailed_exitcode && !plan.is_empty() {
+        return Ok(ExitCode::from(EXIT_CHANGES));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A digest of the configuration's meaning (the checked model), recorded in saved plans.
+pub fn config_digest(session: &Session) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_vec(&session.selected).unwrap_or_default();
+    Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,171 @@
+//! What the commands that plan share: reading and checking the configuration, choosing the
+//! project environments in scope, reading secret digests, reading the cluster (or the recorded
+//! state), and planning. Each step's failure becomes a [`Failure`] the command reports.
+
+use super::{load, ConfigArgs, Format};
+use berth_apply::payload::Payloads;
+use berth_apply::state::{observed_from_states, State, Store};
+use berth_apply::{ApplyError, Cluster};
+use berth_lang::model::{Config, Deployment, Environment};
+use berth_planner::{Desired, DeploymentId, Observed, Plan, PlanErrors, PlanOptions, Scope};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Which project environments a command acts on.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Selection {
+    /// Only this project.
+    #[arg(long, short = 'p')]
+    pub project: Option<String>,
+    /// Only this environment (production, staging, preview, development).
+    #[arg(long, short = 'e')]
+    pub env: Option<String>,
+    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    #[arg(long, env = "BERTH_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// Why a command stopped; already worth showing to the user as is.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("the configuration has errors")]
+    Invalid,
+    #[error(transparent)]
+    Load(#[from] load::LoadError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error("{0}")]
+    Plan(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Failure {
+    pub fn report(&self) {
+        match self {
+            Failure::Invalid => {}
+            Failure::Apply(e) => {
+                eprintln!("error: {e}");
+                if let ApplyError::Failed { errors, .. } = e {
+                    for err in errors {
+                        eprintln!("  - {err}");
+                    }
+                }
+                if let Some(hint) = e.hint() {
+                    eprintln!("help: {hint}");
+                }
+            }
+            other => eprintln!("error: {other}"),
+        }
+    }
+}
+
+pub struct Session {
+    pub dir: PathBuf,
+    pub config: Config,
+    pub store: Store,
+    /// The deployments in scope, by ID.
+    pub selected: BTreeMap<DeploymentId, Deployment>,
+}
+
+impl Session {
+    /// Reads and checks the configuration; reports its diagnostics.
+    pub fn open(config: &ConfigArgs, selection: &Selection, format: Format) -> Result<Session, Failure> {
+        let env = match &selection.env {
+            Some(e) => Some(Environment::parse(e).ok_or_else(|| Failure::Usage(format!("`{e}` is not an environment: use production, staging, preview or development")))?),
+            None => None,
+        };
+        let inputs = load::read_inputs(&config.dir)?;
+        let options = berth_lang::Options { vars: load::var_inputs(config)?, strict: true, preview: env == Some(Environment::Preview) };
+        let analysis = berth_lang::analyze(&load::display(&config.dir), inputs, &options);
+        if !analysis.diagnostics.is_empty() {
+            load::report(&analysis, if format == Format::Json { Format::Human } else { format });
+        }
+        let Some(cfg) = analysis.config else { return Err(Failure::Invalid) };
+        let mut selected = BTreeMap::new();
+        for d in &cfg.deployments {
+            if selection.project.as_ref().is_some_and(|p| *p != d.project) || env.is_some_and(|e| e != d.environment) {
+                continue;
+            }
+            selected.insert(DeploymentId::new(&d.project, d.environment, d.pr), d.clone());
+        }
+        if let Some(p) = &selection.project {
+            if !cfg.projects.contains(p) {
+                let hint = berth_lang::suggest::closest(p, cfg.projects.iter().map(String::as_str)).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
+                return Err(Failure::Usage(format!("the configuration has no project `{p}`{hint}")));
+            }
+        }
+        if selected.is_empty() && (selection.project.is_some() || env.is_some()) {
+            return Err(Failure::Usage("no project environment matches the selection".into()));
+        }
+        let store = Store::new(selection.state_dir.clone().unwrap_or_else(|| config.dir.join(".berth").join("state")));
+        Ok(Session { dir: config.dir.clone(), config: cfg, store, selected })
+    }
+
+    /// The plan's scope: the selected deployments (and the platform).
+    pub fn scope(&self, selection: &Selection) -> Scope {
+        if selection.project.is_none() && selection.env.is_none() {
+            Scope::Desired
+        } else {
+            Scope::deployments(self.selected.keys().cloned())
+        }
+    }
+
+    /// Digests and bytes of the selected deployments' secrets and configs.
+    pub fn payloads(&self) -> Result<(berth_planner::Digests, Payloads), Failure> {
+        let deployments: Vec<&Deployment> = self.selected.values().collect();
+        Ok(berth_apply::payload::read(&self.dir, &deployments)?)
+    }
+
+    pub fn desired(&self, digests: &berth_planner::Digests) -> Result<Desired, Failure> {
+        let deployments: Vec<Deployment> = self.selected.values().cloned().collect();
+        berth_planner::compile(&deployments, &self.config.platform, digests).map_err(|e| Failure::Plan(plan_errors(&e)))
+    }
+
+    /// The states of these deployments (absent ones are new).
+    pub fn states(&self, ids: impl IntoIterator<Item = DeploymentId>) -> Result<BTreeMap<DeploymentId, State>, Failure> {
+        let mut out = BTreeMap::new();
+        for id in ids {
+            if let Some(s) = self.store.load(&id)? {
+                out.insert(id, s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Observed state from the recorded states alone (`--refresh=false`).
+    pub fn recorded(&self, ids: impl IntoIterator<Item = DeploymentId>) -> Result<Observed, Failure> {
+        let states = self.states(ids)?;
+        Ok(observed_from_states(states.values()))
+    }
+}
+
+pub fn plan_errors(e: &PlanErrors) -> String {
+    let mut out = String::from("the plan cannot be made:");
+    for err in &e.0 {
+        out.push_str(&format!("\n  - {err}"));
+    }
+    out
+}
+
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+}
+
+/// Reads the live cluster.
+pub async fn observe(cluster: &Cluster) -> Result<Observed, Failure> {
+    let snapshot = berth_apply::read::snapshot(cluster).await?;
+    Observed::from_docker(&snapshot).map_err(|e| Failure::Apply(e.into()))
+}
+
+pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Result<Plan, Failure> {
+    berth_planner::plan(desired, observed, options).map_err(|e| Failure::Plan(plan_errors(&e)))
+}
+
+/// Lineage and serial of a set of states, as one value a plan file records.
+pub fn lineage_and_serial(states: &BTreeMap<DeploymentId, State>) -> (String, u64) {
+    let lineage = states.iter().map(|(id, s)| format!("{id}={}", s.lineage)).collect::<Vec<_>>().join(",");
+    let serial = states.values().map(|s| s.serial).sum();
+    (lineage, serial)
+}
