@@ -84,7 +84,9 @@ pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, sa
     // Locks are taken in a fixed order, so two applies never wait for each other in a circle.
     let mut locks = Vec::new();
     for id in &scope {
-        locks.push(lock::acquire(&session.store, id, "apply", Duration::from_secs(exec.lock_timeout))?);
+        let lock = lock::acquire(&session.store, id, "apply", Duration::from_secs(exec.lock_timeout))?;
+        warn_broken(&lock);
+        locks.push(lock);
     }
     let rt = session::runtime();
     let cancel = Arc::new(AtomicBool::new(false));
@@ -228,4 +230,11 @@ fn summarize(plan: &Plan, report: &execute::Report, interrupted: bool) -> Result
         return Err(Failure::Apply(ApplyError::Interrupted { done: report.done.len(), skipped: report.skipped.len() }));
     }
     Ok(ExitCode::from(super::EXIT_ERROR))
+}
+
+/// Says so when taking a lock removed one that a dead process left behind.
+pub fn warn_broken(lock: &lock::Lock) {
+    if let Some(b) = &lock.broken {
+        eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
+    }
 }

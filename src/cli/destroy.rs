@@ -46,6 +46,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let id = DeploymentId::new(&args.project, env, pr);
     let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
     let _lock = lock::acquire(&store, &id, "destroy", Duration::from_secs(args.exec.lock_timeout))?;
+    super::apply::warn_broken(&_lock);
     let options = PlanOptions { scope: Scope::Only(BTreeSet::from([id.clone()])), allow_data_loss: args.exec.allow_data_loss, keep_volumes: !args.exec.allow_data_loss };
     let rt = session::runtime();
     rt.block_on(async {

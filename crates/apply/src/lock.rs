@@ -1,7 +1,8 @@
 //! Locks on project environments. A lock is a file created exclusively (`O_EXCL`) in the project
 //! environment's state directory, holding who took it, when and why; it is removed when the
 //! holder finishes. A second apply to the same project environment fails fast naming the holder,
-//! or waits up to `--lock-timeout`. `berth state unlock ID` removes a lock left by a crash.
+//! or waits up to `--lock-timeout`. A lock whose holder process died on this host is broken
+//! automatically; `berth state unlock ID` removes one left on another host.
 
 use crate::error::ApplyError;
 use crate::state::Store;
@@ -28,6 +29,8 @@ pub struct LockInfo {
 pub struct Lock {
     path: PathBuf,
     pub info: LockInfo,
+    /// A lock left by a holder that no longer runs, which taking this lock removed.
+    pub broken: Option<LockInfo>,
 }
 
 impl Drop for Lock {
@@ -76,6 +79,9 @@ fn new_id() -> String {
 
 /// Whether a lock's holder is known to be gone: same host, and its process no longer exists.
 fn is_stale(info: &LockInfo) -> bool {
+    if info.pid == std::process::id() && info.host == hostname() {
+        return false;
+    }
     info.host == hostname() && !PathBuf::from(format!("/proc/{}", info.pid)).exists()
 }
 
@@ -93,14 +99,24 @@ pub fn acquire(store: &Store, deployment: &DeploymentId, operation: &str, timeou
         created: rfc3339(now()),
     };
     let deadline = Instant::now() + timeout;
+    let mut broken = None;
     loop {
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
                 let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
                 f.write_all(&json).and_then(|_| f.sync_all()).map_err(|e| ApplyError::Io { path: path.clone(), source: e })?;
-                return Ok(Lock { path, info });
+                return Ok(Lock { path, info, broken });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // A lock whose holder died on this host (killed, crashed) is broken at once:
+                // killing berth must never need a human to clean up.
+                let held: Option<LockInfo> = fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+                if let Some(held) = held.filter(is_stale) {
+                    if fs::remove_file(&path).is_ok() {
+                        broken = Some(held);
+                    }
+                    continue;
+                }
                 if Instant::now() >= deadline {
                     let held: Option<LockInfo> = fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
                     let held = held.unwrap_or_else(|| LockInfo {
@@ -181,5 +197,28 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_750_186), "2026-11-27T03:29:46Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}
+
+#[cfg(test)]
+mod stale_tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_holders_lock_is_broken() {
+        let root = std::env::temp_dir().join(format!("berth-lock-stale-{}-{}", std::process::id(), new_id()));
+        let store = Store::new(&root);
+        let d = DeploymentId { project: "shop".into(), env: "production".into() };
+        fs::create_dir_all(store.dir(&d)).unwrap();
+        // A process that has exited: its PID is free (short-lived child).
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let _ = child.wait_with_output();
+        let dead = LockInfo { id: "dead".into(), operation: "apply".into(), holder: "x".into(), host: hostname(), pid, created: rfc3339(0) };
+        fs::write(store.dir(&d).join("lock.json"), serde_json::to_vec(&dead).unwrap()).unwrap();
+        let lock = acquire(&store, &d, "apply", Duration::ZERO).unwrap();
+        assert_eq!(lock.broken.as_ref().map(|l| l.id.as_str()), Some("dead"));
+        drop(lock);
+        fs::remove_dir_all(root).unwrap();
     }
 }

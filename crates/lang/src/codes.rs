@@ -102,9 +102,9 @@ codes! {
     NameTooLong = "E0109", Error, "name too long once prefixed for Swarm",
         "berth names Swarm objects `<stack>_<name>`, where the stack is `<project>` in production,\n`<project>-staging`, `<project>-dev` or `<project>-pr-<n>`. Swarm limits service names (and the DNS\nlabels derived from them) to 63 characters. Shorten the project or the service name.";
     ReservedName = "E0110", Error, "reserved name",
-        "Some names have a meaning of their own and cannot be used for blocks: `var`, `secret`, `config`,\n`volume`, `network`, `service`, `project`, `env`, `platform`, `self`, and `default` for networks\n(every project environment has a network called `default`).";
+        "Some names have a meaning of their own and cannot be used for blocks: `var`, `secret`, `config`,\n`volume`, `network`, `service`, `project`, `deployment`, `env`, `platform`, `self`; for networks\nalso `default` (every project environment has a network called `default`) and `edge`, and for\nconfigs `edge-slot` (berth's claim of a proxy edge network).";
     ValueOutOfRange = "E0111", Error, "value out of range",
-        "A number is outside the range the attribute accepts: replicas and retries are whole numbers\nfrom 0, ratios are between 0 and 1, `subnet_size` is between 16 and 28, and so on.\nThe message gives the accepted range.";
+        "A number is outside the range the attribute accepts: replicas are whole numbers from 0, health\ncheck retries from 1 to 100, ratios are between 0 and 1, `subnet_size` is between 16 and 28, and\nso on. The message gives the accepted range.";
     InvalidEnumValue = "E0112", Error, "value is not one of the accepted choices",
         "The attribute accepts one of a fixed set of strings (for example `order` is `start-first` or\n`stop-first`). The help lists the choices and suggests the closest.";
     ConflictingAttributes = "E0113", Error, "attributes that exclude each other",
@@ -112,9 +112,9 @@ codes! {
 
     // Units.
     InvalidSize = "E0120", Error, "invalid size",
-        "Sizes are whole numbers of bytes with a binary suffix, the way Docker reads them:\n`B` (bytes), `K`/`Ki`/`KiB` (1024), `M`/`Mi`/`MiB` (1024²), `G`/`Gi`/`GiB` (1024³),\n`T`/`Ti`/`TiB` (1024⁴). `512M` is 512 MiB, exactly what `docker` and compose files mean.\nDecimal suffixes (`MB`, `GB`) are refused because compose files use them to mean MiB while\nother tools mean 10⁶: write `512M` or spell the bytes out.";
+        "Sizes are whole numbers of bytes with a binary suffix, the way Docker reads them:\n`B` (bytes), `K`/`Ki`/`KiB` (1024), `M`/`Mi`/`MiB` (1024²), `G`/`Gi`/`GiB` (1024³),\n`T`/`Ti`/`TiB` (1024⁴). `512M` is 512 MiB, exactly what `docker` and compose files mean.\nDecimal suffixes (`MB`, `GB`) are refused because compose files use them to mean MiB while\nother tools mean 10⁶: write `512M` or spell the bytes out. A bare number is not a size, except `0`.";
     InvalidDuration = "E0121", Error, "invalid duration",
-        "Durations are one or more number-unit pairs: `h`, `m`, `s`, `ms`, `us`, `ns`, largest first,\ne.g. `500ms`, `10s`, `1m30s`, `1h`. A bare number is not a duration.";
+        "Durations are one or more number-unit pairs: `h`, `m`, `s`, `ms`, `us`, `ns`, largest first,\ne.g. `500ms`, `10s`, `1m30s`, `1h`. A bare number is not a duration, except `0`.";
     InvalidCpu = "E0122", Error, "invalid cpu amount",
         "CPU amounts are cores, as a number (`1`, `0.5`), or millicores with `m` (`500m` = 0.5 cores).\nThe smallest amount is `1m` (0.001 cores); Swarm stores cpu as nano-cores.";
 

@@ -86,6 +86,10 @@ pub struct Proxy {
     /// Redirect HTTP to HTTPS when TLS is on.
     pub redirect_https: bool,
     pub constraints: Vec<String>,
+    /// How many edge networks (`platform_edge-00`, ...) the proxy joins up front. Each routed
+    /// project environment claims one for itself, so onboarding a project never changes the
+    /// proxy; raising it restarts the proxy once.
+    pub edge_slots: u32,
 }
 
 /// One project in one environment: the unit berth plans, applies, locks and destroys.

@@ -22,8 +22,10 @@
 //!
 //! The human rendering of each invalid fixture is an insta snapshot in `tests/fixtures/snapshots/`
 //! named `<phase>__<name>`. The fixture directories are listed, so no fixture can be forgotten, and
-//! a snapshot without its fixture fails the suite. A last set of tests covers what files cannot:
-//! no input at all, invalid UTF-8, a 50 MB file and input nested 10,000 levels deep.
+//! a snapshot without its fixture fails the suite. The fixtures together expect every code of
+//! [`Code::ALL`], and the valid ones use every block and attribute of the schema. A last set of
+//! tests covers what files cannot: no input at all, invalid UTF-8, a 50 MB file and input nested
+//! 10,000 levels deep, parsed on a 256 KiB stack to show that recursion is bounded.
 
 use berth_lang::render::{self, Style};
 use berth_lang::{analyze, Analysis, Code, Input, Options, VarInput};
@@ -34,7 +36,7 @@ use std::path::{Path, PathBuf};
 const PHASES: [&str; 3] = ["syntax", "check", "valid"];
 const STYLE: Style = Style { color: false, width: 100 };
 
-/// Codes that only the special tests below produce (no fixture file can).
+/// Codes the special tests below produce (no fixture file can produce the first three).
 const SPECIAL_CODES: [Code; 4] = [Code::EmptyConfig, Code::InvalidUtf8, Code::FileTooLarge, Code::TooDeep];
 
 fn fixtures_root() -> PathBuf {

@@ -25,7 +25,7 @@ fn examples() -> Vec<String> {
 
 fn check(bytes: Vec<u8>, strict: bool) {
     let vars = vec![VarInput { name: "pr".into(), value: "7".into(), origin: "--var".into() }];
-    let analysis = analyze("prop", vec![Input { name: "prop.berth".into(), bytes }], &Options { vars, strict });
+    let analysis = analyze("prop", vec![Input { name: "prop.berth".into(), bytes }], &Options { vars, strict, ..Options::default() });
     for d in &analysis.diagnostics {
         let len = analysis.sources.get(d.span.file).text.len() as u32;
         assert!(d.span.start <= d.span.end && d.span.end <= len, "span out of bounds: {d:?}");

@@ -526,6 +526,7 @@ impl<'a> Checker<'a> {
                 access_log: true,
                 redirect_https: true,
                 constraints: vec!["node.role == manager".into()],
+                edge_slots: 32,
             },
             span: None,
         };
@@ -584,6 +585,9 @@ impl<'a> Checker<'a> {
                 if let Some(v) = lower::attr(b, name).and_then(|e| lw.bool(e)) {
                     *slot = v;
                 }
+            }
+            if let Some(v) = lower::attr(b, "edge_slots").and_then(|e| lw.int(e, 1, 512)) {
+                p.proxy.edge_slots = v as u32;
             }
             if let Some(e) = lower::attr(b, "constraints") {
                 if let Some(list) = lw.str_list(e) {

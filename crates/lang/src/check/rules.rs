@@ -15,7 +15,7 @@ pub const RESERVED: &[&str] = &["var", "secret", "config", "volume", "network", 
 
 /// Checks a block name; `underscore` allows `_` (volumes, secrets, configs).
 pub fn name(kind: &str, name: &str, span: Span, underscore: bool, sink: &mut Sink) -> bool {
-    if RESERVED.contains(&name) || (kind == "network" && name == "default") || (kind == "network" && name == "edge") {
+    if RESERVED.contains(&name) || (kind == "network" && name == "default") || (kind == "network" && name == "edge") || (kind == "config" && name == "edge-slot") {
         sink.push(
             Diagnostic::new(Code::ReservedName, span, format!("`{name}` is a reserved name"))
                 .with_label(format!("cannot name a {kind} `{name}`"))

@@ -145,6 +145,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("access_log", Ty::Bool, "true", "Write access logs."),
             attr("redirect_https", Ty::Bool, "true", "Redirect HTTP to HTTPS when TLS is on."),
             attr("constraints", Ty::StrList, "[\"node.role == manager\"]", "Placement constraints of the proxy."),
+            attr("edge_slots", Ty::Int(1, 512), "32", "Edge networks the proxy joins up front; each routed project environment claims one."),
         ],
         blocks: &[],
     },

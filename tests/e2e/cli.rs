@@ -1,0 +1,66 @@
+//! The language commands through the binary: exit codes, JSON diagnostics, explain, fmt.
+
+use crate::harness::{expect_code, stdout, text};
+use std::process::Command;
+
+fn berth(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_berth")).args(args).env("NO_COLOR", "1").output().unwrap()
+}
+
+fn examples() -> String {
+    format!("{}/examples", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn every_example_validates() {
+    for dir in ["quickstart", "tenants"] {
+        let out = berth(&["validate", &format!("{}/{dir}", examples()), "--var", "pr=7", "--deny-warnings"]);
+        expect_code(&out, 0);
+    }
+}
+
+#[test]
+fn invalid_input_exits_1_with_json_diagnostics() {
+    let dir = tempdir("invalid");
+    std::fs::write(dir.join("a.berth"), "project shop {\n  service web {\n    image = \"x:1\"\n    replcas = 2\n  }\n}\n").unwrap();
+    let out = berth(&["validate", dir.to_str().unwrap(), "--format", "json"]);
+    expect_code(&out, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
+    assert_eq!(json["errors"], 1, "{}", text(&out));
+    assert_eq!(json["diagnostics"][0]["code"], "E0101");
+    assert_eq!(json["diagnostics"][0]["location"]["line"], 4);
+    assert_eq!(json["diagnostics"][0]["help"], "did you mean `replicas`?");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn usage_errors_exit_64_and_explain_knows_every_code() {
+    expect_code(&berth(&["validate", "--no-such-flag"]), 64);
+    let out = berth(&["explain", "E0153"]);
+    expect_code(&out, 0);
+    assert!(stdout(&out).contains("Traefik would silently drop"), "{}", text(&out));
+    expect_code(&berth(&["explain", "E9999"]), 1);
+    let list = stdout(&berth(&["explain"]));
+    assert!(list.lines().count() >= 50, "{list}");
+}
+
+#[test]
+fn fmt_check_reports_and_fmt_rewrites() {
+    let dir = tempdir("fmt");
+    let file = dir.join("a.berth");
+    std::fs::write(&file, "project shop {\n# keep me\nservice web { image = \"x:1\", replicas = 2 }\n}\n").unwrap();
+    expect_code(&berth(&["fmt", "--check", dir.to_str().unwrap()]), 1);
+    expect_code(&berth(&["fmt", dir.to_str().unwrap()]), 0);
+    let formatted = std::fs::read_to_string(&file).unwrap();
+    assert!(formatted.contains("  # keep me\n"), "{formatted}");
+    assert!(formatted.contains("    replicas = 2\n"), "{formatted}");
+    expect_code(&berth(&["fmt", "--check", dir.to_str().unwrap()]), 0);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("berth-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
