@@ -40,6 +40,9 @@ pub struct ExecArgs {
     /// Allow deleting or replacing volumes (their data is lost).
     #[arg(long)]
     pub allow_data_loss: bool,
+    /// Do not check that new or changed routes answer through the proxy.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -60,7 +63,12 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         return run_saved(args, &args.config.dir);
     }
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
-    let options = PlanOptions { scope: session.scope(&args.selection), allow_data_loss: args.exec.allow_data_loss, keep_volumes: false };
+    // The scope depends on whether a proxy exists, so it is decided after a first read.
+    let observed = session::runtime().block_on(async {
+        let cluster = berth_apply::connect().await?;
+        session::observe(&cluster).await
+    })?;
+    let options = PlanOptions { scope: session.scope(&args.selection, Some(&observed)), allow_data_loss: args.exec.allow_data_loss, keep_volumes: false };
     execute_with(&session, options, &args.exec, None)
 }
 
@@ -105,6 +113,15 @@ pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, sa
         };
         print!("{}", render(&plan, PlanFormat::Human));
         if plan.is_empty() {
+            // Nothing to change, but state may lack objects an interrupted apply created.
+            let mut current: BTreeMap<DeploymentId, State> = scope.iter().map(|id| (id.clone(), states.get(id).cloned().unwrap_or_else(|| State::new(id.clone())))).collect();
+            if berth_apply::state::record_unchanged(&mut current, &plan) {
+                for id in &scope {
+                    let mut next = session.store.begin(id)?;
+                    next.resources = current[id].resources.clone();
+                    session.store.save(&next)?;
+                }
+            }
             return Ok(ExitCode::SUCCESS);
         }
         if !exec.auto_approve && !confirm()? {
@@ -125,6 +142,7 @@ pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, sa
         for id in &scope {
             begun.insert(id.clone(), session.store.begin(id)?);
         }
+        berth_apply::state::record_unchanged(&mut begun, &plan);
         let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone() };
         let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, Arc::new(Lines::new()), opts).await {
             Ok(done) => done,
@@ -135,7 +153,11 @@ pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, sa
         };
         record_outputs(&desired, &mut states);
         save_all(session, &states)?;
-        summarize(&plan, &report, cancel.load(Ordering::SeqCst))
+        let code = summarize(&plan, &report, cancel.load(Ordering::SeqCst))?;
+        if code != ExitCode::SUCCESS || exec.no_verify {
+            return Ok(code);
+        }
+        verify_routes(session, &desired, &plan).await
     });
     drop(locks);
     result
@@ -237,4 +259,50 @@ pub fn warn_broken(lock: &lock::Lock) {
     if let Some(b) = &lock.broken {
         eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
     }
+}
+
+/// The routes of services the plan created or changed (or of a changed proxy) must answer
+/// through the proxy before the apply counts as a success.
+async fn verify_routes(session: &Session, desired: &Desired, plan: &Plan) -> Result<ExitCode, Failure> {
+    use berth_apply::verify::{self, Outcome, Target};
+    let changed: std::collections::BTreeSet<&berth_planner::Address> = plan.actionable().map(|c| &c.address).collect();
+    let proxy_changed = changed.iter().any(|a| a.deployment.is_platform());
+    let mut targets = Vec::new();
+    for info in desired.deployments.values() {
+        for r in &info.routes {
+            if !(proxy_changed || changed.contains(&r.service)) {
+                continue;
+            }
+            let tls = desired.get(&r.service).is_some_and(|res| matches!(&res.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))));
+            targets.push(Target { host: r.host.clone(), path: r.path.clone().unwrap_or_else(|| "/".into()), tls });
+        }
+    }
+    if targets.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let proxy = &session.config.platform.proxy;
+    let host = verify::proxy_host();
+    let checks = targets.iter().map(|t| verify::route(&host, proxy.http_port, proxy.https_port, t, Duration::from_secs(60)));
+    let outcomes = futures_util::future::join_all(checks).await;
+    let mut failed = 0;
+    for (t, outcome) in targets.iter().zip(outcomes) {
+        let url = format!("{}://{}{}", if t.tls { "https" } else { "http" }, t.host, t.path);
+        match outcome {
+            Outcome::Answered { status, default_certificate } => {
+                println!("Route {url} answers ({status}).");
+                if default_certificate {
+                    println!("  warning: it still serves Traefik's default certificate: the ACME certificate is not issued yet.");
+                }
+            }
+            Outcome::NotAnswering { reason } => {
+                failed += 1;
+                eprintln!("error: route {url} does not answer through the proxy: {reason}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("help: `berth status` shows the services' tasks; pass --no-verify to skip this check");
+        return Ok(ExitCode::from(super::EXIT_ERROR));
+    }
+    Ok(ExitCode::SUCCESS)
 }

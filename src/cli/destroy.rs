@@ -23,11 +23,15 @@ pub struct DestroyArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     /// The project.
-    #[arg(long, short = 'p')]
-    pub project: String,
+    #[arg(long, short = 'p', required_unless_present = "platform")]
+    pub project: Option<String>,
     /// The environment (production, staging, preview, development).
-    #[arg(long, short = 'e')]
-    pub env: String,
+    #[arg(long, short = 'e', required_unless_present = "platform")]
+    pub env: Option<String>,
+    /// Destroy the platform instead: the proxy and its edge networks (its ACME volume is kept
+    /// unless --allow-data-loss).
+    #[arg(long, conflicts_with_all = ["project", "env"])]
+    pub platform: bool,
     /// The pull request of a preview environment (also read from `--var pr=N`).
     #[arg(long)]
     pub pr: Option<u64>,
@@ -38,12 +42,17 @@ pub struct DestroyArgs {
 }
 
 pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
-    let env = Environment::parse(&args.env).ok_or_else(|| Failure::Usage(format!("`{}` is not an environment", args.env)))?;
-    let pr = args.pr.or_else(|| args.config.vars.iter().find_map(|v| v.strip_prefix("pr=").and_then(|n| n.parse().ok())));
-    if env == Environment::Preview && pr.is_none() {
-        return Err(Failure::Usage("destroying a preview environment needs its pull request: `--pr 123` or `--var pr=123`".into()));
-    }
-    let id = DeploymentId::new(&args.project, env, pr);
+    let id = match (&args.project, &args.env) {
+        (Some(project), Some(env)) if !args.platform => {
+            let env = Environment::parse(env).ok_or_else(|| Failure::Usage(format!("`{env}` is not an environment")))?;
+            let pr = args.pr.or_else(|| args.config.vars.iter().find_map(|v| v.strip_prefix("pr=").and_then(|n| n.parse().ok())));
+            if env == Environment::Preview && pr.is_none() {
+                return Err(Failure::Usage("destroying a preview environment needs its pull request: `--pr 123` or `--var pr=123`".into()));
+            }
+            DeploymentId::new(project, env, pr)
+        }
+        _ => DeploymentId::platform(),
+    };
     let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
     let _lock = lock::acquire(&store, &id, "destroy", Duration::from_secs(args.exec.lock_timeout))?;
     super::apply::warn_broken(&_lock);

@@ -53,17 +53,21 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
     let (digests, _payloads) = session.payloads()?;
     let desired = session.desired(&digests)?;
-    let options = PlanOptions { scope: session.scope(&args.selection), allow_data_loss: args.allow_data_loss, keep_volumes: false };
-    let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
-    let states = session.states(scope_ids.iter().cloned())?;
     let observed = if args.refresh {
         let rt = session::runtime();
-        rt.block_on(async {
+        Some(rt.block_on(async {
             let cluster = berth_apply::connect().await?;
             session::observe(&cluster).await
-        })?
+        })?)
     } else {
-        session.recorded(scope_ids.iter().cloned())?
+        None
+    };
+    let options = PlanOptions { scope: session.scope(&args.selection, observed.as_ref()), allow_data_loss: args.allow_data_loss, keep_volumes: false };
+    let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
+    let states = session.states(scope_ids.iter().cloned())?;
+    let observed = match observed {
+        Some(o) => o,
+        None => session.recorded(scope_ids.iter().cloned())?,
     };
     let plan = session::plan(&desired, &observed, &options)?;
     print!("{}", render(&plan, args.format));

@@ -9,7 +9,7 @@ use berth_apply::{ApplyError, Cluster};
 use berth_lang::model::{Config, Deployment, Environment};
 use berth_planner::{Desired, DeploymentId, Observed, Plan, PlanErrors, PlanOptions, Scope};
 use clap::Args;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Which project environments a command acts on.
@@ -103,13 +103,20 @@ impl Session {
         Ok(Session { dir: config.dir.clone(), config: cfg, store, selected })
     }
 
-    /// The plan's scope: the selected deployments (and the platform).
-    pub fn scope(&self, selection: &Selection) -> Scope {
-        if selection.project.is_none() && selection.env.is_none() {
-            Scope::Desired
-        } else {
-            Scope::deployments(self.selected.keys().cloned())
+    /// The plan's scope: the selected deployments, and the platform (the proxy) when it is
+    /// wanted: a whole-configuration plan includes it when the configuration has a `platform`
+    /// block or routes anything; a plan of selected project environments only when they route
+    /// something and no proxy exists yet (a project apply never changes the proxy otherwise).
+    pub fn scope(&self, selection: &Selection, observed: Option<&Observed>) -> Scope {
+        let mut ids: BTreeSet<DeploymentId> = self.selected.keys().cloned().collect();
+        let routed = self.selected.values().any(|d| d.services.iter().any(|s| !s.routes.is_empty()));
+        let whole = selection.project.is_none() && selection.env.is_none();
+        let proxy_exists = observed.is_some_and(|o| o.resources.iter().any(|r| r.address.deployment.is_platform() && r.address.kind == berth_planner::Kind::Service));
+        let platform = if whole { self.config.platform.span.is_some() || routed } else { routed && observed.is_some() && !proxy_exists };
+        if platform {
+            ids.insert(DeploymentId::platform());
         }
+        Scope::Only(ids)
     }
 
     /// Digests and bytes of the selected deployments' secrets and configs.

@@ -43,9 +43,9 @@ fn project(name: &str, secret_env: &str, image: &str, web_replicas: u32, worker_
 
     health {{
       command  = ["/berth-demo", "check", "http://127.0.0.1:8080/health"]
-      interval = 1s
-      timeout  = 500ms
-      retries  = 2
+      interval = 2s
+      timeout  = 1s
+      retries  = 3
     }}
   }}
 
@@ -114,7 +114,7 @@ fn apply_converges_plans_nothing_after_and_never_writes_secrets() {
     s.write("berth/demo:1", 2, 1);
     let first = s.apply("production");
     expect_code(&first, 0);
-    assert!(stdout(&first).contains("Apply complete! Resources: 7 added"), "{}", text(&first));
+    assert!(stdout(&first).contains("Apply complete! Resources: 6 added"), "{}", text(&first));
     assert_eq!(inspect(&s.service("", "web"), "{{.Spec.Mode.Replicated.Replicas}}"), "2");
 
     // Applying and reading back give the same model: the next plan is empty, also from state.
@@ -270,10 +270,10 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
         let out = s.apply("production");
         expect_code(&out, 0);
         expect_code(&s.plan_code("production"), 0);
-        let show = s.berth(&["state", "show", &format!("{name}/production")]);
+        let show = s.world.berth(&["state", "show", &format!("{name}/production")]);
         expect_code(&show, 0);
         let state: serde_json::Value = serde_json::from_str(&stdout(&show)).expect("state parses");
-        assert_eq!(state["resources"].as_array().unwrap().len(), 13, "run {run}: every object recorded once");
+        assert_eq!(state["resources"].as_array().unwrap().len(), 12, "run {run}: every object recorded once");
         let nets = docker(&["network", "ls", "--format", "{{.Name}}", "--filter", &format!("label=berth.project={name}")]);
         let mut names: Vec<String> = String::from_utf8_lossy(&nets.stdout).lines().map(str::to_string).collect();
         let count = names.len();

@@ -400,10 +400,32 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
     };
     let deadline = Instant::now() + shared.options.timeout;
     ops::remove(&shared.cluster.docker, address, change.kind(), &observed.id, deadline).await?;
-    if change.kind() == Kind::Service {
-        wait_gone(shared, &observed.id, deadline).await;
+    match change.kind() {
+        Kind::Service => wait_gone(shared, &observed.id, deadline).await,
+        Kind::Network => wait_network_gone(shared, &observed.id, deadline).await,
+        _ => {}
     }
     shared.checkpoint(&address.deployment, |s| s.forget(&observed.id))
+}
+
+/// A removed swarm network stays listed (though unusable) while containers of removed tasks
+/// that used it linger; an apply right after would take it for existing. So a network delete
+/// waits (bounded) until the network is no longer listed.
+async fn wait_network_gone(shared: &Shared, id: &str, deadline: Instant) {
+    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("id", vec![id])]);
+    while Instant::now() < deadline {
+        let listed = shared
+            .cluster
+            .docker
+            .list_networks(Some(bollard::query_parameters::ListNetworksOptionsBuilder::default().filters(&filters).build()))
+            .await
+            .map(|l| l.iter().any(|n| n.id.as_deref() == Some(id)))
+            .unwrap_or(false);
+        if !listed {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// After a service is removed its tasks exit in the background; objects they used can only be

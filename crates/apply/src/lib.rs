@@ -11,6 +11,7 @@ pub mod lock;
 pub mod read;
 pub mod state;
 pub mod status;
+pub mod verify;
 
 pub use connect::{connect, connect_engine, Cluster};
 pub use error::ApplyError;

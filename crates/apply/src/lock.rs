@@ -82,7 +82,21 @@ fn is_stale(info: &LockInfo) -> bool {
     if info.pid == std::process::id() && info.host == hostname() {
         return false;
     }
-    info.host == hostname() && !PathBuf::from(format!("/proc/{}", info.pid)).exists()
+    info.host == hostname() && !process_alive(info.pid)
+}
+
+/// Whether `pid` is a live process that could be a berth: a zombie (killed, not yet reaped, as
+/// happens under a PID 1 that does not reap) is dead, and so is a reused PID now running
+/// something else.
+fn process_alive(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).unwrap_or("");
+    if state == "Z" || state == "X" {
+        return false;
+    }
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
+    String::from_utf8_lossy(argv0).contains("berth") || cmdline.is_empty()
 }
 
 /// Takes the lock of `deployment`, waiting up to `timeout` (zero: fail at once).

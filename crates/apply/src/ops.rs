@@ -141,7 +141,9 @@ pub async fn remove(docker: &Docker, address: &Address, kind: berth_planner::Kin
         };
         match result {
             Ok(()) => return Ok(()),
-            Err(e) if status_of(&e) == Some(404) => return Ok(()),
+            // Gone already (Swarm removes networks in the background and then answers 500 with
+            // "not found" to a second removal).
+            Err(e) if status_of(&e) == Some(404) || message_of(&e).contains("not found") => return Ok(()),
             Err(e) => {
                 let message = message_of(&e).to_lowercase();
                 let busy = message.contains("in use") || message.contains("active endpoints");

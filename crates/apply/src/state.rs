@@ -104,6 +104,23 @@ impl State {
     }
 }
 
+/// Records what exists for every change the plan leaves alone, so that state catches up with
+/// objects an interrupted apply created but could not record. Returns whether anything changed.
+pub fn record_unchanged(states: &mut std::collections::BTreeMap<DeploymentId, State>, plan: &berth_planner::Plan) -> bool {
+    let mut changed = false;
+    for c in plan.changes.iter().filter(|c| c.action == berth_planner::Action::NoOp) {
+        let (Some(observed), Some(spec)) = (&c.observed, &c.after) else { continue };
+        let Some(state) = states.get_mut(&c.address.deployment) else { continue };
+        let resource = ObservedResource { address: c.address.clone(), id: observed.id.clone(), version: observed.version, spec: spec.clone() };
+        let known = state.resources.iter().any(|r| r.address == resource.address && r.id == resource.id && r.spec == resource.spec);
+        if !known {
+            state.record(&resource);
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// The observed model as recorded, for planning without cluster access (`--refresh=false`) and
 /// for drift detection.
 pub fn observed_from_states<'a>(states: impl IntoIterator<Item = &'a State>) -> Observed {

@@ -5,13 +5,18 @@
 
 mod lang;
 mod report;
+mod swarm;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("lang") => lang::run(&args[1..]),
+        Some("deploy") => swarm::deploy(&args[1..]),
+        Some("plan") => swarm::plan(&args[1..]),
         _ => {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
+            eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
+            eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
             2
         }
     };
