@@ -65,24 +65,51 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
     // The scope depends on whether a proxy exists, so it is decided after a first read.
     let observed = session::runtime().block_on(async {
-        let cluster = berth_apply::connect().await?;
+        let cluster = session::connect_for_apply(&session).await?;
         session::observe(&cluster).await
     })?;
-    let options = PlanOptions { scope: session.scope(&args.selection, Some(&observed)), allow_data_loss: args.exec.allow_data_loss, keep_volumes: false };
+    let options = PlanOptions {
+        scope: session.scope(&args.selection, Some(&observed)),
+        allow_data_loss: args.exec.allow_data_loss,
+        keep_volumes: false,
+    };
     execute_with(&session, options, &args.exec, None)
 }
 
 fn run_saved(args: &ApplyArgs, path: &Path) -> Result<ExitCode, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Load(super::load::LoadError::Io { path: path.to_path_buf(), source: e }))?;
-    let saved = PlanFile::from_json(&text).map_err(|e| Failure::Usage(format!("`{}` is not a berth plan file: {e}", path.display())))?;
-    let config = ConfigArgs { dir: args.config_dir.clone(), vars: args.config.vars.clone(), var_files: args.config.var_files.clone() };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::Load(super::load::LoadError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })
+    })?;
+    let saved = PlanFile::from_json(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "`{}` is not a berth plan file: {e}",
+            path.display()
+        ))
+    })?;
+    let config = ConfigArgs {
+        dir: args.config_dir.clone(),
+        vars: args.config.vars.clone(),
+        var_files: args.config.var_files.clone(),
+    };
     let session = Session::open(&config, &args.selection, super::Format::Human)?;
-    let options = PlanOptions { scope: berth_planner::Scope::Only(saved.plan.scope.iter().cloned().collect()), allow_data_loss: true, keep_volumes: false };
+    let options = PlanOptions {
+        scope: berth_planner::Scope::Only(saved.plan.scope.iter().cloned().collect()),
+        allow_data_loss: true,
+        keep_volumes: false,
+    };
     execute_with(&session, options, &args.exec, Some(saved))
 }
 
 /// Locks, plans (or checks the saved plan), confirms, executes and records.
-pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, saved: Option<PlanFile>) -> Result<ExitCode, Failure> {
+pub fn execute_with(
+    session: &Session,
+    options: PlanOptions,
+    exec: &ExecArgs,
+    saved: Option<PlanFile>,
+) -> Result<ExitCode, Failure> {
     let (digests, payloads) = session.payloads()?;
     let desired = session.desired(&digests)?;
     let scope: Vec<DeploymentId> = match &saved {
@@ -92,7 +119,12 @@ pub fn execute_with(session: &Session, options: PlanOptions, exec: &ExecArgs, sa
     // Locks are taken in a fixed order, so two applies never wait for each other in a circle.
     let mut locks = Vec::new();
     for id in &scope {
-        let lock = lock::acquire(&session.store, id, "apply", Duration::from_secs(exec.lock_timeout))?;
+        let lock = lock::acquire(
+            &session.store,
+            id,
+            "apply",
+            Duration::from_secs(exec.lock_timeout),
+        )?;
         warn_broken(&lock);
         locks.push(lock);
     }
@@ -172,7 +204,9 @@ fn save_all(session: &Session, states: &BTreeMap<DeploymentId, State>) -> Result
 
 fn record_outputs(desired: &Desired, states: &mut BTreeMap<DeploymentId, State>) {
     for (id, state) in states.iter_mut() {
-        let Some(info) = desired.deployments.get(id) else { continue };
+        let Some(info) = desired.deployments.get(id) else {
+            continue;
+        };
         let tls = |service: &berth_planner::Address| {
             desired.get(service).is_some_and(|r| matches!(&r.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))))
         };
@@ -181,14 +215,22 @@ fn record_outputs(desired: &Desired, states: &mut BTreeMap<DeploymentId, State>)
             .iter()
             .map(|r| RouteOutput {
                 service: r.service.name.clone(),
-                url: format!("{}://{}{}", if tls(&r.service) { "https" } else { "http" }, r.host, r.path.as_deref().unwrap_or("/")),
+                url: format!(
+                    "{}://{}{}",
+                    if tls(&r.service) { "https" } else { "http" },
+                    r.host,
+                    r.path.as_deref().unwrap_or("/")
+                ),
             })
             .collect();
     }
 }
 
 /// A saved plan's secrets must be the ones read now: otherwise the plan is stale.
-fn check_payload_digests(plan: &Plan, payloads: &berth_apply::payload::Payloads) -> Result<(), Failure> {
+fn check_payload_digests(
+    plan: &Plan,
+    payloads: &berth_apply::payload::Payloads,
+) -> Result<(), Failure> {
     use sha2::{Digest, Sha256};
     for c in plan.actionable() {
         let label = match &c.after {
@@ -196,8 +238,13 @@ fn check_payload_digests(plan: &Plan, payloads: &berth_apply::payload::Payloads)
             Some(Spec::Config(s)) if s.data.is_none() => s.labels.get("berth.digest"),
             _ => None,
         };
-        let (Some(planned), Some(bytes)) = (label, payloads.get(&c.address.to_string())) else { continue };
-        let now: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let (Some(planned), Some(bytes)) = (label, payloads.get(&c.address.to_string())) else {
+            continue;
+        };
+        let now: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         if &now != planned {
             return Err(Failure::Usage(format!("the saved plan is stale: the content of {} changed since it was planned; plan again", c.address)));
         }
@@ -212,15 +259,25 @@ fn confirm() -> Result<bool, Failure> {
     eprint!("\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| Failure::Usage(e.to_string()))?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     Ok(line.trim() == "yes")
 }
 
-fn summarize(plan: &Plan, report: &execute::Report, interrupted: bool) -> Result<ExitCode, Failure> {
+fn summarize(
+    plan: &Plan,
+    report: &execute::Report,
+    interrupted: bool,
+) -> Result<ExitCode, Failure> {
     let mut added = 0;
     let mut changed = 0;
     let mut destroyed = 0;
-    for c in plan.actionable().filter(|c| report.done.contains(&c.address)) {
+    for c in plan
+        .actionable()
+        .filter(|c| report.done.contains(&c.address))
+    {
         match c.action {
             Action::Create => added += 1,
             Action::Update => changed += 1,
@@ -233,14 +290,17 @@ fn summarize(plan: &Plan, report: &execute::Report, interrupted: bool) -> Result
         }
     }
     if report.failed.is_empty() && !interrupted && report.skipped.is_empty() {
-        println!("\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        println!(
+            "\nApply complete! Resources: {added} added, {changed} changed, {destroyed} destroyed."
+        );
         return Ok(ExitCode::SUCCESS);
     }
     println!("\nApply incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed; state records what was done.");
     for (address, e) in &report.failed {
         eprintln!("error: {address}: {e}");
         match e {
-            ApplyError::RolledBack { task_errors, .. } | ApplyError::NotConverged { task_errors, .. } => {
+            ApplyError::RolledBack { task_errors, .. }
+            | ApplyError::NotConverged { task_errors, .. } => {
                 for t in task_errors {
                     eprintln!("  {t}");
                 }
@@ -249,7 +309,10 @@ fn summarize(plan: &Plan, report: &execute::Report, interrupted: bool) -> Result
         }
     }
     if interrupted {
-        return Err(Failure::Apply(ApplyError::Interrupted { done: report.done.len(), skipped: report.skipped.len() }));
+        return Err(Failure::Apply(ApplyError::Interrupted {
+            done: report.done.len(),
+            skipped: report.skipped.len(),
+        }));
     }
     Ok(ExitCode::from(super::EXIT_ERROR))
 }
@@ -263,9 +326,14 @@ pub fn warn_broken(lock: &lock::Lock) {
 
 /// The routes of services the plan created or changed (or of a changed proxy) must answer
 /// through the proxy before the apply counts as a success.
-async fn verify_routes(session: &Session, desired: &Desired, plan: &Plan) -> Result<ExitCode, Failure> {
+async fn verify_routes(
+    session: &Session,
+    desired: &Desired,
+    plan: &Plan,
+) -> Result<ExitCode, Failure> {
     use berth_apply::verify::{self, Outcome, Target};
-    let changed: std::collections::BTreeSet<&berth_planner::Address> = plan.actionable().map(|c| &c.address).collect();
+    let changed: std::collections::BTreeSet<&berth_planner::Address> =
+        plan.actionable().map(|c| &c.address).collect();
     let proxy_changed = changed.iter().any(|a| a.deployment.is_platform());
     let mut targets = Vec::new();
     for info in desired.deployments.values() {
@@ -274,7 +342,11 @@ async fn verify_routes(session: &Session, desired: &Desired, plan: &Plan) -> Res
                 continue;
             }
             let tls = desired.get(&r.service).is_some_and(|res| matches!(&res.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))));
-            targets.push(Target { host: r.host.clone(), path: r.path.clone().unwrap_or_else(|| "/".into()), tls });
+            targets.push(Target {
+                host: r.host.clone(),
+                path: r.path.clone().unwrap_or_else(|| "/".into()),
+                tls,
+            });
         }
     }
     if targets.is_empty() {
@@ -282,13 +354,29 @@ async fn verify_routes(session: &Session, desired: &Desired, plan: &Plan) -> Res
     }
     let proxy = &session.config.platform.proxy;
     let host = verify::proxy_host();
-    let checks = targets.iter().map(|t| verify::route(&host, proxy.http_port, proxy.https_port, t, Duration::from_secs(60)));
+    let checks = targets.iter().map(|t| {
+        verify::route(
+            &host,
+            proxy.http_port,
+            proxy.https_port,
+            t,
+            Duration::from_secs(60),
+        )
+    });
     let outcomes = futures_util::future::join_all(checks).await;
     let mut failed = 0;
     for (t, outcome) in targets.iter().zip(outcomes) {
-        let url = format!("{}://{}{}", if t.tls { "https" } else { "http" }, t.host, t.path);
+        let url = format!(
+            "{}://{}{}",
+            if t.tls { "https" } else { "http" },
+            t.host,
+            t.path
+        );
         match outcome {
-            Outcome::Answered { status, default_certificate } => {
+            Outcome::Answered {
+                status,
+                default_certificate,
+            } => {
                 println!("Route {url} answers ({status}).");
                 if default_certificate {
                     println!("  warning: it still serves Traefik's default certificate: the ACME certificate is not issued yet.");
@@ -301,7 +389,9 @@ async fn verify_routes(session: &Session, desired: &Desired, plan: &Plan) -> Res
         }
     }
     if failed > 0 {
-        eprintln!("help: `berth status` shows the services' tasks; pass --no-verify to skip this check");
+        eprintln!(
+            "help: `berth status` shows the services' tasks; pass --no-verify to skip this check"
+        );
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }
     Ok(ExitCode::SUCCESS)

@@ -44,8 +44,14 @@ pub struct DestroyArgs {
 pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let id = match (&args.project, &args.env) {
         (Some(project), Some(env)) if !args.platform => {
-            let env = Environment::parse(env).ok_or_else(|| Failure::Usage(format!("`{env}` is not an environment")))?;
-            let pr = args.pr.or_else(|| args.config.vars.iter().find_map(|v| v.strip_prefix("pr=").and_then(|n| n.parse().ok())));
+            let env = Environment::parse(env)
+                .ok_or_else(|| Failure::Usage(format!("`{env}` is not an environment")))?;
+            let pr = args.pr.or_else(|| {
+                args.config
+                    .vars
+                    .iter()
+                    .find_map(|v| v.strip_prefix("pr=").and_then(|n| n.parse().ok()))
+            });
             if env == Environment::Preview && pr.is_none() {
                 return Err(Failure::Usage("destroying a preview environment needs its pull request: `--pr 123` or `--var pr=123`".into()));
             }
@@ -53,22 +59,40 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         }
         _ => DeploymentId::platform(),
     };
-    let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
-    let _lock = lock::acquire(&store, &id, "destroy", Duration::from_secs(args.exec.lock_timeout))?;
+    let store = Store::new(
+        args.state_dir
+            .clone()
+            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
+    );
+    let _lock = lock::acquire(
+        &store,
+        &id,
+        "destroy",
+        Duration::from_secs(args.exec.lock_timeout),
+    )?;
     super::apply::warn_broken(&_lock);
-    let options = PlanOptions { scope: Scope::Only(BTreeSet::from([id.clone()])), allow_data_loss: args.exec.allow_data_loss, keep_volumes: !args.exec.allow_data_loss };
+    let options = PlanOptions {
+        scope: Scope::Only(BTreeSet::from([id.clone()])),
+        allow_data_loss: args.exec.allow_data_loss,
+        keep_volumes: !args.exec.allow_data_loss,
+    };
     let rt = session::runtime();
     rt.block_on(async {
         let cluster = berth_apply::connect().await?;
         let observed = session::observe(&cluster).await?;
         let plan = session::plan(&Desired::default(), &observed, &options)?;
-        print!("{}", super::plan::render(&plan, super::plan::PlanFormat::Human));
+        print!(
+            "{}",
+            super::plan::render(&plan, super::plan::PlanFormat::Human)
+        );
         if plan.is_empty() {
             println!("Nothing to destroy for {id}.");
             return Ok(ExitCode::SUCCESS);
         }
         if !args.exec.auto_approve && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(Failure::Usage("refusing to destroy without confirmation: pass --auto-approve".into()));
+            return Err(Failure::Usage(
+                "refusing to destroy without confirmation: pass --auto-approve".into(),
+            ));
         }
         if !args.exec.auto_approve {
             eprint!("\nDestroy {id}? Only 'yes' will be accepted: ");
@@ -80,8 +104,23 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             }
         }
         let begun = BTreeMap::from([(id.clone(), store.begin(&id)?)]);
-        let opts = Options { parallelism: args.exec.parallelism, wait: true, timeout: Duration::from_secs(args.exec.timeout), cancel: Arc::new(AtomicBool::new(false)) };
-        let (report, states) = match execute::execute(&cluster, &store, &plan, Arc::new(Payloads::default()), begun, Arc::new(super::progress::Lines::new()), opts).await {
+        let opts = Options {
+            parallelism: args.exec.parallelism,
+            wait: true,
+            timeout: Duration::from_secs(args.exec.timeout),
+            cancel: Arc::new(AtomicBool::new(false)),
+        };
+        let (report, states) = match execute::execute(
+            &cluster,
+            &store,
+            &plan,
+            Arc::new(Payloads::default()),
+            begun,
+            Arc::new(super::progress::Lines::new()),
+            opts,
+        )
+        .await
+        {
             Ok(done) => done,
             Err((e, _)) => return Err(e.into()),
         };
@@ -92,7 +131,15 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         }
         if report.failed.is_empty() {
             let kept = plan.notes.iter().filter(|n| n.contains("kept")).count();
-            println!("\nDestroy complete! {} object(s) destroyed{}.", report.done.len(), if kept > 0 || !args.exec.allow_data_loss { "; volumes kept (pass --allow-data-loss to remove them)" } else { "" });
+            println!(
+                "\nDestroy complete! {} object(s) destroyed{}.",
+                report.done.len(),
+                if kept > 0 || !args.exec.allow_data_loss {
+                    "; volumes kept (pass --allow-data-loss to remove them)"
+                } else {
+                    ""
+                }
+            );
             Ok(ExitCode::SUCCESS)
         } else {
             for (a, e) in &report.failed {

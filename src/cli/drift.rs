@@ -27,17 +27,32 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
-    let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
+    let store = Store::new(
+        args.state_dir
+            .clone()
+            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
+    );
     let ids: Vec<DeploymentId> = store
         .deployments()
         .into_iter()
-        .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project) && args.env.as_ref().is_none_or(|e| *e == d.env))
+        .filter(|d| {
+            args.project.as_ref().is_none_or(|p| *p == d.project)
+                && args.env.as_ref().is_none_or(|e| *e == d.env)
+        })
         .collect();
     let mut recorded = Desired::default();
     for id in &ids {
         if let Some(state) = store.load(id)? {
             for r in state.resources {
-                recorded.resources.insert(r.address.clone(), Resource { address: r.address, spec: r.spec, depends_on: Vec::new(), span: None });
+                recorded.resources.insert(
+                    r.address.clone(),
+                    Resource {
+                        address: r.address,
+                        spec: r.spec,
+                        depends_on: Vec::new(),
+                        span: None,
+                    },
+                );
             }
         }
     }
@@ -46,7 +61,11 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
         let cluster = berth_apply::connect().await?;
         session::observe(&cluster).await
     })?;
-    let options = PlanOptions { scope: Scope::Only(ids.iter().cloned().collect::<BTreeSet<_>>()), allow_data_loss: true, keep_volumes: false };
+    let options = PlanOptions {
+        scope: Scope::Only(ids.iter().cloned().collect::<BTreeSet<_>>()),
+        allow_data_loss: true,
+        keep_volumes: false,
+    };
     let plan = session::plan(&recorded, &observed, &options)?;
     let drifted = !plan.is_empty();
     match args.format {
@@ -56,7 +75,10 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
                 "checked": ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
                 "restore_plan": berth_planner::render::json_value(&plan),
             });
-            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&value).unwrap_or_default()
+            );
         }
         super::Format::Human => {
             if ids.is_empty() {
@@ -64,11 +86,21 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
             } else if drifted {
                 println!("Drift detected: the cluster no longer matches what berth last applied.");
                 println!("To restore the recorded state, berth apply would:\n");
-                print!("{}", super::plan::render(&plan, super::plan::PlanFormat::Human));
+                print!(
+                    "{}",
+                    super::plan::render(&plan, super::plan::PlanFormat::Human)
+                );
             } else {
-                println!("No drift: {} project environment(s) match what berth last applied.", ids.len());
+                println!(
+                    "No drift: {} project environment(s) match what berth last applied.",
+                    ids.len()
+                );
             }
         }
     }
-    Ok(if drifted { ExitCode::from(EXIT_CHANGES) } else { ExitCode::SUCCESS })
+    Ok(if drifted {
+        ExitCode::from(EXIT_CHANGES)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -19,7 +19,9 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         None => {
             let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
             eprintln!("error: `{text}` is not a berth diagnostic code");
-            if let Some(best) = berth_lang::suggest::closest(&text.to_ascii_uppercase(), all.iter().copied()) {
+            if let Some(best) =
+                berth_lang::suggest::closest(&text.to_ascii_uppercase(), all.iter().copied())
+            {
                 eprintln!("help: did you mean `{best}`?");
             }
             eprintln!("help: `berth explain` lists every code");

@@ -5,15 +5,29 @@ use berth_lang::{FileId, SourceFile, SourceMap};
 use std::process::ExitCode;
 
 pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
-    let files = if args.path.is_dir() { load::berth_files(&args.path)? } else { vec![args.path.clone()] };
+    let files = if args.path.is_dir() {
+        load::berth_files(&args.path)?
+    } else {
+        vec![args.path.clone()]
+    };
     let check = args.check || args.diff;
     let mut unformatted = 0;
     let mut failed = false;
     for path in files {
         let name = load::display(&path);
-        let bytes = std::fs::read(&path).map_err(|source| load::LoadError::Io { path: path.clone(), source })?;
+        let bytes = std::fs::read(&path).map_err(|source| load::LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
         let Ok(text) = String::from_utf8(bytes.clone()) else {
-            let analysis = berth_lang::analyze(&name, vec![berth_lang::Input { name: name.clone(), bytes }], &Default::default());
+            let analysis = berth_lang::analyze(
+                &name,
+                vec![berth_lang::Input {
+                    name: name.clone(),
+                    bytes,
+                }],
+                &Default::default(),
+            );
             load::report(&analysis, super::Format::Human);
             failed = true;
             continue;
@@ -28,17 +42,34 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
                     println!("{name}");
                     if args.diff {
                         let diff = similar::TextDiff::from_lines(&text, &formatted);
-                        print!("{}", diff.unified_diff().header(&name, &format!("{name} (formatted)")));
+                        print!(
+                            "{}",
+                            diff.unified_diff()
+                                .header(&name, &format!("{name} (formatted)"))
+                        );
                     }
                 } else {
-                    std::fs::write(&path, formatted).map_err(|source| load::LoadError::Io { path: path.clone(), source })?;
+                    std::fs::write(&path, formatted).map_err(|source| load::LoadError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
                     eprintln!("formatted {name}");
                 }
             }
             Err(diagnostics) => {
                 let mut sources = SourceMap::new();
                 sources.add(SourceFile::new(name.clone(), text));
-                eprint!("{}", berth_lang::render::human(&diagnostics, &sources, berth_lang::render::Style { color: super::output::color_stderr(), width: 100 }));
+                eprint!(
+                    "{}",
+                    berth_lang::render::human(
+                        &diagnostics,
+                        &sources,
+                        berth_lang::render::Style {
+                            color: super::output::color_stderr(),
+                            width: 100
+                        }
+                    )
+                );
                 failed = true;
             }
         }

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     #[error("cannot read `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{0}` is not a directory")]
     NotADirectory(PathBuf),
     #[error("var file `{path}`: {message}")]
@@ -24,7 +27,10 @@ pub fn berth_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     if !dir.is_dir() {
         return Err(LoadError::NotADirectory(dir.to_path_buf()));
     }
-    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io { path: dir.to_path_buf(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "berth") && p.is_file())
@@ -37,27 +43,50 @@ pub fn read_inputs(dir: &Path) -> Result<Vec<Input>, LoadError> {
     berth_files(dir)?
         .into_iter()
         .map(|path| {
-            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
-            Ok(Input { name: display(&path), bytes })
+            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(Input {
+                name: display(&path),
+                bytes,
+            })
         })
         .collect()
 }
 
 pub fn display(path: &Path) -> String {
-    path.strip_prefix("./").unwrap_or(path).display().to_string()
+    path.strip_prefix("./")
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Variable values, lowest precedence first: `BERTH_VAR_*`, var files, `--var`.
 pub fn var_inputs(args: &ConfigArgs) -> Result<Vec<VarInput>, LoadError> {
     let mut out = Vec::new();
-    let mut env: Vec<(String, String)> = std::env::vars().filter_map(|(k, v)| k.strip_prefix("BERTH_VAR_").map(|n| (n.to_string(), v))).collect();
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter_map(|(k, v)| k.strip_prefix("BERTH_VAR_").map(|n| (n.to_string(), v)))
+        .collect();
     env.sort();
     for (name, value) in env {
-        out.push(VarInput { origin: format!("BERTH_VAR_{name}"), name, value });
+        out.push(VarInput {
+            origin: format!("BERTH_VAR_{name}"),
+            name,
+            value,
+        });
     }
     for path in &args.var_files {
-        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
-        let table: toml::Table = text.parse().map_err(|e: toml::de::Error| LoadError::VarFile { path: path.clone(), message: e.message().to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| LoadError::VarFile {
+                path: path.clone(),
+                message: e.message().to_string(),
+            })?;
         for (name, value) in table {
             let value = match value {
                 toml::Value::String(s) => s,
@@ -65,15 +94,31 @@ pub fn var_inputs(args: &ConfigArgs) -> Result<Vec<VarInput>, LoadError> {
                 toml::Value::Float(f) => f.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
                 other => {
-                    return Err(LoadError::VarFile { path: path.clone(), message: format!("`{name}` is a {}, variables are strings, numbers or bools", other.type_str()) })
+                    return Err(LoadError::VarFile {
+                        path: path.clone(),
+                        message: format!(
+                            "`{name}` is a {}, variables are strings, numbers or bools",
+                            other.type_str()
+                        ),
+                    })
                 }
             };
-            out.push(VarInput { origin: display(path), name, value });
+            out.push(VarInput {
+                origin: display(path),
+                name,
+                value,
+            });
         }
     }
     for raw in &args.vars {
-        let (name, value) = raw.split_once('=').ok_or_else(|| LoadError::BadVar(raw.clone()))?;
-        out.push(VarInput { origin: "--var".into(), name: name.trim().to_string(), value: value.to_string() });
+        let (name, value) = raw
+            .split_once('=')
+            .ok_or_else(|| LoadError::BadVar(raw.clone()))?;
+        out.push(VarInput {
+            origin: "--var".into(),
+            name: name.trim().to_string(),
+            value: value.to_string(),
+        });
     }
     Ok(out)
 }
@@ -81,7 +126,11 @@ pub fn var_inputs(args: &ConfigArgs) -> Result<Vec<VarInput>, LoadError> {
 /// Reads and checks the configuration.
 pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
     let inputs = read_inputs(&args.dir)?;
-    let options = Options { vars: var_inputs(args)?, strict, preview: false };
+    let options = Options {
+        vars: var_inputs(args)?,
+        strict,
+        preview: false,
+    };
     Ok(berth_lang::analyze(&display(&args.dir), inputs, &options))
 }
 
@@ -89,11 +138,24 @@ pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
 pub fn report(analysis: &Analysis, format: super::Format) {
     match format {
         super::Format::Human => {
-            let style = berth_lang::render::Style { color: super::output::color_stderr(), width: 100 };
-            eprint!("{}", berth_lang::render::human(&analysis.diagnostics, &analysis.sources, style));
+            let style = berth_lang::render::Style {
+                color: super::output::color_stderr(),
+                width: 100,
+            };
+            eprint!(
+                "{}",
+                berth_lang::render::human(&analysis.diagnostics, &analysis.sources, style)
+            );
         }
         super::Format::Json => {
-            println!("{}", serde_json::to_string_pretty(&berth_lang::render::json(&analysis.diagnostics, &analysis.sources)).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&berth_lang::render::json(
+                    &analysis.diagnostics,
+                    &analysis.sources
+                ))
+                .unwrap_or_default()
+            );
         }
     }
 }

@@ -25,7 +25,11 @@ pub const EXIT_CHANGES: u8 = 2;
 pub const EXIT_USAGE: u8 = 64;
 
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "Plan-first deployments of many projects to one Docker Swarm behind Traefik")]
+#[command(
+    name = "berth",
+    version,
+    about = "Plan-first deployments of many projects to one Docker Swarm behind Traefik"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -41,7 +41,9 @@ pub struct PlanArgs {
 }
 
 pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
-    let options = RenderOptions { color: format == PlanFormat::Human && output::color_stdout() };
+    let options = RenderOptions {
+        color: format == PlanFormat::Human && output::color_stdout(),
+    };
     match format {
         PlanFormat::Human => berth_planner::render::human(plan, &options),
         PlanFormat::Markdown => berth_planner::render::markdown(plan, &options),
@@ -62,20 +64,40 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     } else {
         None
     };
-    let options = PlanOptions { scope: session.scope(&args.selection, observed.as_ref()), allow_data_loss: args.allow_data_loss, keep_volumes: false };
+    let options = PlanOptions {
+        scope: session.scope(&args.selection, observed.as_ref()),
+        allow_data_loss: args.allow_data_loss,
+        keep_volumes: false,
+    };
     let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
     let states = session.states(scope_ids.iter().cloned())?;
     let observed = match observed {
         Some(o) => o,
-        None => session.recorded(scope_ids.iter().cloned())?,
+        // Slots and claims of other project environments matter too: read every recorded state.
+        None => session.recorded(session.store.deployments())?,
     };
     let plan = session::plan(&desired, &observed, &options)?;
     print!("{}", render(&plan, args.format));
     if let Some(path) = &args.out {
         let (lineage, serial) = session::lineage_and_serial(&states);
-        let file = PlanFile::new(plan.clone(), lineage, serial, &observed, config_digest(&session));
-        std::fs::write(path, file.to_json()).map_err(|e| Failure::Load(super::load::LoadError::Io { path: path.clone(), source: e }))?;
-        eprintln!("Saved the plan to {}. Apply exactly this plan with `berth apply {}`.", path.display(), path.display());
+        let file = PlanFile::new(
+            plan.clone(),
+            lineage,
+            serial,
+            &observed,
+            config_digest(&session),
+        );
+        std::fs::write(path, file.to_json()).map_err(|e| {
+            Failure::Load(super::load::LoadError::Io {
+                path: path.clone(),
+                source: e,
+            })
+        })?;
+        eprintln!(
+            "Saved the plan to {}. Apply exactly this plan with `berth apply {}`.",
+            path.display(),
+            path.display()
+        );
     }
     if args.detailed_exitcode && !plan.is_empty() {
         return Ok(ExitCode::from(EXIT_CHANGES));
@@ -87,5 +109,8 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
 pub fn config_digest(session: &Session) -> String {
     use sha2::{Digest, Sha256};
     let json = serde_json::to_vec(&session.selected).unwrap_or_default();
-    Sha256::digest(json).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(json)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

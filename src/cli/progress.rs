@@ -11,7 +11,9 @@ pub struct Lines {
 
 impl Lines {
     pub fn new() -> Lines {
-        Lines { start: Instant::now() }
+        Lines {
+            start: Instant::now(),
+        }
     }
 }
 
@@ -20,9 +22,25 @@ impl Progress for Lines {
         let t = self.start.elapsed().as_secs_f64();
         let line = match event {
             Event::Started { address, action } => format!("{address}: {}...", ing(action)),
-            Event::Converging { address, running, desired } => format!("{address}: {running}/{desired} tasks running"),
-            Event::Finished { address, action, elapsed } => format!("{address}: {} ({:.1}s)", past(action), elapsed.as_secs_f64()),
-            Event::Failed { address, action, message } => format!("{address}: {action} failed: {message}"),
+            Event::Converging {
+                address,
+                running,
+                desired,
+            } => format!("{address}: {running}/{desired} tasks running"),
+            Event::Finished {
+                address,
+                action,
+                elapsed,
+            } => format!(
+                "{address}: {} ({:.1}s)",
+                past(action),
+                elapsed.as_secs_f64()
+            ),
+            Event::Failed {
+                address,
+                action,
+                message,
+            } => format!("{address}: {action} failed: {message}"),
             Event::Skipped { address, reason } => format!("{address}: skipped ({reason})"),
         };
         let _ = writeln!(std::io::stderr(), "[{t:6.1}s] {line}");

@@ -7,7 +7,7 @@ use berth_apply::payload::Payloads;
 use berth_apply::state::{observed_from_states, State, Store};
 use berth_apply::{ApplyError, Cluster};
 use berth_lang::model::{Config, Deployment, Environment};
-use berth_planner::{Desired, DeploymentId, Observed, Plan, PlanErrors, PlanOptions, Scope};
+use berth_planner::{DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, Scope};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -71,36 +71,78 @@ pub struct Session {
 
 impl Session {
     /// Reads and checks the configuration; reports its diagnostics.
-    pub fn open(config: &ConfigArgs, selection: &Selection, format: Format) -> Result<Session, Failure> {
+    pub fn open(
+        config: &ConfigArgs,
+        selection: &Selection,
+        format: Format,
+    ) -> Result<Session, Failure> {
         let env = match &selection.env {
-            Some(e) => Some(Environment::parse(e).ok_or_else(|| Failure::Usage(format!("`{e}` is not an environment: use production, staging, preview or development")))?),
+            Some(e) => Some(Environment::parse(e).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "`{e}` is not an environment: use production, staging, preview or development"
+                ))
+            })?),
             None => None,
         };
         let inputs = load::read_inputs(&config.dir)?;
-        let options = berth_lang::Options { vars: load::var_inputs(config)?, strict: true, preview: env == Some(Environment::Preview) };
+        let options = berth_lang::Options {
+            vars: load::var_inputs(config)?,
+            strict: true,
+            preview: env == Some(Environment::Preview),
+        };
         let analysis = berth_lang::analyze(&load::display(&config.dir), inputs, &options);
         if !analysis.diagnostics.is_empty() {
-            load::report(&analysis, if format == Format::Json { Format::Human } else { format });
+            load::report(
+                &analysis,
+                if format == Format::Json {
+                    Format::Human
+                } else {
+                    format
+                },
+            );
         }
-        let Some(cfg) = analysis.config else { return Err(Failure::Invalid) };
+        let Some(cfg) = analysis.config else {
+            return Err(Failure::Invalid);
+        };
         let mut selected = BTreeMap::new();
         for d in &cfg.deployments {
-            if selection.project.as_ref().is_some_and(|p| *p != d.project) || env.is_some_and(|e| e != d.environment) {
+            if selection.project.as_ref().is_some_and(|p| *p != d.project)
+                || env.is_some_and(|e| e != d.environment)
+            {
                 continue;
             }
-            selected.insert(DeploymentId::new(&d.project, d.environment, d.pr), d.clone());
+            selected.insert(
+                DeploymentId::new(&d.project, d.environment, d.pr),
+                d.clone(),
+            );
         }
         if let Some(p) = &selection.project {
             if !cfg.projects.contains(p) {
-                let hint = berth_lang::suggest::closest(p, cfg.projects.iter().map(String::as_str)).map(|c| format!(" (did you mean `{c}`?)")).unwrap_or_default();
-                return Err(Failure::Usage(format!("the configuration has no project `{p}`{hint}")));
+                let hint = berth_lang::suggest::closest(p, cfg.projects.iter().map(String::as_str))
+                    .map(|c| format!(" (did you mean `{c}`?)"))
+                    .unwrap_or_default();
+                return Err(Failure::Usage(format!(
+                    "the configuration has no project `{p}`{hint}"
+                )));
             }
         }
         if selected.is_empty() && (selection.project.is_some() || env.is_some()) {
-            return Err(Failure::Usage("no project environment matches the selection".into()));
+            return Err(Failure::Usage(
+                "no project environment matches the selection".into(),
+            ));
         }
-        let store = Store::new(selection.state_dir.clone().unwrap_or_else(|| config.dir.join(".berth").join("state")));
-        Ok(Session { dir: config.dir.clone(), config: cfg, store, selected })
+        let store = Store::new(
+            selection
+                .state_dir
+                .clone()
+                .unwrap_or_else(|| config.dir.join(".berth").join("state")),
+        );
+        Ok(Session {
+            dir: config.dir.clone(),
+            config: cfg,
+            store,
+            selected,
+        })
     }
 
     /// The plan's scope: the selected deployments, and the platform (the proxy) when it is
@@ -109,10 +151,21 @@ impl Session {
     /// something and no proxy exists yet (a project apply never changes the proxy otherwise).
     pub fn scope(&self, selection: &Selection, observed: Option<&Observed>) -> Scope {
         let mut ids: BTreeSet<DeploymentId> = self.selected.keys().cloned().collect();
-        let routed = self.selected.values().any(|d| d.services.iter().any(|s| !s.routes.is_empty()));
+        let routed = self
+            .selected
+            .values()
+            .any(|d| d.services.iter().any(|s| !s.routes.is_empty()));
         let whole = selection.project.is_none() && selection.env.is_none();
-        let proxy_exists = observed.is_some_and(|o| o.resources.iter().any(|r| r.address.deployment.is_platform() && r.address.kind == berth_planner::Kind::Service));
-        let platform = if whole { self.config.platform.span.is_some() || routed } else { routed && observed.is_some() && !proxy_exists };
+        let proxy_exists = observed.is_some_and(|o| {
+            o.resources.iter().any(|r| {
+                r.address.deployment.is_platform() && r.address.kind == berth_planner::Kind::Service
+            })
+        });
+        let platform = if whole {
+            self.config.platform.span.is_some() || routed
+        } else {
+            routed && observed.is_some() && !proxy_exists
+        };
         if platform {
             ids.insert(DeploymentId::platform());
         }
@@ -127,11 +180,15 @@ impl Session {
 
     pub fn desired(&self, digests: &berth_planner::Digests) -> Result<Desired, Failure> {
         let deployments: Vec<Deployment> = self.selected.values().cloned().collect();
-        berth_planner::compile(&deployments, &self.config.platform, digests).map_err(|e| Failure::Plan(plan_errors(&e)))
+        berth_planner::compile(&deployments, &self.config.platform, digests)
+            .map_err(|e| Failure::Plan(plan_errors(&e)))
     }
 
     /// The states of these deployments (absent ones are new).
-    pub fn states(&self, ids: impl IntoIterator<Item = DeploymentId>) -> Result<BTreeMap<DeploymentId, State>, Failure> {
+    pub fn states(
+        &self,
+        ids: impl IntoIterator<Item = DeploymentId>,
+    ) -> Result<BTreeMap<DeploymentId, State>, Failure> {
         let mut out = BTreeMap::new();
         for id in ids {
             if let Some(s) = self.store.load(&id)? {
@@ -142,7 +199,10 @@ impl Session {
     }
 
     /// Observed state from the recorded states alone (`--refresh=false`).
-    pub fn recorded(&self, ids: impl IntoIterator<Item = DeploymentId>) -> Result<Observed, Failure> {
+    pub fn recorded(
+        &self,
+        ids: impl IntoIterator<Item = DeploymentId>,
+    ) -> Result<Observed, Failure> {
         let states = self.states(ids)?;
         Ok(observed_from_states(states.values()))
     }
@@ -157,7 +217,37 @@ pub fn plan_errors(e: &PlanErrors) -> String {
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Connects for an apply: when swarm mode is inactive and the configuration declares a platform,
+/// initialises it with the platform's address pool, as applying the platform means.
+pub async fn connect_for_apply(session: &Session) -> Result<Cluster, Failure> {
+    let engine = berth_apply::connect_engine().await?;
+    let platform = &session.config.platform;
+    if platform.span.is_some() {
+        let pool = platform.address_pool.as_deref();
+        if berth_apply::connect::ensure_swarm(
+            &engine,
+            &platform.advertise_address,
+            pool,
+            platform.subnet_size,
+        )
+        .await?
+        {
+            eprintln!(
+                "Swarm mode was inactive: initialised it (advertising {}, address pool {}).",
+                platform.advertise_address,
+                pool.map(|p| format!("{p} in /{} networks", platform.subnet_size))
+                    .unwrap_or_else(|| "Docker's default".into())
+            );
+        }
+    }
+    Ok(berth_apply::connect().await?)
 }
 
 /// Reads the live cluster.
@@ -166,13 +256,21 @@ pub async fn observe(cluster: &Cluster) -> Result<Observed, Failure> {
     Observed::from_docker(&snapshot).map_err(|e| Failure::Apply(e.into()))
 }
 
-pub fn plan(desired: &Desired, observed: &Observed, options: &PlanOptions) -> Result<Plan, Failure> {
+pub fn plan(
+    desired: &Desired,
+    observed: &Observed,
+    options: &PlanOptions,
+) -> Result<Plan, Failure> {
     berth_planner::plan(desired, observed, options).map_err(|e| Failure::Plan(plan_errors(&e)))
 }
 
 /// Lineage and serial of a set of states, as one value a plan file records.
 pub fn lineage_and_serial(states: &BTreeMap<DeploymentId, State>) -> (String, u64) {
-    let lineage = states.iter().map(|(id, s)| format!("{id}={}", s.lineage)).collect::<Vec<_>>().join(",");
+    let lineage = states
+        .iter()
+        .map(|(id, s)| format!("{id}={}", s.lineage))
+        .collect::<Vec<_>>()
+        .join(",");
     let serial = states.values().map(|s| s.serial).sum();
     (lineage, serial)
 }

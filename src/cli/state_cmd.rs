@@ -41,15 +41,29 @@ fn parse(d: &str) -> Result<DeploymentId, Failure> {
 }
 
 pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
-    let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.dir.join(".berth").join("state")));
+    let store = Store::new(
+        args.state_dir
+            .clone()
+            .unwrap_or_else(|| args.dir.join(".berth").join("state")),
+    );
     match &args.command {
         StateCommand::List => {
             let locks = lock::held(&store);
             for id in store.deployments() {
                 let state = store.load(&id)?;
-                let lock = locks.iter().find(|(d, _)| *d == id).map(|(_, l)| format!("  locked by {} since {} (ID {})", l.holder, l.created, l.id)).unwrap_or_default();
+                let lock = locks
+                    .iter()
+                    .find(|(d, _)| *d == id)
+                    .map(|(_, l)| {
+                        format!("  locked by {} since {} (ID {})", l.holder, l.created, l.id)
+                    })
+                    .unwrap_or_default();
                 match state {
-                    Some(s) => println!("{id}  serial {}  {} resources{lock}", s.serial, s.resources.len()),
+                    Some(s) => println!(
+                        "{id}  serial {}  {} resources{lock}",
+                        s.serial,
+                        s.resources.len()
+                    ),
                     None => println!("{id}  (no state){lock}"),
                 }
             }
@@ -61,9 +75,17 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
                 None => store.load(&id)?,
             };
             let Some(state) = state else {
-                return Err(Failure::Usage(format!("no state for {id}{}", serial.map(|n| format!(" at serial {n}")).unwrap_or_default())));
+                return Err(Failure::Usage(format!(
+                    "no state for {id}{}",
+                    serial
+                        .map(|n| format!(" at serial {n}"))
+                        .unwrap_or_default()
+                )));
             };
-            println!("{}", serde_json::to_string_pretty(&state).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&state).unwrap_or_default()
+            );
         }
         StateCommand::History { deployment } => {
             let id = parse(deployment)?;
@@ -76,7 +98,10 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
         }
         StateCommand::Unlock { id } => {
             let (deployment, info) = lock::unlock(&store, id)?;
-            println!("Unlocked {deployment} (held by {} since {}).", info.holder, info.created);
+            println!(
+                "Unlocked {deployment} (held by {} since {}).",
+                info.holder, info.created
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -29,8 +29,16 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
-    let store = Store::new(args.state_dir.clone().unwrap_or_else(|| args.config.dir.join(".berth").join("state")));
-    let ids: Vec<DeploymentId> = store.deployments().into_iter().filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project)).collect();
+    let store = Store::new(
+        args.state_dir
+            .clone()
+            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
+    );
+    let ids: Vec<DeploymentId> = store
+        .deployments()
+        .into_iter()
+        .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
+        .collect();
     let rt = session::runtime();
     let services = rt.block_on(async {
         let cluster = berth_apply::connect().await?;
@@ -47,20 +55,32 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         }));
     }
     match args.format {
-        StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "deployments": report })).unwrap_or_default()),
+        StatusFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "deployments": report }))
+                .unwrap_or_default()
+        ),
         StatusFormat::Prometheus => {
-            println!("# HELP berth_service_replicas_running Tasks of a berth service that are running.");
+            println!(
+                "# HELP berth_service_replicas_running Tasks of a berth service that are running."
+            );
             println!("# TYPE berth_service_replicas_running gauge");
             for (id, list) in &services {
                 for s in list {
-                    println!("berth_service_replicas_running{{deployment=\"{id}\",service=\"{}\"}} {}", s.name, s.running);
+                    println!(
+                        "berth_service_replicas_running{{deployment=\"{id}\",service=\"{}\"}} {}",
+                        s.name, s.running
+                    );
                 }
             }
             println!("# HELP berth_service_replicas_desired Tasks a berth service wants running.");
             println!("# TYPE berth_service_replicas_desired gauge");
             for (id, list) in &services {
                 for s in list {
-                    println!("berth_service_replicas_desired{{deployment=\"{id}\",service=\"{}\"}} {}", s.name, s.desired);
+                    println!(
+                        "berth_service_replicas_desired{{deployment=\"{id}\",service=\"{}\"}} {}",
+                        s.name, s.desired
+                    );
                 }
             }
         }
@@ -71,11 +91,18 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
             for (id, entry) in ids.iter().zip(&report) {
                 println!("{id} (serial {})", entry["serial"]);
                 for s in services.get(id).into_iter().flatten() {
-                    println!("  {:<20} {:>3}/{:<3} {:<11} {}", s.name, s.running, s.desired, s.health, s.image);
+                    println!(
+                        "  {:<20} {:>3}/{:<3} {:<11} {}",
+                        s.name, s.running, s.desired, s.health, s.image
+                    );
                 }
                 if let Some(routes) = entry["routes"].as_array() {
                     for r in routes {
-                        println!("  route {} -> {}", r["url"].as_str().unwrap_or(""), r["service"].as_str().unwrap_or(""));
+                        println!(
+                            "  route {} -> {}",
+                            r["url"].as_str().unwrap_or(""),
+                            r["service"].as_str().unwrap_or("")
+                        );
                     }
                 }
             }

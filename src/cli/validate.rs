@@ -11,7 +11,10 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_ERROR));
     }
     if args.format == Format::Human {
-        let config = analysis.config.as_ref().expect("a configuration without errors has a model");
+        let config = analysis
+            .config
+            .as_ref()
+            .expect("a configuration without errors has a model");
         let projects = config.projects.len();
         let deployments = config.deployments.len();
         let services: usize = config.deployments.iter().map(|d| d.services.len()).sum();

@@ -4,7 +4,11 @@ use crate::harness::{expect_code, stdout, text};
 use std::process::Command;
 
 fn berth(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_berth")).args(args).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn examples() -> String {
@@ -13,21 +17,54 @@ fn examples() -> String {
 
 #[test]
 fn every_example_validates() {
-    expect_code(&berth(&["validate", &format!("{}/quickstart", examples()), "--deny-warnings"]), 0);
-    expect_code(&berth(&["validate", &format!("{}/tenants", examples()), "--var", "pr=7", "--deny-warnings"]), 0);
+    expect_code(
+        &berth(&[
+            "validate",
+            &format!("{}/quickstart", examples()),
+            "--deny-warnings",
+        ]),
+        0,
+    );
+    expect_code(
+        &berth(&[
+            "validate",
+            &format!("{}/tenants", examples()),
+            "--var",
+            "pr=7",
+            "--deny-warnings",
+        ]),
+        0,
+    );
     // A value for a variable the configuration does not declare is an error.
-    expect_code(&berth(&["validate", &format!("{}/quickstart", examples()), "--var", "pr=7"]), 1);
+    expect_code(
+        &berth(&[
+            "validate",
+            &format!("{}/quickstart", examples()),
+            "--var",
+            "pr=7",
+        ]),
+        1,
+    );
 }
 
 #[test]
 fn invalid_input_exits_1_with_json_diagnostics() {
     let dir = tempdir("invalid");
-    std::fs::write(dir.join("a.berth"), "project shop {\n  service web {\n    image = \"x:1\"\n    replcas = 2\n  }\n}\n").unwrap();
+    std::fs::write(
+        dir.join("a.berth"),
+        "project shop {\n  service web {\n    image = \"x:1\"\n    replcas = 2\n  }\n}\n",
+    )
+    .unwrap();
     let out = berth(&["validate", dir.to_str().unwrap(), "--format", "json"]);
     expect_code(&out, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON on stdout");
     assert_eq!(json["errors"], 1, "{}", text(&out));
-    let error = json["diagnostics"].as_array().unwrap().iter().find(|d| d["severity"] == "error").expect("one error");
+    let error = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["severity"] == "error")
+        .expect("one error");
     assert_eq!(error["code"], "E0101");
     assert_eq!(error["location"]["line"], 4);
     assert_eq!(error["help"], "did you mean `replicas`?");
@@ -39,7 +76,11 @@ fn usage_errors_exit_64_and_explain_knows_every_code() {
     expect_code(&berth(&["validate", "--no-such-flag"]), 64);
     let out = berth(&["explain", "E0153"]);
     expect_code(&out, 0);
-    assert!(stdout(&out).contains("Traefik would silently drop"), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("Traefik would silently drop"),
+        "{}",
+        text(&out)
+    );
     expect_code(&berth(&["explain", "E9999"]), 1);
     let list = stdout(&berth(&["explain"]));
     assert!(list.lines().count() >= 50, "{list}");
@@ -49,7 +90,11 @@ fn usage_errors_exit_64_and_explain_knows_every_code() {
 fn fmt_check_reports_and_fmt_rewrites() {
     let dir = tempdir("fmt");
     let file = dir.join("a.berth");
-    std::fs::write(&file, "project shop {\n# keep me\nservice web { image = \"x:1\", replicas = 2 }\n}\n").unwrap();
+    std::fs::write(
+        &file,
+        "project shop {\n# keep me\nservice web { image = \"x:1\", replicas = 2 }\n}\n",
+    )
+    .unwrap();
     expect_code(&berth(&["fmt", "--check", dir.to_str().unwrap()]), 1);
     expect_code(&berth(&["fmt", dir.to_str().unwrap()]), 0);
     let formatted = std::fs::read_to_string(&file).unwrap();

@@ -19,7 +19,10 @@ pub struct World {
 }
 
 fn unique() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     format!("e{:x}{:x}{n}", std::process::id() % 0xfff, nanos % 0xffff)
 }
@@ -31,7 +34,12 @@ impl World {
         let dir = std::env::temp_dir().join(format!("berth-{id}"));
         std::fs::create_dir_all(&dir).unwrap();
         let state = dir.join("state");
-        World { id, dir, state, projects: Vec::new() }
+        World {
+            id,
+            dir,
+            state,
+            projects: Vec::new(),
+        }
     }
 
     /// A project name unique to this test, registered for cleanup.
@@ -62,7 +70,10 @@ impl World {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.args(args).env("BERTH_STATE_DIR", &self.state).env("NO_COLOR", "1").env_remove("DOCKER_HOST");
+        cmd.args(args)
+            .env("BERTH_STATE_DIR", &self.state)
+            .env("NO_COLOR", "1")
+            .env_remove("DOCKER_HOST");
         cmd
     }
 
@@ -85,7 +96,11 @@ pub fn cleanup_project(project: &str) {
     let filter = format!("label=berth.project={project}");
     let ids = |kind: &str| -> Vec<String> {
         let out = docker(&[kind, "ls", "-q", "--filter", &filter]);
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).filter(|l| !l.is_empty()).collect()
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .filter(|l| !l.is_empty())
+            .collect()
     };
     let services = ids("service");
     if !services.is_empty() {
@@ -94,7 +109,12 @@ pub fn cleanup_project(project: &str) {
         docker(&args);
         // Tasks exit in the background; what they used can go once they are gone.
         for _ in 0..100 {
-            let tasks = docker(&["ps", "-q", "--filter", &format!("label=com.docker.stack.namespace={project}")]);
+            let tasks = docker(&[
+                "ps",
+                "-q",
+                "--filter",
+                &format!("label=com.docker.stack.namespace={project}"),
+            ]);
             if tasks.stdout.is_empty() {
                 break;
             }
@@ -117,7 +137,10 @@ pub fn cleanup_project(project: &str) {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let out = docker(&["volume", "ls", "-q", "--filter", &filter]);
-    for v in String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()) {
+    for v in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
         for _ in 0..50 {
             if docker(&["volume", "rm", v]).status.success() {
                 break;
@@ -128,7 +151,10 @@ pub fn cleanup_project(project: &str) {
 }
 
 pub fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("the docker CLI runs")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
 }
 
 fn require_swarm() {
@@ -141,7 +167,12 @@ fn require_swarm() {
 }
 
 pub fn text(out: &Output) -> String {
-    format!("--- status: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", out.status.code(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "--- status: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 pub fn stdout(out: &Output) -> String {

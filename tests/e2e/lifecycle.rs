@@ -8,7 +8,13 @@ use std::time::{Duration, Instant};
 
 /// A project with a health-checked web service (a volume, a secret by env), a worker, and a
 /// spare network. Not routed, so the proxy is not involved.
-fn project(name: &str, secret_env: &str, image: &str, web_replicas: u32, worker_replicas: u32) -> String {
+fn project(
+    name: &str,
+    secret_env: &str,
+    image: &str,
+    web_replicas: u32,
+    worker_replicas: u32,
+) -> String {
     format!(
         r#"project {name} {{
   volume data {{
@@ -82,25 +88,48 @@ impl Setup {
         let name = world.project(tag);
         let secret_env = format!("E2E_SECRET_{}", world.id.to_uppercase());
         let secret = format!("s3cr3t-{}-value", world.id);
-        Setup { world, name, secret_env, secret }
+        Setup {
+            world,
+            name,
+            secret_env,
+            secret,
+        }
     }
 
     fn write(&self, image: &str, web: u32, worker: u32) {
-        self.world.write("main.berth", &project(&self.name, &self.secret_env, image, web, worker));
+        self.world.write(
+            "main.berth",
+            &project(&self.name, &self.secret_env, image, web, worker),
+        );
     }
 
     fn berth(&self, args: &[&str]) -> std::process::Output {
         let mut full: Vec<&str> = args.to_vec();
         full.push(self.world.dir_str());
-        self.world.berth_env(&full, &[(self.secret_env.as_str(), self.secret.as_str())])
+        self.world
+            .berth_env(&full, &[(self.secret_env.as_str(), self.secret.as_str())])
     }
 
     fn apply(&self, env: &str) -> std::process::Output {
-        self.berth(&["apply", "--auto-approve", "--project", &self.name, "--env", env])
+        self.berth(&[
+            "apply",
+            "--auto-approve",
+            "--project",
+            &self.name,
+            "--env",
+            env,
+        ])
     }
 
     fn plan_code(&self, env: &str) -> std::process::Output {
-        self.berth(&["plan", "--detailed-exitcode", "--project", &self.name, "--env", env])
+        self.berth(&[
+            "plan",
+            "--detailed-exitcode",
+            "--project",
+            &self.name,
+            "--env",
+            env,
+        ])
     }
 
     fn service(&self, stack_suffix: &str, service: &str) -> String {
@@ -114,20 +143,57 @@ fn apply_converges_plans_nothing_after_and_never_writes_secrets() {
     s.write("berth/demo:1", 2, 1);
     let first = s.apply("production");
     expect_code(&first, 0);
-    assert!(stdout(&first).contains("Apply complete! Resources: 6 added"), "{}", text(&first));
-    assert_eq!(inspect(&s.service("", "web"), "{{.Spec.Mode.Replicated.Replicas}}"), "2");
+    assert!(
+        stdout(&first).contains("Apply complete! Resources: 6 added"),
+        "{}",
+        text(&first)
+    );
+    assert_eq!(
+        inspect(&s.service("", "web"), "{{.Spec.Mode.Replicated.Replicas}}"),
+        "2"
+    );
 
     // Applying and reading back give the same model: the next plan is empty, also from state.
     let again = s.plan_code("production");
     expect_code(&again, 0);
     assert!(stdout(&again).contains("No changes"), "{}", text(&again));
-    expect_code(&s.berth(&["plan", "--detailed-exitcode", "--refresh=false", "--project", &s.name, "--env", "production"]), 0);
+    expect_code(
+        &s.berth(&[
+            "plan",
+            "--detailed-exitcode",
+            "--refresh=false",
+            "--project",
+            &s.name,
+            "--env",
+            "production",
+        ]),
+        0,
+    );
 
     // The secret's value is in Swarm, and nowhere berth writes or prints.
-    let json = s.berth(&["plan", "--format", "json", "--project", &s.name, "--env", "staging"]);
+    let json = s.berth(&[
+        "plan",
+        "--format",
+        "json",
+        "--project",
+        &s.name,
+        "--env",
+        "staging",
+    ]);
     expect_code(&json, 0);
     let saved = s.world.dir.join("staging.plan");
-    expect_code(&s.berth(&["plan", "--out", saved.to_str().unwrap(), "--project", &s.name, "--env", "staging"]), 0);
+    expect_code(
+        &s.berth(&[
+            "plan",
+            "--out",
+            saved.to_str().unwrap(),
+            "--project",
+            &s.name,
+            "--env",
+            "staging",
+        ]),
+        0,
+    );
     let status = s.berth(&["status", "--format", "json"]);
     for (what, haystack) in [
         ("apply output", text(&first)),
@@ -136,9 +202,15 @@ fn apply_converges_plans_nothing_after_and_never_writes_secrets() {
         ("saved plan", std::fs::read_to_string(&saved).unwrap()),
         ("status", text(&status)),
     ] {
-        assert!(!haystack.contains(&s.secret), "the secret value appears in the {what}");
+        assert!(
+            !haystack.contains(&s.secret),
+            "the secret value appears in the {what}"
+        );
     }
-    assert!(read_tree(&s.world.state).contains("berth.digest"), "state records the secret by digest");
+    assert!(
+        read_tree(&s.world.state).contains("berth.digest"),
+        "state records the secret by digest"
+    );
 }
 
 #[test]
@@ -150,15 +222,39 @@ fn drift_made_by_hand_is_reported_and_undone() {
 
     let web = s.service("", "web");
     let worker = s.service("", "worker");
-    assert!(docker(&["service", "update", "--detach", "--env-add", "BY_HAND=1", &web]).status.success());
-    assert!(docker(&["service", "scale", "--detach", &format!("{worker}=2")]).status.success());
-    assert!(docker(&["network", "rm", &format!("{}_spare", s.name)]).status.success());
+    assert!(docker(&[
+        "service",
+        "update",
+        "--detach",
+        "--env-add",
+        "BY_HAND=1",
+        &web
+    ])
+    .status
+    .success());
+    assert!(
+        docker(&["service", "scale", "--detach", &format!("{worker}=2")])
+            .status
+            .success()
+    );
+    assert!(docker(&["network", "rm", &format!("{}_spare", s.name)])
+        .status
+        .success());
 
     let drift = s.berth(&["drift", "--project", &s.name]);
     expect_code(&drift, 2);
     let out = stdout(&drift);
-    for needle in ["service.web", "BY_HAND=1", "service.worker", "network.spare"] {
-        assert!(out.contains(needle), "drift does not mention {needle}:\n{}", text(&drift));
+    for needle in [
+        "service.web",
+        "BY_HAND=1",
+        "service.worker",
+        "network.spare",
+    ] {
+        assert!(
+            out.contains(needle),
+            "drift does not mention {needle}:\n{}",
+            text(&drift)
+        );
     }
     let json = s.berth(&["drift", "--project", &s.name, "--format", "json"]);
     expect_code(&json, 2);
@@ -181,9 +277,23 @@ fn scaling_changes_only_that_service() {
     s.write("berth/demo:1", 1, 3);
     let out = s.apply("production");
     expect_code(&out, 0);
-    assert!(stdout(&out).contains("0 added, 1 changed, 0 destroyed"), "{}", text(&out));
-    assert_eq!(inspect(&s.service("", "worker"), "{{.Spec.Mode.Replicated.Replicas}}"), "3");
-    assert_eq!(inspect(&web, "{{.Version.Index}}"), before, "web was not touched");
+    assert!(
+        stdout(&out).contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        inspect(
+            &s.service("", "worker"),
+            "{{.Spec.Mode.Replicated.Replicas}}"
+        ),
+        "3"
+    );
+    assert_eq!(
+        inspect(&web, "{{.Version.Index}}"),
+        before,
+        "web was not touched"
+    );
 }
 
 #[test]
@@ -194,14 +304,21 @@ fn image_change_rolls_start_first_and_a_broken_version_is_rolled_back() {
     let web = s.service("", "web");
     s.write("berth/demo:2", 2, 1);
     expect_code(&s.apply("production"), 0);
-    assert_eq!(inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"), "berth/demo:2");
+    assert_eq!(
+        inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
+        "berth/demo:2"
+    );
     assert_eq!(inspect(&web, "{{.Spec.UpdateConfig.Order}}"), "start-first");
 
     s.write("berth/demo:broken", 2, 1);
     let out = s.apply("production");
     expect_code(&out, 1);
     assert!(text(&out).contains("rolled back"), "{}", text(&out));
-    assert_eq!(inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"), "berth/demo:2", "Swarm rolled back to the last good version");
+    assert_eq!(
+        inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
+        "berth/demo:2",
+        "Swarm rolled back to the last good version"
+    );
 }
 
 #[test]
@@ -209,35 +326,102 @@ fn destroy_removes_exactly_one_environment_and_keeps_volumes() {
     let mut s = Setup::new("dest");
     let other = s.world.project("other");
     s.write("berth/demo:1", 1, 1);
-    s.world.write("other.berth", &project(&other, &s.secret_env, "berth/demo:1", 1, 1).replace("environment staging {}", ""));
+    s.world.write(
+        "other.berth",
+        &project(&other, &s.secret_env, "berth/demo:1", 1, 1).replace("environment staging {}", ""),
+    );
     expect_code(&s.apply("production"), 0);
     expect_code(&s.apply("staging"), 0);
-    expect_code(&s.berth(&["apply", "--auto-approve", "--project", &other, "--env", "production"]), 0);
+    expect_code(
+        &s.berth(&[
+            "apply",
+            "--auto-approve",
+            "--project",
+            &other,
+            "--env",
+            "production",
+        ]),
+        0,
+    );
     let prod_version = inspect(&s.service("", "web"), "{{.Version.Index}}");
     let other_version = inspect(&format!("{other}_web"), "{{.Version.Index}}");
 
-    let out = s.berth(&["destroy", "--auto-approve", "--project", &s.name, "--env", "staging"]);
+    let out = s.berth(&[
+        "destroy",
+        "--auto-approve",
+        "--project",
+        &s.name,
+        "--env",
+        "staging",
+    ]);
     expect_code(&out, 0);
-    assert!(docker(&["service", "inspect", &s.service("-staging", "web")]).status.code() != Some(0), "staging web is gone");
-    assert_eq!(inspect(&s.service("", "web"), "{{.Version.Index}}"), prod_version, "production untouched");
-    assert_eq!(inspect(&format!("{other}_web"), "{{.Version.Index}}"), other_version, "the other project untouched");
+    assert!(
+        docker(&["service", "inspect", &s.service("-staging", "web")])
+            .status
+            .code()
+            != Some(0),
+        "staging web is gone"
+    );
+    assert_eq!(
+        inspect(&s.service("", "web"), "{{.Version.Index}}"),
+        prod_version,
+        "production untouched"
+    );
+    assert_eq!(
+        inspect(&format!("{other}_web"), "{{.Version.Index}}"),
+        other_version,
+        "the other project untouched"
+    );
     let volume = format!("{}-staging_data", s.name);
-    assert!(docker(&["volume", "inspect", &volume]).status.success(), "the staging volume is kept:\n{}", text(&out));
+    assert!(
+        docker(&["volume", "inspect", &volume]).status.success(),
+        "the staging volume is kept:\n{}",
+        text(&out)
+    );
 
-    let out = s.berth(&["destroy", "--auto-approve", "--allow-data-loss", "--project", &s.name, "--env", "staging"]);
+    let out = s.berth(&[
+        "destroy",
+        "--auto-approve",
+        "--allow-data-loss",
+        "--project",
+        &s.name,
+        "--env",
+        "staging",
+    ]);
     expect_code(&out, 0);
-    assert!(!docker(&["volume", "inspect", &volume]).status.success(), "allowed, the volume goes:\n{}", text(&out));
+    assert!(
+        !docker(&["volume", "inspect", &volume]).status.success(),
+        "allowed, the volume goes:\n{}",
+        text(&out)
+    );
 }
 
 #[test]
 fn a_second_apply_to_the_same_environment_fails_fast_naming_the_holder() {
     let s = Setup::new("lock");
     s.write("berth/demo:1", 2, 1);
-    let mut first = s.world.command(&["apply", "--auto-approve", "--project", &s.name, "--env", "production", s.world.dir_str()]);
+    let mut first = s.world.command(&[
+        "apply",
+        "--auto-approve",
+        "--project",
+        &s.name,
+        "--env",
+        "production",
+        s.world.dir_str(),
+    ]);
     first.env(&s.secret_env, &s.secret);
-    let mut child = first.stderr(std::process::Stdio::null()).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = first
+        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     // Wait until the first apply holds the lock.
-    let lock = s.world.state.join(&s.name).join("production").join("lock.json");
+    let lock = s
+        .world
+        .state
+        .join(&s.name)
+        .join("production")
+        .join("lock.json");
     let start = Instant::now();
     while !lock.exists() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
@@ -256,12 +440,26 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
         .map(|i| format!("  service s{i} {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n"))
         .collect();
     let name = s.name.clone();
-    let config = project(&name, &s.secret_env, "berth/demo:1", 1, 1).replacen("  service web", &format!("{services}\n  service web"), 1);
+    let config = project(&name, &s.secret_env, "berth/demo:1", 1, 1).replacen(
+        "  service web",
+        &format!("{services}\n  service web"),
+        1,
+    );
     s.world.write("main.berth", &config);
     let _ = &mut s;
     for run in 0..10u64 {
-        let mut cmd = s.world.command(&["apply", "--auto-approve", "--project", &name, "--env", "production", s.world.dir_str()]);
-        cmd.env(&s.secret_env, &s.secret).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let mut cmd = s.world.command(&[
+            "apply",
+            "--auto-approve",
+            "--project",
+            &name,
+            "--env",
+            "production",
+            s.world.dir_str(),
+        ]);
+        cmd.env(&s.secret_env, &s.secret)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         let mut child = cmd.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(150 + run * 250));
         let _ = child.kill(); // SIGKILL
@@ -270,23 +468,67 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
         let out = s.apply("production");
         expect_code(&out, 0);
         expect_code(&s.plan_code("production"), 0);
-        let show = s.world.berth(&["state", "show", &format!("{name}/production")]);
+        let show = s
+            .world
+            .berth(&["state", "show", &format!("{name}/production")]);
         expect_code(&show, 0);
         let state: serde_json::Value = serde_json::from_str(&stdout(&show)).expect("state parses");
-        assert_eq!(state["resources"].as_array().unwrap().len(), 12, "run {run}: every object recorded once");
-        let nets = docker(&["network", "ls", "--format", "{{.Name}}", "--filter", &format!("label=berth.project={name}")]);
-        let mut names: Vec<String> = String::from_utf8_lossy(&nets.stdout).lines().map(str::to_string).collect();
+        assert_eq!(
+            state["resources"].as_array().unwrap().len(),
+            12,
+            "run {run}: every object recorded once"
+        );
+        let nets = docker(&[
+            "network",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            &format!("label=berth.project={name}"),
+        ]);
+        let mut names: Vec<String> = String::from_utf8_lossy(&nets.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
         let count = names.len();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), count, "run {run}: no duplicate network");
-        let unlabelled = docker(&["service", "ls", "--format", "{{.Name}}", "--filter", &format!("label=com.docker.stack.namespace={name}")]);
-        let labelled = docker(&["service", "ls", "--format", "{{.Name}}", "--filter", &format!("label=berth.address")]);
+        let unlabelled = docker(&[
+            "service",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            &format!("label=com.docker.stack.namespace={name}"),
+        ]);
+        let labelled = docker(&[
+            "service",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            "label=berth.address",
+        ]);
         for svc in String::from_utf8_lossy(&unlabelled.stdout).lines() {
-            assert!(String::from_utf8_lossy(&labelled.stdout).contains(svc), "run {run}: {svc} has no address label");
+            assert!(
+                String::from_utf8_lossy(&labelled.stdout).contains(svc),
+                "run {run}: {svc} has no address label"
+            );
         }
         // Start the next run from nothing, at a different kill moment.
-        expect_code(&s.berth(&["destroy", "--auto-approve", "--allow-data-loss", "--project", &name, "--env", "production"]), 0);
+        expect_code(
+            &s.berth(&[
+                "destroy",
+                "--auto-approve",
+                "--allow-data-loss",
+                "--project",
+                &name,
+                "--env",
+                "production",
+            ]),
+            0,
+        );
     }
 }
 
@@ -303,8 +545,17 @@ fn a_hundred_concurrent_applies_of_different_projects_all_succeed() {
             format!("project {name} {{\n  service app {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n}}\n"),
         )
         .unwrap();
-        let mut cmd = world.command(&["apply", "--auto-approve", "--project", name, "--timeout", "300", dir.to_str().unwrap()]);
-        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut cmd = world.command(&[
+            "apply",
+            "--auto-approve",
+            "--project",
+            name,
+            "--timeout",
+            "300",
+            dir.to_str().unwrap(),
+        ]);
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         children.push((name.clone(), cmd.spawn().unwrap()));
     }
     let mut failures = Vec::new();
@@ -314,8 +565,16 @@ fn a_hundred_concurrent_applies_of_different_projects_all_succeed() {
             failures.push(format!("{name}: {}", text(&out)));
         }
     }
-    assert!(failures.is_empty(), "{} of 100 applies failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of 100 applies failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     for name in &names {
-        assert_eq!(inspect(&format!("{name}_app"), "{{.Spec.Mode.Replicated.Replicas}}"), "1");
+        assert_eq!(
+            inspect(&format!("{name}_app"), "{{.Spec.Mode.Replicated.Replicas}}"),
+            "1"
+        );
     }
 }

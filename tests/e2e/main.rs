@@ -1,8 +1,8 @@
 //! berth's end-to-end tests: the real binary against the real Docker Engine in swarm mode. One
 //! test binary; a test fails if a file of this directory is not one of its modules.
 
-mod harness;
 mod cli;
+mod harness;
 mod lifecycle;
 
 #[test]
@@ -13,7 +13,10 @@ fn every_file_is_a_module() {
         let name = entry.file_name().to_string_lossy().to_string();
         if let Some(module) = name.strip_suffix(".rs") {
             if module != "main" {
-                assert!(main.contains(&format!("mod {module};")), "tests/e2e/{name} is not included in main.rs");
+                assert!(
+                    main.contains(&format!("mod {module};")),
+                    "tests/e2e/{name} is not included in main.rs"
+                );
             }
         }
     }

@@ -26,36 +26,65 @@ fn unreachable(endpoint: &str, message: String) -> ApplyError {
     } else {
         "check DOCKER_HOST, and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH for TLS; `docker info` shows the same problem".to_string()
     };
-    ApplyError::Unreachable { endpoint: endpoint.to_string(), message, hint }
+    ApplyError::Unreachable {
+        endpoint: endpoint.to_string(),
+        message,
+        hint,
+    }
 }
 
 /// Connects and negotiates the API version, without checking swarm mode.
 pub async fn connect_engine() -> Result<Cluster, ApplyError> {
     let endpoint = endpoint();
-    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&endpoint, e.to_string()))?;
-    let docker = docker.negotiate_version().await.map_err(|e| unreachable(&endpoint, e.to_string()))?;
+    let docker =
+        Docker::connect_with_defaults().map_err(|e| unreachable(&endpoint, e.to_string()))?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unreachable(&endpoint, e.to_string()))?;
     let version = docker.client_version();
     let api_version = format!("{}.{}", version.major_version, version.minor_version);
     if (version.major_version, version.minor_version) < (1, 41) {
-        return Err(ApplyError::EngineTooOld { version: api_version });
+        return Err(ApplyError::EngineTooOld {
+            version: api_version,
+        });
     }
-    Ok(Cluster { docker, endpoint, api_version })
+    Ok(Cluster {
+        docker,
+        endpoint,
+        api_version,
+    })
 }
 
 /// Connects and requires an active swarm manager.
 pub async fn connect() -> Result<Cluster, ApplyError> {
     let cluster = connect_engine().await?;
-    let info = cluster.docker.info().await.map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
-    let state = info.swarm.as_ref().and_then(|s| s.local_node_state.as_ref()).map(|s| s.to_string()).unwrap_or_default();
+    let info = cluster
+        .docker
+        .info()
+        .await
+        .map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
+    let state = info
+        .swarm
+        .as_ref()
+        .and_then(|s| s.local_node_state.as_ref())
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     if state != "active" {
-        return Err(ApplyError::SwarmInactive { endpoint: cluster.endpoint });
+        return Err(ApplyError::SwarmInactive {
+            endpoint: cluster.endpoint,
+        });
     }
-    let manager = info.swarm.and_then(|s| s.control_available).unwrap_or(false);
+    let manager = info
+        .swarm
+        .and_then(|s| s.control_available)
+        .unwrap_or(false);
     if !manager {
         return Err(ApplyError::Unreachable {
             endpoint: cluster.endpoint,
             message: "this node is a swarm worker".into(),
-            hint: "point DOCKER_HOST at a manager node: only managers accept service changes".into(),
+            hint: "point DOCKER_HOST at a manager node: only managers accept service changes"
+                .into(),
         });
     }
     Ok(cluster)
@@ -63,9 +92,23 @@ pub async fn connect() -> Result<Cluster, ApplyError> {
 
 /// Initialises swarm mode when it is inactive, with the platform's address pool. Returns whether
 /// it did anything.
-pub async fn ensure_swarm(cluster: &Cluster, advertise: &str, pool: Option<&str>, subnet_size: u8) -> Result<bool, ApplyError> {
-    let info = cluster.docker.info().await.map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
-    let state = info.swarm.as_ref().and_then(|s| s.local_node_state.as_ref()).map(|s| s.to_string()).unwrap_or_default();
+pub async fn ensure_swarm(
+    cluster: &Cluster,
+    advertise: &str,
+    pool: Option<&str>,
+    subnet_size: u8,
+) -> Result<bool, ApplyError> {
+    let info = cluster
+        .docker
+        .info()
+        .await
+        .map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
+    let state = info
+        .swarm
+        .as_ref()
+        .and_then(|s| s.local_node_state.as_ref())
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     if state == "active" {
         return Ok(false);
     }
@@ -80,6 +123,10 @@ pub async fn ensure_swarm(cluster: &Cluster, advertise: &str, pool: Option<&str>
         .docker
         .init_swarm(request)
         .await
-        .map_err(|e| ApplyError::Docker { operation: "swarm init", address: cluster.endpoint.clone(), message: e.to_string() })?;
+        .map_err(|e| ApplyError::Docker {
+            operation: "swarm init",
+            address: cluster.endpoint.clone(),
+            message: e.to_string(),
+        })?;
     Ok(true)
 }

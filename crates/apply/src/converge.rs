@@ -39,8 +39,18 @@ fn task_errors(tasks: &[bollard::models::Task]) -> Vec<String> {
         let Some(status) = &t.status else { continue };
         let state = status.state.map(|s| s.to_string()).unwrap_or_default();
         let err = status.err.clone().unwrap_or_default();
-        if !err.is_empty() && matches!(state.as_str(), "failed" | "rejected" | "pending" | "shutdown" | "complete") {
-            let line = format!("task {} {state}: {err}", t.slot.map(|s| s.to_string()).unwrap_or_else(|| t.node_id.clone().unwrap_or_default()));
+        if !err.is_empty()
+            && matches!(
+                state.as_str(),
+                "failed" | "rejected" | "pending" | "shutdown" | "complete"
+            )
+        {
+            let line = format!(
+                "task {} {state}: {err}",
+                t.slot
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| t.node_id.clone().unwrap_or_default())
+            );
             if !errors.contains(&line) {
                 errors.push(line);
             }
@@ -59,44 +69,83 @@ pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
     loop {
         let service = w
             .docker
-            .inspect_service(w.id, None::<bollard::query_parameters::InspectServiceOptions>)
+            .inspect_service(
+                w.id,
+                None::<bollard::query_parameters::InspectServiceOptions>,
+            )
             .await
             .map_err(|e| crate::ops::docker_error("inspect", w.address, e))?;
         let version = service.version.as_ref().and_then(|v| v.index).unwrap_or(0);
         let tasks = w
             .docker
-            .list_tasks(Some(ListTasksOptionsBuilder::default().filters(&filters).build()))
+            .list_tasks(Some(
+                ListTasksOptionsBuilder::default().filters(&filters).build(),
+            ))
             .await
             .map_err(|e| crate::ops::docker_error("list tasks of", w.address, e))?;
 
         let status = service.update_status.as_ref();
-        let state = status.and_then(|s| s.state).map(|s| s.to_string()).unwrap_or_default();
+        let state = status
+            .and_then(|s| s.state)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         let message = status.and_then(|s| s.message.clone()).unwrap_or_default();
         if state.starts_with("rollback") {
             return Err(ApplyError::RolledBack {
-                address: w.address.clone(),
-                message: if message.is_empty() { format!("update state {state}") } else { message },
+                address: Box::new(w.address.clone()),
+                message: if message.is_empty() {
+                    format!("update state {state}")
+                } else {
+                    message
+                },
                 task_errors: task_errors(&tasks),
             });
         }
         if state == "paused" {
-            return Err(ApplyError::NotConverged { address: w.address.clone(), message: format!("the update was paused: {message}"), task_errors: task_errors(&tasks) });
+            return Err(ApplyError::NotConverged {
+                address: Box::new(w.address.clone()),
+                message: format!("the update was paused: {message}"),
+                task_errors: task_errors(&tasks),
+            });
         }
         // An update counts once Swarm reports this update (not an earlier one) completed. Should
         // Swarm start no rolling update at all, converged tasks count after a grace period.
         let started_at = status.and_then(|s| s.started_at.clone());
         let this_update = started_at.is_some() && started_at != w.previous_update;
-        let update_done = !w.rolling || (this_update && state == "completed") || (!this_update && start.elapsed() > NO_UPDATE_GRACE);
+        let update_done = !w.rolling
+            || (this_update && state == "completed")
+            || (!this_update && start.elapsed() > NO_UPDATE_GRACE);
 
-        let wanted: Vec<&bollard::models::Task> =
-            tasks.iter().filter(|t| t.desired_state.map(|s| s.to_string()).as_deref() == Some("running")).collect();
-        let running = wanted.iter().filter(|t| t.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).as_deref() == Some("running")).count() as u64;
-        let desired = match service.spec.as_ref().and_then(|s| s.mode.as_ref()).and_then(|m| m.replicated.as_ref()) {
+        let wanted: Vec<&bollard::models::Task> = tasks
+            .iter()
+            .filter(|t| t.desired_state.map(|s| s.to_string()).as_deref() == Some("running"))
+            .collect();
+        let running = wanted
+            .iter()
+            .filter(|t| {
+                t.status
+                    .as_ref()
+                    .and_then(|s| s.state)
+                    .map(|s| s.to_string())
+                    .as_deref()
+                    == Some("running")
+            })
+            .count() as u64;
+        let desired = match service
+            .spec
+            .as_ref()
+            .and_then(|s| s.mode.as_ref())
+            .and_then(|m| m.replicated.as_ref())
+        {
             Some(r) => r.replicas.unwrap_or(1).max(0) as u64,
             None => wanted.len() as u64,
         };
         if (running, desired) != last_report {
-            w.progress.event(Event::Converging { address: w.address.clone(), running, desired });
+            w.progress.event(Event::Converging {
+                address: w.address.clone(),
+                running,
+                desired,
+            });
             last_report = (running, desired);
         }
         if update_done && running == desired && wanted.len() as u64 == desired {
@@ -107,13 +156,17 @@ pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
         for t in &wanted {
             let Some(s) = &t.status else { continue };
             let id = t.id.clone().unwrap_or_default();
-            let is_pending = s.state.map(|s| s.to_string()).as_deref() == Some("pending") && s.err.as_ref().is_some_and(|e| !e.is_empty());
+            let is_pending = s.state.map(|s| s.to_string()).as_deref() == Some("pending")
+                && s.err.as_ref().is_some_and(|e| !e.is_empty());
             if is_pending {
                 let since = *pending_since.entry(id).or_insert_with(Instant::now);
                 if since.elapsed() > UNSCHEDULABLE_GRACE {
                     return Err(ApplyError::NotConverged {
-                        address: w.address.clone(),
-                        message: format!("Swarm cannot schedule its tasks: {}", s.err.clone().unwrap_or_default()),
+                        address: Box::new(w.address.clone()),
+                        message: format!(
+                            "Swarm cannot schedule its tasks: {}",
+                            s.err.clone().unwrap_or_default()
+                        ),
                         task_errors: task_errors(&tasks),
                     });
                 }
@@ -123,15 +176,26 @@ pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
         }
         if start.elapsed() > w.timeout {
             return Err(ApplyError::NotConverged {
-                address: w.address.clone(),
-                message: format!("{running} of {desired} tasks running after {}s{}", w.timeout.as_secs(), if update_done { "" } else { "; the rolling update has not completed" }),
+                address: Box::new(w.address.clone()),
+                message: format!(
+                    "{running} of {desired} tasks running after {}s{}",
+                    w.timeout.as_secs(),
+                    if update_done {
+                        ""
+                    } else {
+                        "; the rolling update has not completed"
+                    }
+                ),
                 task_errors: task_errors(&tasks),
             });
         }
         if w.cancel.load(Ordering::Relaxed) {
-            return Err(ApplyError::NotConverged { address: w.address.clone(), message: "interrupted while waiting for convergence".into(), task_errors: Vec::new() });
+            return Err(ApplyError::NotConverged {
+                address: Box::new(w.address.clone()),
+                message: "interrupted while waiting for convergence".into(),
+                task_errors: Vec::new(),
+            });
         }
         tokio::time::sleep(POLL).await;
     }
 }
-

@@ -7,35 +7,69 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("cannot reach the Docker Engine at {endpoint}: {message}")]
-    Unreachable { endpoint: String, message: String, hint: String },
+    Unreachable {
+        endpoint: String,
+        message: String,
+        hint: String,
+    },
     #[error("swarm mode is not active on the Docker Engine at {endpoint}")]
     SwarmInactive { endpoint: String },
-    #[error("the Docker Engine's API version {version} is older than 1.41, the oldest berth supports")]
+    #[error(
+        "the Docker Engine's API version {version} is older than 1.41, the oldest berth supports"
+    )]
     EngineTooOld { version: String },
     #[error("Docker refused {operation} of {address}: {message}")]
-    Docker { operation: &'static str, address: String, message: String },
+    Docker {
+        operation: &'static str,
+        address: String,
+        message: String,
+    },
     #[error("cannot read Docker's answer: {0}")]
     Observe(#[from] berth_planner::ObservedError),
     #[error("state of {deployment} is locked by {holder} since {since} (lock ID {id})")]
-    Locked { deployment: DeploymentId, id: String, holder: String, since: String, stale: bool },
+    Locked {
+        deployment: Box<DeploymentId>,
+        id: String,
+        holder: String,
+        since: String,
+        stale: bool,
+    },
     #[error("no lock with ID {id} is held on any project environment under {dir}")]
     NoSuchLock { id: String, dir: PathBuf },
     #[error("state file {path}: {message}")]
     State { path: PathBuf, message: String },
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("secret `{name}` of {deployment}: {message}")]
-    SecretSource { deployment: DeploymentId, name: String, message: String },
+    SecretSource {
+        deployment: DeploymentId,
+        name: String,
+        message: String,
+    },
     #[error("{address} did not converge: {message}")]
-    NotConverged { address: Address, message: String, task_errors: Vec<String> },
+    NotConverged {
+        address: Box<Address>,
+        message: String,
+        task_errors: Vec<String>,
+    },
     #[error("{address} was rolled back by Swarm: {message}")]
-    RolledBack { address: Address, message: String, task_errors: Vec<String> },
+    RolledBack {
+        address: Box<Address>,
+        message: String,
+        task_errors: Vec<String>,
+    },
     #[error("the saved plan is stale: {0}")]
     Stale(#[from] berth_planner::Stale),
     #[error("interrupted: {done} change(s) applied and recorded, {skipped} not started")]
     Interrupted { done: usize, skipped: usize },
     #[error("{failed} change(s) failed")]
-    Failed { failed: usize, errors: Vec<ApplyError> },
+    Failed {
+        failed: usize,
+        errors: Vec<ApplyError>,
+    },
 }
 
 impl ApplyError {

@@ -35,7 +35,12 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { parallelism: 10, wait: true, timeout: Duration::from_secs(180), cancel: Arc::new(AtomicBool::new(false)) }
+        Options {
+            parallelism: 10,
+            wait: true,
+            timeout: Duration::from_secs(180),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
     }
 }
 
@@ -65,7 +70,11 @@ struct Step {
 
 /// The steps of a plan and their order.
 fn steps(changes: &[&Change]) -> Vec<Step> {
-    let index: HashMap<&Address, usize> = changes.iter().enumerate().map(|(i, c)| (&c.address, i)).collect();
+    let index: HashMap<&Address, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.address, i))
+        .collect();
     let mut steps: Vec<Step> = Vec::new();
     // For each change: its first step, and the step after which its new object exists.
     let mut first = vec![0; changes.len()];
@@ -73,7 +82,11 @@ fn steps(changes: &[&Change]) -> Vec<Step> {
     let mut last = vec![0; changes.len()];
     for (i, c) in changes.iter().enumerate() {
         let mut push = |kind| {
-            steps.push(Step { change: i, kind, deps: BTreeSet::new() });
+            steps.push(Step {
+                change: i,
+                kind,
+                deps: BTreeSet::new(),
+            });
             steps.len() - 1
         };
         match c.action {
@@ -136,14 +149,23 @@ struct Shared {
     store: Store,
     states: Mutex<BTreeMap<DeploymentId, State>>,
     ids: Mutex<Ids>,
+    /// Edge slots moved because a concurrent apply claimed the planned one first: per
+    /// deployment, the planned slot network's name and the one claimed instead.
+    moved_slots: Mutex<BTreeMap<DeploymentId, (String, String)>>,
     options: Options,
     progress: Arc<dyn Progress>,
 }
 
 impl Shared {
-    fn checkpoint(&self, deployment: &DeploymentId, f: impl FnOnce(&mut State)) -> Result<(), ApplyError> {
+    fn checkpoint(
+        &self,
+        deployment: &DeploymentId,
+        f: impl FnOnce(&mut State),
+    ) -> Result<(), ApplyError> {
         let mut states = self.states.lock().expect("state lock");
-        let state = states.entry(deployment.clone()).or_insert_with(|| State::new(deployment.clone()));
+        let state = states
+            .entry(deployment.clone())
+            .or_insert_with(|| State::new(deployment.clone()));
         f(state);
         self.store.save(state)
     }
@@ -170,7 +192,15 @@ pub async fn execute(
         Ok(ids) => ids,
         Err(e) => return Err((e, states)),
     };
-    let shared = Arc::new(Shared { cluster: cluster.clone(), store: store.clone(), states: Mutex::new(states), ids: Mutex::new(ids), options: options.clone(), progress });
+    let shared = Arc::new(Shared {
+        cluster: cluster.clone(),
+        store: store.clone(),
+        states: Mutex::new(states),
+        ids: Mutex::new(ids),
+        moved_slots: Mutex::new(BTreeMap::new()),
+        options: options.clone(),
+        progress,
+    });
     let changes = Arc::new(changes);
 
     let mut done: BTreeSet<usize> = BTreeSet::new();
@@ -193,10 +223,17 @@ pub async fn execute(
                 let payloads = payloads.clone();
                 let kind = step.kind;
                 let change = step.change;
-                running.spawn(async move { (s, run_step(&shared, &changes[change], kind, &payloads).await) });
+                running.spawn(async move {
+                    (
+                        s,
+                        run_step(&shared, &changes[change], kind, &payloads).await,
+                    )
+                });
             }
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         match joined {
             Ok((s, Ok(updated_service))) => {
                 done.insert(s);
@@ -206,19 +243,35 @@ pub async fn execute(
             }
             Ok((s, Err(e))) => {
                 failed.insert(s);
-                report.failed.push((changes[steps[s].change].address.clone(), e));
+                report
+                    .failed
+                    .push((changes[steps[s].change].address.clone(), e));
             }
             Err(join_error) => {
                 // A panicking step is a bug; it is reported like a failure, never hidden.
-                report.failed.push((changes[0].address.clone(), ApplyError::Docker { operation: "run", address: "a step".into(), message: join_error.to_string() }));
+                report.failed.push((
+                    changes[0].address.clone(),
+                    ApplyError::Docker {
+                        operation: "run",
+                        address: "a step".into(),
+                        message: join_error.to_string(),
+                    },
+                ));
             }
         }
     }
     for (s, step) in steps.iter().enumerate() {
         if !started.contains(&s) {
             let address = changes[step.change].address.clone();
-            let reason = if options.cancel.load(Ordering::Relaxed) { "interrupted".to_string() } else { "a change it depends on failed".to_string() };
-            shared.progress.event(Event::Skipped { address: address.clone(), reason });
+            let reason = if options.cancel.load(Ordering::Relaxed) {
+                "interrupted".to_string()
+            } else {
+                "a change it depends on failed".to_string()
+            };
+            shared.progress.event(Event::Skipped {
+                address: address.clone(),
+                reason,
+            });
             if !report.skipped.contains(&address) {
                 report.skipped.push(address);
             }
@@ -227,12 +280,19 @@ pub async fn execute(
     let mut seen = BTreeSet::new();
     for (s, step) in steps.iter().enumerate() {
         let address = &changes[step.change].address;
-        let all_done = steps.iter().enumerate().filter(|(_, t)| t.change == step.change).all(|(i, _)| done.contains(&i));
+        let all_done = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.change == step.change)
+            .all(|(i, _)| done.contains(&i));
         if done.contains(&s) && all_done && seen.insert(address.clone()) {
             report.done.push(address.clone());
         }
     }
-    let states = Arc::try_unwrap(shared).ok().map(|s| s.states.into_inner().unwrap_or_default()).unwrap_or_default();
+    let states = Arc::try_unwrap(shared)
+        .ok()
+        .map(|s| s.states.into_inner().unwrap_or_default())
+        .unwrap_or_default();
     Ok((report, states))
 }
 
@@ -240,19 +300,35 @@ pub async fn execute(
 /// join networks berth does not manage, such as another project's shared network).
 async fn current_ids(cluster: &Cluster) -> Result<Ids, ApplyError> {
     let d = &cluster.docker;
-    let err = |e| ApplyError::Docker { operation: "list", address: "the cluster".into(), message: ops::message_of(&e) };
+    let err = |e| ApplyError::Docker {
+        operation: "list",
+        address: "the cluster".into(),
+        message: ops::message_of(&e),
+    };
     let mut ids = Ids::default();
-    for n in d.list_networks(None::<bollard::query_parameters::ListNetworksOptions>).await.map_err(err)? {
+    for n in d
+        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+        .await
+        .map_err(err)?
+    {
         if let (Some(name), Some(id)) = (n.name, n.id) {
             ids.networks.insert(name, id);
         }
     }
-    for s in d.list_secrets(None::<bollard::query_parameters::ListSecretsOptions>).await.map_err(err)? {
+    for s in d
+        .list_secrets(None::<bollard::query_parameters::ListSecretsOptions>)
+        .await
+        .map_err(err)?
+    {
         if let (Some(name), Some(id)) = (s.spec.and_then(|s| s.name), s.id) {
             ids.secrets.insert(name, id);
         }
     }
-    for c in d.list_configs(None::<bollard::query_parameters::ListConfigsOptions>).await.map_err(err)? {
+    for c in d
+        .list_configs(None::<bollard::query_parameters::ListConfigsOptions>)
+        .await
+        .map_err(err)?
+    {
         if let (Some(name), Some(id)) = (c.spec.and_then(|s| s.name), c.id) {
             ids.configs.insert(name, id);
         }
@@ -261,61 +337,203 @@ async fn current_ids(cluster: &Cluster) -> Result<Ids, ApplyError> {
 }
 
 /// Runs one step; returns whether it updated a service.
-async fn run_step(shared: &Shared, change: &Change, kind: StepKind, payloads: &Payloads) -> Result<bool, ApplyError> {
+async fn run_step(
+    shared: &Shared,
+    change: &Change,
+    kind: StepKind,
+    payloads: &Payloads,
+) -> Result<bool, ApplyError> {
     let address = &change.address;
     let started = Instant::now();
-    shared.progress.event(Event::Started { address: address.clone(), action: kind.verb() });
+    shared.progress.event(Event::Started {
+        address: address.clone(),
+        action: kind.verb(),
+    });
     let result = match kind {
         StepKind::Create => create(shared, change, payloads).await.map(|_| false),
         StepKind::Update => update(shared, change).await.map(|_| true),
         StepKind::Delete => delete(shared, change).await.map(|_| false),
     };
     match &result {
-        Ok(_) => shared.progress.event(Event::Finished { address: address.clone(), action: kind.verb(), elapsed: started.elapsed() }),
-        Err(e) => shared.progress.event(Event::Failed { address: address.clone(), action: kind.verb(), message: e.to_string() }),
+        Ok(_) => shared.progress.event(Event::Finished {
+            address: address.clone(),
+            action: kind.verb(),
+            elapsed: started.elapsed(),
+        }),
+        Err(e) => shared.progress.event(Event::Failed {
+            address: address.clone(),
+            action: kind.verb(),
+            message: e.to_string(),
+        }),
     }
     result
 }
 
-fn record(shared: &Shared, change: &Change, id: String, version: Option<u64>, spec: Spec) -> Result<(), ApplyError> {
-    let resource = ObservedResource { address: change.address.clone(), id, version, spec };
+fn record(
+    shared: &Shared,
+    change: &Change,
+    id: String,
+    version: Option<u64>,
+    spec: Spec,
+) -> Result<(), ApplyError> {
+    let resource = ObservedResource {
+        address: change.address.clone(),
+        id,
+        version,
+        spec,
+    };
     shared.checkpoint(&change.address.deployment, |s| s.record(&resource))
+}
+
+/// The spec to send for a change: the planned one, moved to another edge slot if this
+/// deployment's planned slot was taken by a concurrent apply.
+fn effective_spec(shared: &Shared, change: &Change) -> Option<Spec> {
+    let mut spec = change.after.clone()?;
+    if let Some((from, to)) = shared
+        .moved_slots
+        .lock()
+        .expect("slots")
+        .get(&change.address.deployment)
+    {
+        berth_planner::edge::rewrite_slot(&mut spec, from, to);
+    }
+    Some(spec)
+}
+
+/// Claims an edge slot: the claim config's name is the slot's, unique in the cluster, so
+/// creating it is atomic. When a concurrent apply claimed the planned slot first, the lowest
+/// free slot is claimed instead and the deployment's services follow it.
+async fn claim_slot(
+    shared: &Shared,
+    change: &Change,
+    spec: &berth_planner::docker::ConfigSpec,
+    payloads: &Payloads,
+) -> Result<(String, Spec), ApplyError> {
+    let docker = &shared.cluster.docker;
+    let address = &change.address;
+    let planned = spec.name.clone();
+    let mut current = spec.clone();
+    let mut tried: BTreeSet<String> = BTreeSet::new();
+    loop {
+        tried.insert(current.name.clone());
+        match ops::create_config(
+            docker,
+            address,
+            &current,
+            payloads.get(&address.to_string()),
+        )
+        .await
+        {
+            Ok(id) => {
+                if current.name != planned {
+                    shared.moved_slots.lock().expect("slots").insert(
+                        address.deployment.clone(),
+                        (planned.clone(), current.name.clone()),
+                    );
+                }
+                return Ok((id, Spec::Config(current)));
+            }
+            Err(ApplyError::Docker { message, .. })
+                if message.contains("AlreadyExists") || message.contains("already exists") =>
+            {
+                let observed = berth_planner::Observed::from_docker(
+                    &crate::read::snapshot(&shared.cluster).await?,
+                )?;
+                let Some(next) = berth_planner::edge::free_slots(&observed)
+                    .into_iter()
+                    .find(|n| !tried.contains(n))
+                else {
+                    return Err(ApplyError::Docker {
+                        operation: "create",
+                        address: address.to_string(),
+                        message: "every edge slot is claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)".into(),
+                    });
+                };
+                let mut moved = Spec::Config(current.clone());
+                berth_planner::edge::rewrite_slot(&mut moved, &current.name, &next);
+                let Spec::Config(c) = moved else {
+                    unreachable!("a config stays a config")
+                };
+                current = c;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result<(), ApplyError> {
     let docker = &shared.cluster.docker;
     let address = &change.address;
-    let spec = change.after.clone().ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "the plan has no spec".into() })?;
+    let spec = effective_spec(shared, change).ok_or_else(|| ApplyError::Docker {
+        operation: "create",
+        address: address.to_string(),
+        message: "the plan has no spec".into(),
+    })?;
     let (id, version) = match &spec {
         Spec::Network(n) => {
             // Docker allows two networks of one name; berth never creates the second.
-            if shared.ids.lock().expect("ids").networks.contains_key(&n.name) {
+            if shared
+                .ids
+                .lock()
+                .expect("ids")
+                .networks
+                .contains_key(&n.name)
+            {
                 return Err(ApplyError::Docker {
                     operation: "create",
                     address: address.to_string(),
-                    message: format!("a network named `{}` already exists and is not managed at this address", n.name),
+                    message: format!(
+                        "a network named `{}` already exists and is not managed at this address",
+                        n.name
+                    ),
                 });
             }
             let id = ops::create_network(docker, address, n).await?;
-            shared.ids.lock().expect("ids").networks.insert(n.name.clone(), id.clone());
+            shared
+                .ids
+                .lock()
+                .expect("ids")
+                .networks
+                .insert(n.name.clone(), id.clone());
             (id, None)
         }
         Spec::Volume(v) => (ops::create_volume(docker, address, v).await?, None),
         Spec::Secret(s) => {
-            let data = payloads
-                .get(&address.to_string())
-                .ok_or_else(|| ApplyError::SecretSource { deployment: address.deployment.clone(), name: address.name.clone(), message: "its value was not read".into() })?;
+            let data =
+                payloads
+                    .get(&address.to_string())
+                    .ok_or_else(|| ApplyError::SecretSource {
+                        deployment: address.deployment.clone(),
+                        name: address.name.clone(),
+                        message: "its value was not read".into(),
+                    })?;
             let id = ops::create_secret(docker, address, s, data).await?;
-            shared.ids.lock().expect("ids").secrets.insert(s.name.clone(), id.clone());
+            shared
+                .ids
+                .lock()
+                .expect("ids")
+                .secrets
+                .insert(s.name.clone(), id.clone());
             (id, None)
         }
+        Spec::Config(c) if berth_planner::edge::is_claim(address) => {
+            let (id, claimed) = claim_slot(shared, change, c, payloads).await?;
+            return record(shared, change, id, None, claimed);
+        }
         Spec::Config(c) => {
-            let id = ops::create_config(docker, address, c, payloads.get(&address.to_string())).await?;
-            shared.ids.lock().expect("ids").configs.insert(c.name.clone(), id.clone());
+            let id =
+                ops::create_config(docker, address, c, payloads.get(&address.to_string())).await?;
+            shared
+                .ids
+                .lock()
+                .expect("ids")
+                .configs
+                .insert(c.name.clone(), id.clone());
             (id, None)
         }
         Spec::Service(s) => {
-            let request = ops::service_request(address, s, &shared.ids.lock().expect("ids").clone())?;
+            let request =
+                ops::service_request(address, s, &shared.ids.lock().expect("ids").clone())?;
             let id = ops::create_service(docker, address, request).await?;
             // Record at once, so that an interrupted wait still leaves the service in state.
             record(shared, change, id.clone(), None, spec.clone())?;
@@ -327,7 +545,13 @@ async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result
     record(shared, change, id, version, spec)
 }
 
-async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool, previous_update: Option<String>) -> Result<Option<u64>, ApplyError> {
+async fn wait(
+    shared: &Shared,
+    address: &Address,
+    id: &str,
+    rolling: bool,
+    previous_update: Option<String>,
+) -> Result<Option<u64>, ApplyError> {
     if !shared.options.wait {
         return Ok(None);
     }
@@ -348,18 +572,27 @@ async fn wait(shared: &Shared, address: &Address, id: &str, rolling: bool, previ
 async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
     let docker = &shared.cluster.docker;
     let address = &change.address;
-    let (Some(Spec::Service(spec)), Some(observed)) = (&change.after, &change.observed) else {
-        return Err(ApplyError::Docker { operation: "update", address: address.to_string(), message: "only services are updated in place".into() });
+    let after = effective_spec(shared, change);
+    let (Some(Spec::Service(spec)), Some(observed)) = (&after, &change.observed) else {
+        return Err(ApplyError::Docker {
+            operation: "update",
+            address: address.to_string(),
+            message: "only services are updated in place".into(),
+        });
     };
     let mut version = observed.version.unwrap_or(0);
     let previous_update = docker
-        .inspect_service(&observed.id, None::<bollard::query_parameters::InspectServiceOptions>)
+        .inspect_service(
+            &observed.id,
+            None::<bollard::query_parameters::InspectServiceOptions>,
+        )
         .await
         .map_err(|e| ops::docker_error("inspect", address, e))?
         .update_status
         .and_then(|u| u.started_at);
     loop {
-        let request = ops::service_request(address, spec, &shared.ids.lock().expect("ids").clone())?;
+        let request =
+            ops::service_request(address, spec, &shared.ids.lock().expect("ids").clone())?;
         match ops::update_service(docker, address, &observed.id, version, request).await? {
             Updated::Done => break,
             Updated::OutOfSequence => {
@@ -367,30 +600,60 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
                 // only when it is still what the plan was made against.
                 let current = reread(shared, address).await?;
                 match current {
-                    Some(current) if Some(&current.spec) == change.before.as_ref() && current.version != Some(version) => {
+                    Some(current)
+                        if Some(&current.spec) == change.before.as_ref()
+                            && current.version != Some(version) =>
+                    {
                         version = current.version.unwrap_or(0);
                     }
                     _ => {
                         return Err(ApplyError::Docker {
                             operation: "update",
                             address: address.to_string(),
-                            message: "the service changed since it was planned; run `berth plan` again".into(),
+                            message:
+                                "the service changed since it was planned; run `berth plan` again"
+                                    .into(),
                         })
                     }
                 }
             }
         }
     }
-    record(shared, change, observed.id.clone(), None, Spec::Service(spec.clone()))?;
-    let new_version = wait(shared, address, &observed.id, change.restarts_tasks, previous_update).await?;
-    record(shared, change, observed.id.clone(), new_version, Spec::Service(spec.clone()))
+    record(
+        shared,
+        change,
+        observed.id.clone(),
+        None,
+        Spec::Service(spec.clone()),
+    )?;
+    let new_version = wait(
+        shared,
+        address,
+        &observed.id,
+        change.restarts_tasks,
+        previous_update,
+    )
+    .await?;
+    record(
+        shared,
+        change,
+        observed.id.clone(),
+        new_version,
+        Spec::Service(spec.clone()),
+    )
 }
 
 /// The normalised live spec and version of one address.
-async fn reread(shared: &Shared, address: &Address) -> Result<Option<ObservedResource>, ApplyError> {
+async fn reread(
+    shared: &Shared,
+    address: &Address,
+) -> Result<Option<ObservedResource>, ApplyError> {
     let snapshot = crate::read::snapshot(&shared.cluster).await?;
     let observed = berth_planner::Observed::from_docker(&snapshot)?;
-    Ok(observed.resources.into_iter().find(|r| &r.address == address))
+    Ok(observed
+        .resources
+        .into_iter()
+        .find(|r| &r.address == address))
 }
 
 async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
@@ -399,7 +662,14 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
         return Ok(());
     };
     let deadline = Instant::now() + shared.options.timeout;
-    ops::remove(&shared.cluster.docker, address, change.kind(), &observed.id, deadline).await?;
+    ops::remove(
+        &shared.cluster.docker,
+        address,
+        change.kind(),
+        &observed.id,
+        deadline,
+    )
+    .await?;
     match change.kind() {
         Kind::Service => wait_gone(shared, &observed.id, deadline).await,
         Kind::Network => wait_network_gone(shared, &observed.id, deadline).await,
@@ -417,7 +687,11 @@ async fn wait_network_gone(shared: &Shared, id: &str, deadline: Instant) {
         let listed = shared
             .cluster
             .docker
-            .list_networks(Some(bollard::query_parameters::ListNetworksOptionsBuilder::default().filters(&filters).build()))
+            .list_networks(Some(
+                bollard::query_parameters::ListNetworksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
             .await
             .map(|l| l.iter().any(|n| n.id.as_deref() == Some(id)))
             .unwrap_or(false);
@@ -436,7 +710,11 @@ async fn wait_gone(shared: &Shared, service_id: &str, deadline: Instant) {
         let tasks = shared
             .cluster
             .docker
-            .list_tasks(Some(bollard::query_parameters::ListTasksOptionsBuilder::default().filters(&filters).build()))
+            .list_tasks(Some(
+                bollard::query_parameters::ListTasksOptionsBuilder::default()
+                    .filters(&filters)
+                    .build(),
+            ))
             .await
             .unwrap_or_default();
         if tasks.is_empty() {
@@ -470,18 +748,34 @@ mod tests {
     #[test]
     fn secret_rotation_creates_updates_then_deletes() {
         let secret = change("shop/production/secret.key", Action::Replace, true, &[]);
-        let web = change("shop/production/service.web", Action::Update, false, &["shop/production/secret.key"]);
+        let web = change(
+            "shop/production/service.web",
+            Action::Update,
+            false,
+            &["shop/production/secret.key"],
+        );
         let changes = vec![&secret, &web];
         let s = steps(&changes);
         // create secret (0), delete old secret (1), update web (2)
-        assert_eq!((s[0].kind, s[1].kind, s[2].kind), (StepKind::Create, StepKind::Delete, StepKind::Update));
+        assert_eq!(
+            (s[0].kind, s[1].kind, s[2].kind),
+            (StepKind::Create, StepKind::Delete, StepKind::Update)
+        );
         assert!(s[2].deps.contains(&0), "web waits for the new secret");
-        assert!(s[1].deps.contains(&2), "the old secret goes after web moved");
+        assert!(
+            s[1].deps.contains(&2),
+            "the old secret goes after web moved"
+        );
     }
 
     #[test]
     fn deletes_remove_users_first() {
-        let net = change("shop/production/network.default", Action::Delete, false, &["shop/production/service.web"]);
+        let net = change(
+            "shop/production/network.default",
+            Action::Delete,
+            false,
+            &["shop/production/service.web"],
+        );
         let web = change("shop/production/service.web", Action::Delete, false, &[]);
         let changes = vec![&net, &web];
         let s = steps(&changes);

@@ -45,7 +45,9 @@ impl Drop for Lock {
 }
 
 fn hostname() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "unknown".into())
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Seconds since the epoch as RFC 3339 (UTC), without a date library.
@@ -62,11 +64,19 @@ pub fn rfc3339(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn new_id() -> String {
@@ -89,8 +99,13 @@ fn is_stale(info: &LockInfo) -> bool {
 /// happens under a PID 1 that does not reap) is dead, and so is a reused PID now running
 /// something else.
 fn process_alive(pid: u32) -> bool {
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).unwrap_or("");
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or("");
     if state == "Z" || state == "X" {
         return false;
     }
@@ -100,14 +115,26 @@ fn process_alive(pid: u32) -> bool {
 }
 
 /// Takes the lock of `deployment`, waiting up to `timeout` (zero: fail at once).
-pub fn acquire(store: &Store, deployment: &DeploymentId, operation: &str, timeout: Duration) -> Result<Lock, ApplyError> {
+pub fn acquire(
+    store: &Store,
+    deployment: &DeploymentId,
+    operation: &str,
+    timeout: Duration,
+) -> Result<Lock, ApplyError> {
     let dir = store.dir(deployment);
-    fs::create_dir_all(&dir).map_err(|e| ApplyError::Io { path: dir.clone(), source: e })?;
+    fs::create_dir_all(&dir).map_err(|e| ApplyError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
     let path = dir.join("lock.json");
     let info = LockInfo {
         id: new_id(),
         operation: operation.to_string(),
-        holder: format!("{}@{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()), hostname()),
+        holder: format!(
+            "{}@{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            hostname()
+        ),
         host: hostname(),
         pid: std::process::id(),
         created: rfc3339(now()),
@@ -118,13 +145,20 @@ pub fn acquire(store: &Store, deployment: &DeploymentId, operation: &str, timeou
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(mut f) => {
                 let json = serde_json::to_vec_pretty(&info).unwrap_or_default();
-                f.write_all(&json).and_then(|_| f.sync_all()).map_err(|e| ApplyError::Io { path: path.clone(), source: e })?;
+                f.write_all(&json)
+                    .and_then(|_| f.sync_all())
+                    .map_err(|e| ApplyError::Io {
+                        path: path.clone(),
+                        source: e,
+                    })?;
                 return Ok(Lock { path, info, broken });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A lock whose holder died on this host (killed, crashed) is broken at once:
                 // killing berth must never need a human to clean up.
-                let held: Option<LockInfo> = fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+                let held: Option<LockInfo> = fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok());
                 if let Some(held) = held.filter(is_stale) {
                     if fs::remove_file(&path).is_ok() {
                         broken = Some(held);
@@ -132,7 +166,9 @@ pub fn acquire(store: &Store, deployment: &DeploymentId, operation: &str, timeou
                     continue;
                 }
                 if Instant::now() >= deadline {
-                    let held: Option<LockInfo> = fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+                    let held: Option<LockInfo> = fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| serde_json::from_str(&t).ok());
                     let held = held.unwrap_or_else(|| LockInfo {
                         id: "?".into(),
                         operation: "?".into(),
@@ -142,7 +178,7 @@ pub fn acquire(store: &Store, deployment: &DeploymentId, operation: &str, timeou
                         created: "an unknown time".into(),
                     });
                     return Err(ApplyError::Locked {
-                        deployment: deployment.clone(),
+                        deployment: Box::new(deployment.clone()),
                         stale: is_stale(&held),
                         id: held.id,
                         holder: format!("{} (pid {}, {})", held.holder, held.pid, held.operation),
@@ -177,7 +213,10 @@ pub fn unlock(store: &Store, id: &str) -> Result<(DeploymentId, LockInfo), Apply
             return Ok((d, info));
         }
     }
-    Err(ApplyError::NoSuchLock { id: id.to_string(), dir: store.root.clone() })
+    Err(ApplyError::NoSuchLock {
+        id: id.to_string(),
+        dir: store.root.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -186,9 +225,16 @@ mod tests {
 
     #[test]
     fn second_holder_is_refused_and_unlock_frees() {
-        let root = std::env::temp_dir().join(format!("berth-lock-test-{}-{}", std::process::id(), new_id()));
+        let root = std::env::temp_dir().join(format!(
+            "berth-lock-test-{}-{}",
+            std::process::id(),
+            new_id()
+        ));
         let store = Store::new(&root);
-        let d = DeploymentId { project: "shop".into(), env: "staging".into() };
+        let d = DeploymentId {
+            project: "shop".into(),
+            env: "staging".into(),
+        };
         let first = acquire(&store, &d, "apply", Duration::ZERO).unwrap();
         match acquire(&store, &d, "apply", Duration::from_millis(250)) {
             Err(ApplyError::Locked { id, stale, .. }) => {
@@ -197,7 +243,10 @@ mod tests {
             }
             other => panic!("expected Locked, got {other:?}"),
         }
-        let other = DeploymentId { project: "shop".into(), env: "production".into() };
+        let other = DeploymentId {
+            project: "shop".into(),
+            env: "production".into(),
+        };
         let _independent = acquire(&store, &other, "apply", Duration::ZERO).expect("partitioned");
         let (unlocked, _) = unlock(&store, &first.info.id).unwrap();
         assert_eq!(unlocked, d);
@@ -220,16 +269,34 @@ mod stale_tests {
 
     #[test]
     fn a_dead_holders_lock_is_broken() {
-        let root = std::env::temp_dir().join(format!("berth-lock-stale-{}-{}", std::process::id(), new_id()));
+        let root = std::env::temp_dir().join(format!(
+            "berth-lock-stale-{}-{}",
+            std::process::id(),
+            new_id()
+        ));
         let store = Store::new(&root);
-        let d = DeploymentId { project: "shop".into(), env: "production".into() };
+        let d = DeploymentId {
+            project: "shop".into(),
+            env: "production".into(),
+        };
         fs::create_dir_all(store.dir(&d)).unwrap();
         // A process that has exited: its PID is free (short-lived child).
         let child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();
         let _ = child.wait_with_output();
-        let dead = LockInfo { id: "dead".into(), operation: "apply".into(), holder: "x".into(), host: hostname(), pid, created: rfc3339(0) };
-        fs::write(store.dir(&d).join("lock.json"), serde_json::to_vec(&dead).unwrap()).unwrap();
+        let dead = LockInfo {
+            id: "dead".into(),
+            operation: "apply".into(),
+            holder: "x".into(),
+            host: hostname(),
+            pid,
+            created: rfc3339(0),
+        };
+        fs::write(
+            store.dir(&d).join("lock.json"),
+            serde_json::to_vec(&dead).unwrap(),
+        )
+        .unwrap();
         let lock = acquire(&store, &d, "apply", Duration::ZERO).unwrap();
         assert_eq!(lock.broken.as_ref().map(|l| l.id.as_str()), Some("dead"));
         drop(lock);

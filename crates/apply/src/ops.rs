@@ -19,12 +19,23 @@ pub fn convert<A: Serialize, B: DeserializeOwned>(spec: &A) -> B {
     serde_json::from_value(value).expect("planner specs are Docker's JSON shapes")
 }
 
-pub fn docker_error(operation: &'static str, address: &Address, e: bollard::errors::Error) -> ApplyError {
+pub fn docker_error(
+    operation: &'static str,
+    address: &Address,
+    e: bollard::errors::Error,
+) -> ApplyError {
     let message = match &e {
-        bollard::errors::Error::DockerResponseServerError { status_code, message } => format!("{message} (HTTP {status_code})"),
+        bollard::errors::Error::DockerResponseServerError {
+            status_code,
+            message,
+        } => format!("{message} (HTTP {status_code})"),
         other => other.to_string(),
     };
-    ApplyError::Docker { operation, address: address.to_string(), message }
+    ApplyError::Docker {
+        operation,
+        address: address.to_string(),
+        message,
+    }
 }
 
 pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
@@ -41,32 +52,66 @@ pub fn message_of(e: &bollard::errors::Error) -> String {
     }
 }
 
-pub async fn create_network(docker: &Docker, address: &Address, spec: &NetworkSpec) -> Result<String, ApplyError> {
+pub async fn create_network(
+    docker: &Docker,
+    address: &Address,
+    spec: &NetworkSpec,
+) -> Result<String, ApplyError> {
     let request: bollard::models::NetworkCreateRequest = convert(spec);
-    let response = docker.create_network(request).await.map_err(|e| docker_error("create", address, e))?;
+    let response = docker
+        .create_network(request)
+        .await
+        .map_err(|e| docker_error("create", address, e))?;
     Ok(response.id)
 }
 
-pub async fn create_volume(docker: &Docker, address: &Address, spec: &VolumeSpec) -> Result<String, ApplyError> {
+pub async fn create_volume(
+    docker: &Docker,
+    address: &Address,
+    spec: &VolumeSpec,
+) -> Result<String, ApplyError> {
     let request: bollard::models::VolumeCreateRequest = convert(spec);
-    let volume = docker.create_volume(request).await.map_err(|e| docker_error("create", address, e))?;
+    let volume = docker
+        .create_volume(request)
+        .await
+        .map_err(|e| docker_error("create", address, e))?;
     Ok(volume.name)
 }
 
-pub async fn create_secret(docker: &Docker, address: &Address, spec: &SecretSpec, data: &[u8]) -> Result<String, ApplyError> {
+pub async fn create_secret(
+    docker: &Docker,
+    address: &Address,
+    spec: &SecretSpec,
+    data: &[u8],
+) -> Result<String, ApplyError> {
     let mut request: bollard::models::SecretSpec = convert(spec);
     request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
-    let response = docker.create_secret(request).await.map_err(|e| docker_error("create", address, e))?;
+    let response = docker
+        .create_secret(request)
+        .await
+        .map_err(|e| docker_error("create", address, e))?;
     Ok(response.id)
 }
 
-pub async fn create_config(docker: &Docker, address: &Address, spec: &ConfigSpec, data: Option<&[u8]>) -> Result<String, ApplyError> {
+pub async fn create_config(
+    docker: &Docker,
+    address: &Address,
+    spec: &ConfigSpec,
+    data: Option<&[u8]>,
+) -> Result<String, ApplyError> {
     let mut request: bollard::models::ConfigSpec = convert(spec);
     if request.data.is_none() {
-        let data = data.ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "no content for this config".into() })?;
+        let data = data.ok_or_else(|| ApplyError::Docker {
+            operation: "create",
+            address: address.to_string(),
+            message: "no content for this config".into(),
+        })?;
         request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
     }
-    let response = docker.create_config(request).await.map_err(|e| docker_error("create", address, e))?;
+    let response = docker
+        .create_config(request)
+        .await
+        .map_err(|e| docker_error("create", address, e))?;
     Ok(response.id)
 }
 
@@ -79,7 +124,11 @@ pub struct Ids {
 }
 
 /// The service spec as Docker must receive it: networks, secrets and configs by ID.
-pub fn service_request(address: &Address, spec: &ServiceSpec, ids: &Ids) -> Result<bollard::models::ServiceSpec, ApplyError> {
+pub fn service_request(
+    address: &Address,
+    spec: &ServiceSpec,
+    ids: &Ids,
+) -> Result<bollard::models::ServiceSpec, ApplyError> {
     let mut spec = spec.clone();
     let missing = |kind: &str, name: &str| ApplyError::Docker {
         operation: "prepare",
@@ -87,18 +136,33 @@ pub fn service_request(address: &Address, spec: &ServiceSpec, ids: &Ids) -> Resu
         message: format!("{kind} `{name}` does not exist"),
     };
     for n in &mut spec.task_template.networks {
-        n.target = ids.networks.get(&n.target).cloned().ok_or_else(|| missing("network", &n.target))?;
+        n.target = ids
+            .networks
+            .get(&n.target)
+            .cloned()
+            .ok_or_else(|| missing("network", &n.target))?;
     }
     for s in &mut spec.task_template.container_spec.secrets {
-        s.secret_id = ids.secrets.get(&s.secret_name).cloned().ok_or_else(|| missing("secret", &s.secret_name))?;
+        s.secret_id = ids
+            .secrets
+            .get(&s.secret_name)
+            .cloned()
+            .ok_or_else(|| missing("secret", &s.secret_name))?;
     }
     for c in &mut spec.task_template.container_spec.configs {
-        c.config_id = ids.configs.get(&c.config_name).cloned().ok_or_else(|| missing("config", &c.config_name))?;
+        c.config_id = ids
+            .configs
+            .get(&c.config_name)
+            .cloned()
+            .ok_or_else(|| missing("config", &c.config_name))?;
     }
     // bollard names the health check `HealthCheck` (after Docker's swagger file); the engine's
     // own name is `Healthcheck`, and it reads either.
     let mut value = serde_json::to_value(&spec).expect("specs serialize");
-    if let Some(cs) = value.pointer_mut("/TaskTemplate/ContainerSpec").and_then(|v| v.as_object_mut()) {
+    if let Some(cs) = value
+        .pointer_mut("/TaskTemplate/ContainerSpec")
+        .and_then(|v| v.as_object_mut())
+    {
         if let Some(h) = cs.remove("Healthcheck") {
             cs.insert("HealthCheck".into(), h);
         }
@@ -106,9 +170,20 @@ pub fn service_request(address: &Address, spec: &ServiceSpec, ids: &Ids) -> Resu
     Ok(serde_json::from_value(value).expect("planner specs are Docker's JSON shapes"))
 }
 
-pub async fn create_service(docker: &Docker, address: &Address, spec: bollard::models::ServiceSpec) -> Result<String, ApplyError> {
-    let response = docker.create_service(spec, None).await.map_err(|e| docker_error("create", address, e))?;
-    response.id.ok_or_else(|| ApplyError::Docker { operation: "create", address: address.to_string(), message: "Docker returned no ID".into() })
+pub async fn create_service(
+    docker: &Docker,
+    address: &Address,
+    spec: bollard::models::ServiceSpec,
+) -> Result<String, ApplyError> {
+    let response = docker
+        .create_service(spec, None)
+        .await
+        .map_err(|e| docker_error("create", address, e))?;
+    response.id.ok_or_else(|| ApplyError::Docker {
+        operation: "create",
+        address: address.to_string(),
+        message: "Docker returned no ID".into(),
+    })
 }
 
 /// The outcome of an update attempt.
@@ -118,8 +193,16 @@ pub enum Updated {
     OutOfSequence,
 }
 
-pub async fn update_service(docker: &Docker, address: &Address, id: &str, version: u64, spec: bollard::models::ServiceSpec) -> Result<Updated, ApplyError> {
-    let options = bollard::query_parameters::UpdateServiceOptionsBuilder::default().version(version as i32).build();
+pub async fn update_service(
+    docker: &Docker,
+    address: &Address,
+    id: &str,
+    version: u64,
+    spec: bollard::models::ServiceSpec,
+) -> Result<Updated, ApplyError> {
+    let options = bollard::query_parameters::UpdateServiceOptionsBuilder::default()
+        .version(version as i32)
+        .build();
     match docker.update_service(id, spec, options, None).await {
         Ok(_) => Ok(Updated::Done),
         Err(e) if message_of(&e).contains("update out of sequence") => Ok(Updated::OutOfSequence),
@@ -129,13 +212,23 @@ pub async fn update_service(docker: &Docker, address: &Address, id: &str, versio
 
 /// Removes an object; an object already gone counts as removed, and one still in use by exiting
 /// tasks is retried until `deadline`.
-pub async fn remove(docker: &Docker, address: &Address, kind: berth_planner::Kind, id: &str, deadline: Instant) -> Result<(), ApplyError> {
+pub async fn remove(
+    docker: &Docker,
+    address: &Address,
+    kind: berth_planner::Kind,
+    id: &str,
+    deadline: Instant,
+) -> Result<(), ApplyError> {
     use berth_planner::Kind;
     loop {
         let result = match kind {
             Kind::Service => docker.delete_service(id).await,
             Kind::Network => docker.remove_network(id).await,
-            Kind::Volume => docker.remove_volume(id, None::<bollard::query_parameters::RemoveVolumeOptions>).await,
+            Kind::Volume => {
+                docker
+                    .remove_volume(id, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                    .await
+            }
             Kind::Secret => docker.delete_secret(id).await,
             Kind::Config => docker.delete_config(id).await,
         };
@@ -143,7 +236,9 @@ pub async fn remove(docker: &Docker, address: &Address, kind: berth_planner::Kin
             Ok(()) => return Ok(()),
             // Gone already (Swarm removes networks in the background and then answers 500 with
             // "not found" to a second removal).
-            Err(e) if status_of(&e) == Some(404) || message_of(&e).contains("not found") => return Ok(()),
+            Err(e) if status_of(&e) == Some(404) || message_of(&e).contains("not found") => {
+                return Ok(())
+            }
             Err(e) => {
                 let message = message_of(&e).to_lowercase();
                 let busy = message.contains("in use") || message.contains("active endpoints");

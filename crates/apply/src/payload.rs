@@ -19,7 +19,9 @@ pub struct Payloads {
 impl std::fmt::Debug for Payloads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the values, not even in debug output.
-        f.debug_struct("Payloads").field("addresses", &self.data.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Payloads")
+            .field("addresses", &self.data.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -30,24 +32,36 @@ impl Payloads {
 }
 
 fn digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads the sources of every secret and file-backed config of `deployments`.
-pub fn read(config_dir: &Path, deployments: &[&Deployment]) -> Result<(Digests, Payloads), ApplyError> {
+pub fn read(
+    config_dir: &Path,
+    deployments: &[&Deployment],
+) -> Result<(Digests, Payloads), ApplyError> {
     let mut digests = Digests::new();
     let mut payloads = Payloads::default();
     for d in deployments {
         let id = DeploymentId::new(&d.project, d.environment, d.pr);
         for s in &d.secrets {
             let bytes = match &s.source {
-                SecretSource::File(path) => std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
-                    deployment: id.clone(),
-                    name: s.name.clone(),
-                    message: format!("cannot read `{path}`: {e}"),
-                })?,
+                SecretSource::File(path) => {
+                    std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
+                        deployment: id.clone(),
+                        name: s.name.clone(),
+                        message: format!("cannot read `{path}`: {e}"),
+                    })?
+                }
                 SecretSource::Env(var) => std::env::var(var)
-                    .map_err(|_| ApplyError::SecretSource { deployment: id.clone(), name: s.name.clone(), message: format!("the environment variable `{var}` is not set") })?
+                    .map_err(|_| ApplyError::SecretSource {
+                        deployment: id.clone(),
+                        name: s.name.clone(),
+                        message: format!("the environment variable `{var}` is not set"),
+                    })?
                     .into_bytes(),
             };
             let address = format!("{id}/secret.{}", s.name);
@@ -56,11 +70,13 @@ pub fn read(config_dir: &Path, deployments: &[&Deployment]) -> Result<(Digests, 
         }
         for c in &d.configs {
             let bytes = match &c.source {
-                ConfigSource::File(path) => std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
-                    deployment: id.clone(),
-                    name: c.name.clone(),
-                    message: format!("cannot read `{path}`: {e}"),
-                })?,
+                ConfigSource::File(path) => {
+                    std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
+                        deployment: id.clone(),
+                        name: c.name.clone(),
+                        message: format!("cannot read `{path}`: {e}"),
+                    })?
+                }
                 // The compiler hashes inline content itself and puts it in the spec.
                 ConfigSource::Content(_) => continue,
             };

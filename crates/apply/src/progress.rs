@@ -7,11 +7,26 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A step began: `action` is `create`, `update`, `delete`, `detach`.
-    Started { address: Address, action: &'static str },
+    Started {
+        address: Address,
+        action: &'static str,
+    },
     /// A service is converging: how many of its tasks run.
-    Converging { address: Address, running: u64, desired: u64 },
-    Finished { address: Address, action: &'static str, elapsed: Duration },
-    Failed { address: Address, action: &'static str, message: String },
+    Converging {
+        address: Address,
+        running: u64,
+        desired: u64,
+    },
+    Finished {
+        address: Address,
+        action: &'static str,
+        elapsed: Duration,
+    },
+    Failed {
+        address: Address,
+        action: &'static str,
+        message: String,
+    },
     /// Not started because what it depends on failed or the apply was interrupted.
     Skipped { address: Address, reason: String },
 }

@@ -7,14 +7,19 @@ use crate::connect::Cluster;
 use crate::error::ApplyError;
 use berth_planner::DockerSnapshot;
 use bollard::query_parameters::{
-    ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions, ListSecretsOptionsBuilder, ListServicesOptionsBuilder,
-    ListTasksOptionsBuilder, ListVolumesOptionsBuilder,
+    ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions,
+    ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
+    ListVolumesOptionsBuilder,
 };
 use serde::Serialize;
 use std::collections::HashMap;
 
 fn docker_err(operation: &'static str, e: bollard::errors::Error) -> ApplyError {
-    ApplyError::Docker { operation, address: "the cluster".into(), message: e.to_string() }
+    ApplyError::Docker {
+        operation,
+        address: "the cluster".into(),
+        message: e.to_string(),
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -30,13 +35,22 @@ pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
 }
 
 /// Docker's JSON as it is, through [`crate::raw`].
-async fn snapshot_raw(cluster: &Cluster, endpoint: &crate::raw::Endpoint) -> Result<DockerSnapshot, ApplyError> {
+async fn snapshot_raw(
+    cluster: &Cluster,
+    endpoint: &crate::raw::Endpoint,
+) -> Result<DockerSnapshot, ApplyError> {
     let v = format!("/v{}", cluster.api_version);
     let managed = crate::raw::encode(r#"{"label":["berth.managed=true"]}"#);
     let running = crate::raw::encode(r#"{"desired-state":["running"]}"#);
     let timeout = std::time::Duration::from_secs(60);
     let get = |path: String| async move {
-        crate::raw::get(endpoint, &path, timeout).await.map_err(|e| ApplyError::Docker { operation: "read", address: "the cluster".into(), message: e.to_string() })
+        crate::raw::get(endpoint, &path, timeout)
+            .await
+            .map_err(|e| ApplyError::Docker {
+                operation: "read",
+                address: "the cluster".into(),
+                message: e.to_string(),
+            })
     };
     let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
         get(format!("{v}/services?status=true&filters={managed}")),
@@ -47,7 +61,15 @@ async fn snapshot_raw(cluster: &Cluster, endpoint: &crate::raw::Endpoint) -> Res
         get(format!("{v}/nodes")),
         get(format!("{v}/tasks?filters={running}")),
     );
-    Ok(DockerSnapshot { services: services?, networks: networks?, volumes: volumes?, secrets: secrets?, configs: configs?, nodes: nodes?, tasks: tasks? })
+    Ok(DockerSnapshot {
+        services: services?,
+        networks: networks?,
+        volumes: volumes?,
+        secrets: secrets?,
+        configs: configs?,
+        nodes: nodes?,
+        tasks: tasks?,
+    })
 }
 
 /// Through bollard's types (TLS endpoints): health checks are lost, see [`crate::raw`].
@@ -56,13 +78,36 @@ async fn snapshot_typed(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError>
     let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
     let running: HashMap<&str, Vec<&str>> = HashMap::from([("desired-state", vec!["running"])]);
     let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
-        d.list_services(Some(ListServicesOptionsBuilder::default().filters(&managed).status(true).build())),
-        d.list_networks(Some(ListNetworksOptionsBuilder::default().filters(&managed).build())),
-        d.list_volumes(Some(ListVolumesOptionsBuilder::default().filters(&managed).build())),
-        d.list_secrets(Some(ListSecretsOptionsBuilder::default().filters(&managed).build())),
-        d.list_configs(Some(ListConfigsOptionsBuilder::default().filters(&managed).build())),
+        d.list_services(Some(
+            ListServicesOptionsBuilder::default()
+                .filters(&managed)
+                .status(true)
+                .build()
+        )),
+        d.list_networks(Some(
+            ListNetworksOptionsBuilder::default()
+                .filters(&managed)
+                .build()
+        )),
+        d.list_volumes(Some(
+            ListVolumesOptionsBuilder::default()
+                .filters(&managed)
+                .build()
+        )),
+        d.list_secrets(Some(
+            ListSecretsOptionsBuilder::default()
+                .filters(&managed)
+                .build()
+        )),
+        d.list_configs(Some(
+            ListConfigsOptionsBuilder::default()
+                .filters(&managed)
+                .build()
+        )),
         d.list_nodes(None::<ListNodesOptions>),
-        d.list_tasks(Some(ListTasksOptionsBuilder::default().filters(&running).build())),
+        d.list_tasks(Some(
+            ListTasksOptionsBuilder::default().filters(&running).build()
+        )),
     );
     Ok(DockerSnapshot {
         services: to_json(&services.map_err(|e| docker_err("listing services", e))?),

@@ -80,7 +80,8 @@ impl State {
 
     /// Records `resource` (replacing what was recorded at its address under the same Swarm name).
     pub fn record(&mut self, resource: &ObservedResource) {
-        self.resources.retain(|r| !(r.address == resource.address && r.spec.name() == resource.spec.name()));
+        self.resources
+            .retain(|r| !(r.address == resource.address && r.spec.name() == resource.spec.name()));
         self.resources.push(StateResource {
             address: resource.address.clone(),
             id: resource.id.clone(),
@@ -88,7 +89,8 @@ impl State {
             digest: spec_digest(&resource.spec),
             spec: resource.spec.clone(),
         });
-        self.resources.sort_by(|a, b| (&a.address, a.spec.name()).cmp(&(&b.address, b.spec.name())));
+        self.resources
+            .sort_by(|a, b| (&a.address, a.spec.name()).cmp(&(&b.address, b.spec.name())));
     }
 
     /// Forgets the object with this Docker ID.
@@ -99,20 +101,43 @@ impl State {
     pub fn observed_resources(&self) -> Vec<ObservedResource> {
         self.resources
             .iter()
-            .map(|r| ObservedResource { address: r.address.clone(), id: r.id.clone(), version: r.version, spec: r.spec.clone() })
+            .map(|r| ObservedResource {
+                address: r.address.clone(),
+                id: r.id.clone(),
+                version: r.version,
+                spec: r.spec.clone(),
+            })
             .collect()
     }
 }
 
 /// Records what exists for every change the plan leaves alone, so that state catches up with
 /// objects an interrupted apply created but could not record. Returns whether anything changed.
-pub fn record_unchanged(states: &mut std::collections::BTreeMap<DeploymentId, State>, plan: &berth_planner::Plan) -> bool {
+pub fn record_unchanged(
+    states: &mut std::collections::BTreeMap<DeploymentId, State>,
+    plan: &berth_planner::Plan,
+) -> bool {
     let mut changed = false;
-    for c in plan.changes.iter().filter(|c| c.action == berth_planner::Action::NoOp) {
-        let (Some(observed), Some(spec)) = (&c.observed, &c.after) else { continue };
-        let Some(state) = states.get_mut(&c.address.deployment) else { continue };
-        let resource = ObservedResource { address: c.address.clone(), id: observed.id.clone(), version: observed.version, spec: spec.clone() };
-        let known = state.resources.iter().any(|r| r.address == resource.address && r.id == resource.id && r.spec == resource.spec);
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.action == berth_planner::Action::NoOp)
+    {
+        let (Some(observed), Some(spec)) = (&c.observed, &c.after) else {
+            continue;
+        };
+        let Some(state) = states.get_mut(&c.address.deployment) else {
+            continue;
+        };
+        let resource = ObservedResource {
+            address: c.address.clone(),
+            id: observed.id.clone(),
+            version: observed.version,
+            spec: spec.clone(),
+        };
+        let known = state.resources.iter().any(|r| {
+            r.address == resource.address && r.id == resource.id && r.spec == resource.spec
+        });
         if !known {
             state.record(&resource);
             changed = true;
@@ -124,7 +149,12 @@ pub fn record_unchanged(states: &mut std::collections::BTreeMap<DeploymentId, St
 /// The observed model as recorded, for planning without cluster access (`--refresh=false`) and
 /// for drift detection.
 pub fn observed_from_states<'a>(states: impl IntoIterator<Item = &'a State>) -> Observed {
-    Observed::from_resources(states.into_iter().flat_map(State::observed_resources).collect())
+    Observed::from_resources(
+        states
+            .into_iter()
+            .flat_map(State::observed_resources)
+            .collect(),
+    )
 }
 
 fn new_lineage() -> String {
@@ -132,26 +162,44 @@ fn new_lineage() -> String {
     if let Ok(mut f) = fs::File::open("/dev/urandom") {
         let _ = std::io::Read::read_exact(&mut f, &mut bytes);
     }
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let mut h = Sha256::new();
     h.update(bytes);
     h.update(nanos.to_le_bytes());
     h.update(std::process::id().to_le_bytes());
     let d = hex(&h.finalize());
-    format!("{}-{}-{}-{}-{}", &d[0..8], &d[8..12], &d[12..16], &d[16..20], &d[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &d[0..8],
+        &d[8..12],
+        &d[12..16],
+        &d[16..20],
+        &d[20..32]
+    )
 }
 
 /// Upgrades a state document of an older format to the current one. Format 1 is the first
 /// released format, so there is nothing to upgrade yet; a future format N adds a step here from
 /// N-1, and keeps every older step.
 pub fn migrate(mut doc: serde_json::Value, path: &Path) -> Result<State, ApplyError> {
-    let version = doc.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0);
-    let err = |message: String| ApplyError::State { path: path.to_path_buf(), message };
+    let version = doc
+        .get("format_version")
+        .and_then(|v| v.as_u64())
+        .unwrap_or(0);
+    let err = |message: String| ApplyError::State {
+        path: path.to_path_buf(),
+        message,
+    };
     if version > FORMAT_VERSION as u64 {
         return Err(err(format!("format version {version} was written by a newer berth; this berth reads up to {FORMAT_VERSION}")));
     }
     if version == 0 {
-        return Err(err("no format_version: this is not a berth state file".into()));
+        return Err(err(
+            "no format_version: this is not a berth state file".into()
+        ));
     }
     // Steps from older formats would transform `doc` here, one version at a time.
     if let Some(obj) = doc.as_object_mut() {
@@ -176,12 +224,19 @@ impl Store {
     }
 
     fn io(path: &Path, source: std::io::Error) -> ApplyError {
-        ApplyError::Io { path: path.to_path_buf(), source }
+        ApplyError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     fn read(path: &Path) -> Result<State, ApplyError> {
         let text = fs::read_to_string(path).map_err(|e| Self::io(path, e))?;
-        let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| ApplyError::State { path: path.to_path_buf(), message: e.to_string() })?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ApplyError::State {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })?;
         migrate(doc, path)
     }
 
@@ -197,10 +252,17 @@ impl Store {
     /// Serials kept in history, oldest first.
     pub fn history(&self, d: &DeploymentId) -> Result<Vec<u64>, ApplyError> {
         let dir = self.dir(d).join("history");
-        let Ok(entries) = fs::read_dir(&dir) else { return Ok(Vec::new()) };
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
         let mut serials: Vec<u64> = entries
             .flatten()
-            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).and_then(|n| n.parse().ok()))
+            .filter_map(|e| {
+                e.file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_suffix(".json"))
+                    .and_then(|n| n.parse().ok())
+            })
             .collect();
         serials.sort();
         Ok(serials)
@@ -213,7 +275,10 @@ impl Store {
                 return Ok(Some(current));
             }
         }
-        let path = self.dir(d).join("history").join(format!("{serial:08}.json"));
+        let path = self
+            .dir(d)
+            .join("history")
+            .join(format!("{serial:08}.json"));
         if !path.exists() {
             return Ok(None);
         }
@@ -223,12 +288,22 @@ impl Store {
     /// Every project environment with a state directory, sorted.
     pub fn deployments(&self) -> Vec<DeploymentId> {
         let mut out = Vec::new();
-        let Ok(projects) = fs::read_dir(&self.root) else { return out };
+        let Ok(projects) = fs::read_dir(&self.root) else {
+            return out;
+        };
         for p in projects.flatten().filter(|e| e.path().is_dir()) {
-            let Ok(envs) = fs::read_dir(p.path()) else { continue };
-            for e in envs.flatten().filter(|e| e.path().join("state.json").exists() || e.path().join("lock.json").exists()) {
-                if let (Some(project), Some(env)) = (p.file_name().to_str(), e.file_name().to_str()) {
-                    out.push(DeploymentId { project: project.to_string(), env: env.to_string() });
+            let Ok(envs) = fs::read_dir(p.path()) else {
+                continue;
+            };
+            for e in envs.flatten().filter(|e| {
+                e.path().join("state.json").exists() || e.path().join("lock.json").exists()
+            }) {
+                if let (Some(project), Some(env)) = (p.file_name().to_str(), e.file_name().to_str())
+                {
+                    out.push(DeploymentId {
+                        project: project.to_string(),
+                        env: env.to_string(),
+                    });
                 }
             }
         }
@@ -243,7 +318,10 @@ impl Store {
             Some(current) => {
                 let history = self.dir(d).join("history");
                 fs::create_dir_all(&history).map_err(|e| Self::io(&history, e))?;
-                write_atomic(&history.join(format!("{:08}.json", current.serial)), &current)?;
+                write_atomic(
+                    &history.join(format!("{:08}.json", current.serial)),
+                    &current,
+                )?;
                 let mut next = current;
                 next.serial += 1;
                 next.format_version = FORMAT_VERSION;
@@ -268,10 +346,20 @@ impl Store {
 
 /// Temporary file in the same directory, fsync, rename over the target, fsync the directory.
 pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), ApplyError> {
-    let io = |e| ApplyError::Io { path: path.to_path_buf(), source: e };
+    let io = |e| ApplyError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("state"), std::process::id()));
-    let mut json = serde_json::to_vec_pretty(value).map_err(|e| ApplyError::State { path: path.to_path_buf(), message: e.to_string() })?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
+        std::process::id()
+    ));
+    let mut json = serde_json::to_vec_pretty(value).map_err(|e| ApplyError::State {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     json.push(b'\n');
     {
         let mut f = fs::File::create(&tmp).map_err(io)?;
@@ -290,7 +378,11 @@ mod tests {
     use super::*;
 
     fn tmp() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("berth-state-test-{}-{}", std::process::id(), new_lineage()));
+        let dir = std::env::temp_dir().join(format!(
+            "berth-state-test-{}-{}",
+            std::process::id(),
+            new_lineage()
+        ));
         fs::create_dir_all(&dir).unwrap();
         dir
     }
@@ -299,7 +391,10 @@ mod tests {
     fn begin_archives_and_increments() {
         let root = tmp();
         let store = Store::new(&root);
-        let d = DeploymentId { project: "shop".into(), env: "production".into() };
+        let d = DeploymentId {
+            project: "shop".into(),
+            env: "production".into(),
+        };
         assert!(store.load(&d).unwrap().is_none());
         let first = store.begin(&d).unwrap();
         assert_eq!(first.serial, 1);
@@ -317,7 +412,13 @@ mod tests {
     #[test]
     fn newer_and_foreign_formats_are_refused() {
         let p = Path::new("state.json");
-        assert!(matches!(migrate(serde_json::json!({"format_version": 99}), p), Err(ApplyError::State { .. })));
-        assert!(matches!(migrate(serde_json::json!({"hello": 1}), p), Err(ApplyError::State { .. })));
+        assert!(matches!(
+            migrate(serde_json::json!({"format_version": 99}), p),
+            Err(ApplyError::State { .. })
+        ));
+        assert!(matches!(
+            migrate(serde_json::json!({"hello": 1}), p),
+            Err(ApplyError::State { .. })
+        ));
     }
 }

@@ -23,27 +23,83 @@ pub struct ServiceStatus {
 }
 
 /// Services of the given project environments, by deployment.
-pub async fn services(cluster: &Cluster, ids: &[DeploymentId]) -> Result<BTreeMap<DeploymentId, Vec<ServiceStatus>>, ApplyError> {
-    let err = |e: bollard::errors::Error| ApplyError::Docker { operation: "list", address: "the cluster".into(), message: e.to_string() };
+pub async fn services(
+    cluster: &Cluster,
+    ids: &[DeploymentId],
+) -> Result<BTreeMap<DeploymentId, Vec<ServiceStatus>>, ApplyError> {
+    let err = |e: bollard::errors::Error| ApplyError::Docker {
+        operation: "list",
+        address: "the cluster".into(),
+        message: e.to_string(),
+    };
     let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
-    let services = cluster.docker.list_services(Some(ListServicesOptionsBuilder::default().filters(&managed).status(true).build())).await.map_err(err)?;
-    let tasks = cluster.docker.list_tasks(None::<bollard::query_parameters::ListTasksOptions>).await.map_err(err)?;
-    let mut out: BTreeMap<DeploymentId, Vec<ServiceStatus>> = ids.iter().map(|i| (i.clone(), Vec::new())).collect();
+    let services = cluster
+        .docker
+        .list_services(Some(
+            ListServicesOptionsBuilder::default()
+                .filters(&managed)
+                .status(true)
+                .build(),
+        ))
+        .await
+        .map_err(err)?;
+    let tasks = cluster
+        .docker
+        .list_tasks(None::<bollard::query_parameters::ListTasksOptions>)
+        .await
+        .map_err(err)?;
+    let mut out: BTreeMap<DeploymentId, Vec<ServiceStatus>> =
+        ids.iter().map(|i| (i.clone(), Vec::new())).collect();
     for s in services {
         let spec = s.spec.clone().unwrap_or_default();
         let labels = spec.labels.clone().unwrap_or_default();
-        let Some(address) = labels.get("berth.address").and_then(|a| a.parse::<berth_planner::Address>().ok()) else { continue };
-        let Some(list) = out.get_mut(&address.deployment) else { continue };
+        let Some(address) = labels
+            .get("berth.address")
+            .and_then(|a| a.parse::<berth_planner::Address>().ok())
+        else {
+            continue;
+        };
+        let Some(list) = out.get_mut(&address.deployment) else {
+            continue;
+        };
         let id = s.id.clone().unwrap_or_default();
-        let mine: Vec<&bollard::models::Task> = tasks.iter().filter(|t| t.service_id.as_deref() == Some(id.as_str())).collect();
-        let wanted = mine.iter().filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running")).count() as u64;
+        let mine: Vec<&bollard::models::Task> = tasks
+            .iter()
+            .filter(|t| t.service_id.as_deref() == Some(id.as_str()))
+            .collect();
+        let wanted = mine
+            .iter()
+            .filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running"))
+            .count() as u64;
         let running = mine
             .iter()
             .filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running"))
-            .filter(|t| t.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).as_deref() == Some("running"))
+            .filter(|t| {
+                t.status
+                    .as_ref()
+                    .and_then(|s| s.state)
+                    .map(|s| s.to_string())
+                    .as_deref()
+                    == Some("running")
+            })
             .count() as u64;
-        let failing = mine.iter().any(|t| matches!(t.status.as_ref().and_then(|s| s.state).map(|s| s.to_string()).as_deref(), Some("failed" | "rejected")));
-        let desired = spec.mode.as_ref().and_then(|m| m.replicated.as_ref()).and_then(|r| r.replicas).map(|r| r.max(0) as u64).unwrap_or(wanted);
+        let failing = mine.iter().any(|t| {
+            matches!(
+                t.status
+                    .as_ref()
+                    .and_then(|s| s.state)
+                    .map(|s| s.to_string())
+                    .as_deref(),
+                Some("failed" | "rejected")
+            )
+        });
+        let desired = spec
+            .mode
+            .as_ref()
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas)
+            .map(|r| r.max(0) as u64)
+            .unwrap_or(wanted);
         let health = if desired == 0 {
             "stopped"
         } else if running == desired {
@@ -53,7 +109,12 @@ pub async fn services(cluster: &Cluster, ids: &[DeploymentId]) -> Result<BTreeMa
         } else {
             "converging"
         };
-        let image = spec.task_template.as_ref().and_then(|t| t.container_spec.as_ref()).and_then(|c| c.image.clone()).unwrap_or_default();
+        let image = spec
+            .task_template
+            .as_ref()
+            .and_then(|t| t.container_spec.as_ref())
+            .and_then(|c| c.image.clone())
+            .unwrap_or_default();
         list.push(ServiceStatus {
             name: address.name.clone(),
             address: address.to_string(),

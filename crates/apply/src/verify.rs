@@ -20,7 +20,10 @@ pub struct Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The service answered (any status the proxy did not make up itself).
-    Answered { status: u16, default_certificate: bool },
+    Answered {
+        status: u16,
+        default_certificate: bool,
+    },
     /// Only the proxy answered (no router, or no healthy backend), or nothing did.
     NotAnswering { reason: String },
 }
@@ -28,15 +31,28 @@ pub enum Outcome {
 /// Where the proxy listens: the engine's host (loopback for a local socket).
 pub fn proxy_host() -> String {
     match std::env::var("DOCKER_HOST") {
-        Ok(h) if h.starts_with("tcp://") => h.trim_start_matches("tcp://").split(':').next().unwrap_or("127.0.0.1").to_string(),
+        Ok(h) if h.starts_with("tcp://") => h
+            .trim_start_matches("tcp://")
+            .split(':')
+            .next()
+            .unwrap_or("127.0.0.1")
+            .to_string(),
         _ => "127.0.0.1".into(),
     }
 }
 
 /// Checks one route until it answers or `timeout` passes (bounded: one request every 250 ms).
-pub async fn route(proxy: &str, http_port: u16, https_port: u16, target: &Target, timeout: Duration) -> Outcome {
+pub async fn route(
+    proxy: &str,
+    http_port: u16,
+    https_port: u16,
+    target: &Target,
+    timeout: Duration,
+) -> Outcome {
     let start = Instant::now();
-    let mut last = Outcome::NotAnswering { reason: "not tried".into() };
+    let mut last = Outcome::NotAnswering {
+        reason: "not tried".into(),
+    };
     while start.elapsed() < timeout {
         last = once(proxy, http_port, https_port, target).await;
         if matches!(last, Outcome::Answered { .. }) {
@@ -48,37 +64,59 @@ pub async fn route(proxy: &str, http_port: u16, https_port: u16, target: &Target
 }
 
 async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outcome {
-    let request = format!("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: berth-verify\r\n\r\n", t.path, t.host);
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: berth-verify\r\n\r\n",
+        t.path, t.host
+    );
     let port = if t.tls { https_port } else { http_port };
-    let connect = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect((proxy, port))).await;
+    let connect =
+        tokio::time::timeout(Duration::from_secs(3), TcpStream::connect((proxy, port))).await;
     let stream = match connect {
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => return Outcome::NotAnswering { reason: format!("cannot connect to {proxy}:{port}: {e}") },
-        Err(_) => return Outcome::NotAnswering { reason: format!("connecting to {proxy}:{port} timed out") },
+        Ok(Err(e)) => {
+            return Outcome::NotAnswering {
+                reason: format!("cannot connect to {proxy}:{port}: {e}"),
+            }
+        }
+        Err(_) => {
+            return Outcome::NotAnswering {
+                reason: format!("connecting to {proxy}:{port} timed out"),
+            }
+        }
     };
     let exchange = async {
         if t.tls {
-            let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(tokio_rustls::rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAny))
-                .with_no_client_auth();
-            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(t.host.clone()).map_err(|e| e.to_string())?;
-            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.map_err(|e| e.to_string())?;
+            let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+                tokio_rustls::rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAny))
+            .with_no_client_auth();
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(t.host.clone())
+                .map_err(|e| e.to_string())?;
+            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, stream)
+                .await
+                .map_err(|e| e.to_string())?;
             let default_certificate = tls
                 .get_ref()
                 .1
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .is_some_and(|leaf| contains(leaf.as_ref(), b"TRAEFIK DEFAULT CERT"));
-            tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+            tls.write_all(request.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut buf = Vec::new();
             let _ = tls.read_to_end(&mut buf).await;
             Ok::<_, String>((buf, default_certificate))
         } else {
             let mut s = stream;
-            s.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+            s.write_all(request.as_bytes())
+                .await
+                .map_err(|e| e.to_string())?;
             let mut buf = Vec::new();
             s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
             Ok((buf, false))
@@ -87,7 +125,9 @@ async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outco
     match tokio::time::timeout(Duration::from_secs(5), exchange).await {
         Ok(Ok((buf, default_certificate))) => classify(&buf, default_certificate),
         Ok(Err(e)) => Outcome::NotAnswering { reason: e },
-        Err(_) => Outcome::NotAnswering { reason: "no answer within 5 s".into() },
+        Err(_) => Outcome::NotAnswering {
+            reason: "no answer within 5 s".into(),
+        },
     }
 }
 
@@ -95,13 +135,26 @@ async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outco
 /// can take the request: those are the proxy speaking, not the service.
 fn classify(response: &[u8], default_certificate: bool) -> Outcome {
     let text = String::from_utf8_lossy(response);
-    let status: u16 = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     match status {
-        0 => Outcome::NotAnswering { reason: "no HTTP answer".into() },
-        404 if body == "404 page not found\n" => Outcome::NotAnswering { reason: "the proxy has no router for this host yet".into() },
-        502..=504 => Outcome::NotAnswering { reason: format!("the proxy answered {status}: no healthy task behind the route yet") },
-        _ => Outcome::Answered { status, default_certificate },
+        0 => Outcome::NotAnswering {
+            reason: "no HTTP answer".into(),
+        },
+        404 if body == "404 page not found\n" => Outcome::NotAnswering {
+            reason: "the proxy has no router for this host yet".into(),
+        },
+        502..=504 => Outcome::NotAnswering {
+            reason: format!("the proxy answered {status}: no healthy task behind the route yet"),
+        },
+        _ => Outcome::Answered {
+            status,
+            default_certificate,
+        },
     }
 }
 
@@ -122,7 +175,8 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AcceptAny {
         _: &tokio_rustls::rustls::pki_types::ServerName<'_>,
         _: &[u8],
         _: tokio_rustls::rustls::pki_types::UnixTime,
-    ) -> Result<tokio_rustls::rustls::client::danger::ServerCertVerified, tokio_rustls::rustls::Error> {
+    ) -> Result<tokio_rustls::rustls::client::danger::ServerCertVerified, tokio_rustls::rustls::Error>
+    {
         Ok(tokio_rustls::rustls::client::danger::ServerCertVerified::assertion())
     }
 
@@ -131,7 +185,10 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AcceptAny {
         _: &[u8],
         _: &tokio_rustls::rustls::pki_types::CertificateDer<'_>,
         _: &tokio_rustls::rustls::DigitallySignedStruct,
-    ) -> Result<tokio_rustls::rustls::client::danger::HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+    ) -> Result<
+        tokio_rustls::rustls::client::danger::HandshakeSignatureValid,
+        tokio_rustls::rustls::Error,
+    > {
         Ok(tokio_rustls::rustls::client::danger::HandshakeSignatureValid::assertion())
     }
 
@@ -140,12 +197,17 @@ impl tokio_rustls::rustls::client::danger::ServerCertVerifier for AcceptAny {
         _: &[u8],
         _: &tokio_rustls::rustls::pki_types::CertificateDer<'_>,
         _: &tokio_rustls::rustls::DigitallySignedStruct,
-    ) -> Result<tokio_rustls::rustls::client::danger::HandshakeSignatureValid, tokio_rustls::rustls::Error> {
+    ) -> Result<
+        tokio_rustls::rustls::client::danger::HandshakeSignatureValid,
+        tokio_rustls::rustls::Error,
+    > {
         Ok(tokio_rustls::rustls::client::danger::HandshakeSignatureValid::assertion())
     }
 
     fn supported_verify_schemes(&self) -> Vec<tokio_rustls::rustls::SignatureScheme> {
-        tokio_rustls::rustls::crypto::ring::default_provider().signature_verification_algorithms.supported_schemes()
+        tokio_rustls::rustls::crypto::ring::default_provider()
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 
@@ -155,9 +217,30 @@ mod tests {
 
     #[test]
     fn tells_the_proxy_from_the_service() {
-        assert!(matches!(classify(b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n404 page not found\n", false), Outcome::NotAnswering { .. }));
-        assert!(matches!(classify(b"HTTP/1.1 502 Bad Gateway\r\n\r\nBad Gateway", false), Outcome::NotAnswering { .. }));
-        assert_eq!(classify(b"HTTP/1.1 200 OK\r\n\r\nberth-demo", true), Outcome::Answered { status: 200, default_certificate: true });
-        assert_eq!(classify(b"HTTP/1.1 404 Not Found\r\n\r\nnot found\n", false), Outcome::Answered { status: 404, default_certificate: false });
+        assert!(matches!(
+            classify(
+                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n404 page not found\n",
+                false
+            ),
+            Outcome::NotAnswering { .. }
+        ));
+        assert!(matches!(
+            classify(b"HTTP/1.1 502 Bad Gateway\r\n\r\nBad Gateway", false),
+            Outcome::NotAnswering { .. }
+        ));
+        assert_eq!(
+            classify(b"HTTP/1.1 200 OK\r\n\r\nberth-demo", true),
+            Outcome::Answered {
+                status: 200,
+                default_certificate: true
+            }
+        );
+        assert_eq!(
+            classify(b"HTTP/1.1 404 Not Found\r\n\r\nnot found\n", false),
+            Outcome::Answered {
+                status: 404,
+                default_certificate: false
+            }
+        );
     }
 }

@@ -66,8 +66,19 @@ pub fn generate(projects: usize) -> String {
 "#,
                 // Each service refers to the next; the last keeps a literal (a reference back to
                 // the first would be a cycle).
-                next = if s < 4 { format!("${{s{}.host}}", s + 1) } else { "none".to_string() },
-                route = if routed { format!("\n    route {{\n      primary = {}\n      port    = 8080\n    }}\n", s == 0) } else { String::new() },
+                next = if s < 4 {
+                    format!("${{s{}.host}}", s + 1)
+                } else {
+                    "none".to_string()
+                },
+                route = if routed {
+                    format!(
+                        "\n    route {{\n      primary = {}\n      port    = 8080\n    }}\n",
+                        s == 0
+                    )
+                } else {
+                    String::new()
+                },
             );
         }
         out.push_str("\n  environment production {}\n\n  environment staging {\n    service s0 {\n      replicas = 1\n    }\n  }\n}\n\n");
@@ -83,18 +94,29 @@ pub fn run(args: &[String]) -> i32 {
     let mut samples = Vec::new();
     let mut deployments = 0;
     for _ in 0..iterations {
-        let input = vec![Input { name: "bench.berth".into(), bytes: source.clone().into_bytes() }];
+        let input = vec![Input {
+            name: "bench.berth".into(),
+            bytes: source.clone().into_bytes(),
+        }];
         let start = Instant::now();
         let analysis = berth_lang::analyze("bench", input, &Options::default());
         samples.push(start.elapsed());
         if analysis.has_errors() {
-            eprintln!("the generated configuration has errors: {:?}", analysis.diagnostics.first());
+            eprintln!(
+                "the generated configuration has errors: {:?}",
+                analysis.diagnostics.first()
+            );
             return 1;
         }
         deployments = analysis.config.map_or(0, |c| c.deployments.len());
     }
     println!("lang: checked {deployments} project environments per iteration");
-    let ok = report::print("lang parse+check", &report::summarize(samples), Duration::from_millis(250), 200 << 20);
+    let ok = report::print(
+        "lang parse+check",
+        &report::summarize(samples),
+        Duration::from_millis(250),
+        200 << 20,
+    );
     if ok {
         0
     } else {
@@ -107,9 +129,16 @@ mod tests {
     #[test]
     fn generated_configuration_is_valid() {
         let source = super::generate(3);
-        let input = vec![berth_lang::Input { name: "g.berth".into(), bytes: source.into_bytes() }];
+        let input = vec![berth_lang::Input {
+            name: "g.berth".into(),
+            bytes: source.into_bytes(),
+        }];
         let analysis = berth_lang::analyze("g", input, &Default::default());
-        assert!(analysis.diagnostics.is_empty(), "{:?}", analysis.diagnostics);
+        assert!(
+            analysis.diagnostics.is_empty(),
+            "{:?}",
+            analysis.diagnostics
+        );
         assert_eq!(analysis.config.unwrap().deployments.len(), 6);
     }
 }

@@ -17,7 +17,10 @@ pub struct Summary {
 
 pub fn summarize(mut samples: Vec<Duration>) -> Summary {
     samples.sort();
-    Summary { min: samples[0], median: samples[samples.len() / 2] }
+    Summary {
+        min: samples[0],
+        median: samples[samples.len() / 2],
+    }
 }
 
 /// One result line and whether it met its targets.
@@ -38,5 +41,9 @@ pub fn print(name: &str, s: &Summary, target_time: Duration, target_mem: u64) ->
 
 /// `--name value` from an argument list, parsed.
 pub fn flag<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }

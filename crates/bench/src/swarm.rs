@@ -14,13 +14,20 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 fn docker(args: &[&str]) -> Output {
-    Command::new("docker").args(args).output().expect("the docker CLI runs")
+    Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI runs")
 }
 
 fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("the command runs");
     if !out.status.success() {
-        eprintln!("command failed: {cmd:?}\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "command failed: {cmd:?}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         std::process::exit(1);
     }
     out
@@ -32,7 +39,10 @@ fn berth_binary(args: &[String]) -> PathBuf {
 }
 
 fn id() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("bench{:x}", nanos % 0xfffff)
 }
 
@@ -55,9 +65,16 @@ fn count(prefix: &str) -> (usize, usize) {
     let out = docker(&["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
     let mut total = 0;
     let mut running = 0;
-    for line in String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(prefix)) {
+    for line in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+    {
         total += 1;
-        if let Some((r, d)) = line.split_whitespace().nth(1).and_then(|x| x.split_once('/')) {
+        if let Some((r, d)) = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|x| x.split_once('/'))
+        {
             if r == d.split(' ').next().unwrap_or(d) {
                 running += 1;
             }
@@ -83,7 +100,11 @@ fn wait_running(prefix: &str, expected: usize, start: Instant) -> Duration {
 
 fn cleanup(prefix: &str) {
     let out = docker(&["service", "ls", "--format", "{{.Name}}"]);
-    let services: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect();
+    let services: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(str::to_string)
+        .collect();
     for chunk in services.chunks(50) {
         let mut args = vec!["service", "rm"];
         args.extend(chunk.iter().map(String::as_str));
@@ -98,7 +119,11 @@ fn cleanup(prefix: &str) {
     }
     for kind in ["secret", "config", "network", "volume"] {
         let out = docker(&[kind, "ls", "--format", "{{.Name}}"]);
-        let names: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(prefix)).map(str::to_string).collect();
+        let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .map(str::to_string)
+            .collect();
         for chunk in names.chunks(50) {
             let mut args = vec![kind, "rm"];
             args.extend(chunk.iter().map(String::as_str));
@@ -114,13 +139,37 @@ fn cleanup(prefix: &str) {
 
 /// Service updates Docker reported between two moments, for names starting with `prefix`.
 fn updates_since(prefix: &str, since: &str) -> usize {
-    let until = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1).to_string();
-    let out = docker(&["events", "--since", since, "--until", &until, "--filter", "type=service", "--filter", "event=update", "--format", "{{.Actor.Attributes.name}}"]);
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.starts_with(prefix)).count()
+    let until = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1)
+    .to_string();
+    let out = docker(&[
+        "events",
+        "--since",
+        since,
+        "--until",
+        &until,
+        "--filter",
+        "type=service",
+        "--filter",
+        "event=update",
+        "--format",
+        "{{.Actor.Attributes.name}}",
+    ]);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .count()
 }
 
 fn now_secs() -> String {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
 }
 
 pub fn deploy(args: &[String]) -> i32 {
@@ -134,7 +183,11 @@ pub fn deploy(args: &[String]) -> i32 {
     let berth_prefix = format!("{id}b");
     let stack_prefix = format!("{id}s");
     for i in 0..n {
-        std::fs::write(berth_dir.join(format!("p{i}.berth")), berth_project(&format!("{berth_prefix}{i}"), 1)).unwrap();
+        std::fs::write(
+            berth_dir.join(format!("p{i}.berth")),
+            berth_project(&format!("{berth_prefix}{i}"), 1),
+        )
+        .unwrap();
         let d = dir.join(format!("compose{i}"));
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(d.join("docker-compose.yml"), compose_project(1)).unwrap();
@@ -145,14 +198,30 @@ pub fn deploy(args: &[String]) -> i32 {
 
     // berth, from nothing.
     let start = Instant::now();
-    run_ok(Command::new(&berth).args(["apply", "--auto-approve", "--no-wait", "--parallelism", "10"]).arg(&berth_dir).env("BERTH_STATE_DIR", &state));
+    run_ok(
+        Command::new(&berth)
+            .args([
+                "apply",
+                "--auto-approve",
+                "--no-wait",
+                "--parallelism",
+                "10",
+            ])
+            .arg(&berth_dir)
+            .env("BERTH_STATE_DIR", &state),
+    );
     let berth_exist = start.elapsed();
     let berth_run = wait_running(&berth_prefix, 2 * n, start);
     // berth, unchanged, counting service updates.
     let since = now_secs();
     std::thread::sleep(Duration::from_millis(1100));
     let t = Instant::now();
-    run_ok(Command::new(&berth).args(["apply", "--auto-approve"]).arg(&berth_dir).env("BERTH_STATE_DIR", &state));
+    run_ok(
+        Command::new(&berth)
+            .args(["apply", "--auto-approve"])
+            .arg(&berth_dir)
+            .env("BERTH_STATE_DIR", &state),
+    );
     let berth_reapply = t.elapsed();
     std::thread::sleep(Duration::from_millis(1100));
     let berth_updates = updates_since(&berth_prefix, &since);
@@ -161,7 +230,19 @@ pub fn deploy(args: &[String]) -> i32 {
     // docker stack deploy, one project after another.
     let start = Instant::now();
     for i in 0..n {
-        run_ok(Command::new("docker").args(["stack", "deploy", "--resolve-image", "never", "-c", "docker-compose.yml", &format!("{stack_prefix}{i}")]).current_dir(dir.join(format!("compose{i}"))));
+        run_ok(
+            Command::new("docker")
+                .args([
+                    "stack",
+                    "deploy",
+                    "--resolve-image",
+                    "never",
+                    "-c",
+                    "docker-compose.yml",
+                    &format!("{stack_prefix}{i}"),
+                ])
+                .current_dir(dir.join(format!("compose{i}"))),
+        );
     }
     let stack_exist = start.elapsed();
     let stack_run = wait_running(&stack_prefix, 2 * n, start);
@@ -169,7 +250,19 @@ pub fn deploy(args: &[String]) -> i32 {
     std::thread::sleep(Duration::from_millis(1100));
     let t = Instant::now();
     for i in 0..n {
-        run_ok(Command::new("docker").args(["stack", "deploy", "--resolve-image", "never", "-c", "docker-compose.yml", &format!("{stack_prefix}{i}")]).current_dir(dir.join(format!("compose{i}"))));
+        run_ok(
+            Command::new("docker")
+                .args([
+                    "stack",
+                    "deploy",
+                    "--resolve-image",
+                    "never",
+                    "-c",
+                    "docker-compose.yml",
+                    &format!("{stack_prefix}{i}"),
+                ])
+                .current_dir(dir.join(format!("compose{i}"))),
+        );
     }
     let stack_reapply = t.elapsed();
     std::thread::sleep(Duration::from_millis(1100));
@@ -183,12 +276,30 @@ pub fn deploy(args: &[String]) -> i32 {
     let s = |d: Duration| d.as_secs_f64();
     println!("| measure | berth | docker stack deploy | ratio |");
     println!("| --- | ---: | ---: | ---: |");
-    println!("| all {} services exist | {:.1} s | {:.1} s | {:.1}x |", 2 * n, s(berth_exist), s(stack_exist), s(stack_exist) / s(berth_exist));
-    println!("| all tasks running | {:.1} s | {:.1} s | {:.1}x |", s(berth_run), s(stack_run), s(stack_run) / s(berth_run));
-    println!("| re-apply unchanged: time | {:.1} s | {:.1} s | |", s(berth_reapply), s(stack_reapply));
+    println!(
+        "| all {} services exist | {:.1} s | {:.1} s | {:.1}x |",
+        2 * n,
+        s(berth_exist),
+        s(stack_exist),
+        s(stack_exist) / s(berth_exist)
+    );
+    println!(
+        "| all tasks running | {:.1} s | {:.1} s | {:.1}x |",
+        s(berth_run),
+        s(stack_run),
+        s(stack_run) / s(berth_run)
+    );
+    println!(
+        "| re-apply unchanged: time | {:.1} s | {:.1} s | |",
+        s(berth_reapply),
+        s(stack_reapply)
+    );
     println!("| re-apply unchanged: service updates | {berth_updates} | {stack_updates} | |");
     let ok = s(stack_exist) / s(berth_exist) >= 3.0 && berth_updates == 0;
-    println!("targets (berth at least 3x faster to exist, zero updates on re-apply): {}", if ok { "OK" } else { "MISSED" });
+    println!(
+        "targets (berth at least 3x faster to exist, zero updates on re-apply): {}",
+        if ok { "OK" } else { "MISSED" }
+    );
     if ok {
         0
     } else {
@@ -205,17 +316,40 @@ pub fn plan(args: &[String]) -> i32 {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("token.txt"), "bench-token").unwrap();
     for i in 0..services / 2 {
-        std::fs::write(dir.join(format!("p{i}.berth")), berth_project(&format!("{id}p{i}"), 0)).unwrap();
+        std::fs::write(
+            dir.join(format!("p{i}.berth")),
+            berth_project(&format!("{id}p{i}"), 0),
+        )
+        .unwrap();
     }
     let state = dir.join("state");
-    run_ok(Command::new(&berth).args(["apply", "--auto-approve", "--no-wait", "--parallelism", "20"]).arg(&dir).env("BERTH_STATE_DIR", &state));
+    run_ok(
+        Command::new(&berth)
+            .args([
+                "apply",
+                "--auto-approve",
+                "--no-wait",
+                "--parallelism",
+                "20",
+            ])
+            .arg(&dir)
+            .env("BERTH_STATE_DIR", &state),
+    );
     let mut samples = Vec::new();
     for _ in 0..iterations {
         let t = Instant::now();
-        let out = Command::new(&berth).args(["plan", "--detailed-exitcode"]).arg(&dir).env("BERTH_STATE_DIR", &state).output().unwrap();
+        let out = Command::new(&berth)
+            .args(["plan", "--detailed-exitcode"])
+            .arg(&dir)
+            .env("BERTH_STATE_DIR", &state)
+            .output()
+            .unwrap();
         samples.push(t.elapsed());
         if out.status.code() != Some(0) {
-            eprintln!("the plan is not empty:\n{}", String::from_utf8_lossy(&out.stdout));
+            eprintln!(
+                "the plan is not empty:\n{}",
+                String::from_utf8_lossy(&out.stdout)
+            );
             cleanup(&id);
             return 1;
         }

@@ -163,8 +163,8 @@ codes! {
         "The same environment sets the same attribute twice (for example in two `environment staging`\nblocks, or twice in one). berth cannot know which one you meant. Keep one.";
     InvalidPath = "E0160", Error, "invalid path",
         "Mount targets and route path prefixes must be absolute paths starting with `/`, without\n`..` components. A path prefix must not end with `/` unless it is `/`.";
-    InvalidCidr = "E0161", Error, "invalid address pool",
-        "`address_pool` is an IPv4 network in CIDR notation, e.g. `10.208.0.0/12`, with the host bits zero,\nand `subnet_size` must be a longer prefix than the pool's.";
+    InvalidCidr = "E0161", Error, "invalid address or address pool",
+        "`address_pool` is an IPv4 network in CIDR notation, e.g. `10.208.0.0/12`, with the host bits zero,\n`subnet_size` must be a longer prefix than the pool's, and `advertise_address` is an IP address.";
     InvalidEmail = "E0162", Error, "invalid e-mail address",
         "The ACME e-mail must look like `name@example.com`; certificate authorities refuse other values.";
     InvalidCapability = "E0163", Error, "unknown Linux capability",

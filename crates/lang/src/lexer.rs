@@ -50,7 +50,11 @@ fn ident(i: &str) -> IResult<&str, &str> {
 }
 
 fn number(i: &str) -> IResult<&str, &str> {
-    recognize(tuple((opt(char('-')), digit1, opt(pair(char('.'), digit1)))))(i)
+    recognize(tuple((
+        opt(char('-')),
+        digit1,
+        opt(pair(char('.'), digit1)),
+    )))(i)
 }
 
 /// A number followed by one or more unit groups (`1m30s`, `0.5G`, `500ms`).
@@ -101,11 +105,17 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
         rest = rest.trim_start_matches([' ', '\t', '\r', '\n', '\u{feff}']);
         let start = offset(rest);
         if rest.is_empty() {
-            tokens.push(Token { kind: TokenKind::Eof, span: Span::new(file, start, start) });
+            tokens.push(Token {
+                kind: TokenKind::Eof,
+                span: Span::new(file, start, start),
+            });
             return tokens;
         }
         let mut push = |kind, len: usize| {
-            tokens.push(Token { kind, span: Span::new(file, start, start + len) });
+            tokens.push(Token {
+                kind,
+                span: Span::new(file, start, start + len),
+            });
             len
         };
         let first = rest.chars().next().unwrap_or(' ');
@@ -114,9 +124,13 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
                 Some(end) => push(TokenKind::TripleStr, end + 6),
                 None => {
                     sink.push(
-                        Diagnostic::new(Code::UnterminatedString, Span::new(file, start, start + 3), "unterminated multi-line string")
-                            .with_label("this string is never closed")
-                            .with_help("close it with `\"\"\"`"),
+                        Diagnostic::new(
+                            Code::UnterminatedString,
+                            Span::new(file, start, start + 3),
+                            "unterminated multi-line string",
+                        )
+                        .with_label("this string is never closed")
+                        .with_help("close it with `\"\"\"`"),
                     );
                     push(TokenKind::Error, rest.len())
                 }
@@ -126,9 +140,13 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
                 Ok(len) => push(TokenKind::Str, len),
                 Err(len) => {
                     sink.push(
-                        Diagnostic::new(Code::UnterminatedString, Span::new(file, start, start + 1), "unterminated string")
-                            .with_label("this string is not closed on its line")
-                            .with_help("add the closing `\"`; use `\"\"\"` for text that spans lines"),
+                        Diagnostic::new(
+                            Code::UnterminatedString,
+                            Span::new(file, start, start + 1),
+                            "unterminated string",
+                        )
+                        .with_label("this string is not closed on its line")
+                        .with_help("add the closing `\"`; use `\"\"\"` for text that spans lines"),
                     );
                     push(TokenKind::Error, len)
                 }
@@ -140,9 +158,13 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
                 Ok((_, c)) => push(TokenKind::Comment, c.len()),
                 Err(_) => {
                     sink.push(
-                        Diagnostic::new(Code::UnterminatedString, Span::new(file, start, start + 2), "unterminated block comment")
-                            .with_label("this comment is never closed")
-                            .with_help("close it with `*/`"),
+                        Diagnostic::new(
+                            Code::UnterminatedString,
+                            Span::new(file, start, start + 2),
+                            "unterminated block comment",
+                        )
+                        .with_label("this comment is never closed")
+                        .with_help("close it with `*/`"),
                     );
                     push(TokenKind::Comment, rest.len())
                 }
@@ -151,12 +173,20 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
             push(TokenKind::Quantity, q.len())
         } else if let Ok((after, n)) = number(rest) {
             // A number glued to something that is neither a unit nor punctuation (`3_000`, `1.2.3`).
-            let junk = after.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.').map(char::len_utf8).sum::<usize>();
+            let junk = after
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
+                .map(char::len_utf8)
+                .sum::<usize>();
             if junk > 0 {
                 let len = n.len() + junk;
                 sink.push(
-                    Diagnostic::new(Code::InvalidNumber, Span::new(file, start, start + len), format!("invalid number `{}`", &rest[..len]))
-                        .with_label("not a number or a quantity"),
+                    Diagnostic::new(
+                        Code::InvalidNumber,
+                        Span::new(file, start, start + len),
+                        format!("invalid number `{}`", &rest[..len]),
+                    )
+                    .with_label("not a number or a quantity"),
                 );
                 push(TokenKind::Error, len)
             } else {
@@ -176,12 +206,27 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
             };
             push(kind, 1)
         } else {
-            let bad: usize = rest.chars().take_while(|c| !c.is_whitespace() && !"{}[]=,.\"#".contains(*c)).map(char::len_utf8).sum::<usize>().max(first.len_utf8());
-            let shown = if first.is_control() || first.is_whitespace() { first.escape_default().to_string() } else { first.to_string() };
-            let mut d = Diagnostic::new(Code::UnexpectedChar, Span::new(file, start, start + bad), format!("unexpected character `{shown}`"))
-                .with_label("berth cannot read this");
+            let bad: usize = rest
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !"{}[]=,.\"#".contains(*c))
+                .map(char::len_utf8)
+                .sum::<usize>()
+                .max(first.len_utf8());
+            let shown = if first.is_control() || first.is_whitespace() {
+                first.escape_default().to_string()
+            } else {
+                first.to_string()
+            };
+            let mut d = Diagnostic::new(
+                Code::UnexpectedChar,
+                Span::new(file, start, start + bad),
+                format!("unexpected character `{shown}`"),
+            )
+            .with_label("berth cannot read this");
             if matches!(first, '“' | '”' | '„' | '‘' | '’' | '«' | '»') {
-                d = d.with_help("typographic quotes are not string quotes: use straight double quotes \"...\"");
+                d = d.with_help(
+                    "typographic quotes are not string quotes: use straight double quotes \"...\"",
+                );
             } else if first == ':' {
                 d = d.with_help("attributes are written `name = value`");
             } else if first == ';' {
@@ -189,7 +234,9 @@ pub fn lex(file: FileId, text: &str, sink: &mut Sink) -> Vec<Token> {
             } else if first == '\'' {
                 d = d.with_help("strings use double quotes: \"...\"");
             } else if first.is_alphabetic() {
-                d = d.with_help("names use ASCII letters, digits, `_` and `-`; other text goes in a string");
+                d = d.with_help(
+                    "names use ASCII letters, digits, `_` and `-`; other text goes in a string",
+                );
             }
             sink.push(d);
             push(TokenKind::Error, bad)
@@ -204,16 +251,28 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<TokenKind> {
         let mut sink = Sink::new();
-        lex(FileId(0), text, &mut sink).into_iter().map(|t| t.kind).collect()
+        lex(FileId(0), text, &mut sink)
+            .into_iter()
+            .map(|t| t.kind)
+            .collect()
     }
 
     #[test]
     fn keywords_need_a_boundary_and_quantities_glue() {
         use TokenKind::*;
         assert_eq!(kinds("trueFlag = 512M"), vec![Ident, Eq, Quantity, Eof]);
-        assert_eq!(kinds("t = 1m30s # c"), vec![Ident, Eq, Quantity, Comment, Eof]);
-        assert_eq!(kinds("a.b-c [1, 0.5]"), vec![Ident, Dot, Ident, LBracket, Number, Comma, Number, RBracket, Eof]);
-        assert_eq!(kinds("\"x\\\"y\" \"\"\"m\nl\"\"\""), vec![Str, TripleStr, Eof]);
+        assert_eq!(
+            kinds("t = 1m30s # c"),
+            vec![Ident, Eq, Quantity, Comment, Eof]
+        );
+        assert_eq!(
+            kinds("a.b-c [1, 0.5]"),
+            vec![Ident, Dot, Ident, LBracket, Number, Comma, Number, RBracket, Eof]
+        );
+        assert_eq!(
+            kinds("\"x\\\"y\" \"\"\"m\nl\"\"\""),
+            vec![Str, TripleStr, Eof]
+        );
     }
 
     #[test]

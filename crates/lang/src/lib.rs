@@ -14,11 +14,11 @@ pub mod syntax;
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity, Sink};
 pub use span::{FileId, SourceFile, SourceMap, Span};
+pub mod check;
+pub mod fmt;
 pub mod model;
 pub mod naming;
-pub mod fmt;
 pub mod units;
-pub mod check;
 
 pub use check::{analyze, Analysis, Input, Options, VarInput};
 pub mod render;

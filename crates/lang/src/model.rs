@@ -21,7 +21,12 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub const ALL: [Environment; 4] = [Self::Production, Self::Staging, Self::Preview, Self::Development];
+    pub const ALL: [Environment; 4] = [
+        Self::Production,
+        Self::Staging,
+        Self::Preview,
+        Self::Development,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,7 +59,9 @@ pub struct Config {
 
 impl Config {
     pub fn deployment(&self, project: &str, environment: Environment) -> Option<&Deployment> {
-        self.deployments.iter().find(|d| d.project == project && d.environment == environment)
+        self.deployments
+            .iter()
+            .find(|d| d.project == project && d.environment == environment)
     }
 }
 
@@ -69,6 +76,8 @@ pub struct Platform {
     pub address_pool: Option<String>,
     /// Prefix length of each network's subnet carved from the pool.
     pub subnet_size: u8,
+    /// The address a manager advertises when berth initialises swarm mode.
+    pub advertise_address: String,
     pub proxy: Proxy,
     pub span: Option<Span>,
 }
@@ -327,7 +336,11 @@ impl Route {
     /// The URL users reach this route at.
     pub fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}{}", self.host, self.path.as_deref().unwrap_or("/"))
+        format!(
+            "{scheme}://{}{}",
+            self.host,
+            self.path.as_deref().unwrap_or("/")
+        )
     }
 }
 

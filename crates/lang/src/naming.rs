@@ -44,9 +44,18 @@ mod tests {
     #[test]
     fn follows_the_seed_patterns() {
         assert_eq!(stack("shop", Environment::Production, None), "shop");
-        assert_eq!(stack("shop", Environment::Preview, Some(123)), "shop-pr-123");
+        assert_eq!(
+            stack("shop", Environment::Preview, Some(123)),
+            "shop-pr-123"
+        );
         assert_eq!(object("shop-staging", "web"), "shop-staging_web");
-        assert_eq!(default_host("shop", "web", true, "example.com"), "shop.example.com");
-        assert_eq!(default_host("shop-staging", "api", false, "example.com"), "api-shop-staging.example.com");
+        assert_eq!(
+            default_host("shop", "web", true, "example.com"),
+            "shop.example.com"
+        );
+        assert_eq!(
+            default_host("shop-staging", "api", false, "example.com"),
+            "api-shop-staging.example.com"
+        );
     }
 }

@@ -22,9 +22,20 @@ pub fn parse(file: FileId, text: &str, sink: &mut Sink) -> File {
         let raw = &text[last.span.range()];
         last.span.end as usize == text.len()
             && ((last.kind == TokenKind::Error && raw.starts_with("\"\"\""))
-                || (last.kind == TokenKind::Comment && raw.starts_with("/*") && (raw.len() < 4 || !raw.ends_with("*/"))))
+                || (last.kind == TokenKind::Comment
+                    && raw.starts_with("/*")
+                    && (raw.len() < 4 || !raw.ends_with("*/"))))
     };
-    let mut p = Parser { text, tokens, pos: 0, sink, depth: 0, pending: Vec::new(), file, swallowed };
+    let mut p = Parser {
+        text,
+        tokens,
+        pos: 0,
+        sink,
+        depth: 0,
+        pending: Vec::new(),
+        file,
+        swallowed,
+    };
     let body = p.body(None);
     File { id: file, body }
 }
@@ -50,7 +61,11 @@ impl<'a> Parser<'a, '_> {
         while self.tokens[self.pos].kind == TokenKind::Comment {
             let tok = self.tokens[self.pos];
             let blank_before = self.blank_line_before(tok.span.start as usize);
-            self.pending.push(Comment { span: tok.span, text: self.text[tok.span.range()].to_string(), blank_before });
+            self.pending.push(Comment {
+                span: tok.span,
+                text: self.text[tok.span.range()].to_string(),
+                blank_before,
+            });
             self.pos += 1;
         }
         self.tokens[self.pos]
@@ -83,11 +98,17 @@ impl<'a> Parser<'a, '_> {
 
     fn leading_trivia(&mut self, start: usize) -> Trivia {
         let mut leading = std::mem::take(&mut self.pending);
-        let blank_before = leading.first().map_or_else(|| self.blank_line_before(start), |c| c.blank_before);
+        let blank_before = leading
+            .first()
+            .map_or_else(|| self.blank_line_before(start), |c| c.blank_before);
         if let Some(first) = leading.first_mut() {
             first.blank_before = false;
         }
-        Trivia { leading, blank_before, trailing: None }
+        Trivia {
+            leading,
+            blank_before,
+            trailing: None,
+        }
     }
 
     /// The end of the last significant token read; comments a look-ahead skipped do not count.
@@ -112,9 +133,15 @@ impl<'a> Parser<'a, '_> {
             return Some(comment);
         }
         let tok = self.tokens[self.pos];
-        if tok.kind == TokenKind::Comment && !self.text[end as usize..tok.span.start as usize].contains('\n') {
+        if tok.kind == TokenKind::Comment
+            && !self.text[end as usize..tok.span.start as usize].contains('\n')
+        {
             self.pos += 1;
-            return Some(Comment { span: tok.span, text: self.text[tok.span.range()].to_string(), blank_before: false });
+            return Some(Comment {
+                span: tok.span,
+                text: self.text[tok.span.range()].to_string(),
+                blank_before: false,
+            });
         }
         None
     }
@@ -142,7 +169,10 @@ impl<'a> Parser<'a, '_> {
         match tok.kind {
             TokenKind::Eof => "end of file".into(),
             TokenKind::Error => "unreadable text".into(),
-            _ => format!("`{}`", self.text_of(tok).chars().take(40).collect::<String>()),
+            _ => format!(
+                "`{}`",
+                self.text_of(tok).chars().take(40).collect::<String>()
+            ),
         }
     }
 
@@ -182,7 +212,11 @@ impl<'a> Parser<'a, '_> {
             }
         };
         let trailing = std::mem::take(&mut self.pending);
-        Body { items, trailing, span: Span::new(self.file, start, end as usize) }
+        Body {
+            items,
+            trailing,
+            span: Span::new(self.file, start, end as usize),
+        }
     }
 
     // The error paths of the recursive functions (`body`, `item`, `expr`, `list`) are methods of
@@ -191,20 +225,30 @@ impl<'a> Parser<'a, '_> {
 
     #[inline(never)]
     fn unclosed(&mut self, open: Token) {
-        let (what, close) = if open.kind == TokenKind::LBracket { ("[", "]") } else { ("{", "}") };
-        self.error(Code::Unclosed, open.span, format!("unclosed `{what}`")).label = format!("this `{what}` has no matching `{close}`");
+        let (what, close) = if open.kind == TokenKind::LBracket {
+            ("[", "]")
+        } else {
+            ("{", "}")
+        };
+        self.error(Code::Unclosed, open.span, format!("unclosed `{what}`"))
+            .label = format!("this `{what}` has no matching `{close}`");
     }
 
     #[inline(never)]
     fn stray_brace(&mut self, tok: Token) {
-        self.error(Code::UnexpectedToken, tok.span, "unexpected `}`").label = "no block is open here".into();
+        self.error(Code::UnexpectedToken, tok.span, "unexpected `}`")
+            .label = "no block is open here".into();
     }
 
     #[inline(never)]
     fn not_an_item(&mut self, tok: Token) {
         let what = self.describe(tok);
-        self.error(Code::UnexpectedToken, tok.span, format!("expected an attribute or a block, found {what}")).label =
-            "expected `name = value` or `kind name { ... }`".into();
+        self.error(
+            Code::UnexpectedToken,
+            tok.span,
+            format!("expected an attribute or a block, found {what}"),
+        )
+        .label = "expected `name = value` or `kind name { ... }`".into();
     }
 
     /// Reads a `,` between items. In `a = 1, # note` the comment still belongs to `a`. (A method
@@ -229,7 +273,11 @@ impl<'a> Parser<'a, '_> {
                 // A stray `]` is skipped like any other token.
                 TokenKind::RBracket if depth == 0 => {}
                 TokenKind::RBrace | TokenKind::RBracket => depth -= 1,
-                TokenKind::Ident | TokenKind::Str if depth == 0 && self.starts_line(tok.span.start as usize) => return,
+                TokenKind::Ident | TokenKind::Str
+                    if depth == 0 && self.starts_line(tok.span.start as usize) =>
+                {
+                    return
+                }
                 _ => {}
             }
             self.bump();
@@ -241,9 +289,17 @@ impl<'a> Parser<'a, '_> {
             TokenKind::Str => {
                 let raw = self.text_of(tok);
                 let text = unescape_simple(&raw[1..raw.len() - 1]);
-                Name { text, span: tok.span, quoted: true }
+                Name {
+                    text,
+                    span: tok.span,
+                    quoted: true,
+                }
             }
-            _ => Name { text: self.text_of(tok).to_string(), span: tok.span, quoted: false },
+            _ => Name {
+                text: self.text_of(tok).to_string(),
+                span: tok.span,
+                quoted: false,
+            },
         }
     }
 
@@ -264,7 +320,9 @@ impl<'a> Parser<'a, '_> {
         match next.kind {
             TokenKind::Eq => Some(self.attribute(key)),
             TokenKind::LBrace => Some(self.block(key, None)),
-            TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => self.labeled_block(key),
+            TokenKind::Ident | TokenKind::Str if !self.starts_line(next.span.start as usize) => {
+                self.labeled_block(key)
+            }
             TokenKind::Error => {
                 // The lexer already reported this text (`image: ...`).
                 self.recover();
@@ -314,13 +372,29 @@ impl<'a> Parser<'a, '_> {
         if label_tok.kind == TokenKind::Str {
             // `image "berth/demo:1"`: an attribute without its `=`.
             let raw = self.text_of(label_tok);
-            let d = self.error(Code::UnexpectedToken, label_tok.span, format!("expected `=` after `{}`, found {raw}", key.text));
+            let d = self.error(
+                Code::UnexpectedToken,
+                label_tok.span,
+                format!("expected `=` after `{}`, found {raw}", key.text),
+            );
             d.label = "expected `=` before this value".into();
             d.help = Some(format!("attributes are written `{} = {raw}`", key.text));
         } else {
             let what = self.describe_next(after);
-            let at = if self.starts_line(after.span.start as usize) || after.kind == TokenKind::Eof { label.span } else { after.span };
-            let d = self.error(Code::UnexpectedToken, at, format!("expected `{{` after `{} {}`, found {what}", key.text, label.text));
+            let at = if self.starts_line(after.span.start as usize) || after.kind == TokenKind::Eof
+            {
+                label.span
+            } else {
+                after.span
+            };
+            let d = self.error(
+                Code::UnexpectedToken,
+                at,
+                format!(
+                    "expected `{{` after `{} {}`, found {what}",
+                    key.text, label.text
+                ),
+            );
             d.label = "a block's body starts with `{`".into();
             d.help = Some(format!("write `{} {} {{ ... }}`", key.text, label.text));
         }
@@ -329,27 +403,54 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn not_eq_or_brace(&mut self, key: &Name, next: Token) {
         let what = self.describe_next(next);
-        let value_like = matches!(next.kind, TokenKind::Number | TokenKind::Quantity | TokenKind::TripleStr | TokenKind::LBracket)
-            && !self.starts_line(next.span.start as usize);
-        let at = if self.starts_line(next.span.start as usize) || next.kind == TokenKind::Eof { key.span } else { next.span };
+        let value_like = matches!(
+            next.kind,
+            TokenKind::Number | TokenKind::Quantity | TokenKind::TripleStr | TokenKind::LBracket
+        ) && !self.starts_line(next.span.start as usize);
+        let at = if self.starts_line(next.span.start as usize) || next.kind == TokenKind::Eof {
+            key.span
+        } else {
+            next.span
+        };
         let next_text = self.text_of(next);
-        let d = self.error(Code::UnexpectedToken, at, format!("expected `=` or `{{` after `{}`, found {what}", key.text));
+        let d = self.error(
+            Code::UnexpectedToken,
+            at,
+            format!("expected `=` or `{{` after `{}`, found {what}", key.text),
+        );
         if at == key.span {
-            d.label = "an attribute (`name = value`) or a block (`kind { ... }`) starts here".into();
+            d.label =
+                "an attribute (`name = value`) or a block (`kind { ... }`) starts here".into();
         } else {
             d.label = "expected `=` or `{` here".into();
-            d.secondary.push(crate::diagnostic::Label { span: key.span, message: "this starts an attribute or a block".into() });
+            d.secondary.push(crate::diagnostic::Label {
+                span: key.span,
+                message: "this starts an attribute or a block".into(),
+            });
         }
         if value_like {
-            d.help = Some(format!("attributes are written `{} = {next_text}`", key.text));
+            d.help = Some(format!(
+                "attributes are written `{} = {next_text}`",
+                key.text
+            ));
         }
     }
 
     /// The item's span and its trailing comment, once its last token is read.
     #[inline(never)]
-    fn finish_item(&mut self, items: &mut Vec<Item>, mut trivia: Trivia, kind: ItemKind, key_span: Span) {
+    fn finish_item(
+        &mut self,
+        items: &mut Vec<Item>,
+        mut trivia: Trivia,
+        kind: ItemKind,
+        key_span: Span,
+    ) {
         let end = self.prev_end();
-        let span = key_span.to(Span { file: self.file, start: end, end });
+        let span = key_span.to(Span {
+            file: self.file,
+            start: end,
+            end,
+        });
         trivia.trailing = self.trailing_comment(end);
         items.push(Item { trivia, kind, span });
     }
@@ -358,7 +459,11 @@ impl<'a> Parser<'a, '_> {
     fn block_body(&mut self) -> Body {
         let open = self.bump();
         if !self.enter(open) {
-            return Body { items: Vec::new(), trailing: Vec::new(), span: open.span };
+            return Body {
+                items: Vec::new(),
+                trailing: Vec::new(),
+                span: open.span,
+            };
         }
         let body = self.body(Some(open));
         self.depth -= 1;
@@ -373,8 +478,12 @@ impl<'a> Parser<'a, '_> {
             return true;
         }
         self.depth -= 1;
-        self.error(Code::TooDeep, open.span, format!("nesting deeper than {MAX_DEPTH} levels")).label =
-            "the content of this group is skipped".into();
+        self.error(
+            Code::TooDeep,
+            open.span,
+            format!("nesting deeper than {MAX_DEPTH} levels"),
+        )
+        .label = "the content of this group is skipped".into();
         let mut depth = 1usize;
         while depth > 0 {
             let tok = self.bump();
@@ -403,7 +512,10 @@ impl<'a> Parser<'a, '_> {
 
     fn map(&mut self) -> Expr {
         let body = self.block_body();
-        Expr { span: body.span, kind: ExprKind::Map(body) }
+        Expr {
+            span: body.span,
+            kind: ExprKind::Map(body),
+        }
     }
 
     /// Any value but a list or a map (those nest, so they stay out of this frame).
@@ -430,7 +542,10 @@ impl<'a> Parser<'a, '_> {
                     ExprKind::Bool(text == "true")
                 } else {
                     let r = self.reference();
-                    return Expr { span: r.span, kind: ExprKind::Ref(r) };
+                    return Expr {
+                        span: r.span,
+                        kind: ExprKind::Ref(r),
+                    };
                 }
             }
             TokenKind::Error => {
@@ -450,7 +565,8 @@ impl<'a> Parser<'a, '_> {
         match self.text_of(tok).parse::<f64>() {
             Ok(n) if n.is_finite() => ExprKind::Number(n),
             _ => {
-                self.error(Code::InvalidNumber, tok.span, "number out of range").label = "larger than any value berth accepts".into();
+                self.error(Code::InvalidNumber, tok.span, "number out of range")
+                    .label = "larger than any value berth accepts".into();
                 ExprKind::Error
             }
         }
@@ -459,9 +575,17 @@ impl<'a> Parser<'a, '_> {
     #[inline(never)]
     fn not_a_value(&mut self, tok: Token) {
         let what = self.describe(tok);
-        self.error(Code::UnexpectedToken, tok.span, format!("expected a value, found {what}")).label =
-            "expected a string, number, list, map or reference".into();
-        if !matches!(tok.kind, TokenKind::RBrace | TokenKind::RBracket | TokenKind::Eof) && !self.starts_line(tok.span.start as usize) {
+        self.error(
+            Code::UnexpectedToken,
+            tok.span,
+            format!("expected a value, found {what}"),
+        )
+        .label = "expected a string, number, list, map or reference".into();
+        if !matches!(
+            tok.kind,
+            TokenKind::RBrace | TokenKind::RBracket | TokenKind::Eof
+        ) && !self.starts_line(tok.span.start as usize)
+        {
             self.bump();
         }
     }
@@ -477,15 +601,30 @@ impl<'a> Parser<'a, '_> {
                 self.bump();
                 segments.push(self.name(next));
             } else if on_next_line || next.kind == TokenKind::Eof {
-                let so_far = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(".");
-                self.error(Code::UnexpectedToken, dot.span, format!("the reference `{so_far}.` ends with `.`"))
-                    .label = "expected a name after this `.`".into();
+                let so_far = segments
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(".");
+                self.error(
+                    Code::UnexpectedToken,
+                    dot.span,
+                    format!("the reference `{so_far}.` ends with `.`"),
+                )
+                .label = "expected a name after this `.`".into();
                 break;
             } else {
                 let what = self.describe(next);
-                self.error(Code::UnexpectedToken, next.span, format!("expected a name after `.`, found {what}"))
-                    .secondary
-                    .push(crate::diagnostic::Label { span: dot.span, message: "this `.` must be followed by a name".into() });
+                self.error(
+                    Code::UnexpectedToken,
+                    next.span,
+                    format!("expected a name after `.`, found {what}"),
+                )
+                .secondary
+                .push(crate::diagnostic::Label {
+                    span: dot.span,
+                    message: "this `.` must be followed by a name".into(),
+                });
                 break;
             }
         }
@@ -496,7 +635,10 @@ impl<'a> Parser<'a, '_> {
     fn list(&mut self) -> Expr {
         let open = self.bump();
         if !self.enter(open) {
-            return Expr { kind: ExprKind::Error, span: open.span };
+            return Expr {
+                kind: ExprKind::Error,
+                span: open.span,
+            };
         }
         let mut elements = Vec::new();
         // Whether a missing `,` was reported: a list that went wrong reports it once.
@@ -541,7 +683,10 @@ impl<'a> Parser<'a, '_> {
         }
         self.depth -= 1;
         let trailing = std::mem::take(&mut self.pending);
-        Expr { kind: ExprKind::List(List { elements, trailing }), span: open.span.to(end) }
+        Expr {
+            kind: ExprKind::List(List { elements, trailing }),
+            span: open.span.to(end),
+        }
     }
 
     /// One element of a list and the `,` after it.
@@ -574,8 +719,12 @@ impl<'a> Parser<'a, '_> {
             _ => {
                 *reported = true;
                 let what = self.describe(next);
-                self.error(Code::UnexpectedToken, next.span, format!("expected `,` or `]`, found {what}")).label =
-                    "list elements are separated by `,`".into();
+                self.error(
+                    Code::UnexpectedToken,
+                    next.span,
+                    format!("expected `,` or `]`, found {what}"),
+                )
+                .label = "list elements are separated by `,`".into();
             }
         }
     }
@@ -583,21 +732,30 @@ impl<'a> Parser<'a, '_> {
     /// Whether `tok` (the current token) begins an item of a body: a name at the start of a line
     /// followed by `=`, `{` or a label and `{`. Inside a list, that means the list was not closed.
     fn starts_item(&self, tok: Token) -> bool {
-        if !matches!(tok.kind, TokenKind::Ident | TokenKind::Str) || !self.starts_line(tok.span.start as usize) {
+        if !matches!(tok.kind, TokenKind::Ident | TokenKind::Str)
+            || !self.starts_line(tok.span.start as usize)
+        {
             return false;
         }
-        let next = |i: usize| (i..self.tokens.len()).find(|&j| self.tokens[j].kind != TokenKind::Comment).unwrap_or(self.tokens.len() - 1);
+        let next = |i: usize| {
+            (i..self.tokens.len())
+                .find(|&j| self.tokens[j].kind != TokenKind::Comment)
+                .unwrap_or(self.tokens.len() - 1)
+        };
         let after = next(self.pos + 1);
         match self.tokens[after].kind {
             TokenKind::Eq | TokenKind::LBrace => true,
-            TokenKind::Ident | TokenKind::Str => self.tokens[next(after + 1)].kind == TokenKind::LBrace,
+            TokenKind::Ident | TokenKind::Str => {
+                self.tokens[next(after + 1)].kind == TokenKind::LBrace
+            }
             _ => false,
         }
     }
 
     #[inline(never)]
     fn empty_element(&mut self, comma: Token) {
-        self.error(Code::UnexpectedToken, comma.span, "unexpected `,`").label = "expected a value before this `,`".into();
+        self.error(Code::UnexpectedToken, comma.span, "unexpected `,`")
+            .label = "expected a value before this `,`".into();
     }
 
     /// Reads escapes and `${...}` interpolations of a string token.
@@ -622,7 +780,11 @@ impl<'a> Parser<'a, '_> {
                     other => {
                         let len = 1 + other.map_or(0, |(_, c)| c.len_utf8());
                         let text = &content[i..i + len];
-                        let d = self.error(Code::InvalidEscape, Span::new(self.file, base + i, base + i + len), format!("invalid escape `{text}`"));
+                        let d = self.error(
+                            Code::InvalidEscape,
+                            Span::new(self.file, base + i, base + i + len),
+                            format!("invalid escape `{text}`"),
+                        );
                         d.label = "not an escape".into();
                         d.help = Some("write `\\\\` for a backslash".into());
                     }
@@ -635,8 +797,12 @@ impl<'a> Parser<'a, '_> {
                 '$' if content[i..].starts_with("${") => {
                     chars.next();
                     let Some(close) = content[i..].find('}') else {
-                        self.error(Code::BadInterpolation, Span::new(self.file, base + i, base + i + 2), "unclosed interpolation")
-                            .label = "this `${` has no matching `}`".into();
+                        self.error(
+                            Code::BadInterpolation,
+                            Span::new(self.file, base + i, base + i + 2),
+                            "unclosed interpolation",
+                        )
+                        .label = "this `${` has no matching `}`".into();
                         break;
                     };
                     let inner = &content[i + 2..i + close];
@@ -653,9 +819,14 @@ impl<'a> Parser<'a, '_> {
                             let d = if inner.trim().is_empty() {
                                 self.error(Code::BadInterpolation, span, "empty interpolation")
                             } else {
-                                self.error(Code::BadInterpolation, span, format!("`{}` is not a reference", inner.trim()))
+                                self.error(
+                                    Code::BadInterpolation,
+                                    span,
+                                    format!("`{}` is not a reference", inner.trim()),
+                                )
                             };
-                            d.label = "expected a reference such as `var.pr` inside `${...}`".into();
+                            d.label =
+                                "expected a reference such as `var.pr` inside `${...}`".into();
                             d.help = Some("interpolations hold a reference, not an expression; write `$${` for a literal `${`".into());
                         }
                     }
@@ -686,12 +857,21 @@ fn parse_ref_text(file: FileId, text: &str, start: usize) -> Option<Ref> {
     let mut segments = Vec::new();
     let mut offset = start + lead;
     for seg in trimmed.split('.') {
-        let ok = seg.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        let ok = seg
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !ok {
             return None;
         }
-        segments.push(Name { text: seg.to_string(), span: Span::new(file, offset, offset + seg.len()), quoted: false });
+        segments.push(Name {
+            text: seg.to_string(),
+            span: Span::new(file, offset, offset + seg.len()),
+            quoted: false,
+        });
         offset += seg.len() + 1;
     }
     let span = Span::new(file, start + lead, start + lead + trimmed.len());
@@ -727,7 +907,13 @@ fn dedent(parts: &mut [StrPart]) {
         .unwrap_or(0);
     let dedented: String = body
         .split_inclusive('\n')
-        .map(|l| if l.get(..indent).is_some_and(|p| p.trim().is_empty()) { &l[indent..] } else { l.trim_start_matches([' ', '\t']) })
+        .map(|l| {
+            if l.get(..indent).is_some_and(|p| p.trim().is_empty()) {
+                &l[indent..]
+            } else {
+                l.trim_start_matches([' ', '\t'])
+            }
+        })
         .collect();
     let pieces: Vec<&str> = dedented.split('\u{0}').collect();
     let mut k = 0;

@@ -16,14 +16,23 @@ pub struct Style {
 
 impl Default for Style {
     fn default() -> Self {
-        Style { color: false, width: 100 }
+        Style {
+            color: false,
+            width: 100,
+        }
     }
 }
 
 /// All diagnostics, one report each, followed by a summary line when there is anything to say.
 pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> String {
-    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false);
     let mut out = String::new();
     for d in diagnostics {
         let report = Report::new(d, sources);
@@ -40,11 +49,21 @@ pub fn human(diagnostics: &[Diagnostic], sources: &SourceMap, style: Style) -> S
 }
 
 pub fn summary(errors: usize, warnings: usize) -> String {
-    let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("{n} {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
     match (errors, warnings) {
         (0, w) => format!("{} emitted", plural(w, "warning")),
         (e, 0) => format!("{} emitted", plural(e, "error")),
-        (e, w) => format!("{} and {} emitted", plural(e, "error"), plural(w, "warning")),
+        (e, w) => format!(
+            "{} and {} emitted",
+            plural(e, "error"),
+            plural(w, "warning")
+        ),
     }
 }
 
@@ -97,7 +116,10 @@ impl Report {
         let mut related = Vec::new();
         for l in &d.secondary {
             if l.span.file == d.span.file {
-                labels.push(LabeledSpan::new_with_span(Some(l.message.clone()), clamp(l.span, file.text.len())));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(l.message.clone()),
+                    clamp(l.span, file.text.len()),
+                ));
             } else {
                 let other = sources.get(l.span.file);
                 related.push(Report {
@@ -106,7 +128,10 @@ impl Report {
                     severity: miette::Severity::Advice,
                     help: None,
                     source: NamedSource::new(other.name.clone(), other.text.clone()),
-                    labels: vec![LabeledSpan::new_primary_with_span(Some(l.message.clone()), clamp(l.span, other.text.len()))],
+                    labels: vec![LabeledSpan::new_primary_with_span(
+                        Some(l.message.clone()),
+                        clamp(l.span, other.text.len()),
+                    )],
                     related: Vec::new(),
                 });
             }
@@ -156,7 +181,9 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -171,6 +198,8 @@ impl miette::Diagnostic for Report {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }

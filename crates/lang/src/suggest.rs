@@ -7,7 +7,8 @@ pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         if candidate == name {
             continue;
         }
-        let score = strsim::jaro_winkler(&name.to_ascii_lowercase(), &candidate.to_ascii_lowercase());
+        let score =
+            strsim::jaro_winkler(&name.to_ascii_lowercase(), &candidate.to_ascii_lowercase());
         let close = score >= 0.8 || strsim::levenshtein(name, candidate) <= 2.min(name.len() / 2);
         if close && best.is_none_or(|(s, _)| score > s) {
             best = Some((score, candidate));

@@ -128,7 +128,11 @@ pub struct Ref {
 
 impl Ref {
     pub fn dotted(&self) -> String {
-        self.segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(".")
+        self.segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(".")
     }
 }
 

@@ -36,7 +36,10 @@ pub enum UnitError {
 }
 
 fn decimal(i: &str) -> IResult<&str, &str> {
-    recognize(pair(digit1, opt(pair(nom::character::complete::char('.'), digit1))))(i)
+    recognize(pair(
+        digit1,
+        opt(pair(nom::character::complete::char('.'), digit1)),
+    ))(i)
 }
 
 fn groups(i: &str) -> IResult<&str, Vec<(&str, &str)>> {
@@ -65,7 +68,10 @@ pub fn size(text: &str) -> Result<u64, UnitError> {
         "T" | "t" | "Ti" | "TiB" => 1 << 40,
         "KB" | "kB" | "kb" | "MB" | "mb" | "GB" | "gb" | "TB" | "tb" => {
             let binary = unit[..1].to_ascii_uppercase();
-            return Err(UnitError::DecimalSize { unit: unit.to_string(), binary });
+            return Err(UnitError::DecimalSize {
+                unit: unit.to_string(),
+                binary,
+            });
         }
         other => return Err(UnitError::UnknownSizeUnit(other.to_string())),
     };
@@ -140,11 +146,20 @@ pub fn cpu_cores(cores: f64) -> Result<u64, UnitError> {
 
 /// Renders bytes the way users write them (`512M`, `1.5G`), for messages.
 pub fn format_size(bytes: u64) -> String {
-    const UNITS: [(&str, u64); 4] = [("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)];
+    const UNITS: [(&str, u64); 4] = [
+        ("T", 1 << 40),
+        ("G", 1 << 30),
+        ("M", 1 << 20),
+        ("K", 1 << 10),
+    ];
     for (unit, factor) in UNITS {
         if bytes >= factor {
             let v = bytes as f64 / factor as f64;
-            return if v.fract() == 0.0 { format!("{}{unit}", v as u64) } else { format!("{:.2}{unit}", v).replace(".00", "") };
+            return if v.fract() == 0.0 {
+                format!("{}{unit}", v as u64)
+            } else {
+                format!("{:.2}{unit}", v).replace(".00", "")
+            };
         }
     }
     format!("{bytes}B")
@@ -164,7 +179,14 @@ pub fn format_duration(ns: u64) -> String {
     }
     let mut out = String::new();
     let mut rest = ns;
-    for (unit, factor) in [("h", 3_600_000_000_000u64), ("m", 60_000_000_000), ("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000), ("ns", 1)] {
+    for (unit, factor) in [
+        ("h", 3_600_000_000_000u64),
+        ("m", 60_000_000_000),
+        ("s", 1_000_000_000),
+        ("ms", 1_000_000),
+        ("us", 1_000),
+        ("ns", 1),
+    ] {
         if rest >= factor {
             out.push_str(&format!("{}{unit}", rest / factor));
             rest %= factor;

@@ -34,10 +34,18 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 const PHASES: [&str; 3] = ["syntax", "check", "valid"];
-const STYLE: Style = Style { color: false, width: 100 };
+const STYLE: Style = Style {
+    color: false,
+    width: 100,
+};
 
 /// Codes the special tests below produce (no fixture file can produce the first three).
-const SPECIAL_CODES: [Code; 4] = [Code::EmptyConfig, Code::InvalidUtf8, Code::FileTooLarge, Code::TooDeep];
+const SPECIAL_CODES: [Code; 4] = [
+    Code::EmptyConfig,
+    Code::InvalidUtf8,
+    Code::FileTooLarge,
+    Code::TooDeep,
+];
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -77,7 +85,14 @@ impl Fixture {
     }
 
     fn analyze(&self) -> Analysis {
-        let inputs = self.files.iter().map(|(name, bytes)| Input { name: name.clone(), bytes: bytes.clone() }).collect();
+        let inputs = self
+            .files
+            .iter()
+            .map(|(name, bytes)| Input {
+                name: name.clone(),
+                bytes: bytes.clone(),
+            })
+            .collect();
         analyze(&format!("fixtures/{}", self.id()), inputs, &self.options)
     }
 }
@@ -90,14 +105,26 @@ struct Header {
 }
 
 fn parse_header(id: &str, text: &str) -> Result<Header, String> {
-    let lines: Vec<&str> = text.lines().take_while(|l| l.starts_with('#')).map(|l| l.trim_start_matches('#').trim()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim())
+        .collect();
     let Some(first) = lines.first() else {
-        return Err(format!("{id}: a fixture file must start with a `#` comment saying what it tests"));
+        return Err(format!(
+            "{id}: a fixture file must start with a `#` comment saying what it tests"
+        ));
     };
     if first.is_empty() || first.starts_with("expect:") || *first == "json" {
-        return Err(format!("{id}: the first line must describe what the fixture tests"));
+        return Err(format!(
+            "{id}: the first line must describe what the fixture tests"
+        ));
     }
-    let mut header = Header { description: first.to_string(), expect: None, json: false };
+    let mut header = Header {
+        description: first.to_string(),
+        expect: None,
+        json: false,
+    };
     for line in &lines[1..] {
         if *line == "json" {
             header.json = true;
@@ -108,10 +135,17 @@ fn parse_header(id: &str, text: &str) -> Result<Header, String> {
                     continue;
                 }
                 let (code, count) = match item.split_once('*') {
-                    Some((c, n)) => (c, Count::Exactly(n.parse().map_err(|_| format!("{id}: bad count in `{item}`"))?)),
+                    Some((c, n)) => (
+                        c,
+                        Count::Exactly(
+                            n.parse()
+                                .map_err(|_| format!("{id}: bad count in `{item}`"))?,
+                        ),
+                    ),
                     None => (item, Count::AtLeastOne),
                 };
-                let code = Code::parse(code).ok_or_else(|| format!("{id}: `{code}` is not a diagnostic code"))?;
+                let code = Code::parse(code)
+                    .ok_or_else(|| format!("{id}: `{code}` is not a diagnostic code"))?;
                 if expect.insert(code, count).is_some() {
                     return Err(format!("{id}: {code} is expected twice"));
                 }
@@ -131,15 +165,24 @@ fn parse_vars(id: &str, text: &str) -> Result<Options, String> {
         } else if line.starts_with('#') {
             continue;
         } else {
-            let (name, value) = line.split_once('=').ok_or_else(|| format!("{id}.vars: `{line}` is not name=value"))?;
-            options.vars.push(VarInput { name: name.trim().to_string(), value: value.to_string(), origin: "--var".into() });
+            let (name, value) = line
+                .split_once('=')
+                .ok_or_else(|| format!("{id}.vars: `{line}` is not name=value"))?;
+            options.vars.push(VarInput {
+                name: name.trim().to_string(),
+                value: value.to_string(),
+                origin: "--var".into(),
+            });
         }
     }
     Ok(options)
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name().and_then(|n| n.to_str()).expect("a UTF-8 file name").to_string()
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .expect("a UTF-8 file name")
+        .to_string()
 }
 
 fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
@@ -165,7 +208,10 @@ fn load_phase(phase: &'static str) -> Result<Vec<Fixture>, Vec<String>> {
             for inner in sorted_entries(&path) {
                 let inner_name = file_name(&inner);
                 if inner.is_file() && inner_name.ends_with(".berth") {
-                    files.push((format!("{entry}/{inner_name}"), std::fs::read(&inner).expect("a readable fixture")));
+                    files.push((
+                        format!("{entry}/{inner_name}"),
+                        std::fs::read(&inner).expect("a readable fixture"),
+                    ));
                 } else {
                     errors.push(format!("{phase}/{entry}/{inner_name}: only .berth files belong in a fixture directory"));
                 }
@@ -178,9 +224,14 @@ fn load_phase(phase: &'static str) -> Result<Vec<Fixture>, Vec<String>> {
             let bytes = std::fs::read(&path).expect("a readable fixture");
             fixtures.push((name.to_string(), path, vec![(entry.clone(), bytes)]));
         } else if let Some(name) = entry.strip_suffix(".vars") {
-            sidecars.insert(name.to_string(), std::fs::read_to_string(&path).expect("a readable var file"));
+            sidecars.insert(
+                name.to_string(),
+                std::fs::read_to_string(&path).expect("a readable var file"),
+            );
         } else {
-            errors.push(format!("{phase}/{entry}: not a fixture (`NAME.berth`, `NAME/`) or a sidecar (`NAME.vars`)"));
+            errors.push(format!(
+                "{phase}/{entry}: not a fixture (`NAME.berth`, `NAME/`) or a sidecar (`NAME.vars`)"
+            ));
         }
     }
     let names: BTreeSet<&str> = fixtures.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -214,14 +265,18 @@ fn load_phase(phase: &'static str) -> Result<Vec<Fixture>, Vec<String>> {
             }
         }
         let Some(expect) = expect else {
-            errors.push(format!("{id}: no `# expect:` line (valid fixtures write `# expect: none`)"));
+            errors.push(format!(
+                "{id}: no `# expect:` line (valid fixtures write `# expect: none`)"
+            ));
             continue;
         };
         if phase == "valid" && !expect.is_empty() {
             errors.push(format!("{id}: a valid fixture expects no diagnostic"));
         }
         if phase != "valid" && expect.is_empty() {
-            errors.push(format!("{id}: an invalid fixture must expect at least one code"));
+            errors.push(format!(
+                "{id}: an invalid fixture must expect at least one code"
+            ));
         }
         if phase == "valid" && json {
             errors.push(format!("{id}: a valid fixture has nothing to render"));
@@ -233,7 +288,16 @@ fn load_phase(phase: &'static str) -> Result<Vec<Fixture>, Vec<String>> {
                 continue;
             }
         };
-        out.push(Fixture { phase, name, path, files, description: description.unwrap_or_default(), expect, json, options });
+        out.push(Fixture {
+            phase,
+            name,
+            path,
+            files,
+            description: description.unwrap_or_default(),
+            expect,
+            json,
+            options,
+        });
     }
     if errors.is_empty() {
         Ok(out)
@@ -253,18 +317,29 @@ fn all_fixtures() -> Vec<Fixture> {
 /// Every span of every diagnostic lies within its file, on character boundaries.
 fn check_spans(id: &str, analysis: &Analysis) -> Result<(), String> {
     for d in &analysis.diagnostics {
-        let spans = std::iter::once((d.span, d.message.as_str())).chain(d.secondary.iter().map(|l| (l.span, l.message.as_str())));
+        let spans = std::iter::once((d.span, d.message.as_str()))
+            .chain(d.secondary.iter().map(|l| (l.span, l.message.as_str())));
         for (span, what) in spans {
             if span.file.0 as usize >= analysis.sources.len() {
-                return Err(format!("{id}: {} `{what}` points into an unknown file", d.code));
+                return Err(format!(
+                    "{id}: {} `{what}` points into an unknown file",
+                    d.code
+                ));
             }
             let text = &analysis.sources.get(span.file).text;
             let (start, end) = (span.start as usize, span.end as usize);
             if start > end || end > text.len() {
-                return Err(format!("{id}: {} `{what}` has span {start}..{end} outside its file of {} bytes", d.code, text.len()));
+                return Err(format!(
+                    "{id}: {} `{what}` has span {start}..{end} outside its file of {} bytes",
+                    d.code,
+                    text.len()
+                ));
             }
             if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
-                return Err(format!("{id}: {} `{what}` has span {start}..{end}, which splits a character", d.code));
+                return Err(format!(
+                    "{id}: {} `{what}` has span {start}..{end}, which splits a character",
+                    d.code
+                ));
             }
         }
     }
@@ -280,13 +355,19 @@ fn codes(analysis: &Analysis) -> BTreeMap<Code, usize> {
 }
 
 /// The produced codes match the expected ones exactly (counts where given).
-fn check_codes(id: &str, expect: &BTreeMap<Code, Count>, analysis: &Analysis) -> Result<(), String> {
+fn check_codes(
+    id: &str,
+    expect: &BTreeMap<Code, Count>,
+    analysis: &Analysis,
+) -> Result<(), String> {
     let got = codes(analysis);
     let mut problems = Vec::new();
     for (code, count) in expect {
         match (count, got.get(code)) {
             (_, None) => problems.push(format!("expected {code}, which did not appear")),
-            (Count::Exactly(n), Some(m)) if n != m => problems.push(format!("expected {code} {n} times, got it {m} times")),
+            (Count::Exactly(n), Some(m)) if n != m => {
+                problems.push(format!("expected {code} {n} times, got it {m} times"))
+            }
             _ => {}
         }
     }
@@ -298,7 +379,11 @@ fn check_codes(id: &str, expect: &BTreeMap<Code, Count>, analysis: &Analysis) ->
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(format!("{id}: {}\n{}", problems.join("; "), render::human(&analysis.diagnostics, &analysis.sources, STYLE)))
+        Err(format!(
+            "{id}: {}\n{}",
+            problems.join("; "),
+            render::human(&analysis.diagnostics, &analysis.sources, STYLE)
+        ))
     }
 }
 
@@ -325,12 +410,16 @@ fn run(fixture: &Fixture) -> Result<(), String> {
     }
     if fixture.phase == "valid" {
         if !analysis.diagnostics.is_empty() || analysis.config.is_none() {
-            return Err(format!("{id}: a valid fixture produced diagnostics:\n{human}"));
+            return Err(format!(
+                "{id}: a valid fixture produced diagnostics:\n{human}"
+            ));
         }
         return Ok(());
     }
     if analysis.config.is_some() && analysis.has_errors() {
-        return Err(format!("{id}: errors were reported but a model was produced"));
+        return Err(format!(
+            "{id}: errors were reported but a model was produced"
+        ));
     }
     let settings = snapshot_settings(&fixture.description, &fixture.path);
     let name = fixture.snapshot_name();
@@ -338,7 +427,11 @@ fn run(fixture: &Fixture) -> Result<(), String> {
         settings.bind(|| {
             insta::assert_snapshot!(name.clone(), human);
             if fixture.json {
-                let json = serde_json::to_string_pretty(&render::json(&analysis.diagnostics, &analysis.sources)).expect("JSON renders");
+                let json = serde_json::to_string_pretty(&render::json(
+                    &analysis.diagnostics,
+                    &analysis.sources,
+                ))
+                .expect("JSON renders");
                 insta::assert_snapshot!(format!("{name}__json"), json);
             }
         })
@@ -350,7 +443,13 @@ fn run_phase(phase: &'static str) {
     let fixtures = load(phase);
     assert!(!fixtures.is_empty(), "no fixtures in {phase}/");
     let failures: Vec<String> = fixtures.iter().filter_map(|f| run(f).err()).collect();
-    assert!(failures.is_empty(), "{} of {} {phase} fixtures failed:\n\n{}", failures.len(), fixtures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} {phase} fixtures failed:\n\n{}",
+        failures.len(),
+        fixtures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -382,7 +481,9 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
     for path in sorted_entries(&fixtures_root()) {
         let name = file_name(&path);
         if !(path.is_dir() && (PHASES.contains(&name.as_str()) || name == "snapshots")) {
-            problems.push(format!("fixtures/{name}: unexpected; fixtures live in syntax/, check/ or valid/"));
+            problems.push(format!(
+                "fixtures/{name}: unexpected; fixtures live in syntax/, check/ or valid/"
+            ));
         }
     }
     let mut fixtures = Vec::new();
@@ -392,7 +493,10 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
             Err(e) => problems.extend(e),
         }
     }
-    let mut wanted: BTreeSet<String> = SPECIAL_SNAPSHOTS.iter().map(|s| format!("special__{s}")).collect();
+    let mut wanted: BTreeSet<String> = SPECIAL_SNAPSHOTS
+        .iter()
+        .map(|s| format!("special__{s}"))
+        .collect();
     for f in fixtures.iter().filter(|f| f.phase != "valid") {
         wanted.insert(f.snapshot_name());
         if f.json {
@@ -406,8 +510,12 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
             Some(snap) if wanted.contains(snap) => {
                 found.insert(snap.to_string());
             }
-            Some(snap) => problems.push(format!("snapshots/{name}: orphaned, no fixture or test `{snap}`")),
-            None => problems.push(format!("snapshots/{name}: not an accepted snapshot (review pending snapshots)")),
+            Some(snap) => problems.push(format!(
+                "snapshots/{name}: orphaned, no fixture or test `{snap}`"
+            )),
+            None => problems.push(format!(
+                "snapshots/{name}: not an accepted snapshot (review pending snapshots)"
+            )),
         }
     }
     // While snapshots are being (re)written, the fixture tests running alongside create them.
@@ -416,7 +524,11 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
             problems.push(format!("snapshots/{snap}.snap is missing"));
         }
     }
-    assert!(problems.is_empty(), "fixture directory problems:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "fixture directory problems:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// Every registered code is produced by some fixture or special test.
@@ -428,7 +540,11 @@ fn every_code_is_exercised() {
     }
     let all: BTreeSet<Code> = Code::ALL.iter().copied().collect();
     let missing: Vec<&str> = all.difference(&covered).map(|c| c.as_str()).collect();
-    assert!(missing.is_empty(), "no fixture exercises {}", missing.join(", "));
+    assert!(
+        missing.is_empty(),
+        "no fixture exercises {}",
+        missing.join(", ")
+    );
 }
 
 #[test]
@@ -444,12 +560,27 @@ fn spans_lie_within_their_files() {
 
 // Special inputs that fixture files cannot express.
 
-const SPECIAL_SNAPSHOTS: [&str; 8] = ["empty_input", "invalid_utf8", "file_too_large", "deep_lists", "deep_blocks", "deep_maps", "deep_unclosed", "deepest_allowed"];
+const SPECIAL_SNAPSHOTS: [&str; 8] = [
+    "empty_input",
+    "invalid_utf8",
+    "file_too_large",
+    "deep_lists",
+    "deep_blocks",
+    "deep_maps",
+    "deep_unclosed",
+    "deepest_allowed",
+];
 
-fn special(name: &str, description: &str, inputs: Vec<Input>, expect: &[(Code, Count)]) -> Analysis {
+fn special(
+    name: &str,
+    description: &str,
+    inputs: Vec<Input>,
+    expect: &[(Code, Count)],
+) -> Analysis {
     let analysis = analyze("fixtures/special", inputs, &Options::default());
     let expect: BTreeMap<Code, Count> = expect.iter().copied().collect();
-    if let Err(e) = check_spans(name, &analysis).and_then(|_| check_codes(name, &expect, &analysis)) {
+    if let Err(e) = check_spans(name, &analysis).and_then(|_| check_codes(name, &expect, &analysis))
+    {
         panic!("{e}");
     }
     assert!(analysis.config.is_none(), "{name}: errors but a model");
@@ -461,7 +592,12 @@ fn special(name: &str, description: &str, inputs: Vec<Input>, expect: &[(Code, C
 
 #[test]
 fn no_input_files_is_e0001() {
-    special("empty_input", "a directory without .berth files", Vec::new(), &[(Code::EmptyConfig, Count::Exactly(1))]);
+    special(
+        "empty_input",
+        "a directory without .berth files",
+        Vec::new(),
+        &[(Code::EmptyConfig, Count::Exactly(1))],
+    );
 }
 
 #[test]
@@ -472,33 +608,55 @@ fn invalid_utf8_points_at_the_first_bad_byte() {
     let analysis = special(
         "invalid_utf8",
         "a Latin-1 file: the span is the first byte that is not UTF-8",
-        vec![Input { name: "latin1.berth".into(), bytes }],
+        vec![Input {
+            name: "latin1.berth".into(),
+            bytes,
+        }],
         &[(Code::InvalidUtf8, Count::Exactly(1))],
     );
     let d = &analysis.diagnostics[0];
-    assert_eq!(d.span.start as usize, at, "the span starts at the first invalid byte");
+    assert_eq!(
+        d.span.start as usize, at,
+        "the span starts at the first invalid byte"
+    );
     // The file is shown with U+FFFD in place of invalid bytes; the span covers exactly that.
     assert_eq!(analysis.sources.snippet(d.span), "\u{fffd}");
-    assert_eq!(analysis.sources.get(d.span.file).line_col(d.span.start), (2, 12));
+    assert_eq!(
+        analysis.sources.get(d.span.file).line_col(d.span.start),
+        (2, 12)
+    );
 }
 
 #[test]
 fn a_50_mb_file_is_e0003_and_quick() {
-    let line = b"# this line is repeated until the file is far too large to be a real configuration\n";
+    let line =
+        b"# this line is repeated until the file is far too large to be a real configuration\n";
     let mut bytes = Vec::with_capacity(50 << 20);
     while bytes.len() < 50 << 20 {
         bytes.extend_from_slice(line);
     }
     let started = std::time::Instant::now();
-    let small = Input { name: "small.berth".into(), bytes: b"project shop {\n  service web {\n    image = \"berth/demo:1\"\n  }\n}\n".to_vec() };
+    let small = Input {
+        name: "small.berth".into(),
+        bytes: b"project shop {\n  service web {\n    image = \"berth/demo:1\"\n  }\n}\n".to_vec(),
+    };
     special(
         "file_too_large",
         "a 50 MB file is refused before it is decoded or lexed",
-        vec![Input { name: "huge.berth".into(), bytes }, small],
+        vec![
+            Input {
+                name: "huge.berth".into(),
+                bytes,
+            },
+            small,
+        ],
         &[(Code::FileTooLarge, Count::Exactly(1))],
     );
     let elapsed = started.elapsed();
-    assert!(elapsed < std::time::Duration::from_secs(5), "took {elapsed:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
 }
 
 /// Runs `f` on a thread with a 256 KiB stack: deep input must not need a deep stack.
@@ -517,15 +675,35 @@ const DEPTH: usize = 10_000;
 fn lists_nested_10000_deep_are_e0010() {
     with_small_stack(|| {
         let text = format!("# lists nested {DEPTH} deep\nproject shop {{\n  service web {{\n    image = \"berth/demo:1\"\n    command = {}{}\n  }}\n}}\n", "[\n".repeat(DEPTH), "]".repeat(DEPTH));
-        special("deep_lists", "a list nested 10,000 levels deep", vec![Input { name: "deep.berth".into(), bytes: text.into_bytes() }], &[(Code::TooDeep, Count::Exactly(1))]);
+        special(
+            "deep_lists",
+            "a list nested 10,000 levels deep",
+            vec![Input {
+                name: "deep.berth".into(),
+                bytes: text.into_bytes(),
+            }],
+            &[(Code::TooDeep, Count::Exactly(1))],
+        );
     });
 }
 
 #[test]
 fn blocks_nested_10000_deep_are_e0010() {
     with_small_stack(|| {
-        let text = format!("# blocks nested {DEPTH} deep\n{}{}", "a {\n".repeat(DEPTH), "}\n".repeat(DEPTH));
-        special("deep_blocks", "blocks nested 10,000 levels deep", vec![Input { name: "deep.berth".into(), bytes: text.into_bytes() }], &[(Code::TooDeep, Count::Exactly(1))]);
+        let text = format!(
+            "# blocks nested {DEPTH} deep\n{}{}",
+            "a {\n".repeat(DEPTH),
+            "}\n".repeat(DEPTH)
+        );
+        special(
+            "deep_blocks",
+            "blocks nested 10,000 levels deep",
+            vec![Input {
+                name: "deep.berth".into(),
+                bytes: text.into_bytes(),
+            }],
+            &[(Code::TooDeep, Count::Exactly(1))],
+        );
     });
 }
 
@@ -533,8 +711,20 @@ fn blocks_nested_10000_deep_are_e0010() {
 fn maps_nested_10000_deep_are_e0010() {
     with_small_stack(|| {
         // Each level of a map literal goes through the most parser functions.
-        let text = format!("# maps nested {DEPTH} deep\nx = {}1{}", "{ a =\n".repeat(DEPTH), "}\n".repeat(DEPTH));
-        special("deep_maps", "map literals nested 10,000 levels deep", vec![Input { name: "deep.berth".into(), bytes: text.into_bytes() }], &[(Code::TooDeep, Count::Exactly(1))]);
+        let text = format!(
+            "# maps nested {DEPTH} deep\nx = {}1{}",
+            "{ a =\n".repeat(DEPTH),
+            "}\n".repeat(DEPTH)
+        );
+        special(
+            "deep_maps",
+            "map literals nested 10,000 levels deep",
+            vec![Input {
+                name: "deep.berth".into(),
+                bytes: text.into_bytes(),
+            }],
+            &[(Code::TooDeep, Count::Exactly(1))],
+        );
     });
 }
 
@@ -564,7 +754,10 @@ fn nesting_at_the_limit_is_parsed_and_checked_with_a_small_stack() {
         special(
             "deepest_allowed",
             "lists nested as deep as allowed reach the checker, which reports the wrong type",
-            vec![Input { name: "deep.berth".into(), bytes: text.into_bytes() }],
+            vec![Input {
+                name: "deep.berth".into(),
+                bytes: text.into_bytes(),
+            }],
             &[(Code::WrongType, Count::Exactly(1))],
         );
     });
@@ -583,7 +776,8 @@ fn valid_fixtures_use_every_block_and_attribute() {
                 ItemKind::Block(b) => (b.kind.text.as_str(), Some(&b.body)),
             };
             used.insert((kind.to_string(), name.to_string()));
-            let is_block = schema::block(name).is_some() && schema::block(kind).is_none_or(|s| s.blocks.contains(&name));
+            let is_block = schema::block(name).is_some()
+                && schema::block(kind).is_none_or(|s| s.blocks.contains(&name));
             if let (Some(inner), true) = (inner, is_block || kind.is_empty()) {
                 walk(inner, name, used);
             }
@@ -597,8 +791,19 @@ fn valid_fixtures_use_every_block_and_attribute() {
     }
     let mut missing = Vec::new();
     for b in BLOCKS {
-        let parents: Vec<&str> = if schema::ROOT_BLOCKS.contains(&b.kind) { vec![""] } else { BLOCKS.iter().filter(|p| p.blocks.contains(&b.kind)).map(|p| p.kind).collect() };
-        if !parents.iter().any(|p| used.contains(&(p.to_string(), b.kind.to_string()))) {
+        let parents: Vec<&str> = if schema::ROOT_BLOCKS.contains(&b.kind) {
+            vec![""]
+        } else {
+            BLOCKS
+                .iter()
+                .filter(|p| p.blocks.contains(&b.kind))
+                .map(|p| p.kind)
+                .collect()
+        };
+        if !parents
+            .iter()
+            .any(|p| used.contains(&(p.to_string(), b.kind.to_string())))
+        {
             missing.push(format!("block `{}`", b.kind));
         }
         for a in b.attrs {
@@ -607,5 +812,9 @@ fn valid_fixtures_use_every_block_and_attribute() {
             }
         }
     }
-    assert!(missing.is_empty(), "no valid fixture uses {}", missing.join(", "));
+    assert!(
+        missing.is_empty(),
+        "no valid fixture uses {}",
+        missing.join(", ")
+    );
 }

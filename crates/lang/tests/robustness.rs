@@ -24,11 +24,29 @@ fn examples() -> Vec<String> {
 }
 
 fn check(bytes: Vec<u8>, strict: bool) {
-    let vars = vec![VarInput { name: "pr".into(), value: "7".into(), origin: "--var".into() }];
-    let analysis = analyze("prop", vec![Input { name: "prop.berth".into(), bytes }], &Options { vars, strict, ..Options::default() });
+    let vars = vec![VarInput {
+        name: "pr".into(),
+        value: "7".into(),
+        origin: "--var".into(),
+    }];
+    let analysis = analyze(
+        "prop",
+        vec![Input {
+            name: "prop.berth".into(),
+            bytes,
+        }],
+        &Options {
+            vars,
+            strict,
+            ..Options::default()
+        },
+    );
     for d in &analysis.diagnostics {
         let len = analysis.sources.get(d.span.file).text.len() as u32;
-        assert!(d.span.start <= d.span.end && d.span.end <= len, "span out of bounds: {d:?}");
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= len,
+            "span out of bounds: {d:?}"
+        );
         for l in &d.secondary {
             let len = analysis.sources.get(l.span.file).text.len() as u32;
             assert!(l.span.end <= len, "secondary span out of bounds: {d:?}");
@@ -119,9 +137,23 @@ fn deep_nesting_is_bounded_in_a_small_stack() {
     let handle = std::thread::Builder::new()
         .stack_size(1024 * 1024)
         .spawn(|| {
-            for text in ["a = ".to_string() + &"[".repeat(20_000), "a { ".repeat(20_000), "a = ".to_string() + &"{ b = ".repeat(20_000)] {
-                let analysis = analyze("deep", vec![Input { name: "deep.berth".into(), bytes: text.into_bytes() }], &Options::default());
-                assert!(analysis.diagnostics.iter().any(|d| d.code == berth_lang::Code::TooDeep));
+            for text in [
+                "a = ".to_string() + &"[".repeat(20_000),
+                "a { ".repeat(20_000),
+                "a = ".to_string() + &"{ b = ".repeat(20_000),
+            ] {
+                let analysis = analyze(
+                    "deep",
+                    vec![Input {
+                        name: "deep.berth".into(),
+                        bytes: text.into_bytes(),
+                    }],
+                    &Options::default(),
+                );
+                assert!(analysis
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.code == berth_lang::Code::TooDeep));
             }
         })
         .unwrap();

@@ -11,8 +11,9 @@
 mod support;
 
 use berth_planner::resource::label;
-use berth_planner::{compile, units, Kind, Spec};
+use berth_planner::{units, Kind, Spec};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -69,13 +70,28 @@ fn label_filter() -> String {
     encode(&format!(r#"{{"label":["{}=true"]}}"#, label::MANAGED))
 }
 
-/// Only objects of the fixture projects (and the platform this run created) are kept.
-fn ours(labels: &Value) -> bool {
-    let project = labels
+/// Objects of the fixture projects: any left over means an earlier capture did not clean up.
+fn fixture_project(labels: &Value) -> bool {
+    labels
         .get(label::PROJECT)
         .and_then(Value::as_str)
-        .unwrap_or("");
-    project.starts_with("berthfx-") || project == "platform"
+        .is_some_and(|p| p.starts_with("berthfx-"))
+}
+
+/// Docker's ID of a listed object (a volume's is its name).
+fn id_of(item: &Value) -> &str {
+    item.get("ID")
+        .or(item.get("Id"))
+        .or(item.get("Name"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn name_of(item: &Value) -> &str {
+    item["Spec"]["Name"]
+        .as_str()
+        .or(item["Name"].as_str())
+        .unwrap_or("?")
 }
 
 fn labels_of(item: &Value) -> &Value {
@@ -140,18 +156,33 @@ fn docker(args: &[&str]) -> Result<(), String> {
     }
 }
 
-fn check_clean() -> Result<(), String> {
-    for endpoint in ["services", "networks", "secrets", "configs"] {
-        let text = call(
-            "GET",
-            &format!("/{endpoint}?filters={}", label_filter()),
-            None,
-        )?;
-        let items: Vec<Value> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        if let Some(item) = items.iter().find(|i| ours(labels_of(i))) {
+/// Refuses to start when a fixture project's objects exist (an earlier capture left them), or
+/// when an object this run would create exists under its name (another berth platform, such
+/// as an end-to-end test's, is running here: wait for it to finish).
+fn check_clean(names: &BTreeSet<String>) -> Result<(), String> {
+    for endpoint in ["services", "networks", "volumes", "secrets", "configs"] {
+        let text = call("GET", &format!("/{endpoint}"), None)?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        // `GET /volumes` answers with an object holding `Volumes`; creating a volume whose
+        // name exists would silently reuse (and the cleanup remove) someone else's.
+        let items = match value {
+            Value::Array(items) => items,
+            Value::Object(mut o) => match o.remove("Volumes") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        if let Some(item) = items.iter().find(|i| fixture_project(labels_of(i))) {
             return Err(format!(
-                "leftover fixture object in /{endpoint}: {} (remove it, or another berth platform is running here)",
-                item["Spec"]["Name"].as_str().or(item["Name"].as_str()).unwrap_or("?")
+                "leftover fixture object in /{endpoint}: {} (remove it)",
+                name_of(item)
+            ));
+        }
+        if let Some(item) = items.iter().find(|i| names.contains(name_of(i))) {
+            return Err(format!(
+                "/{endpoint} already has `{}`, which this capture would create: another berth platform is running here; wait until it is gone",
+                name_of(item)
             ));
         }
     }
@@ -159,17 +190,23 @@ fn check_clean() -> Result<(), String> {
 }
 
 fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
-    check_clean()?;
     let deployments = support::scenario(scenario);
-    let platform = support::platform();
-    let digests = support::digests(&deployments, 1);
-    let desired = compile(&deployments, &platform, &digests).map_err(|e| e.to_string())?;
+    // The specs successive applies of the scenario's deployments would create, edge slots
+    // assigned in order.
+    let desired = support::applied(&deployments, 1);
+    let include_platform = scenario != "empty";
+    let names: BTreeSet<String> = desired
+        .resources
+        .values()
+        .filter(|r| include_platform || !r.address.deployment.is_platform())
+        .map(|r| r.name().to_string())
+        .collect();
+    check_clean(&names)?;
     let mut created = Created::default();
     let mut ids = std::collections::BTreeMap::new();
     let order = berth_planner::DepGraph::build(&desired)
         .create_order()
         .map_err(|e| e.to_string())?;
-    let include_platform = scenario != "empty";
     for address in order {
         if address.deployment.is_platform() && !include_platform {
             continue;
@@ -247,6 +284,7 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
         .map(|(_, id)| format!("\"{id}\""))
         .collect();
     let task_filter = encode(&format!(r#"{{"service":[{}]}}"#, service_ids.join(",")));
+    let mine: BTreeSet<&str> = created.items.iter().map(|(_, id)| id.as_str()).collect();
     let endpoints = [
         ("services", format!("/services?filters={}", label_filter())),
         ("networks", format!("/networks?filters={}", label_filter())),
@@ -269,14 +307,18 @@ fn capture(scenario: &str, out_dir: &PathBuf) -> Result<(), String> {
         } else {
             serde_json::from_str(&call("GET", &path, None)?).map_err(|e| e.to_string())?
         };
-        // Keep only this run's objects: other berth projects may exist on this engine.
+        // Keep only the objects this run created: other berth projects (and platforms) may
+        // exist on this engine.
         let value = match value {
-            Value::Array(items) if name != "nodes" && name != "tasks" => {
-                Value::Array(items.into_iter().filter(|i| ours(labels_of(i))).collect())
-            }
+            Value::Array(items) if name != "nodes" && name != "tasks" => Value::Array(
+                items
+                    .into_iter()
+                    .filter(|i| mine.contains(id_of(i)))
+                    .collect(),
+            ),
             Value::Object(mut o) if name == "volumes" => {
                 if let Some(Value::Array(items)) = o.get_mut("Volumes") {
-                    items.retain(|i| ours(labels_of(i)));
+                    items.retain(|i| mine.contains(id_of(i)));
                 }
                 Value::Object(o)
             }

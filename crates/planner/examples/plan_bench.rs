@@ -72,11 +72,17 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10);
-    let platform = support::platform();
+    let mut platform = support::platform();
+    // One edge slot per routed deployment, and room to spare.
+    platform.proxy.edge_slots = 128;
     let base = deployments(None);
     let digests = support::digests(&base, 1);
     let desired = compile(&base, &platform, &digests).unwrap();
-    let snapshot = support::echo::snapshot(&desired, 7);
+    // The cluster as applying it left it: every deployment holds its edge slot.
+    let snapshot = {
+        let applied = berth_planner::edge::resolve(&desired, &Observed::empty()).unwrap();
+        support::echo::snapshot(&applied, 7)
+    };
     let bytes = snapshot.services.len() + snapshot.networks.len() + snapshot.volumes.len();
     println!(
         "{} services in {} deployments, {} objects; observed JSON {:.1} MiB",

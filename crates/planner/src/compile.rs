@@ -1,13 +1,15 @@
 //! Compiles the checked model into the Swarm objects berth wants to exist: per deployment its
-//! networks (its own `default`, the declared ones, and an `edge` network shared only with the
-//! proxy), volumes, content-named secrets and configs, and services with secure, zero-downtime
-//! defaults and Traefik labels; plus the platform's proxy. It decides nothing about what exists;
-//! that is the diff's job.
+//! networks (its own `default` and the declared ones), volumes, content-named secrets and
+//! configs, services with secure, zero-downtime defaults and Traefik labels, and, when a service
+//! is routed, the claim of an edge slot; plus the platform's proxy and its edge slot networks.
+//! It decides nothing about what exists; that is the diff's job. In particular it cannot know
+//! which edge slot is free: it writes [`edge::UNASSIGNED`] and `plan()` assigns the slot.
 
 use crate::docker::*;
+use crate::edge;
 use crate::error::{PlanError, PlanErrors};
 use crate::resource::{berth_labels, label, Address, DeploymentId, Kind, Resource, Spec};
-use crate::resource::{DEFAULT_NETWORK, EDGE_NETWORK, PLATFORM_STACK};
+use crate::resource::{DEFAULT_NETWORK, EDGE_CLAIM, EDGE_NETWORK, PLATFORM_STACK};
 use crate::units;
 use berth_lang::model::{self, Config, Deployment, Platform};
 use berth_lang::{naming, Span};
@@ -33,8 +35,13 @@ const ACME_DIR: &str = "/acme";
 /// What the configuration wants to exist, with what the planner needs to admit it.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
+    /// Routed services and claims carry the placeholder slot [`edge::UNASSIGNED`] until
+    /// `plan()` assigns one (see [`crate::edge`]).
     pub resources: BTreeMap<Address, Resource>,
     pub deployments: BTreeMap<DeploymentId, DeploymentInfo>,
+    /// How many edge slots the platform has (`platform.proxy.edge_slots`); 0 when no platform
+    /// was compiled.
+    pub edge_slots: u32,
 }
 
 /// A deployment's facts that are not Swarm objects: its quota and routes.
@@ -75,9 +82,9 @@ pub fn compile_config(config: &Config, digests: &Digests) -> Result<Desired, Pla
     compile(&config.deployments, &config.platform, digests)
 }
 
-/// Compiles deployments and the platform. Every deployment given is also one the proxy joins,
-/// so pass all deployments known, not only those being planned (the plan's scope decides what
-/// changes).
+/// Compiles deployments and the platform. The platform's objects do not depend on the
+/// deployments given; routes are checked for collisions across all deployments given, so pass
+/// every deployment known when possible (the plan's scope decides what changes).
 pub fn compile(
     deployments: &[Deployment],
     platform: &Platform,
@@ -124,13 +131,8 @@ pub fn compile(
         );
     }
     check_routes(&desired, &mut errors);
-    let edges: Vec<(Address, String)> = desired
-        .resources
-        .values()
-        .filter(|r| r.address.kind == Kind::Network && r.address.name == EDGE_NETWORK)
-        .map(|r| (r.address.clone(), r.name().to_string()))
-        .collect();
-    for r in platform_resources(platform, &edges) {
+    desired.edge_slots = platform.proxy.edge_slots;
+    for r in platform_resources(platform) {
         desired.resources.insert(r.address.clone(), r);
     }
     desired.deployments.insert(
@@ -216,8 +218,9 @@ impl DeploymentCompiler<'_> {
         self.network(DEFAULT_NETWORK, false, false, false, Some(d.span));
         for n in &d.networks {
             if n.name == DEFAULT_NETWORK || n.name == EDGE_NETWORK {
-                self.errors.push(PlanError::ReservedNetworkName {
+                self.errors.push(PlanError::ReservedName {
                     deployment: self.id.clone(),
+                    kind: Kind::Network,
                     name: n.name.clone(),
                     span: n.span,
                 });
@@ -226,7 +229,7 @@ impl DeploymentCompiler<'_> {
             self.network(&n.name, n.internal, n.encrypted, n.attachable, Some(n.span));
         }
         if d.services.iter().any(|s| !s.routes.is_empty()) {
-            self.network(EDGE_NETWORK, false, false, false, Some(d.span));
+            self.claim();
         }
         for v in &d.volumes {
             let address = self.id.address(Kind::Volume, &v.name);
@@ -257,6 +260,15 @@ impl DeploymentCompiler<'_> {
             self.push(address, Spec::Secret(spec), BTreeSet::new(), Some(s.span));
         }
         for c in &d.configs {
+            if c.name == EDGE_CLAIM {
+                self.errors.push(PlanError::ReservedName {
+                    deployment: self.id.clone(),
+                    kind: Kind::Config,
+                    name: c.name.clone(),
+                    span: c.span,
+                });
+                continue;
+            }
             let address = self.id.address(Kind::Config, &c.name);
             let content = match &c.source {
                 model::ConfigSource::Content(text) => Some(text.as_bytes()),
@@ -323,6 +335,25 @@ impl DeploymentCompiler<'_> {
             labels,
         };
         self.push(address, Spec::Network(spec), BTreeSet::new(), span);
+    }
+
+    /// The claim of an edge slot: a config named like the slot's network, holding the
+    /// deployment's id. The slot is a placeholder until `plan()` assigns one.
+    fn claim(&mut self) {
+        let address = edge::claim_address(&self.id);
+        let mut labels = self.labels(&address);
+        edge::slot_labels(&mut labels, edge::UNASSIGNED);
+        let spec = ConfigSpec {
+            name: edge::network_name(edge::UNASSIGNED),
+            labels,
+            data: Some(units::base64_encode(self.id.to_string().as_bytes())),
+        };
+        self.push(
+            address,
+            Spec::Config(spec),
+            BTreeSet::new(),
+            Some(self.d.span),
+        );
     }
 
     /// The Swarm name of a secret or config of this deployment, for references.
@@ -417,9 +448,12 @@ impl DeploymentCompiler<'_> {
             }
         }
         if !s.routes.is_empty() {
-            deps.insert(self.id.address(Kind::Network, EDGE_NETWORK));
+            // The slot's network belongs to the platform: like a shared network, it is expected
+            // to exist. The claim comes first, so no two deployments ever share the network.
+            deps.insert(edge::claim_address(&self.id));
+            deps.insert(edge::network_address(edge::UNASSIGNED));
             networks.push(NetworkAttachment {
-                target: self.object(EDGE_NETWORK),
+                target: edge::network_name(edge::UNASSIGNED),
                 aliases: Vec::new(),
             });
         }
@@ -503,7 +537,10 @@ impl DeploymentCompiler<'_> {
             return labels;
         }
         labels.insert("traefik.enable".into(), "true".into());
-        labels.insert("traefik.swarm.network".into(), self.object(EDGE_NETWORK));
+        labels.insert(
+            edge::TRAEFIK_NETWORK_LABEL.into(),
+            edge::network_name(edge::UNASSIGNED),
+        );
         for (n, route) in s.routes.iter().enumerate() {
             // The stack and service are DNS labels without `_`, and `-<n>` ends the name, so the
             // router name is unique per tenant, service and route.
@@ -719,15 +756,42 @@ fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {
     ports
 }
 
-/// The platform's objects: the Traefik proxy and, with ACME, its certificate volume. The proxy
-/// joins every deployment's edge network and no other network.
-pub fn platform_resources(
-    platform: &Platform,
-    edge_networks: &[(Address, String)],
-) -> Vec<Resource> {
+/// The platform's objects: the Traefik proxy, its edge slot networks (`platform_edge-00`, ...)
+/// and, with ACME, its certificate volume. The proxy joins exactly the slot networks, always:
+/// its spec does not depend on which projects exist, so onboarding one never restarts it.
+pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
     let id = DeploymentId::platform();
     let mut out = Vec::new();
     let mut deps = BTreeSet::new();
+    let count = platform.proxy.edge_slots;
+    let mut networks = Vec::with_capacity(count as usize);
+    for slot in 0..count {
+        let text = edge::slot_text(slot, count);
+        let address = edge::network_address(&text);
+        let mut labels = berth_labels(&address, PLATFORM_STACK);
+        edge::slot_labels(&mut labels, &text);
+        let spec = NetworkSpec {
+            name: edge::network_name(&text),
+            driver: "overlay".into(),
+            internal: false,
+            attachable: false,
+            ipam: None,
+            options: Labels::new(),
+            labels,
+        };
+        networks.push(NetworkAttachment {
+            target: spec.name.clone(),
+            aliases: Vec::new(),
+        });
+        deps.insert(address.clone());
+        out.push(Resource {
+            address,
+            spec: Spec::Network(spec),
+            depends_on: Vec::new(),
+            span: platform.span,
+        });
+    }
+    networks.sort();
     let acme = platform.acme_email.is_some();
     let volume_name = naming::object(PLATFORM_STACK, "acme");
     if acme {
@@ -802,15 +866,6 @@ pub fn platform_resources(
             tmpfs_options: None,
         });
     }
-    let mut networks: Vec<NetworkAttachment> = edge_networks
-        .iter()
-        .map(|(_, n)| NetworkAttachment {
-            target: n.clone(),
-            aliases: Vec::new(),
-        })
-        .collect();
-    networks.sort();
-    deps.extend(edge_networks.iter().map(|(a, _)| a.clone()));
     let mut constraints: Vec<String> = proxy
         .constraints
         .iter()

@@ -11,16 +11,21 @@
 //!
 //! A service update restarts tasks when its task template or endpoint changed; a change of
 //! replicas, labels or update and rollback config alone does not.
+//!
+//! Before diffing, each routed deployment in scope is assigned its edge slot
+//! ([`EdgeSlots::assign`]); the slot is written into its desired specs in place of the
+//! compiler's placeholder, so that desired and observed compare equal after an apply.
 
 use crate::admission;
 use crate::compile::{DeploymentInfo, Desired};
-use crate::docker::{NetworkAttachment, ServiceSpec};
+use crate::docker::ServiceSpec;
+use crate::edge::EdgeSlots;
 use crate::error::{PlanError, PlanErrors};
 use crate::graph::DepGraph;
 use crate::normalize;
 use crate::observed::{Observed, ObservedResource};
 use crate::plan::{Action, Change, ObservedRef, Plan, Reason};
-use crate::resource::{Address, DeploymentId, Kind, Spec, EDGE_NETWORK};
+use crate::resource::{Address, DeploymentId, Kind, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Which project environments a plan covers.
@@ -35,9 +40,15 @@ pub enum Scope {
 }
 
 impl Scope {
-    /// These deployments and the platform: what a `--env` plan covers, since the proxy must
-    /// join or leave their edge networks.
+    /// Exactly these deployments, without the platform: what a `--project`/`--env` plan
+    /// covers. A project's plan never changes the proxy (its edge slot network exists already).
     pub fn deployments(ids: impl IntoIterator<Item = DeploymentId>) -> Scope {
+        Scope::Only(ids.into_iter().collect())
+    }
+
+    /// These deployments and the platform: what the first apply of a project covers when the
+    /// cluster has no proxy yet (see [`Observed::has_proxy`]).
+    pub fn deployments_and_platform(ids: impl IntoIterator<Item = DeploymentId>) -> Scope {
         let mut set: BTreeSet<DeploymentId> = ids.into_iter().collect();
         set.insert(DeploymentId::platform());
         Scope::Only(set)
@@ -62,7 +73,8 @@ pub struct PlanOptions {
 }
 
 /// Plans `desired` against `observed`. Fails with every error found: dependency cycles, route
-/// collisions with running services, quota and capacity violations, and data loss not allowed.
+/// collisions with running services, edge slots (none free, or their networks missing while the
+/// platform is outside the scope), quota and capacity violations, and data loss not allowed.
 pub fn plan(
     desired: &Desired,
     observed: &Observed,
@@ -82,9 +94,12 @@ pub fn plan(
         });
     }
     check_taken_routes(desired, observed, &scope, &mut errors);
+    let slots = EdgeSlots::assign(desired, observed, &scope).unwrap_or_else(|e| {
+        errors.extend(e);
+        EdgeSlots::default()
+    });
 
     let by_address = observed.by_address();
-    let proxy_networks = proxy_networks(desired, observed, &scope);
     let mut changes = Vec::with_capacity(desired.resources.len());
     let mut notes = Vec::new();
 
@@ -93,17 +108,14 @@ pub fn plan(
             continue;
         }
         let mut after = r.spec.clone();
-        if let (Spec::Service(s), Some(nets)) = (&mut after, &proxy_networks) {
-            if r.address.deployment.is_platform() && r.address.name == "traefik" {
-                s.task_template.networks = nets.clone();
-            }
-        }
+        let mut deps = r.depends_on.clone();
+        slots.resolve(&r.address.deployment, &mut after, &mut deps);
         normalize::spec(&mut after, &|_| None);
         let existing = by_address
             .get(&r.address)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        diff_one(&r.address, after, existing, &r.depends_on, &mut changes);
+        diff_one(&r.address, after, existing, deps, &mut changes);
     }
 
     for (address, existing) in &by_address {
@@ -187,7 +199,7 @@ fn diff_one(
     address: &Address,
     after: Spec,
     existing: &[&ObservedResource],
-    deps: &[Address],
+    deps: Vec<Address>,
     out: &mut Vec<Change>,
 ) {
     let mut change = Change {
@@ -201,7 +213,7 @@ fn diff_one(
         restarts_tasks: false,
         data_loss: false,
         reason: None,
-        depends_on: deps.to_vec(),
+        depends_on: deps,
     };
     if existing.is_empty() {
         change.after = Some(after);
@@ -348,43 +360,6 @@ pub fn replace_paths(before: &Spec, after: &Spec) -> Vec<Vec<String>> {
         _ => {}
     }
     out
-}
-
-/// The networks the proxy joins: for deployments in scope the edge networks they want; for
-/// deployments outside the scope the edge networks that exist (so planning one project never
-/// detaches the proxy from another). `None` when the platform is not in scope.
-fn proxy_networks(
-    desired: &Desired,
-    observed: &Observed,
-    scope: &BTreeSet<DeploymentId>,
-) -> Option<Vec<NetworkAttachment>> {
-    if !scope.contains(&DeploymentId::platform()) {
-        return None;
-    }
-    let mut names = BTreeSet::new();
-    for r in desired.resources.values() {
-        if r.address.kind == Kind::Network
-            && r.address.name == EDGE_NETWORK
-            && scope.contains(&r.address.deployment)
-        {
-            names.insert(r.name().to_string());
-        }
-    }
-    for o in &observed.resources {
-        let a = &o.address;
-        if a.kind == Kind::Network && a.name == EDGE_NETWORK && !scope.contains(&a.deployment) {
-            names.insert(o.name().to_string());
-        }
-    }
-    Some(
-        names
-            .into_iter()
-            .map(|target| NetworkAttachment {
-                target,
-                aliases: Vec::new(),
-            })
-            .collect(),
-    )
 }
 
 /// A service whose network or volume is replaced (deleted, then created) must be updated even

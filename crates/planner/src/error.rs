@@ -2,7 +2,7 @@
 //! route collision are both reported in one run); turning them into `berth_lang` diagnostics
 //! happens only at the edge, through [`PlanError::to_diagnostic`].
 
-use crate::resource::{Address, DeploymentId};
+use crate::resource::{Address, DeploymentId, Kind};
 use crate::units;
 use berth_lang::{Code, Diagnostic, Span};
 use std::fmt;
@@ -105,12 +105,31 @@ pub enum PlanError {
     },
 
     #[error(
-        "{deployment} declares a network named `{name}`, which berth reserves for its own network"
+        "{deployment} declares a {kind} named `{name}`, which berth reserves for its own {kind}"
     )]
-    ReservedNetworkName {
+    ReservedName {
         deployment: DeploymentId,
+        kind: Kind,
         name: String,
         span: Span,
+    },
+
+    #[error("{deployment} needs an edge slot, but all {count} edge slots are claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)")]
+    EdgeSlotsExhausted {
+        deployment: DeploymentId,
+        count: u32,
+    },
+
+    #[error("{deployment} needs the edge network `{network}`, which does not exist yet: apply the platform first (`berth apply` without --project/--env)")]
+    EdgeNetworkMissing {
+        deployment: DeploymentId,
+        network: String,
+    },
+
+    #[error("the platform would remove the edge network `{network}`, which {deployment} still claims: plan {deployment} together with the platform (`berth apply` without --project/--env) so that it moves to another slot first, or keep `platform.proxy.edge_slots` as it is")]
+    EdgeSlotStillClaimed {
+        deployment: DeploymentId,
+        network: String,
     },
 
     #[error("{host}{} is routed by both {first} and {second}", path.as_deref().unwrap_or(""))]
@@ -191,7 +210,7 @@ impl PlanError {
         Some(match self {
             PlanError::DuplicateRoute { .. } | PlanError::RouteTaken { .. } => Code::DuplicateRoute,
             PlanError::DependencyCycle { .. } => Code::DependencyCycle,
-            PlanError::ReservedNetworkName { .. } => Code::ReservedName,
+            PlanError::ReservedName { .. } => Code::ReservedName,
             PlanError::QuotaExceeded {
                 measure: Measure::Replicas,
                 ..
@@ -222,7 +241,7 @@ impl PlanError {
             PlanError::RouteTaken { span, .. } => {
                 Diagnostic::new(code, *span, message).with_label("host already routed")
             }
-            PlanError::ReservedNetworkName { span, .. } => Diagnostic::new(code, *span, message),
+            PlanError::ReservedName { span, .. } => Diagnostic::new(code, *span, message),
             PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),
             PlanError::QuotaExceeded {
                 span,

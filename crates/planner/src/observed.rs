@@ -405,6 +405,15 @@ impl Observed {
         }
     }
 
+    /// Whether the platform's proxy (`platform/proxy/service.traefik`) exists. Without it a
+    /// project's first apply must include the platform ([`crate::Scope::deployments_and_platform`]),
+    /// which creates the proxy and its edge slot networks.
+    pub fn has_proxy(&self) -> bool {
+        let proxy = crate::resource::DeploymentId::platform().address(Kind::Service, "traefik");
+        let found = self.at(&proxy).next().is_some();
+        found
+    }
+
     /// The observed objects at one address.
     pub fn at<'a>(
         &'a self,

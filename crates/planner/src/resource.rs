@@ -26,6 +26,9 @@ pub mod label {
     /// The seed's network labels.
     pub const PROJECT_ID: &str = "project.id";
     pub const PROJECT_ENVIRONMENT: &str = "project.environment";
+    /// The number of an edge slot (zero-padded, `03`), on the slot's network and on the claim
+    /// that holds it.
+    pub const EDGE_SLOT: &str = "berth.edge-slot";
 }
 
 /// The project and environment of the platform's own objects: `platform/proxy/...`.
@@ -34,8 +37,11 @@ pub const PLATFORM_ENV: &str = "proxy";
 /// The stack namespace of the platform's objects (`platform_traefik`); `platform` is a reserved
 /// word of the language, so no project can have this stack.
 pub const PLATFORM_STACK: &str = "platform";
-/// The name of each deployment's network shared only with the proxy.
+/// A network name berth reserves: it named each deployment's proxy network before edge slots,
+/// and a project network called `edge` would be mistaken for one.
 pub const EDGE_NETWORK: &str = "edge";
+/// The name of each routed deployment's claim of an edge slot: `<deployment>/config.edge-slot`.
+pub const EDGE_CLAIM: &str = "edge-slot";
 /// The name of each deployment's implicit network.
 pub const DEFAULT_NETWORK: &str = "default";
 
@@ -274,7 +280,8 @@ pub struct Resource {
     pub address: Address,
     pub spec: Spec,
     /// Addresses this object needs first, sorted. An address that is not among the desired
-    /// resources (another project's shared network) is expected to exist already.
+    /// resources (another project's shared network, the platform's edge slot network) is
+    /// expected to exist already.
     pub depends_on: Vec<Address>,
     /// Where the object is declared, for diagnostics.
     #[serde(skip)]

@@ -28,9 +28,9 @@ fn fixture(scenario: &str) -> Observed {
     .unwrap()
 }
 
+/// Shop, then blog, as applied one after the other: shop holds edge slot 00, blog 01.
 fn shop_and_blog() -> Desired {
-    let ds = [shop(Environment::Production, None), blog()];
-    compile(&ds, &platform(), &digests(&ds, 1)).unwrap()
+    applied(&[shop(Environment::Production, None), blog()], 1)
 }
 
 fn service<'a>(desired: &'a Desired, address: &str) -> &'a docker::ServiceSpec {
@@ -75,6 +75,7 @@ fn every_object_carries_berths_labels() {
 #[test]
 fn tenants_share_no_network_but_the_proxy_reaches_each_edge() {
     let desired = shop_and_blog();
+    // Every network a service joins has at most one tenant, besides the proxy.
     let mut members: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for (r, s) in desired.services() {
         for n in &s.task_template.networks {
@@ -89,17 +90,124 @@ fn tenants_share_no_network_but_the_proxy_reaches_each_edge() {
             .iter()
             .filter(|d| *d != "platform/proxy")
             .collect();
-        assert_eq!(tenants.len(), 1, "{network} is shared by {deployments:?}");
+        assert!(tenants.len() <= 1, "{network} is shared by {deployments:?}");
     }
-    assert!(members["berthfx-shop_edge"].contains("platform/proxy"));
-    assert!(members["berthfx-blog_edge"].contains("platform/proxy"));
-    // Only routed services join the edge network.
+    assert_eq!(
+        members["platform_edge-00"],
+        BTreeSet::from([
+            "platform/proxy".to_string(),
+            "berthfx-shop/production".into()
+        ])
+    );
+    assert_eq!(
+        members["platform_edge-01"],
+        BTreeSet::from([
+            "platform/proxy".to_string(),
+            "berthfx-blog/production".into()
+        ])
+    );
+    // The proxy joins every slot network, claimed or not, and nothing else.
+    let proxy = service(&desired, "platform/proxy/service.traefik");
+    let targets: Vec<&str> = proxy
+        .task_template
+        .networks
+        .iter()
+        .map(|n| n.target.as_str())
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "platform_edge-00",
+            "platform_edge-01",
+            "platform_edge-02",
+            "platform_edge-03"
+        ]
+    );
+    // Only routed services join the slot network, without aliases.
     let db = service(&desired, "berthfx-shop/production/service.db");
     assert!(db
         .task_template
         .networks
         .iter()
-        .all(|n| n.target != "berthfx-shop_edge"));
+        .all(|n| !n.target.starts_with("platform_")));
+    let web = service(&desired, "berthfx-shop/production/service.web");
+    let edge = web
+        .task_template
+        .networks
+        .iter()
+        .find(|n| n.target == "platform_edge-00")
+        .unwrap();
+    assert!(edge.aliases.is_empty());
+}
+
+#[test]
+fn slot_networks_and_claims() {
+    let desired = shop_and_blog();
+    let net = desired
+        .get(&"platform/proxy/network.edge-02".parse().unwrap())
+        .unwrap();
+    assert_eq!(net.name(), "platform_edge-02");
+    assert_eq!(net.spec.labels()[label::EDGE_SLOT], "02");
+    assert_eq!(net.spec.labels()[label::STACK], "platform");
+    let claim = desired
+        .get(&"berthfx-blog/production/config.edge-slot".parse().unwrap())
+        .unwrap();
+    let Spec::Config(c) = &claim.spec else {
+        panic!()
+    };
+    assert_eq!(c.name, "platform_edge-01");
+    assert_eq!(c.labels[label::EDGE_SLOT], "01");
+    assert_eq!(c.labels[label::STACK], "berthfx-blog");
+    assert_eq!(
+        c.labels[label::ADDRESS],
+        "berthfx-blog/production/config.edge-slot"
+    );
+    assert_eq!(
+        units::base64_decode(c.data.as_deref().unwrap()).unwrap(),
+        b"berthfx-blog/production"
+    );
+    // Routed services need the claim and the slot's network; unrouted ones neither.
+    let web = desired
+        .get(&"berthfx-blog/production/service.web".parse().unwrap())
+        .unwrap();
+    for dep in [
+        "berthfx-blog/production/config.edge-slot",
+        "platform/proxy/network.edge-01",
+    ] {
+        assert!(
+            web.depends_on.contains(&dep.parse().unwrap()),
+            "{dep} in {:?}",
+            web.depends_on
+        );
+    }
+    let db = desired
+        .get(&"berthfx-shop/production/service.db".parse().unwrap())
+        .unwrap();
+    assert!(db
+        .depends_on
+        .iter()
+        .all(|a| a.kind != Kind::Config && !a.deployment.is_platform()));
+    // A deployment without routes claims nothing.
+    let mut quiet = blog();
+    quiet.services[0].routes.clear();
+    let d = compile(std::slice::from_ref(&quiet), &platform(), &Digests::new()).unwrap();
+    assert!(d
+        .resources
+        .keys()
+        .all(|a| a.kind != Kind::Config || a.deployment.is_platform()));
+    // Slot numbers have one width for all slots: three digits past 100 slots.
+    let mut wide = platform();
+    wide.proxy.edge_slots = 101;
+    let d = compile(&[], &wide, &Digests::new()).unwrap();
+    assert!(d
+        .get(&"platform/proxy/network.edge-100".parse().unwrap())
+        .is_some());
+    assert_eq!(
+        d.get(&"platform/proxy/network.edge-007".parse().unwrap())
+            .unwrap()
+            .name(),
+        "platform_edge-007"
+    );
 }
 
 #[test]
@@ -108,7 +216,7 @@ fn routed_services_get_traefik_labels() {
     let api = service(&desired, "berthfx-shop/production/service.api");
     let l = &api.labels;
     assert_eq!(l["traefik.enable"], "true");
-    assert_eq!(l["traefik.swarm.network"], "berthfx-shop_edge");
+    assert_eq!(l["traefik.swarm.network"], "platform_edge-00");
     assert_eq!(
         l["traefik.http.routers.berthfx-shop_api-0.rule"],
         "Host(`api-berthfx-shop.example.test`) && PathPrefix(`/v1`)"
@@ -225,17 +333,39 @@ fn a_missing_digest_is_an_error() {
 }
 
 #[test]
-fn a_network_named_edge_is_reserved() {
+fn a_network_named_edge_and_a_config_named_edge_slot_are_reserved() {
     let mut d = shop(Environment::Production, None);
     d.networks.push(network("edge"));
+    d.configs.push(berth_lang::model::ConfigFile {
+        name: "edge-slot".into(),
+        source: berth_lang::model::ConfigSource::Content("x".into()),
+        span: span(),
+    });
     let e = compile(
         std::slice::from_ref(&d),
         &platform(),
         &digests(&[d.clone()], 1),
     )
     .unwrap_err();
-    assert!(matches!(e.0[0], PlanError::ReservedNetworkName { .. }));
+    assert!(matches!(
+        e.0[0],
+        PlanError::ReservedName {
+            kind: Kind::Network,
+            ..
+        }
+    ));
     assert_eq!(e.0[0].to_diagnostic().unwrap().code, Code::ReservedName);
+    assert!(matches!(
+        e.0[1],
+        PlanError::ReservedName {
+            kind: Kind::Config,
+            ..
+        }
+    ));
+    assert_eq!(
+        e.0[1].to_string(),
+        "berthfx-shop/production declares a config named `edge-slot`, which berth reserves for its own config"
+    );
 }
 
 #[test]
@@ -261,7 +391,12 @@ fn the_graph_orders_dependencies_first_and_finds_cycles() {
     assert!(
         pos("berthfx-shop/production/service.api") < pos("berthfx-shop/production/service.web")
     );
-    assert!(pos("berthfx-shop/production/network.edge") < pos("platform/proxy/service.traefik"));
+    assert!(pos("platform/proxy/network.edge-00") < pos("platform/proxy/service.traefik"));
+    assert!(
+        pos("berthfx-shop/production/config.edge-slot")
+            < pos("berthfx-shop/production/service.web")
+    );
+    assert!(pos("platform/proxy/network.edge-00") < pos("berthfx-shop/production/service.web"));
 
     let dot = dot(&desired);
     assert!(dot.starts_with("digraph berth {"));
@@ -305,7 +440,7 @@ fn the_observed_model_reads_docker() {
         .iter()
         .map(|n| n.target.as_str())
         .collect();
-    assert_eq!(targets, ["berthfx-shop_default", "berthfx-shop_edge"]);
+    assert_eq!(targets, ["berthfx-shop_default", "platform_edge-00"]);
     assert!(web.version.is_some());
     let nodes = o.nodes.as_ref().unwrap();
     assert_eq!(nodes.len(), 1);

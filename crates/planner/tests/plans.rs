@@ -348,10 +348,14 @@ fn preview_creation() {
         },
     )
     .unwrap();
-    // Nothing of production changes; the proxy joins the preview's edge network.
+    // Nothing of production or of the platform changes: the preview claims a free edge slot.
     for c in p.actionable() {
         assert!(c.address.deployment.env != "production", "{}", c.address);
     }
+    assert!(p
+        .changes
+        .iter()
+        .all(|c| !c.address.deployment.is_platform()));
     all_formats("preview_creation", &p);
 }
 

@@ -1,11 +1,12 @@
 //! The property behind "a second apply plans nothing": for any valid deployment, planning it
-//! against the observed form of itself (its compiled specs as Docker reports them, through the
-//! same JSON the planner reads from the Engine) gives no changes.
+//! against the observed form of itself (its compiled specs, with the edge slot a first plan
+//! assigns, as Docker reports them, through the same JSON the planner reads from the Engine)
+//! gives no changes.
 
 mod support;
 
 use berth_lang::model::*;
-use berth_planner::{compile, plan, DeploymentId, Digests, Kind, Observed, PlanOptions};
+use berth_planner::{compile, plan, DeploymentId, Digests, Kind, Observed, PlanOptions, Scope};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::collections::BTreeMap;
@@ -345,7 +346,9 @@ proptest! {
     #[test]
     fn a_deployment_planned_against_itself_changes_nothing(d in deployment_strategy(), seed in any::<u64>()) {
         let desired = compile(std::slice::from_ref(&d), &platform(), &file_digests(&d)).unwrap();
-        let snapshot = echo::snapshot(&desired, seed);
+        // What the first apply creates: the slot the plan from nothing assigns.
+        let applied = berth_planner::edge::resolve(&desired, &Observed::empty()).unwrap();
+        let snapshot = echo::snapshot(&applied, seed);
         let observed = Observed::from_docker(&snapshot).unwrap();
         let p = plan(&desired, &observed, &PlanOptions::default()).unwrap();
         let text = berth_planner::render::human(&p, &Default::default());
@@ -354,5 +357,11 @@ proptest! {
         let recorded = Observed::from_resources(observed.resources.clone());
         let again = plan(&desired, &recorded, &PlanOptions::default()).unwrap();
         prop_assert!(again.is_empty());
+        // And the project alone, as `--project/--env` plans it (without the platform).
+        let id = DeploymentId::new(&d.project, d.environment, d.pr);
+        let options = PlanOptions { scope: Scope::deployments([id]), ..PlanOptions::default() };
+        let alone = plan(&desired, &observed, &options).unwrap();
+        prop_assert!(alone.is_empty());
+        prop_assert!(alone.changes.iter().all(|c| !c.address.deployment.is_platform()));
     }
 }

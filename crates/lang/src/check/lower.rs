@@ -15,7 +15,9 @@ use crate::syntax::{Block, Body, Expr, ExprKind, ItemKind, Name};
 use std::collections::BTreeMap;
 
 pub fn attr<'b>(body: &'b Body, name: &str) -> Option<&'b Expr> {
-    body.attributes().find(|a| a.key.text == name).map(|a| &a.value)
+    body.attributes()
+        .find(|a| a.key.text == name)
+        .map(|a| &a.value)
 }
 
 pub fn block<'b>(body: &'b Body, kind: &str) -> Option<&'b Block> {
@@ -23,7 +25,9 @@ pub fn block<'b>(body: &'b Body, kind: &str) -> Option<&'b Block> {
 }
 
 pub fn blocks<'b>(body: &'b Body, kind: &'b str) -> impl Iterator<Item = &'b Block> + 'b {
-    body.blocks().map(|(_, b)| b).filter(move |b| b.kind.text == kind)
+    body.blocks()
+        .map(|(_, b)| b)
+        .filter(move |b| b.kind.text == kind)
 }
 
 /// Entries of a map written either as `name { k = v }` or `name = { k = v }`.
@@ -36,7 +40,9 @@ pub fn map_entries<'b>(body: &'b Body, name: &str) -> Vec<(&'b Name, &'b Expr)> 
         },
         _ => None,
     });
-    inner.map(|b| b.attributes().map(|a| (&a.key, &a.value)).collect()).unwrap_or_default()
+    inner
+        .map(|b| b.attributes().map(|a| (&a.key, &a.value)).collect())
+        .unwrap_or_default()
 }
 
 /// What lowering needs besides the merged body.
@@ -51,15 +57,21 @@ pub struct Context<'a> {
 
 pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink) -> Deployment {
     let mut lw = Lower { scope, sink };
-    let quota = block(body, "quota").map(|q| quota(&mut lw, q)).unwrap_or_default();
-    let access = block(body, "access").map(|a| access(&mut lw, &a.body)).unwrap_or_default();
+    let quota = block(body, "quota")
+        .map(|q| quota(&mut lw, q))
+        .unwrap_or_default();
+    let access = block(body, "access")
+        .map(|a| access(&mut lw, &a.body))
+        .unwrap_or_default();
     let mut volumes = Vec::new();
     for b in blocks(body, "volume") {
         let Some(label) = &b.label else { continue };
         volumes.push(Volume {
             name: label.text.clone(),
             size: attr(&b.body, "size").and_then(|e| lw.size(e)),
-            driver: attr(&b.body, "driver").and_then(|e| lw.string(e)).unwrap_or_else(|| "local".into()),
+            driver: attr(&b.body, "driver")
+                .and_then(|e| lw.string(e))
+                .unwrap_or_else(|| "local".into()),
             driver_opts: string_map(&mut lw, &b.body, "driver_opts"),
             labels: string_map(&mut lw, &b.body, "labels"),
             span: label.span,
@@ -74,12 +86,22 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
             (Some(f), None) => Some(SecretSource::File(f)),
             (None, Some(e)) => Some(SecretSource::Env(e)),
             (a, b) => {
-                source_error(lw.sink, "secret", label, a.is_some() && b.is_some(), "`file` or `env`");
+                source_error(
+                    lw.sink,
+                    "secret",
+                    label,
+                    a.is_some() && b.is_some(),
+                    "`file` or `env`",
+                );
                 None
             }
         };
         if let Some(source) = source {
-            secrets.push(Secret { name: label.text.clone(), source, span: label.span });
+            secrets.push(Secret {
+                name: label.text.clone(),
+                source,
+                span: label.span,
+            });
         }
     }
     let mut configs = Vec::new();
@@ -91,26 +113,41 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
             (Some(f), None) => Some(ConfigSource::File(f)),
             (None, Some(c)) => Some(ConfigSource::Content(c)),
             (a, b) => {
-                source_error(lw.sink, "config", label, a.is_some() && b.is_some(), "`file` or `content`");
+                source_error(
+                    lw.sink,
+                    "config",
+                    label,
+                    a.is_some() && b.is_some(),
+                    "`file` or `content`",
+                );
                 None
             }
         };
         if let Some(source) = source {
-            configs.push(ConfigFile { name: label.text.clone(), source, span: label.span });
+            configs.push(ConfigFile {
+                name: label.text.clone(),
+                source,
+                span: label.span,
+            });
         }
     }
     let mut networks = Vec::new();
     for b in blocks(body, "network") {
         let Some(label) = &b.label else { continue };
-        let flag = |lw: &mut Lower, n: &str| attr(&b.body, n).and_then(|e| lw.bool(e)).unwrap_or(false);
+        let flag =
+            |lw: &mut Lower, n: &str| attr(&b.body, n).and_then(|e| lw.bool(e)).unwrap_or(false);
         let mut shared_with = Vec::new();
         if let Some(e) = attr(&b.body, "shared_with") {
             for (p, span) in lw.str_list(e).unwrap_or_default() {
                 if !lw.scope.globals.projects.contains(&p) {
                     lw.sink.push(
-                        Diagnostic::new(Code::UndefinedReference, span, format!("no project named `{p}`"))
-                            .with_label("undefined project")
-                            .suggest(&p, lw.scope.globals.projects.iter().map(String::as_str)),
+                        Diagnostic::new(
+                            Code::UndefinedReference,
+                            span,
+                            format!("no project named `{p}`"),
+                        )
+                        .with_label("undefined project")
+                        .suggest(&p, lw.scope.globals.projects.iter().map(String::as_str)),
                     );
                 }
                 shared_with.push(p);
@@ -131,7 +168,9 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
     let mut disabled = Vec::new();
     for b in blocks(body, "service") {
         let Some(label) = &b.label else { continue };
-        let enabled = attr(&b.body, "enabled").and_then(|e| lw.bool(e)).unwrap_or(true);
+        let enabled = attr(&b.body, "enabled")
+            .and_then(|e| lw.bool(e))
+            .unwrap_or(true);
         if !enabled {
             disabled.push(label.text.clone());
         }
@@ -146,9 +185,18 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
         for dep in &s.depends_on {
             if disabled.contains(dep) {
                 lw.sink.push(
-                    Diagnostic::new(Code::UndefinedReference, s.span, format!("service `{}` depends on `{dep}`, which is disabled in {}", s.name, lw.scope.environment))
-                        .with_label("depends on a disabled service")
-                        .with_help(format!("enable `{dep}` in this environment or remove the dependency")),
+                    Diagnostic::new(
+                        Code::UndefinedReference,
+                        s.span,
+                        format!(
+                            "service `{}` depends on `{dep}`, which is disabled in {}",
+                            s.name, lw.scope.environment
+                        ),
+                    )
+                    .with_label("depends on a disabled service")
+                    .with_help(format!(
+                        "enable `{dep}` in this environment or remove the dependency"
+                    )),
                 );
             }
         }
@@ -171,10 +219,18 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
 }
 
 fn source_error(sink: &mut Sink, kind: &str, label: &Name, both: bool, choices: &str) {
-    let message = if both { format!("{kind} `{}` has two sources", label.text) } else { format!("{kind} `{}` has no source", label.text) };
+    let message = if both {
+        format!("{kind} `{}` has two sources", label.text)
+    } else {
+        format!("{kind} `{}` has no source", label.text)
+    };
     sink.push(
         Diagnostic::new(Code::SecretWithoutSource, label.span, message)
-            .with_label(if both { "give exactly one source" } else { "where does the value come from?" })
+            .with_label(if both {
+                "give exactly one source"
+            } else {
+                "where does the value come from?"
+            })
             .with_help(format!("set exactly one of {choices}")),
     );
 }
@@ -193,8 +249,20 @@ fn quota(lw: &mut Lower, b: &Block) -> Quota {
 }
 
 fn access(lw: &mut Lower, body: &Body) -> Access {
-    let mut list = |n: &str| attr(body, n).and_then(|e| lw.str_list(e)).unwrap_or_default().into_iter().map(|(s, _)| s).collect();
-    Access { owner: list("owner"), admin: list("admin"), developer: list("developer"), viewer: list("viewer") }
+    let mut list = |n: &str| {
+        attr(body, n)
+            .and_then(|e| lw.str_list(e))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()
+    };
+    Access {
+        owner: list("owner"),
+        admin: list("admin"),
+        developer: list("developer"),
+        viewer: list("viewer"),
+    }
 }
 
 fn string_map(lw: &mut Lower, body: &Body, name: &str) -> BTreeMap<String, String> {
@@ -205,8 +273,16 @@ fn string_map(lw: &mut Lower, body: &Body, name: &str) -> BTreeMap<String, Strin
                 out.insert(key.text.clone(), s);
             }
             Some(Val::Target(t)) => lw.sink.push(
-                Diagnostic::new(Code::WrongType, value.span, format!("`{}` refers to {}; this map takes text", key.text, t.describe()))
-                    .with_label("not a text value"),
+                Diagnostic::new(
+                    Code::WrongType,
+                    value.span,
+                    format!(
+                        "`{}` refers to {}; this map takes text",
+                        key.text,
+                        t.describe()
+                    ),
+                )
+                .with_label("not a text value"),
             ),
             _ => {}
         }
@@ -221,20 +297,35 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
         let img = lw.string(e)?;
         rules::image(&img, e.span, lw.sink).then_some(img)
     });
-    let global = attr(body, "mode").and_then(|e| lw.choice(e, &["replicated", "global"])) == Some("global");
+    let global =
+        attr(body, "mode").and_then(|e| lw.choice(e, &["replicated", "global"])) == Some("global");
     let replicas_expr = attr(body, "replicas");
     let replicas = replicas_expr.and_then(|e| lw.int(e, 0, 10_000));
     if global {
         if let Some(e) = replicas_expr {
             lw.sink.push(
-                Diagnostic::new(Code::ConflictingAttributes, e.span, "`replicas` cannot be combined with `mode = \"global\"`")
-                    .with_label("a global service runs one task per node")
-                    .with_help("remove `replicas`, or the `mode`"),
+                Diagnostic::new(
+                    Code::ConflictingAttributes,
+                    e.span,
+                    "`replicas` cannot be combined with `mode = \"global\"`",
+                )
+                .with_label("a global service runs one task per node")
+                .with_help("remove `replicas`, or the `mode`"),
             );
         }
     }
-    let mode = if global { ServiceMode::Global } else { ServiceMode::Replicated { replicas: replicas.unwrap_or(1) } };
-    let list = |lw: &mut Lower, n: &str| attr(body, n).and_then(|e| lw.str_list(e)).map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>());
+    let mode = if global {
+        ServiceMode::Global
+    } else {
+        ServiceMode::Replicated {
+            replicas: replicas.unwrap_or(1),
+        }
+    };
+    let list = |lw: &mut Lower, n: &str| {
+        attr(body, n)
+            .and_then(|e| lw.str_list(e))
+            .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+    };
     let command = list(lw, "command");
     let args = list(lw, "args");
     let workdir = attr(body, "workdir").and_then(|e| lw.string(e));
@@ -248,18 +339,39 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
             }
             Some(Val::Target(Target::Secret(secret))) => {
                 let path = naming::secret_path(&secret);
-                env.insert(key.text.clone(), EnvValue::SecretFile { secret: secret.clone(), path: path.clone() });
-                mounts.push(Mount { source: MountSource::Secret(secret), target: path, read_only: true, tmpfs_size: None });
+                env.insert(
+                    key.text.clone(),
+                    EnvValue::SecretFile {
+                        secret: secret.clone(),
+                        path: path.clone(),
+                    },
+                );
+                mounts.push(Mount {
+                    source: MountSource::Secret(secret),
+                    target: path,
+                    read_only: true,
+                    tmpfs_size: None,
+                });
             }
             Some(Val::Target(Target::Service(s))) => lw.sink.push(
-                Diagnostic::new(Code::WrongType, value.span, format!("`{s}` is a service; an environment variable needs text"))
-                    .with_label("a service, not a value")
-                    .with_help(format!("use `{s}.host` for its host name")),
+                Diagnostic::new(
+                    Code::WrongType,
+                    value.span,
+                    format!("`{s}` is a service; an environment variable needs text"),
+                )
+                .with_label("a service, not a value")
+                .with_help(format!("use `{s}.host` for its host name")),
             ),
             Some(Val::Target(t)) => lw.sink.push(
-                Diagnostic::new(Code::WrongType, value.span, format!("an environment variable cannot hold {}", t.describe()))
-                    .with_label("not a text value")
-                    .with_help("environment variables take text, or a secret (whose file path they then hold)"),
+                Diagnostic::new(
+                    Code::WrongType,
+                    value.span,
+                    format!("an environment variable cannot hold {}", t.describe()),
+                )
+                .with_label("not a text value")
+                .with_help(
+                    "environment variables take text, or a secret (whose file path they then hold)",
+                ),
             ),
             _ => {}
         }
@@ -279,17 +391,27 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
             _ => PublishMode::Host,
         };
         if let Some(target) = target {
-            publish.push(Publish { target, published: published.or(Some(target)), protocol, mode });
+            publish.push(Publish {
+                target,
+                published: published.or(Some(target)),
+                protocol,
+                mode,
+            });
         }
     }
 
-    let resources = block(body, "resources").map(|r| resources(lw, &name, r)).unwrap_or_default();
+    let resources = block(body, "resources")
+        .map(|r| resources(lw, &name, r))
+        .unwrap_or_default();
 
     for b in blocks(body, "mount") {
-        let source = attr(&b.body, "source").and_then(|e| lw.target(e, &[RefKind::Volume, RefKind::Secret, RefKind::Config]));
+        let source = attr(&b.body, "source")
+            .and_then(|e| lw.target(e, &[RefKind::Volume, RefKind::Secret, RefKind::Config]));
         let target = attr(&b.body, "target").and_then(|e| path(lw, e));
         let read_only = attr(&b.body, "read_only").and_then(|e| lw.bool(e));
-        let (Some(source), Some(target)) = (source, target) else { continue };
+        let (Some(source), Some(target)) = (source, target) else {
+            continue;
+        };
         let (source, default_ro) = match source {
             Target::Volume(v) => (MountSource::Volume(v), false),
             Target::Secret(s) => (MountSource::Secret(s), true),
@@ -297,33 +419,64 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
             _ => continue,
         };
         mounts.retain(|m| m.target != target);
-        mounts.push(Mount { source, target, read_only: read_only.unwrap_or(default_ro), tmpfs_size: None });
+        mounts.push(Mount {
+            source,
+            target,
+            read_only: read_only.unwrap_or(default_ro),
+            tmpfs_size: None,
+        });
     }
     for b in blocks(body, "tmpfs") {
         let target = attr(&b.body, "target").and_then(|e| path(lw, e));
         let size = attr(&b.body, "size").and_then(|e| lw.size(e));
         if let Some(target) = target {
-            mounts.push(Mount { source: MountSource::Tmpfs, target, read_only: false, tmpfs_size: size });
+            mounts.push(Mount {
+                source: MountSource::Tmpfs,
+                target,
+                read_only: false,
+                tmpfs_size: size,
+            });
         }
     }
     mounts.sort_by(|a, b| a.target.cmp(&b.target));
 
     let health = block(body, "health").and_then(|h| health(lw, h));
     let published_host = publish.iter().any(|p| p.mode == PublishMode::Host);
-    let update = policy(lw, block(body, "update"), health.as_ref(), published_host, FailureAction::Rollback, None);
-    let rollback = policy(lw, block(body, "rollback"), health.as_ref(), published_host, FailureAction::Pause, Some(&update));
-    let restart = block(body, "restart").map(|r| restart(lw, &r.body)).unwrap_or(RestartPolicy {
-        condition: RestartCondition::Any,
-        delay_ns: 5_000_000_000,
-        max_attempts: None,
-        window_ns: None,
-    });
-    let placement = block(body, "placement").map(|p| placement(lw, &p.body)).unwrap_or_default();
-    let security = block(body, "security").map(|s| security(lw, &s.body)).unwrap_or_default();
-    let endpoint_mode = match attr(body, "endpoint_mode").and_then(|e| lw.choice(e, &["vip", "dnsrr"])) {
-        Some("dnsrr") => EndpointMode::Dnsrr,
-        _ => EndpointMode::Vip,
-    };
+    let update = policy(
+        lw,
+        block(body, "update"),
+        health.as_ref(),
+        published_host,
+        FailureAction::Rollback,
+        None,
+    );
+    let rollback = policy(
+        lw,
+        block(body, "rollback"),
+        health.as_ref(),
+        published_host,
+        FailureAction::Pause,
+        Some(&update),
+    );
+    let restart = block(body, "restart")
+        .map(|r| restart(lw, &r.body))
+        .unwrap_or(RestartPolicy {
+            condition: RestartCondition::Any,
+            delay_ns: 5_000_000_000,
+            max_attempts: None,
+            window_ns: None,
+        });
+    let placement = block(body, "placement")
+        .map(|p| placement(lw, &p.body))
+        .unwrap_or_default();
+    let security = block(body, "security")
+        .map(|s| security(lw, &s.body))
+        .unwrap_or_default();
+    let endpoint_mode =
+        match attr(body, "endpoint_mode").and_then(|e| lw.choice(e, &["vip", "dnsrr"])) {
+            Some("dnsrr") => EndpointMode::Dnsrr,
+            _ => EndpointMode::Vip,
+        };
     let stop_grace_period_ns = attr(body, "stop_grace_period").and_then(|e| lw.duration(e));
 
     let mut networks = Vec::new();
@@ -332,7 +485,9 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
             match t {
                 Target::Network(n) if n == "default" => {}
                 Target::Network(n) => networks.push(NetworkRef::Own { name: n }),
-                Target::SharedNetwork { project, name } => networks.push(NetworkRef::Shared { project, name }),
+                Target::SharedNetwork { project, name } => {
+                    networks.push(NetworkRef::Shared { project, name })
+                }
                 _ => {}
             }
         }
@@ -353,31 +508,54 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
             if let Target::Service(s) = t {
                 if s == name {
                     // Reported here, so the cycle check does not report it again.
-                    lw.sink.push(Diagnostic::new(Code::DependencyCycle, span, format!("service `{name}` depends on itself")).with_label("remove this"));
+                    lw.sink.push(
+                        Diagnostic::new(
+                            Code::DependencyCycle,
+                            span,
+                            format!("service `{name}` depends on itself"),
+                        )
+                        .with_label("remove this"),
+                    );
                     continue;
                 }
                 depends.push(s);
             }
         }
     }
-    depends.extend(lw.scope.take_service_refs().into_iter().filter(|s| *s != name));
+    depends.extend(
+        lw.scope
+            .take_service_refs()
+            .into_iter()
+            .filter(|s| *s != name),
+    );
     depends.sort();
     depends.dedup();
 
     // The warnings look at what was written: an invalid health check or limit has its own error.
     if blocks(body, "route").next().is_some() && block(body, "health").is_none() {
         lw.sink.push(
-            Diagnostic::new(Code::RoutedWithoutHealth, label.span, format!("service `{name}` receives traffic but has no health check"))
-                .with_label("routed, no `health` block")
-                .with_help("add `health { command = [...] }` so rolling updates wait for a healthy task"),
+            Diagnostic::new(
+                Code::RoutedWithoutHealth,
+                label.span,
+                format!("service `{name}` receives traffic but has no health check"),
+            )
+            .with_label("routed, no `health` block")
+            .with_help(
+                "add `health { command = [...] }` so rolling updates wait for a healthy task",
+            ),
         );
     }
     let limits = block(body, "resources").and_then(|r| block(&r.body, "limits"));
-    if !limits.is_some_and(|l| attr(&l.body, "cpu").is_some() || attr(&l.body, "memory").is_some()) {
+    if !limits.is_some_and(|l| attr(&l.body, "cpu").is_some() || attr(&l.body, "memory").is_some())
+    {
         lw.sink.push(
-            Diagnostic::new(Code::NoResourceLimits, label.span, format!("service `{name}` has no cpu or memory limit"))
-                .with_label("unlimited")
-                .with_help("add `resources { limits { cpu = 0.5, memory = 256M } }`"),
+            Diagnostic::new(
+                Code::NoResourceLimits,
+                label.span,
+                format!("service `{name}` has no cpu or memory limit"),
+            )
+            .with_label("unlimited")
+            .with_help("add `resources { limits { cpu = 0.5, memory = 256M } }`"),
         );
     }
 
@@ -438,8 +616,18 @@ fn resources(lw: &mut Lower, service: &str, b: &Block) -> Resources {
         }
     }
     let checks = [
-        ("cpu", out.reservations.nano_cpus, out.limits.nano_cpus, crate::units::format_cpu as fn(u64) -> String),
-        ("memory", out.reservations.memory_bytes, out.limits.memory_bytes, crate::units::format_size),
+        (
+            "cpu",
+            out.reservations.nano_cpus,
+            out.limits.nano_cpus,
+            crate::units::format_cpu as fn(u64) -> String,
+        ),
+        (
+            "memory",
+            out.reservations.memory_bytes,
+            out.limits.memory_bytes,
+            crate::units::format_size,
+        ),
     ];
     for (what, reservation, limit, fmt) in checks {
         if let (Some(r), Some(l)) = (reservation, limit) {
@@ -447,10 +635,18 @@ fn resources(lw: &mut Lower, service: &str, b: &Block) -> Resources {
                 let rspan = spans[format!("reservation {what}").as_str()];
                 let lspan = spans[format!("limit {what}").as_str()];
                 lw.sink.push(
-                    Diagnostic::new(Code::ReservationAboveLimit, rspan, format!("service `{service}` reserves {} {what} but is limited to {}", fmt(r), fmt(l)))
-                        .with_label("reservation")
-                        .with_secondary(lspan, "limit")
-                        .with_help(format!("lower the reservation to at most {}", fmt(l))),
+                    Diagnostic::new(
+                        Code::ReservationAboveLimit,
+                        rspan,
+                        format!(
+                            "service `{service}` reserves {} {what} but is limited to {}",
+                            fmt(r),
+                            fmt(l)
+                        ),
+                    )
+                    .with_label("reservation")
+                    .with_secondary(lspan, "limit")
+                    .with_help(format!("lower the reservation to at most {}", fmt(l))),
                 );
             }
         }
@@ -462,14 +658,37 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
     let body = &b.body;
     let command = attr(body, "command").map(|e| (e.span, lw.str_list(e)));
     let shell = attr(body, "shell").map(|e| (e.span, lw.string(e)));
-    let disable = attr(body, "disable").and_then(|e| lw.bool(e)).unwrap_or(false);
-    let given = [command.is_some(), shell.is_some(), disable].iter().filter(|x| **x).count();
+    let disable = attr(body, "disable")
+        .and_then(|e| lw.bool(e))
+        .unwrap_or(false);
+    let given = [command.is_some(), shell.is_some(), disable]
+        .iter()
+        .filter(|x| **x)
+        .count();
     if given != 1 {
-        let message = if given == 0 { "a health check needs a test" } else { "a health check takes one test" };
+        let message = if given == 0 {
+            "a health check needs a test"
+        } else {
+            "a health check takes one test"
+        };
         lw.sink.push(
-            Diagnostic::new(if given == 0 { Code::MissingAttribute } else { Code::ConflictingAttributes }, b.kind.span, message)
-                .with_label(if given == 0 { "no `command`, `shell` or `disable`" } else { "more than one of `command`, `shell`, `disable`" })
-                .with_help("set exactly one of `command = [...]`, `shell = \"...\"` or `disable = true`"),
+            Diagnostic::new(
+                if given == 0 {
+                    Code::MissingAttribute
+                } else {
+                    Code::ConflictingAttributes
+                },
+                b.kind.span,
+                message,
+            )
+            .with_label(if given == 0 {
+                "no `command`, `shell` or `disable`"
+            } else {
+                "more than one of `command`, `shell`, `disable`"
+            })
+            .with_help(
+                "set exactly one of `command = [...]`, `shell = \"...\"` or `disable = true`",
+            ),
         );
         return None;
     }
@@ -478,7 +697,14 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
     } else if let Some((span, cmd)) = command {
         let cmd: Vec<String> = cmd?.into_iter().map(|(s, _)| s).collect();
         if cmd.is_empty() {
-            lw.sink.push(Diagnostic::new(Code::MissingAttribute, span, "the health check command is empty").with_label("empty command"));
+            lw.sink.push(
+                Diagnostic::new(
+                    Code::MissingAttribute,
+                    span,
+                    "the health check command is empty",
+                )
+                .with_label("empty command"),
+            );
             return None;
         }
         std::iter::once("CMD".to_string()).chain(cmd).collect()
@@ -487,16 +713,28 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
     };
     let interval_e = attr(body, "interval");
     let timeout_e = attr(body, "timeout");
-    let interval_ns = interval_e.and_then(|e| lw.duration(e)).unwrap_or(10_000_000_000);
-    let timeout_ns = timeout_e.and_then(|e| lw.duration(e)).unwrap_or(5_000_000_000);
-    let retries = attr(body, "retries").and_then(|e| lw.int(e, 1, 100)).unwrap_or(3);
-    let start_period_ns = attr(body, "start_period").and_then(|e| lw.duration(e)).unwrap_or(0);
+    let interval_ns = interval_e
+        .and_then(|e| lw.duration(e))
+        .unwrap_or(10_000_000_000);
+    let timeout_ns = timeout_e
+        .and_then(|e| lw.duration(e))
+        .unwrap_or(5_000_000_000);
+    let retries = attr(body, "retries")
+        .and_then(|e| lw.int(e, 1, 100))
+        .unwrap_or(3);
+    let start_period_ns = attr(body, "start_period")
+        .and_then(|e| lw.duration(e))
+        .unwrap_or(0);
     if !disable && timeout_ns >= interval_ns {
         let span = timeout_e.or(interval_e).map_or(b.kind.span, |e| e.span);
         let mut d = Diagnostic::new(
             Code::HealthTimeout,
             span,
-            format!("health check timeout ({}) is not below its interval ({})", crate::units::format_duration(timeout_ns), crate::units::format_duration(interval_ns)),
+            format!(
+                "health check timeout ({}) is not below its interval ({})",
+                crate::units::format_duration(timeout_ns),
+                crate::units::format_duration(interval_ns)
+            ),
         )
         .with_label("timeout")
         .with_help("make the timeout shorter than the interval");
@@ -505,12 +743,31 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
         }
         lw.sink.push(d);
     }
-    Some(Health { test, interval_ns, timeout_ns, retries, start_period_ns })
+    Some(Health {
+        test,
+        interval_ns,
+        timeout_ns,
+        retries,
+        start_period_ns,
+    })
 }
 
-fn policy(lw: &mut Lower, b: Option<&Block>, health: Option<&Health>, host_ports: bool, default_action: FailureAction, base: Option<&UpdatePolicy>) -> UpdatePolicy {
-    let monitor_default = health.map_or(5_000_000_000, |h| (h.start_period_ns + h.interval_ns * h.retries).max(5_000_000_000));
-    let default_order = if host_ports { UpdateOrder::StopFirst } else { UpdateOrder::StartFirst };
+fn policy(
+    lw: &mut Lower,
+    b: Option<&Block>,
+    health: Option<&Health>,
+    host_ports: bool,
+    default_action: FailureAction,
+    base: Option<&UpdatePolicy>,
+) -> UpdatePolicy {
+    let monitor_default = health.map_or(5_000_000_000, |h| {
+        (h.start_period_ns + h.interval_ns * h.retries).max(5_000_000_000)
+    });
+    let default_order = if host_ports {
+        UpdateOrder::StopFirst
+    } else {
+        UpdateOrder::StartFirst
+    };
     let mut p = UpdatePolicy {
         parallelism: 1,
         delay_ns: 0,
@@ -527,10 +784,19 @@ fn policy(lw: &mut Lower, b: Option<&Block>, health: Option<&Health>, host_ports
     if let Some(v) = attr(body, "delay").and_then(|e| lw.duration(e)) {
         p.delay_ns = v;
     }
-    if let Some(v) = attr(body, "order").and_then(|e| lw.choice(e, &["start-first", "stop-first"])) {
-        p.order = if v == "start-first" { UpdateOrder::StartFirst } else { UpdateOrder::StopFirst };
+    if let Some(v) = attr(body, "order").and_then(|e| lw.choice(e, &["start-first", "stop-first"]))
+    {
+        p.order = if v == "start-first" {
+            UpdateOrder::StartFirst
+        } else {
+            UpdateOrder::StopFirst
+        };
     }
-    let actions: &'static [&'static str] = if base.is_some() { &["pause", "continue"] } else { &["rollback", "pause", "continue"] };
+    let actions: &'static [&'static str] = if base.is_some() {
+        &["pause", "continue"]
+    } else {
+        &["rollback", "pause", "continue"]
+    };
     if let Some(v) = attr(body, "failure_action").and_then(|e| lw.choice(e, actions)) {
         p.failure_action = match v {
             "rollback" => FailureAction::Rollback,
@@ -548,14 +814,17 @@ fn policy(lw: &mut Lower, b: Option<&Block>, health: Option<&Health>, host_ports
 }
 
 fn restart(lw: &mut Lower, body: &Body) -> RestartPolicy {
-    let condition = match attr(body, "condition").and_then(|e| lw.choice(e, &["any", "on-failure", "none"])) {
-        Some("on-failure") => RestartCondition::OnFailure,
-        Some("none") => RestartCondition::None,
-        _ => RestartCondition::Any,
-    };
+    let condition =
+        match attr(body, "condition").and_then(|e| lw.choice(e, &["any", "on-failure", "none"])) {
+            Some("on-failure") => RestartCondition::OnFailure,
+            Some("none") => RestartCondition::None,
+            _ => RestartCondition::Any,
+        };
     RestartPolicy {
         condition,
-        delay_ns: attr(body, "delay").and_then(|e| lw.duration(e)).unwrap_or(5_000_000_000),
+        delay_ns: attr(body, "delay")
+            .and_then(|e| lw.duration(e))
+            .unwrap_or(5_000_000_000),
         max_attempts: attr(body, "max_attempts").and_then(|e| lw.int(e, 0, u64::MAX)),
         window_ns: attr(body, "window").and_then(|e| lw.duration(e)),
     }
@@ -572,8 +841,18 @@ fn placement(lw: &mut Lower, body: &Body) -> Placement {
     }
     constraints.sort();
     constraints.dedup();
-    let spread = attr(body, "spread").and_then(|e| lw.str_list(e)).unwrap_or_default().into_iter().map(|(s, _)| s).collect();
-    Placement { constraints, spread, max_replicas_per_node: attr(body, "max_replicas_per_node").and_then(|e| lw.int(e, 1, u64::MAX)) }
+    let spread = attr(body, "spread")
+        .and_then(|e| lw.str_list(e))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    Placement {
+        constraints,
+        spread,
+        max_replicas_per_node: attr(body, "max_replicas_per_node")
+            .and_then(|e| lw.int(e, 1, u64::MAX)),
+    }
 }
 
 fn security(lw: &mut Lower, body: &Body) -> Security {
@@ -593,7 +872,9 @@ fn security(lw: &mut Lower, body: &Body) -> Security {
     let cap_drop = caps(lw, "cap_drop");
     let cap_add = caps(lw, "cap_add");
     Security {
-        read_only: attr(body, "read_only").and_then(|e| lw.bool(e)).unwrap_or(false),
+        read_only: attr(body, "read_only")
+            .and_then(|e| lw.bool(e))
+            .unwrap_or(false),
         user: attr(body, "user").and_then(|e| lw.string(e)),
         cap_drop,
         cap_add,
@@ -603,8 +884,12 @@ fn security(lw: &mut Lower, body: &Body) -> Security {
 fn route(lw: &mut Lower, service: &str, b: &Block, cx: &Context) -> Option<Route> {
     let body = &b.body;
     let port = attr(body, "port").and_then(|e| lw.port(e));
-    let primary = attr(body, "primary").and_then(|e| lw.bool(e)).unwrap_or(false);
-    let tls = attr(body, "tls").and_then(|e| lw.bool(e)).unwrap_or(cx.platform.acme_email.is_some());
+    let primary = attr(body, "primary")
+        .and_then(|e| lw.bool(e))
+        .unwrap_or(false);
+    let tls = attr(body, "tls")
+        .and_then(|e| lw.bool(e))
+        .unwrap_or(cx.platform.acme_email.is_some());
     let path = match attr(body, "path") {
         Some(e) => {
             let p = lw.string(e)?;
@@ -639,5 +924,11 @@ fn route(lw: &mut Lower, service: &str, b: &Block, cx: &Context) -> Option<Route
     if !rules::host(&host, b.kind.span, lw.sink) {
         return None;
     }
-    Some(Route { host, path, port: port?, tls, span: b.kind.span })
+    Some(Route {
+        host,
+        path,
+        port: port?,
+        tls,
+        span: b.kind.span,
+    })
 }

@@ -91,8 +91,17 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
         if input.bytes.len() > MAX_FILE_BYTES {
             let id = sources.add(SourceFile::new(input.name.clone(), ""));
             sink.push(
-                Diagnostic::new(Code::FileTooLarge, Span::new(id, 0, 0), format!("`{}` is {:.1} MiB; berth reads files of at most {} MiB", input.name, input.bytes.len() as f64 / (1 << 20) as f64, MAX_FILE_BYTES >> 20))
-                    .with_help("split the configuration into several files in the same directory"),
+                Diagnostic::new(
+                    Code::FileTooLarge,
+                    Span::new(id, 0, 0),
+                    format!(
+                        "`{}` is {:.1} MiB; berth reads files of at most {} MiB",
+                        input.name,
+                        input.bytes.len() as f64 / (1 << 20) as f64,
+                        MAX_FILE_BYTES >> 20
+                    ),
+                )
+                .with_help("split the configuration into several files in the same directory"),
             );
             continue;
         }
@@ -105,9 +114,13 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = sources.add(SourceFile::new(input.name.clone(), text));
                 sink.push(
-                    Diagnostic::new(Code::InvalidUtf8, Span::new(id, at, at + char::REPLACEMENT_CHARACTER.len_utf8()), format!("`{}` is not valid UTF-8", input.name))
-                        .with_label(format!("invalid byte at offset {at}"))
-                        .with_help("save the file as UTF-8"),
+                    Diagnostic::new(
+                        Code::InvalidUtf8,
+                        Span::new(id, at, at + char::REPLACEMENT_CHARACTER.len_utf8()),
+                        format!("`{}` is not valid UTF-8", input.name),
+                    )
+                    .with_label(format!("invalid byte at offset {at}"))
+                    .with_help("save the file as UTF-8"),
                 );
                 continue;
             }
@@ -115,10 +128,23 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
         let id = sources.add(SourceFile::new(input.name, text));
         files.push(parser::parse(id, &sources.get(id).text, &mut sink));
     }
-    let config = if sink.has_errors() { None } else { Checker::new(&mut sources, &mut sink).run(&files, options) };
+    let config = if sink.has_errors() {
+        None
+    } else {
+        Checker::new(&mut sources, &mut sink).run(&files, options)
+    };
     let diagnostics = sink.into_sorted();
-    let config = if diagnostics.iter().any(Diagnostic::is_error) { None } else { config };
-    Analysis { sources, files, config, diagnostics }
+    let config = if diagnostics.iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        config
+    };
+    Analysis {
+        sources,
+        files,
+        config,
+        diagnostics,
+    }
 }
 
 struct Checker<'a> {
@@ -143,24 +169,38 @@ impl<'a> Checker<'a> {
         for file in files {
             self.top_level(&file.body, &mut platforms, &mut variables, &mut projects);
         }
-        let mut globals = Globals { projects: projects.keys().cloned().collect(), networks: shared_networks(&projects), ..Globals::default() };
+        let mut globals = Globals {
+            projects: projects.keys().cloned().collect(),
+            networks: shared_networks(&projects),
+            ..Globals::default()
+        };
         let platform = self.platform(platforms.first().copied());
-        let platform_domain_given = platforms.first().is_some_and(|b| lower::attr(&b.body, "domain").is_some());
+        let platform_domain_given = platforms
+            .first()
+            .is_some_and(|b| lower::attr(&b.body, "domain").is_some());
 
         // Environments of every project, grouped, in source order.
         let mut plans: Vec<(&str, &Block, Environment, Vec<&Block>)> = Vec::new();
         let mut uses_preview: Option<Span> = None;
         for (name, block) in &projects {
             let mut by_env: BTreeMap<Environment, Vec<&Block>> = BTreeMap::new();
-            for (_, env) in block.body.blocks().filter(|(_, b)| b.kind.text == "environment") {
+            for (_, env) in block
+                .body
+                .blocks()
+                .filter(|(_, b)| b.kind.text == "environment")
+            {
                 let Some(label) = &env.label else { continue };
                 match Environment::parse(&label.text) {
                     Some(e) => by_env.entry(e).or_default().push(env),
                     None => self.sink.push(
-                        Diagnostic::new(Code::UnknownEnvironment, label.span, format!("`{}` is not an environment", label.text))
-                            .with_label("unknown environment")
-                            .suggest(&label.text, Environment::ALL.iter().map(|e| e.as_str()))
-                            .or_help("environments are production, staging, preview and development"),
+                        Diagnostic::new(
+                            Code::UnknownEnvironment,
+                            label.span,
+                            format!("`{}` is not an environment", label.text),
+                        )
+                        .with_label("unknown environment")
+                        .suggest(&label.text, Environment::ALL.iter().map(|e| e.as_str()))
+                        .or_help("environments are production, staging, preview and development"),
                     ),
                 }
             }
@@ -169,7 +209,10 @@ impl<'a> Checker<'a> {
             }
             for (env, blocks) in by_env {
                 if env == Environment::Preview {
-                    uses_preview = uses_preview.or(blocks.first().and_then(|b| b.label.as_ref()).map(|l| l.span));
+                    uses_preview = uses_preview.or(blocks
+                        .first()
+                        .and_then(|b| b.label.as_ref())
+                        .map(|l| l.span));
                 }
                 plans.push((name.as_str(), *block, env, blocks));
             }
@@ -182,10 +225,20 @@ impl<'a> Checker<'a> {
         // environments than previews; a reference to it then reports the missing value.
         let pr_left_out = options.strict
             && !(options.preview && uses_preview.is_some())
-            && variables.get("pr").is_some_and(|d| d.ty.is_some() && lower::attr(&d.block.body, "default").is_none())
+            && variables
+                .get("pr")
+                .is_some_and(|d| d.ty.is_some() && lower::attr(&d.block.body, "default").is_none())
             && !options.vars.iter().any(|v| v.name == "pr");
-        globals.unset_vars = if pr_left_out { BTreeSet::from(["pr".to_string()]) } else { BTreeSet::new() };
-        globals.failed_vars = variables.keys().filter(|name| !vars.contains_key(*name) && !globals.unset_vars.contains(*name)).cloned().collect();
+        globals.unset_vars = if pr_left_out {
+            BTreeSet::from(["pr".to_string()])
+        } else {
+            BTreeSet::new()
+        };
+        globals.failed_vars = variables
+            .keys()
+            .filter(|name| !vars.contains_key(*name) && !globals.unset_vars.contains(*name))
+            .cloned()
+            .collect();
         globals.vars = vars;
         let pr = self.preview_number(&globals.vars, &variables, uses_preview, options);
 
@@ -194,9 +247,22 @@ impl<'a> Checker<'a> {
         for (name, block, env, overlays) in plans {
             let merged = overlay::merge(&block.body, &overlays, self.sink);
             let project_schema = schema::block("project").expect("project schema");
-            structure::check_body(&merged, project_schema, block.kind.span, Mode { required: true, merge_named: false }, self.sink);
+            structure::check_body(
+                &merged,
+                project_schema,
+                block.kind.span,
+                Mode {
+                    required: true,
+                    merge_named: false,
+                },
+                self.sink,
+            );
             let declared = declared(&merged);
-            let pr = if env == Environment::Preview { pr } else { None };
+            let pr = if env == Environment::Preview {
+                pr
+            } else {
+                None
+            };
             let pr = match pr {
                 None if env == Environment::Preview => {
                     if globals.unset_vars.contains("pr") {
@@ -212,7 +278,10 @@ impl<'a> Checker<'a> {
             let stack = naming::stack(name, env, pr);
             let mut scope = Scope::new(&globals, declared, name, env, stack);
             let domain = {
-                let mut lw = Lower { scope: &mut scope, sink: self.sink };
+                let mut lw = Lower {
+                    scope: &mut scope,
+                    sink: self.sink,
+                };
                 let own = lower::attr(&merged, "domain").and_then(|e| {
                     let d = lw.string(e)?;
                     rules::host(&d, e.span, lw.sink).then_some(d)
@@ -239,15 +308,27 @@ impl<'a> Checker<'a> {
         }
         for (name, decl) in &variables {
             if !used_vars.contains(name) {
-                let span = decl.block.label.as_ref().map_or(decl.block.kind.span, |l| l.span);
+                let span = decl
+                    .block
+                    .label
+                    .as_ref()
+                    .map_or(decl.block.kind.span, |l| l.span);
                 self.sink.push(
-                    Diagnostic::new(Code::UnusedVariable, span, format!("variable `{name}` is never used"))
-                        .with_label("declared here")
-                        .with_help(format!("refer to it as `var.{name}`, or remove it")),
+                    Diagnostic::new(
+                        Code::UnusedVariable,
+                        span,
+                        format!("variable `{name}` is never used"),
+                    )
+                    .with_label("declared here")
+                    .with_help(format!("refer to it as `var.{name}`, or remove it")),
                 );
             }
         }
-        Some(Config { platform, deployments, projects: projects.keys().cloned().collect() })
+        Some(Config {
+            platform,
+            deployments,
+            projects: projects.keys().cloned().collect(),
+        })
     }
 
     fn top_level<'f>(
@@ -261,23 +342,42 @@ impl<'a> Checker<'a> {
             let b = match &item.kind {
                 ItemKind::Attribute(a) => {
                     self.sink.push(
-                        Diagnostic::new(Code::UnknownAttribute, a.key.span, format!("attribute `{}` outside of any block", a.key.text))
-                            .with_label("not inside a block")
-                            .with_help("the top level holds `platform`, `variable` and `project` blocks"),
+                        Diagnostic::new(
+                            Code::UnknownAttribute,
+                            a.key.span,
+                            format!("attribute `{}` outside of any block", a.key.text),
+                        )
+                        .with_label("not inside a block")
+                        .with_help(
+                            "the top level holds `platform`, `variable` and `project` blocks",
+                        ),
                     );
                     continue;
                 }
                 ItemKind::Block(b) => b,
             };
             let kind = b.kind.text.as_str();
-            let Some(schema) = schema::ROOT_BLOCKS.contains(&kind).then(|| schema::block(kind)).flatten() else {
-                let mut d = Diagnostic::new(Code::UnknownBlock, b.kind.span, format!("unknown top-level block `{kind}`"))
-                    .with_label("not allowed at the top level")
-                    .suggest(kind, schema::ROOT_BLOCKS.iter().copied());
+            let Some(schema) = schema::ROOT_BLOCKS
+                .contains(&kind)
+                .then(|| schema::block(kind))
+                .flatten()
+            else {
+                let mut d = Diagnostic::new(
+                    Code::UnknownBlock,
+                    b.kind.span,
+                    format!("unknown top-level block `{kind}`"),
+                )
+                .with_label("not allowed at the top level")
+                .suggest(kind, schema::ROOT_BLOCKS.iter().copied());
                 if d.help.is_none() {
                     d = match schema::BLOCKS.iter().find(|s| s.blocks.contains(&kind)) {
-                        Some(parent) => d.with_help(format!("`{kind}` blocks belong in `{}` blocks", parent.kind)),
-                        None => d.with_help("the top level holds `platform`, `variable` and `project` blocks"),
+                        Some(parent) => d.with_help(format!(
+                            "`{kind}` blocks belong in `{}` blocks",
+                            parent.kind
+                        )),
+                        None => d.with_help(
+                            "the top level holds `platform`, `variable` and `project` blocks",
+                        ),
                     };
                 }
                 self.sink.push(d);
@@ -286,26 +386,50 @@ impl<'a> Checker<'a> {
             match (schema.label, &b.label) {
                 (schema::LabelRule::Required, None) => {
                     self.sink.push(
-                        Diagnostic::new(Code::LabelMismatch, b.kind.span, format!("`{kind}` needs a name"))
-                            .with_label("name missing")
-                            .with_help(format!("write `{kind} <name> {{ ... }}`")),
+                        Diagnostic::new(
+                            Code::LabelMismatch,
+                            b.kind.span,
+                            format!("`{kind}` needs a name"),
+                        )
+                        .with_label("name missing")
+                        .with_help(format!("write `{kind} <name> {{ ... }}`")),
                     );
                     continue;
                 }
                 (schema::LabelRule::None, Some(label)) => {
-                    self.sink.push(Diagnostic::new(Code::LabelMismatch, label.span, format!("`{kind}` takes no name")).with_label("remove this name"));
+                    self.sink.push(
+                        Diagnostic::new(
+                            Code::LabelMismatch,
+                            label.span,
+                            format!("`{kind}` takes no name"),
+                        )
+                        .with_label("remove this name"),
+                    );
                 }
                 _ => {}
             }
-            structure::check_body(&b.body, schema, b.kind.span, Mode { required: kind != "project", merge_named: false }, self.sink);
+            structure::check_body(
+                &b.body,
+                schema,
+                b.kind.span,
+                Mode {
+                    required: kind != "project",
+                    merge_named: false,
+                },
+                self.sink,
+            );
             match kind {
                 "platform" => {
                     if let Some(first) = platforms.first() {
                         self.sink.push(
-                            Diagnostic::new(Code::MultiplePlatforms, b.kind.span, "a configuration has at most one `platform` block")
-                                .with_label("second platform block")
-                                .with_secondary(first.kind.span, "first platform block")
-                                .with_help("merge the two blocks"),
+                            Diagnostic::new(
+                                Code::MultiplePlatforms,
+                                b.kind.span,
+                                "a configuration has at most one `platform` block",
+                            )
+                            .with_label("second platform block")
+                            .with_secondary(first.kind.span, "first platform block")
+                            .with_help("merge the two blocks"),
                         );
                     }
                     platforms.push(b);
@@ -313,23 +437,37 @@ impl<'a> Checker<'a> {
                 "variable" => {
                     let label = b.label.as_ref().expect("checked above");
                     if let Some(first) = variables.get(&label.text) {
-                        let first = first.block.label.as_ref().map_or(first.block.kind.span, |l| l.span);
+                        let first = first
+                            .block
+                            .label
+                            .as_ref()
+                            .map_or(first.block.kind.span, |l| l.span);
                         self.duplicate("variable", &label.text, label.span, first);
                         continue;
                     }
                     // `type = number` (as in Terraform) or `type = "number"`.
                     let ty = lower::attr(&b.body, "type").and_then(|e| match &e.kind {
                         crate::syntax::ExprKind::Str(s) => s.as_plain(),
-                        crate::syntax::ExprKind::Ref(r) if r.segments.len() == 1 => Some(r.segments[0].text.clone()),
+                        crate::syntax::ExprKind::Ref(r) if r.segments.len() == 1 => {
+                            Some(r.segments[0].text.clone())
+                        }
                         _ => None,
                     });
-                    let ty = ty.and_then(|t| ["string", "number", "bool"].into_iter().find(|c| *c == t));
+                    let ty =
+                        ty.and_then(|t| ["string", "number", "bool"].into_iter().find(|c| *c == t));
                     if let Some(e) = lower::attr(&b.body, "type") {
                         if ty.is_none() {
                             self.sink.push(
-                                Diagnostic::new(Code::InvalidEnumValue, e.span, "a variable's type is `string`, `number` or `bool`")
-                                    .with_label("unknown type")
-                                    .suggest(&self.sources_snippet(e.span), ["string", "number", "bool"]),
+                                Diagnostic::new(
+                                    Code::InvalidEnumValue,
+                                    e.span,
+                                    "a variable's type is `string`, `number` or `bool`",
+                                )
+                                .with_label("unknown type")
+                                .suggest(
+                                    &self.sources_snippet(e.span),
+                                    ["string", "number", "bool"],
+                                ),
                             );
                         }
                     }
@@ -358,9 +496,13 @@ impl<'a> Checker<'a> {
 
     fn duplicate(&mut self, kind: &str, name: &str, span: Span, first: Span) {
         self.sink.push(
-            Diagnostic::new(Code::DuplicateName, span, format!("{kind} `{name}` is declared twice"))
-                .with_label("declared again here")
-                .with_secondary(first, "first declared here"),
+            Diagnostic::new(
+                Code::DuplicateName,
+                span,
+                format!("{kind} `{name}` is declared twice"),
+            )
+            .with_label("declared again here")
+            .with_secondary(first, "first declared here"),
         );
     }
 
@@ -381,7 +523,12 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn variables(&mut self, decls: &BTreeMap<String, VarDecl>, options: &Options, uses_preview: Option<Span>) -> BTreeMap<String, VarValue> {
+    fn variables(
+        &mut self,
+        decls: &BTreeMap<String, VarDecl>,
+        options: &Options,
+        uses_preview: Option<Span>,
+    ) -> BTreeMap<String, VarValue> {
         let mut out = BTreeMap::new();
         // Values given from outside, later ones winning (the CLI passes them lowest precedence first).
         let mut given: BTreeMap<&str, &VarInput> = BTreeMap::new();
@@ -391,7 +538,17 @@ impl<'a> Checker<'a> {
         let mut external_text = String::new();
         let mut external_spans: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for (name, v) in &given {
-            let value: String = v.value.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect();
+            let value: String = v
+                .value
+                .chars()
+                .map(|c| {
+                    if c.is_control() {
+                        c.escape_default().to_string()
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect();
             let line = if v.origin == "--var" {
                 format!("--var {name}={value}")
             } else if v.origin.starts_with("BERTH_VAR_") {
@@ -404,16 +561,28 @@ impl<'a> Checker<'a> {
             external_text.push('\n');
             external_spans.insert(name, (start, start + line.len()));
         }
-        let external = (!given.is_empty()).then(|| self.sources.add(SourceFile::new("<variables>", external_text)));
+        let external = (!given.is_empty()).then(|| {
+            self.sources
+                .add(SourceFile::new("<variables>", external_text))
+        });
         for (name, v) in &given {
             if !decls.contains_key(*name) {
                 let (s, e) = external_spans[name];
                 let id = external.expect("values were given");
                 self.sink.push(
-                    Diagnostic::new(Code::UnknownVariable, Span::new(id, s, e), format!("a value was given for `{name}`, which no `variable` block declares"))
-                        .with_label(format!("from {}", v.origin))
-                        .suggest(name, decls.keys().map(String::as_str))
-                        .or_help(format!("declare it: `variable {name} {{ type = \"{}\" }}`", if *name == "pr" { "number" } else { "string" })),
+                    Diagnostic::new(
+                        Code::UnknownVariable,
+                        Span::new(id, s, e),
+                        format!(
+                            "a value was given for `{name}`, which no `variable` block declares"
+                        ),
+                    )
+                    .with_label(format!("from {}", v.origin))
+                    .suggest(name, decls.keys().map(String::as_str))
+                    .or_help(format!(
+                        "declare it: `variable {name} {{ type = \"{}\" }}`",
+                        if *name == "pr" { "number" } else { "string" }
+                    )),
                 );
                 let _ = v;
             }
@@ -422,7 +591,11 @@ impl<'a> Checker<'a> {
             // A variable with an invalid type was reported; treat it as a string so its uses do
             // not cascade into more errors.
             let ty = decl.ty.unwrap_or("string");
-            let decl_span = decl.block.label.as_ref().map_or(decl.block.kind.span, |l| l.span);
+            let decl_span = decl
+                .block
+                .label
+                .as_ref()
+                .map_or(decl.block.kind.span, |l| l.span);
             if let Some(v) = given.get(name.as_str()) {
                 let (s, e) = external_spans[name.as_str()];
                 let span = Span::new(external.expect("values were given"), s, e);
@@ -431,9 +604,13 @@ impl<'a> Checker<'a> {
                         out.insert(name.clone(), val);
                     }
                     None => self.sink.push(
-                        Diagnostic::new(Code::BadVariableValue, span, format!("`{}` is not a valid {ty} for variable `{name}`", v.value))
-                            .with_label(format!("from {}", v.origin))
-                            .with_secondary(decl_span, format!("declared as {ty} here")),
+                        Diagnostic::new(
+                            Code::BadVariableValue,
+                            span,
+                            format!("`{}` is not a valid {ty} for variable `{name}`", v.value),
+                        )
+                        .with_label(format!("from {}", v.origin))
+                        .with_secondary(decl_span, format!("declared as {ty} here")),
                     ),
                 }
                 continue;
@@ -450,20 +627,34 @@ impl<'a> Checker<'a> {
                         out.insert(name.clone(), val);
                     }
                     None => self.sink.push(
-                        Diagnostic::new(Code::WrongType, default.span, format!("the default of `{name}` is not a {ty}"))
-                            .with_label(format!("expected a {ty} literal"))
-                            .with_secondary(decl_span, "declared here"),
+                        Diagnostic::new(
+                            Code::WrongType,
+                            default.span,
+                            format!("the default of `{name}` is not a {ty}"),
+                        )
+                        .with_label(format!("expected a {ty} literal"))
+                        .with_secondary(decl_span, "declared here"),
                     ),
                 }
                 continue;
             }
-            let needed = if name == "pr" { options.preview && uses_preview.is_some() } else { options.strict };
+            let needed = if name == "pr" {
+                options.preview && uses_preview.is_some()
+            } else {
+                options.strict
+            };
             if needed {
-                let code = if name == "pr" { Code::PreviewWithoutPr } else { Code::BadVariableValue };
+                let code = if name == "pr" {
+                    Code::PreviewWithoutPr
+                } else {
+                    Code::BadVariableValue
+                };
                 self.sink.push(
                     Diagnostic::new(code, decl_span, format!("variable `{name}` has no value"))
                         .with_label("no default, and no value given")
-                        .with_help(format!("give it with `--var {name}=...`, `BERTH_VAR_{name}` or a var file")),
+                        .with_help(format!(
+                            "give it with `--var {name}=...`, `BERTH_VAR_{name}` or a var file"
+                        )),
                 );
             } else if name == "pr" && options.strict {
                 // Planning other environments: previews without a number are left out.
@@ -480,13 +671,25 @@ impl<'a> Checker<'a> {
         out
     }
 
-    fn preview_number(&mut self, vars: &BTreeMap<String, VarValue>, decls: &BTreeMap<String, VarDecl>, uses_preview: Option<Span>, options: &Options) -> Option<u64> {
+    fn preview_number(
+        &mut self,
+        vars: &BTreeMap<String, VarValue>,
+        decls: &BTreeMap<String, VarDecl>,
+        uses_preview: Option<Span>,
+        options: &Options,
+    ) -> Option<u64> {
         let span = uses_preview?;
         let Some(decl) = decls.get("pr") else {
             self.sink.push(
-                Diagnostic::new(Code::PreviewWithoutPr, span, "a preview environment needs the `pr` variable")
-                    .with_label("preview environment")
-                    .with_help("declare `variable pr { type = \"number\" }` and give it with `--var pr=123`"),
+                Diagnostic::new(
+                    Code::PreviewWithoutPr,
+                    span,
+                    "a preview environment needs the `pr` variable",
+                )
+                .with_label("preview environment")
+                .with_help(
+                    "declare `variable pr { type = \"number\" }` and give it with `--var pr=123`",
+                ),
             );
             return None;
         };
@@ -494,11 +697,22 @@ impl<'a> Checker<'a> {
             Some(VarValue::Num(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 1e9 => Some(*n as u64),
             Some(VarValue::Str(s)) if s.parse::<u64>().is_ok() => s.parse().ok(),
             Some(value) => {
-                let decl_span = decl.block.label.as_ref().map_or(decl.block.kind.span, |l| l.span);
+                let decl_span = decl
+                    .block
+                    .label
+                    .as_ref()
+                    .map_or(decl.block.kind.span, |l| l.span);
                 self.sink.push(
-                    Diagnostic::new(Code::PreviewWithoutPr, decl_span, format!("`pr` must be a pull-request number, not `{}`", value.render()))
-                        .with_label("not a whole number")
-                        .with_help("declare `variable pr { type = \"number\" }`"),
+                    Diagnostic::new(
+                        Code::PreviewWithoutPr,
+                        decl_span,
+                        format!(
+                            "`pr` must be a pull-request number, not `{}`",
+                            value.render()
+                        ),
+                    )
+                    .with_label("not a whole number")
+                    .with_help("declare `variable pr { type = \"number\" }`"),
                 );
                 None
             }
@@ -516,6 +730,7 @@ impl<'a> Checker<'a> {
             acme_ca: None,
             address_pool: None,
             subnet_size: 24,
+            advertise_address: "127.0.0.1".into(),
             proxy: Proxy {
                 image: "berth/traefik:3.7.15".into(),
                 http_port: 80,
@@ -533,8 +748,17 @@ impl<'a> Checker<'a> {
         let Some(block) = block else { return p };
         p.span = Some(block.kind.span);
         let empty = Globals::default();
-        let mut scope = Scope::new(&empty, Declared::default(), "platform", Environment::Production, "platform".into());
-        let mut lw = Lower { scope: &mut scope, sink: self.sink };
+        let mut scope = Scope::new(
+            &empty,
+            Declared::default(),
+            "platform",
+            Environment::Production,
+            "platform".into(),
+        );
+        let mut lw = Lower {
+            scope: &mut scope,
+            sink: self.sink,
+        };
         let body = &block.body;
         if let Some(e) = lower::attr(body, "domain") {
             p.domain = lw.string(e).filter(|d| rules::host(d, e.span, lw.sink));
@@ -553,15 +777,36 @@ impl<'a> Checker<'a> {
                 p.address_pool = Some(pool);
             }
         }
+        if let Some(e) = lower::attr(body, "advertise_address") {
+            if let Some(a) = lw.string(e) {
+                if a.parse::<std::net::IpAddr>().is_ok() {
+                    p.advertise_address = a;
+                } else {
+                    lw.sink.push(
+                        Diagnostic::new(
+                            Code::InvalidCidr,
+                            e.span,
+                            format!("`{a}` is not an IP address"),
+                        )
+                        .with_label("expected an address such as 10.0.0.5")
+                        .with_help("swarm mode advertises an IP address, not a host name"),
+                    );
+                }
+            }
+        }
         if let Some(e) = lower::attr(body, "subnet_size") {
             if let Some(n) = lw.int(e, 16, 28) {
                 p.subnet_size = n as u8;
                 if let Some(len) = pool_len {
                     if n as u8 <= len {
                         lw.sink.push(
-                            Diagnostic::new(Code::InvalidCidr, e.span, format!("subnet size /{n} is not smaller than the pool (/{len})"))
-                                .with_label("must be a longer prefix than the pool's")
-                                .with_help(format!("use a value between {} and 28", len + 1)),
+                            Diagnostic::new(
+                                Code::InvalidCidr,
+                                e.span,
+                                format!("subnet size /{n} is not smaller than the pool (/{len})"),
+                            )
+                            .with_label("must be a longer prefix than the pool's")
+                            .with_help(format!("use a value between {} and 28", len + 1)),
                         );
                     }
                 }
@@ -569,7 +814,9 @@ impl<'a> Checker<'a> {
         }
         if let Some(proxy) = lower::block(body, "proxy") {
             let b = &proxy.body;
-            if let Some(v) = lower::attr(b, "image").and_then(|e| lw.string(e).filter(|i| rules::image(i, e.span, lw.sink))) {
+            if let Some(v) = lower::attr(b, "image")
+                .and_then(|e| lw.string(e).filter(|i| rules::image(i, e.span, lw.sink)))
+            {
                 p.proxy.image = v;
             }
             if let Some(v) = lower::attr(b, "http_port").and_then(|e| lw.port(e)) {
@@ -581,7 +828,12 @@ impl<'a> Checker<'a> {
             if let Some(v) = lower::attr(b, "refresh").and_then(|e| lw.duration(e)) {
                 p.proxy.refresh_ns = v;
             }
-            for (name, slot) in [("dashboard", &mut p.proxy.dashboard), ("metrics", &mut p.proxy.metrics), ("access_log", &mut p.proxy.access_log), ("redirect_https", &mut p.proxy.redirect_https)] {
+            for (name, slot) in [
+                ("dashboard", &mut p.proxy.dashboard),
+                ("metrics", &mut p.proxy.metrics),
+                ("access_log", &mut p.proxy.access_log),
+                ("redirect_https", &mut p.proxy.redirect_https),
+            ] {
                 if let Some(v) = lower::attr(b, name).and_then(|e| lw.bool(e)) {
                     *slot = v;
                 }
@@ -591,7 +843,10 @@ impl<'a> Checker<'a> {
             }
             if let Some(e) = lower::attr(b, "constraints") {
                 if let Some(list) = lw.str_list(e) {
-                    p.proxy.constraints = list.into_iter().filter_map(|(c, span)| rules::constraint(&c, span, lw.sink)).collect();
+                    p.proxy.constraints = list
+                        .into_iter()
+                        .filter_map(|(c, span)| rules::constraint(&c, span, lw.sink))
+                        .collect();
                 }
             }
         }
@@ -620,7 +875,12 @@ fn declared(body: &Body) -> Declared {
 fn parse_var(ty: &str, value: &str) -> Option<VarValue> {
     match ty {
         "string" => Some(VarValue::Str(value.to_string())),
-        "number" => value.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(VarValue::Num),
+        "number" => value
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(VarValue::Num),
         "bool" => match value.trim() {
             "true" => Some(VarValue::Bool(true)),
             "false" => Some(VarValue::Bool(false)),
@@ -631,10 +891,16 @@ fn parse_var(ty: &str, value: &str) -> Option<VarValue> {
 }
 
 /// Cross-project network declarations, collected before any project is lowered.
-pub(crate) fn shared_networks(projects: &BTreeMap<String, &Block>) -> BTreeMap<(String, String), SharedDecl> {
+pub(crate) fn shared_networks(
+    projects: &BTreeMap<String, &Block>,
+) -> BTreeMap<(String, String), SharedDecl> {
     let mut out = BTreeMap::new();
     for (project, block) in projects {
-        for (_, b) in block.body.blocks().filter(|(_, b)| b.kind.text == "network") {
+        for (_, b) in block
+            .body
+            .blocks()
+            .filter(|(_, b)| b.kind.text == "network")
+        {
             let Some(label) = &b.label else { continue };
             let shared_with = lower::attr(&b.body, "shared_with")
                 .map(|e| match &e.kind {
@@ -649,7 +915,13 @@ pub(crate) fn shared_networks(projects: &BTreeMap<String, &Block>) -> BTreeMap<(
                     _ => Vec::new(),
                 })
                 .unwrap_or_default();
-            out.insert((project.clone(), label.text.clone()), SharedDecl { shared_with, span: label.span });
+            out.insert(
+                (project.clone(), label.text.clone()),
+                SharedDecl {
+                    shared_with,
+                    span: label.span,
+                },
+            );
         }
     }
     out

@@ -22,14 +22,22 @@ use std::collections::{HashMap, HashSet};
 /// with `overlays` (that environment's blocks, in source order) merged in.
 pub fn merge(project: &Body, overlays: &[&Block], sink: &mut Sink) -> Body {
     let mut merged = Body {
-        items: project.items.iter().filter(|i| !is_block(i, "environment")).cloned().collect(),
+        items: project
+            .items
+            .iter()
+            .filter(|i| !is_block(i, "environment"))
+            .cloned()
+            .collect(),
         trailing: Vec::new(),
         span: project.span,
     };
     // An overlay has the shape of its `environment` block; what that shape does not allow was
     // reported by the structural check of the environment and is left out of the merge.
     let schema = schema::block("environment").expect("environment schema");
-    let mut state = State { assigned: HashMap::new(), replaced: HashSet::new() };
+    let mut state = State {
+        assigned: HashMap::new(),
+        replaced: HashSet::new(),
+    };
     for env in overlays {
         state.apply(&mut merged, &env.body, schema, String::new(), sink);
     }
@@ -51,10 +59,17 @@ impl State {
     fn assign(&mut self, path: String, span: Span, sink: &mut Sink) -> bool {
         if let Some(first) = self.assigned.get(&path) {
             sink.push(
-                Diagnostic::new(Code::ConflictingOverride, span, format!("`{}` is overridden twice in this environment", path.trim_start_matches('.')))
-                    .with_label("second override")
-                    .with_secondary(*first, "first override")
-                    .with_help("keep one of the two values"),
+                Diagnostic::new(
+                    Code::ConflictingOverride,
+                    span,
+                    format!(
+                        "`{}` is overridden twice in this environment",
+                        path.trim_start_matches('.')
+                    ),
+                )
+                .with_label("second override")
+                .with_secondary(*first, "first override")
+                .with_help("keep one of the two values"),
             );
             return false;
         }
@@ -62,7 +77,14 @@ impl State {
         true
     }
 
-    fn apply(&mut self, base: &mut Body, overlay: &Body, schema: &BlockSchema, path: String, sink: &mut Sink) {
+    fn apply(
+        &mut self,
+        base: &mut Body,
+        overlay: &Body,
+        schema: &BlockSchema,
+        path: String,
+        sink: &mut Sink,
+    ) {
         for item in &overlay.items {
             match &item.kind {
                 ItemKind::Attribute(a) => {
@@ -81,7 +103,11 @@ impl State {
                     if !self.assign(here, a.key.span, sink) {
                         continue;
                     }
-                    match base.items.iter_mut().find(|i| matches!(&i.kind, ItemKind::Attribute(b) if b.key.text == name)) {
+                    match base
+                        .items
+                        .iter_mut()
+                        .find(|i| matches!(&i.kind, ItemKind::Attribute(b) if b.key.text == name))
+                    {
                         Some(existing) => *existing = item.clone(),
                         None => base.items.push(item.clone()),
                     }
@@ -92,16 +118,29 @@ impl State {
                         self.merge_map(base, kind, &b.body, item, &format!("{path}.{kind}"), sink);
                         continue;
                     }
-                    let Some(child) = schema.blocks.contains(&kind).then(|| schema::block(kind)).flatten() else {
+                    let Some(child) = schema
+                        .blocks
+                        .contains(&kind)
+                        .then(|| schema::block(kind))
+                        .flatten()
+                    else {
                         continue;
                     };
                     if child.label == LabelRule::Required {
                         let Some(label) = &b.label else {
                             continue;
                         };
-                        let misspelled = base.blocks().any(|(_, t)| schema::block(&t.kind.text).is_none() && t.label.as_ref().is_some_and(|l| l.text == label.text));
+                        let misspelled = base.blocks().any(|(_, t)| {
+                            schema::block(&t.kind.text).is_none()
+                                && t.label.as_ref().is_some_and(|l| l.text == label.text)
+                        });
                         let target = base.items.iter_mut().find_map(|i| match &mut i.kind {
-                            ItemKind::Block(t) if t.kind.text == kind && t.label.as_ref().is_some_and(|l| l.text == label.text) => Some(t),
+                            ItemKind::Block(t)
+                                if t.kind.text == kind
+                                    && t.label.as_ref().is_some_and(|l| l.text == label.text) =>
+                            {
+                                Some(t)
+                            }
                             _ => None,
                         });
                         match target {
@@ -146,10 +185,22 @@ impl State {
                             ItemKind::Block(t) if t.kind.text == kind => Some(t),
                             _ => None,
                         }) {
-                            Some(target) => self.apply(&mut target.body, &b.body, child, here, sink),
+                            Some(target) => {
+                                self.apply(&mut target.body, &b.body, child, here, sink)
+                            }
                             None => {
                                 // Record the added block's attributes so a second overlay conflicts.
-                                let mut empty = Item { kind: ItemKind::Block(Block { kind: b.kind.clone(), label: None, body: Body { span: b.body.span, ..Body::default() } }), ..item.clone() };
+                                let mut empty = Item {
+                                    kind: ItemKind::Block(Block {
+                                        kind: b.kind.clone(),
+                                        label: None,
+                                        body: Body {
+                                            span: b.body.span,
+                                            ..Body::default()
+                                        },
+                                    }),
+                                    ..item.clone()
+                                };
                                 if let ItemKind::Block(t) = &mut empty.kind {
                                     self.apply(&mut t.body, &b.body, child, here, sink);
                                 }
@@ -163,7 +214,15 @@ impl State {
     }
 
     /// Merges the entries of an overlay map into the base's map of the same name.
-    fn merge_map(&mut self, base: &mut Body, name: &str, entries: &Body, item: &Item, path: &str, sink: &mut Sink) {
+    fn merge_map(
+        &mut self,
+        base: &mut Body,
+        name: &str,
+        entries: &Body,
+        item: &Item,
+        path: &str,
+        sink: &mut Sink,
+    ) {
         let existing = base.items.iter_mut().find_map(|i| match &mut i.kind {
             ItemKind::Block(t) if t.kind.text == name => Some(&mut t.body),
             ItemKind::Attribute(a) if a.key.text == name => match &mut a.value.kind {
@@ -181,7 +240,14 @@ impl State {
                 };
                 base.items.push(Item {
                     trivia: Default::default(),
-                    kind: ItemKind::Block(Block { kind: key, label: None, body: Body { span: entries.span, ..Body::default() } }),
+                    kind: ItemKind::Block(Block {
+                        kind: key,
+                        label: None,
+                        body: Body {
+                            span: entries.span,
+                            ..Body::default()
+                        },
+                    }),
                     span: item.span,
                 });
                 match &mut base.items.last_mut().expect("just pushed").kind {
@@ -191,11 +257,17 @@ impl State {
             }
         };
         for entry in &entries.items {
-            let ItemKind::Attribute(a) = &entry.kind else { continue };
+            let ItemKind::Attribute(a) = &entry.kind else {
+                continue;
+            };
             if !self.assign(format!("{path}.{}", a.key.text), a.key.span, sink) {
                 continue;
             }
-            match target.items.iter_mut().find(|i| matches!(&i.kind, ItemKind::Attribute(b) if b.key.text == a.key.text)) {
+            match target
+                .items
+                .iter_mut()
+                .find(|i| matches!(&i.kind, ItemKind::Attribute(b) if b.key.text == a.key.text))
+            {
                 Some(slot) => *slot = entry.clone(),
                 None => target.items.push(entry.clone()),
             }

@@ -43,10 +43,24 @@ impl Ty {
             Ty::Duration => "a duration such as `10s`".into(),
             Ty::Cpu => "a cpu amount such as `0.5` or `500m`".into(),
             Ty::Port => "a port number".into(),
-            Ty::Enum(choices) => format!("one of {}", choices.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", ")),
+            Ty::Enum(choices) => format!(
+                "one of {}",
+                choices
+                    .iter()
+                    .map(|c| format!("\"{c}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Ty::StrList => "a list of strings".into(),
             Ty::RefList(kind) => format!("a list of {} references", kind.as_str()),
-            Ty::Ref(kinds) => format!("a reference to a {}", kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" or ")),
+            Ty::Ref(kinds) => format!(
+                "a reference to a {}",
+                kinds
+                    .iter()
+                    .map(|k| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
             Ty::Map => "a map".into(),
             Ty::Scalar => "a string, number or bool".into(),
         }
@@ -102,15 +116,29 @@ pub struct BlockSchema {
 }
 
 const fn attr(name: &'static str, ty: Ty, default: &'static str, doc: &'static str) -> AttrSchema {
-    AttrSchema { name, ty, required: false, default, doc }
+    AttrSchema {
+        name,
+        ty,
+        required: false,
+        default,
+        doc,
+    }
 }
 
 const fn req(name: &'static str, ty: Ty, doc: &'static str) -> AttrSchema {
-    AttrSchema { name, ty, required: true, default: "", doc }
+    AttrSchema {
+        name,
+        ty,
+        required: true,
+        default: "",
+        doc,
+    }
 }
 
 const U: u64 = u64::MAX;
-const SCOPE_BLOCKS: &[&str] = &["quota", "access", "service", "volume", "secret", "config", "network"];
+const SCOPE_BLOCKS: &[&str] = &[
+    "quota", "access", "service", "volume", "secret", "config", "network",
+];
 
 /// Top-level blocks.
 pub const ROOT_BLOCKS: &[&str] = &["platform", "variable", "project"];
@@ -127,6 +155,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("acme_ca", Ty::Str, "Let's Encrypt", "ACME directory URL (e.g. a pebble test CA)."),
             attr("address_pool", Ty::Str, "Docker's default", "IPv4 CIDR pool for overlay networks, used at swarm init."),
             attr("subnet_size", Ty::Int(16, 28), "24", "Prefix length of each network's subnet."),
+            attr("advertise_address", Ty::Str, "\"127.0.0.1\"", "Address the first manager advertises when berth initialises swarm mode."),
         ],
         blocks: &["proxy"],
     },

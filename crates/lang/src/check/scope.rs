@@ -23,7 +23,10 @@ pub enum Target {
     Secret(String),
     Config(String),
     Network(String),
-    SharedNetwork { project: String, name: String },
+    SharedNetwork {
+        project: String,
+        name: String,
+    },
 }
 
 impl Target {
@@ -93,8 +96,22 @@ pub struct Scope<'g> {
 }
 
 impl<'g> Scope<'g> {
-    pub fn new(globals: &'g Globals, declared: Declared, project: &str, environment: Environment, stack: String) -> Self {
-        Scope { globals, declared, project: project.to_string(), environment, stack, used_vars: BTreeSet::new(), service_refs: BTreeSet::new() }
+    pub fn new(
+        globals: &'g Globals,
+        declared: Declared,
+        project: &str,
+        environment: Environment,
+        stack: String,
+    ) -> Self {
+        Scope {
+            globals,
+            declared,
+            project: project.to_string(),
+            environment,
+            stack,
+            used_vars: BTreeSet::new(),
+            service_refs: BTreeSet::new(),
+        }
     }
 
     pub fn take_service_refs(&mut self) -> BTreeSet<String> {
@@ -104,17 +121,22 @@ impl<'g> Scope<'g> {
     pub fn resolve(&mut self, r: &Ref, sink: &mut Sink) -> Option<Target> {
         let segs: Vec<&str> = r.segments.iter().map(|s| s.text.as_str()).collect();
         let span = r.span;
-        let named = |map: &BTreeMap<String, Span>, kind: &str, name: &str, sink: &mut Sink| -> bool {
-            if map.contains_key(name) {
-                return true;
-            }
-            sink.push(
-                Diagnostic::new(Code::UndefinedReference, span, format!("no {kind} named `{name}` in project `{}`", self.project))
+        let named =
+            |map: &BTreeMap<String, Span>, kind: &str, name: &str, sink: &mut Sink| -> bool {
+                if map.contains_key(name) {
+                    return true;
+                }
+                sink.push(
+                    Diagnostic::new(
+                        Code::UndefinedReference,
+                        span,
+                        format!("no {kind} named `{name}` in project `{}`", self.project),
+                    )
                     .with_label(format!("undefined {kind}"))
                     .suggest(name, map.keys().map(String::as_str)),
-            );
-            false
-        };
+                );
+                false
+            };
         match segs.as_slice() {
             ["var", name] => match self.globals.vars.get(*name) {
                 Some(v) => {
@@ -136,49 +158,84 @@ impl<'g> Scope<'g> {
                 }
                 None => {
                     sink.push(
-                        Diagnostic::new(Code::UndefinedReference, span, format!("no variable named `{name}`"))
-                            .with_label("undefined variable")
-                            .suggest(name, self.globals.vars.keys().map(String::as_str))
-                            .with_help(format!("declare it: `variable {name} {{ type = \"string\" }}`")),
+                        Diagnostic::new(
+                            Code::UndefinedReference,
+                            span,
+                            format!("no variable named `{name}`"),
+                        )
+                        .with_label("undefined variable")
+                        .suggest(name, self.globals.vars.keys().map(String::as_str))
+                        .with_help(format!(
+                            "declare it: `variable {name} {{ type = \"string\" }}`"
+                        )),
                     );
                     None
                 }
             },
-            ["secret", name] => named(&self.declared.secrets, "secret", name, sink).then(|| Target::Secret(name.to_string())),
-            ["volume", name] => named(&self.declared.volumes, "volume", name, sink).then(|| Target::Volume(name.to_string())),
-            ["config", name] => named(&self.declared.configs, "config", name, sink).then(|| Target::Config(name.to_string())),
+            ["secret", name] => named(&self.declared.secrets, "secret", name, sink)
+                .then(|| Target::Secret(name.to_string())),
+            ["volume", name] => named(&self.declared.volumes, "volume", name, sink)
+                .then(|| Target::Volume(name.to_string())),
+            ["config", name] => named(&self.declared.configs, "config", name, sink)
+                .then(|| Target::Config(name.to_string())),
             ["network", name] => {
                 if *name == "default" {
                     return Some(Target::Network("default".into()));
                 }
-                named(&self.declared.networks, "network", name, sink).then(|| Target::Network(name.to_string()))
+                named(&self.declared.networks, "network", name, sink)
+                    .then(|| Target::Network(name.to_string()))
             }
-            ["project", "name"] | ["deployment", "project"] => Some(Target::Text(self.project.clone())),
+            ["project", "name"] | ["deployment", "project"] => {
+                Some(Target::Text(self.project.clone()))
+            }
             ["deployment", "stack"] => Some(Target::Text(self.stack.clone())),
-            ["deployment", "environment"] => Some(Target::Text(self.environment.as_str().to_string())),
+            ["deployment", "environment"] => {
+                Some(Target::Text(self.environment.as_str().to_string()))
+            }
             ["project", project, "network", name] => self.shared_network(project, name, span, sink),
             [service] if self.declared.services.contains_key(*service) => {
                 self.service_refs.insert(service.to_string());
                 Some(Target::Service(service.to_string()))
             }
-            [service, attr @ ("host" | "name")] if self.declared.services.contains_key(*service) => {
+            [service, attr @ ("host" | "name")]
+                if self.declared.services.contains_key(*service) =>
+            {
                 self.service_refs.insert(service.to_string());
                 let _ = attr;
                 Some(Target::Text(naming::object(&self.stack, service)))
             }
             [service, attr] if self.declared.services.contains_key(*service) => {
                 sink.push(
-                    Diagnostic::new(Code::UndefinedReference, r.segments[1].span, format!("service `{service}` has no attribute `{attr}`"))
-                        .with_label("unknown attribute")
-                        .suggest(attr, ["host", "name"])
-                        .with_help("services offer `host` (and `name`), e.g. `${db.host}`"),
+                    Diagnostic::new(
+                        Code::UndefinedReference,
+                        r.segments[1].span,
+                        format!("service `{service}` has no attribute `{attr}`"),
+                    )
+                    .with_label("unknown attribute")
+                    .suggest(attr, ["host", "name"])
+                    .with_help("services offer `host` (and `name`), e.g. `${db.host}`"),
                 );
                 None
             }
-            [service] | [service, "host" | "name"] if !["var", "secret", "volume", "config", "network", "project", "deployment"].contains(service) => {
-                let mut d = Diagnostic::new(Code::UndefinedReference, span, format!("no service named `{service}` in project `{}`", self.project))
-                    .with_label("undefined service")
-                    .suggest(service, self.declared.services.keys().map(String::as_str));
+            [service] | [service, "host" | "name"]
+                if ![
+                    "var",
+                    "secret",
+                    "volume",
+                    "config",
+                    "network",
+                    "project",
+                    "deployment",
+                ]
+                .contains(service) =>
+            {
+                let mut d = Diagnostic::new(
+                    Code::UndefinedReference,
+                    span,
+                    format!("no service named `{service}` in project `{}`", self.project),
+                )
+                .with_label("undefined service")
+                .suggest(service, self.declared.services.keys().map(String::as_str));
                 if d.help.is_none() && segs.len() == 1 {
                     d = d.with_help("a bare name refers to a service; write `volume.x`, `secret.x`, `config.x`, `network.x` or `var.x` for other things");
                 }
@@ -187,13 +244,30 @@ impl<'g> Scope<'g> {
             }
             [first, ..] => {
                 let mut candidates: Vec<String> = self.declared.services.keys().cloned().collect();
-                candidates.extend(["var", "secret", "volume", "config", "network", "project", "deployment"].map(String::from));
+                candidates.extend(
+                    [
+                        "var",
+                        "secret",
+                        "volume",
+                        "config",
+                        "network",
+                        "project",
+                        "deployment",
+                    ]
+                    .map(String::from),
+                );
                 let kind_hint = match *first {
-                    "secrets" | "volumes" | "configs" | "networks" | "vars" | "services" => Some(first.trim_end_matches('s')),
+                    "secrets" | "volumes" | "configs" | "networks" | "vars" | "services" => {
+                        Some(first.trim_end_matches('s'))
+                    }
                     _ => None,
                 };
-                let mut d = Diagnostic::new(Code::UndefinedReference, span, format!("cannot resolve `{}`", r.dotted()))
-                    .with_label(format!("nothing named `{first}` here"));
+                let mut d = Diagnostic::new(
+                    Code::UndefinedReference,
+                    span,
+                    format!("cannot resolve `{}`", r.dotted()),
+                )
+                .with_label(format!("nothing named `{first}` here"));
                 d = match kind_hint {
                     Some(k) => d.with_help(format!("did you mean `{k}.…`?")),
                     None => d.suggest(first, candidates.iter().map(String::as_str)),
@@ -208,33 +282,70 @@ impl<'g> Scope<'g> {
         }
     }
 
-    fn shared_network(&mut self, project: &str, name: &str, span: Span, sink: &mut Sink) -> Option<Target> {
+    fn shared_network(
+        &mut self,
+        project: &str,
+        name: &str,
+        span: Span,
+        sink: &mut Sink,
+    ) -> Option<Target> {
         if !self.globals.projects.contains(project) {
             sink.push(
-                Diagnostic::new(Code::UndefinedReference, span, format!("no project named `{project}`"))
-                    .with_label("undefined project")
-                    .suggest(project, self.globals.projects.iter().map(String::as_str)),
+                Diagnostic::new(
+                    Code::UndefinedReference,
+                    span,
+                    format!("no project named `{project}`"),
+                )
+                .with_label("undefined project")
+                .suggest(project, self.globals.projects.iter().map(String::as_str)),
             );
             return None;
         }
-        let Some(decl) = self.globals.networks.get(&(project.to_string(), name.to_string())) else {
-            let candidates: Vec<&str> = self.globals.networks.keys().filter(|(p, _)| p == project).map(|(_, n)| n.as_str()).collect();
+        let Some(decl) = self
+            .globals
+            .networks
+            .get(&(project.to_string(), name.to_string()))
+        else {
+            let candidates: Vec<&str> = self
+                .globals
+                .networks
+                .keys()
+                .filter(|(p, _)| p == project)
+                .map(|(_, n)| n.as_str())
+                .collect();
             sink.push(
-                Diagnostic::new(Code::UndefinedReference, span, format!("project `{project}` declares no network `{name}`"))
-                    .with_label("undefined network")
-                    .suggest(name, candidates),
+                Diagnostic::new(
+                    Code::UndefinedReference,
+                    span,
+                    format!("project `{project}` declares no network `{name}`"),
+                )
+                .with_label("undefined network")
+                .suggest(name, candidates),
             );
             return None;
         };
         if !decl.shared_with.iter().any(|p| p == &self.project) {
             sink.push(
-                Diagnostic::new(Code::UnknownLink, span, format!("network `{name}` of project `{project}` is not shared with `{}`", self.project))
-                    .with_label("not offered to this project")
-                    .with_secondary(decl.span, "declared here")
-                    .with_help(format!("add `shared_with = [\"{}\"]` to that network", self.project)),
+                Diagnostic::new(
+                    Code::UnknownLink,
+                    span,
+                    format!(
+                        "network `{name}` of project `{project}` is not shared with `{}`",
+                        self.project
+                    ),
+                )
+                .with_label("not offered to this project")
+                .with_secondary(decl.span, "declared here")
+                .with_help(format!(
+                    "add `shared_with = [\"{}\"]` to that network",
+                    self.project
+                )),
             );
             return None;
         }
-        Some(Target::SharedNetwork { project: project.to_string(), name: name.to_string() })
+        Some(Target::SharedNetwork {
+            project: project.to_string(),
+            name: name.to_string(),
+        })
     }
 }

@@ -19,7 +19,13 @@ pub struct Mode {
 }
 
 /// Checks `body` (the inside of a block of kind `schema.kind`) and everything below it.
-pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mode, sink: &mut Sink) {
+pub fn check_body(
+    body: &Body,
+    schema: &BlockSchema,
+    block_span: Span,
+    mode: Mode,
+    sink: &mut Sink,
+) {
     let mut seen_attrs: HashMap<&str, Span> = HashMap::new();
     let mut seen_single: HashMap<&str, Span> = HashMap::new();
     let mut seen_named: HashMap<(&str, &str), Span> = HashMap::new();
@@ -29,9 +35,13 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                 let name = a.key.text.as_str();
                 if let Some(first) = seen_attrs.insert(name, a.key.span) {
                     sink.push(
-                        Diagnostic::new(Code::DuplicateAttribute, a.key.span, format!("`{name}` is set twice"))
-                            .with_label("set again here")
-                            .with_secondary(first, "first set here"),
+                        Diagnostic::new(
+                            Code::DuplicateAttribute,
+                            a.key.span,
+                            format!("`{name}` is set twice"),
+                        )
+                        .with_label("set again here")
+                        .with_secondary(first, "first set here"),
                     );
                 }
                 if let Some(attr) = schema.attr(name) {
@@ -40,9 +50,13 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                             ExprKind::Map(entries) => check_map(entries, sink),
                             ExprKind::Error => {}
                             _ => sink.push(
-                                Diagnostic::new(Code::WrongType, a.value.span, format!("`{name}` takes a map"))
-                                    .with_label("not a map")
-                                    .with_help(format!("write `{name} {{ KEY = \"value\" }}`")),
+                                Diagnostic::new(
+                                    Code::WrongType,
+                                    a.value.span,
+                                    format!("`{name}` takes a map"),
+                                )
+                                .with_label("not a map")
+                                .with_help(format!("write `{name} {{ KEY = \"value\" }}`")),
                             ),
                         }
                     }
@@ -50,9 +64,13 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                 }
                 if schema.blocks.contains(&name) {
                     sink.push(
-                        Diagnostic::new(Code::WrongType, a.key.span, format!("`{name}` is a block, not an attribute"))
-                            .with_label("written as an attribute")
-                            .with_help(format!("write `{name} {{ ... }}`")),
+                        Diagnostic::new(
+                            Code::WrongType,
+                            a.key.span,
+                            format!("`{name}` is a block, not an attribute"),
+                        )
+                        .with_label("written as an attribute")
+                        .with_help(format!("write `{name} {{ ... }}`")),
                     );
                 } else {
                     unknown_attr(name, a.key.span, schema, sink);
@@ -64,36 +82,68 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                     if attr.ty == Ty::Map {
                         if let Some(first) = seen_attrs.insert(kind, b.kind.span) {
                             sink.push(
-                                Diagnostic::new(Code::DuplicateAttribute, b.kind.span, format!("`{kind}` is set twice"))
-                                    .with_label("set again here")
-                                    .with_secondary(first, "first set here"),
+                                Diagnostic::new(
+                                    Code::DuplicateAttribute,
+                                    b.kind.span,
+                                    format!("`{kind}` is set twice"),
+                                )
+                                .with_label("set again here")
+                                .with_secondary(first, "first set here"),
                             );
                         }
                         if let Some(label) = &b.label {
-                            sink.push(Diagnostic::new(Code::LabelMismatch, label.span, format!("`{kind}` takes no name")).with_label("remove this name"));
+                            sink.push(
+                                Diagnostic::new(
+                                    Code::LabelMismatch,
+                                    label.span,
+                                    format!("`{kind}` takes no name"),
+                                )
+                                .with_label("remove this name"),
+                            );
                         }
                         check_map(&b.body, sink);
                     } else {
                         // Written, if wrongly: not also reported as missing.
                         seen_attrs.entry(kind).or_insert(b.kind.span);
                         sink.push(
-                            Diagnostic::new(Code::WrongType, b.kind.span, format!("`{kind}` is an attribute, not a block"))
-                                .with_label("written as a block")
-                                .with_help(format!("write `{kind} = {}`", example(attr.ty))),
+                            Diagnostic::new(
+                                Code::WrongType,
+                                b.kind.span,
+                                format!("`{kind}` is an attribute, not a block"),
+                            )
+                            .with_label("written as a block")
+                            .with_help(format!("write `{kind} = {}`", example(attr.ty))),
                         );
                     }
                     continue;
                 }
                 if !schema.blocks.contains(&kind) {
-                    let candidates = schema.blocks.iter().copied().chain(schema.attrs.iter().map(|a| a.name));
-                    let mut d = Diagnostic::new(Code::UnknownBlock, b.kind.span, format!("unknown block `{kind}` in `{}`", schema.kind))
-                        .with_label("not allowed here")
-                        .suggest(kind, candidates);
+                    let candidates = schema
+                        .blocks
+                        .iter()
+                        .copied()
+                        .chain(schema.attrs.iter().map(|a| a.name));
+                    let mut d = Diagnostic::new(
+                        Code::UnknownBlock,
+                        b.kind.span,
+                        format!("unknown block `{kind}` in `{}`", schema.kind),
+                    )
+                    .with_label("not allowed here")
+                    .suggest(kind, candidates);
                     if d.help.is_none() {
-                        if let Some(parent) = schema::BLOCKS.iter().find(|s| s.blocks.contains(&kind)) {
-                            d = d.with_help(format!("`{kind}` blocks belong in `{}` blocks", parent.kind));
+                        if let Some(parent) =
+                            schema::BLOCKS.iter().find(|s| s.blocks.contains(&kind))
+                        {
+                            d = d.with_help(format!(
+                                "`{kind}` blocks belong in `{}` blocks",
+                                parent.kind
+                            ));
                         } else if !schema.blocks.is_empty() {
-                            d = d.with_help(format!("`{}` may contain: {}", schema.kind, schema.blocks.join(", ")));
+                            d = d.with_help(format!(
+                                "`{}` may contain: {}",
+                                schema.kind,
+                                schema.blocks.join(", ")
+                            ));
                         }
                     }
                     sink.push(d);
@@ -103,17 +153,25 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                 match (child.label, &b.label) {
                     (LabelRule::Required, None) => {
                         sink.push(
-                            Diagnostic::new(Code::LabelMismatch, b.kind.span, format!("`{kind}` needs a name"))
-                                .with_label("name missing")
-                                .with_help(format!("write `{kind} <name> {{ ... }}`")),
+                            Diagnostic::new(
+                                Code::LabelMismatch,
+                                b.kind.span,
+                                format!("`{kind}` needs a name"),
+                            )
+                            .with_label("name missing")
+                            .with_help(format!("write `{kind} <name> {{ ... }}`")),
                         );
                         continue;
                     }
                     (LabelRule::None, Some(label)) => {
                         sink.push(
-                            Diagnostic::new(Code::LabelMismatch, label.span, format!("`{kind}` takes no name"))
-                                .with_label("remove this name")
-                                .with_help(format!("write `{kind} {{ ... }}`")),
+                            Diagnostic::new(
+                                Code::LabelMismatch,
+                                label.span,
+                                format!("`{kind}` takes no name"),
+                            )
+                            .with_label("remove this name")
+                            .with_help(format!("write `{kind} {{ ... }}`")),
                         );
                     }
                     _ => {}
@@ -121,12 +179,18 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                 match &b.label {
                     Some(label) if child.label == LabelRule::Required => {
                         let merge = mode.merge_named || kind == "environment";
-                        if let Some(first) = seen_named.insert((kind, label.text.as_str()), label.span) {
+                        if let Some(first) =
+                            seen_named.insert((kind, label.text.as_str()), label.span)
+                        {
                             if !merge {
                                 sink.push(
-                                    Diagnostic::new(Code::DuplicateName, label.span, format!("{kind} `{}` is declared twice", label.text))
-                                        .with_label("declared again here")
-                                        .with_secondary(first, "first declared here"),
+                                    Diagnostic::new(
+                                        Code::DuplicateName,
+                                        label.span,
+                                        format!("{kind} `{}` is declared twice", label.text),
+                                    )
+                                    .with_label("declared again here")
+                                    .with_secondary(first, "first declared here"),
                                 );
                             }
                         }
@@ -135,19 +199,35 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
                         if let Some(first) = seen_single.insert(kind, b.kind.span) {
                             if !mode.merge_named {
                                 sink.push(
-                                    Diagnostic::new(Code::DuplicateAttribute, b.kind.span, format!("`{kind}` appears twice in `{}`", schema.kind))
-                                        .with_label("again here")
-                                        .with_secondary(first, "first here")
-                                        .with_help("merge the two blocks into one"),
+                                    Diagnostic::new(
+                                        Code::DuplicateAttribute,
+                                        b.kind.span,
+                                        format!("`{kind}` appears twice in `{}`", schema.kind),
+                                    )
+                                    .with_label("again here")
+                                    .with_secondary(first, "first here")
+                                    .with_help("merge the two blocks into one"),
                                 );
                             }
                         }
                     }
                     _ => {}
                 }
-                let child_mode = Mode { merge_named: mode.merge_named, required: mode.required && kind != "environment" };
+                let child_mode = Mode {
+                    merge_named: mode.merge_named,
+                    required: mode.required && kind != "environment",
+                };
                 if kind == "environment" {
-                    check_body(&b.body, child, b.kind.span, Mode { required: false, merge_named: true }, sink);
+                    check_body(
+                        &b.body,
+                        child,
+                        b.kind.span,
+                        Mode {
+                            required: false,
+                            merge_named: true,
+                        },
+                        sink,
+                    );
                 } else {
                     check_body(&b.body, child, b.kind.span, child_mode, sink);
                 }
@@ -158,9 +238,18 @@ pub fn check_body(body: &Body, schema: &BlockSchema, block_span: Span, mode: Mod
         for attr in schema.attrs.iter().filter(|a| a.required) {
             if !seen_attrs.contains_key(attr.name) {
                 sink.push(
-                    Diagnostic::new(Code::MissingAttribute, block_span, format!("`{}` is missing `{}`", schema.kind, attr.name))
-                        .with_label(format!("this {} has no `{}`", schema.kind, attr.name))
-                        .with_help(format!("add `{} = {}` ({})", attr.name, example(attr.ty), attr.doc.trim_end_matches('.').to_lowercase())),
+                    Diagnostic::new(
+                        Code::MissingAttribute,
+                        block_span,
+                        format!("`{}` is missing `{}`", schema.kind, attr.name),
+                    )
+                    .with_label(format!("this {} has no `{}`", schema.kind, attr.name))
+                    .with_help(format!(
+                        "add `{} = {}` ({})",
+                        attr.name,
+                        example(attr.ty),
+                        attr.doc.trim_end_matches('.').to_lowercase()
+                    )),
                 );
             }
         }
@@ -175,16 +264,24 @@ pub fn check_map(body: &Body, sink: &mut Sink) {
             ItemKind::Attribute(a) => {
                 if let Some(first) = seen.insert(a.key.text.as_str(), a.key.span) {
                     sink.push(
-                        Diagnostic::new(Code::DuplicateAttribute, a.key.span, format!("key `{}` is set twice", a.key.text))
-                            .with_label("set again here")
-                            .with_secondary(first, "first set here"),
+                        Diagnostic::new(
+                            Code::DuplicateAttribute,
+                            a.key.span,
+                            format!("key `{}` is set twice", a.key.text),
+                        )
+                        .with_label("set again here")
+                        .with_secondary(first, "first set here"),
                     );
                 }
             }
             ItemKind::Block(b) => {
                 sink.push(
-                    Diagnostic::new(Code::WrongType, b.kind.span, "maps hold `key = value` entries, not blocks")
-                        .with_label("a block inside a map"),
+                    Diagnostic::new(
+                        Code::WrongType,
+                        b.kind.span,
+                        "maps hold `key = value` entries, not blocks",
+                    )
+                    .with_label("a block inside a map"),
                 );
             }
         }
@@ -192,12 +289,24 @@ pub fn check_map(body: &Body, sink: &mut Sink) {
 }
 
 fn unknown_attr(name: &str, span: Span, schema: &BlockSchema, sink: &mut Sink) {
-    let candidates = schema.attrs.iter().map(|a| a.name).chain(schema.blocks.iter().copied());
-    let mut d = Diagnostic::new(Code::UnknownAttribute, span, format!("unknown attribute `{name}` in `{}`", schema.kind))
-        .with_label("not allowed here")
-        .suggest(name, candidates);
+    let candidates = schema
+        .attrs
+        .iter()
+        .map(|a| a.name)
+        .chain(schema.blocks.iter().copied());
+    let mut d = Diagnostic::new(
+        Code::UnknownAttribute,
+        span,
+        format!("unknown attribute `{name}` in `{}`", schema.kind),
+    )
+    .with_label("not allowed here")
+    .suggest(name, candidates);
     if d.help.is_none() {
-        let elsewhere: Vec<&str> = schema::BLOCKS.iter().filter(|b| b.attr(name).is_some()).map(|b| b.kind).collect();
+        let elsewhere: Vec<&str> = schema::BLOCKS
+            .iter()
+            .filter(|b| b.attr(name).is_some())
+            .map(|b| b.kind)
+            .collect();
         if !elsewhere.is_empty() {
             let kinds: Vec<String> = elsewhere.iter().map(|k| format!("`{k}`")).collect();
             let kinds = match kinds.split_last() {
@@ -206,7 +315,16 @@ fn unknown_attr(name: &str, span: Span, schema: &BlockSchema, sink: &mut Sink) {
             };
             d = d.with_help(format!("`{name}` belongs in a {kinds} block"));
         } else if !schema.attrs.is_empty() {
-            d = d.with_help(format!("`{}` accepts: {}", schema.kind, schema.attrs.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")));
+            d = d.with_help(format!(
+                "`{}` accepts: {}",
+                schema.kind,
+                schema
+                    .attrs
+                    .iter()
+                    .map(|a| a.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
     }
     sink.push(d);

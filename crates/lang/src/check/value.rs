@@ -81,9 +81,17 @@ impl Lower<'_, '_> {
                             other => {
                                 ok = false;
                                 self.sink.push(
-                                    Diagnostic::new(Code::WrongType, r.span, format!("`{}` is {}, which cannot be put in a string", r.dotted(), other.kind()))
-                                        .with_label("not a text value")
-                                        .with_help(interp_help(&other)),
+                                    Diagnostic::new(
+                                        Code::WrongType,
+                                        r.span,
+                                        format!(
+                                            "`{}` is {}, which cannot be put in a string",
+                                            r.dotted(),
+                                            other.kind()
+                                        ),
+                                    )
+                                    .with_label("not a text value")
+                                    .with_help(interp_help(&other)),
                                 );
                             }
                         },
@@ -105,7 +113,10 @@ impl Lower<'_, '_> {
             }
             ExprKind::Ref(r) => self.resolve(r),
             ExprKind::Map(_) => {
-                self.sink.push(Diagnostic::new(Code::WrongType, expr.span, "a map is not allowed here").with_label("unexpected map"));
+                self.sink.push(
+                    Diagnostic::new(Code::WrongType, expr.span, "a map is not allowed here")
+                        .with_label("unexpected map"),
+                );
                 None
             }
             ExprKind::Error => None,
@@ -126,19 +137,33 @@ impl Lower<'_, '_> {
 
     fn wrong(&mut self, span: Span, ty: Ty, got: &Val) {
         self.sink.push(
-            Diagnostic::new(Code::WrongType, span, format!("expected {}, found {}", ty.describe(), got.kind()))
-                .with_label(format!("expected {}", ty.describe()))
-                .with_help(match (ty, got) {
-                    (Ty::Size, Val::Num(n)) => format!("add a unit: `{}M` means {} MiB", fmt_num(*n), fmt_num(*n)),
-                    (Ty::Duration, Val::Num(n)) => format!("add a unit: `{}s`", fmt_num(*n)),
-                    (Ty::Str, Val::Num(n)) => format!("quote it: `\"{}\"`", fmt_num(*n)),
-                    (Ty::Int(..) | Ty::Port, Val::Str(s)) if s.parse::<f64>().is_ok() => format!("remove the quotes: `{s}`"),
-                    (Ty::StrList, Val::Str(s)) if s.split_whitespace().count() > 1 => {
-                        format!("write a list: `[{}]`", s.split_whitespace().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", "))
-                    }
-                    (Ty::StrList | Ty::RefList(_), _) => "write a list: `[ ... ]`".to_string(),
-                    _ => format!("write {} here", ty.describe()),
-                }),
+            Diagnostic::new(
+                Code::WrongType,
+                span,
+                format!("expected {}, found {}", ty.describe(), got.kind()),
+            )
+            .with_label(format!("expected {}", ty.describe()))
+            .with_help(match (ty, got) {
+                (Ty::Size, Val::Num(n)) => {
+                    format!("add a unit: `{}M` means {} MiB", fmt_num(*n), fmt_num(*n))
+                }
+                (Ty::Duration, Val::Num(n)) => format!("add a unit: `{}s`", fmt_num(*n)),
+                (Ty::Str, Val::Num(n)) => format!("quote it: `\"{}\"`", fmt_num(*n)),
+                (Ty::Int(..) | Ty::Port, Val::Str(s)) if s.parse::<f64>().is_ok() => {
+                    format!("remove the quotes: `{s}`")
+                }
+                (Ty::StrList, Val::Str(s)) if s.split_whitespace().count() > 1 => {
+                    format!(
+                        "write a list: `[{}]`",
+                        s.split_whitespace()
+                            .map(|w| format!("\"{w}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }
+                (Ty::StrList | Ty::RefList(_), _) => "write a list: `[ ... ]`".to_string(),
+                _ => format!("write {} here", ty.describe()),
+            }),
         );
     }
 
@@ -146,7 +171,9 @@ impl Lower<'_, '_> {
     /// rather than about the literal.
     fn mismatch(&mut self, expr: &Expr, ty: Ty, got: &Val) {
         let var = match &expr.kind {
-            ExprKind::Ref(r) if r.segments.len() == 2 && r.segments[0].text == "var" => Some(r.segments[1].text.as_str()),
+            ExprKind::Ref(r) if r.segments.len() == 2 && r.segments[0].text == "var" => {
+                Some(r.segments[1].text.as_str())
+            }
             _ => None,
         };
         let wanted = match ty {
@@ -157,9 +184,15 @@ impl Lower<'_, '_> {
         };
         match (var, wanted, got) {
             (Some(name), Some(wanted), Val::Str(_) | Val::Num(_) | Val::Bool(_)) => self.sink.push(
-                Diagnostic::new(Code::WrongType, expr.span, format!("expected {}, found {}", ty.describe(), got.kind()))
-                    .with_label(format!("`var.{name}` is {}", got.kind()))
-                    .with_help(format!("declare `variable {name}` with `type = \"{wanted}\"`")),
+                Diagnostic::new(
+                    Code::WrongType,
+                    expr.span,
+                    format!("expected {}, found {}", ty.describe(), got.kind()),
+                )
+                .with_label(format!("`var.{name}` is {}", got.kind()))
+                .with_help(format!(
+                    "declare `variable {name}` with `type = \"{wanted}\"`"
+                )),
             ),
             _ => self.wrong(expr.span, ty, got),
         }
@@ -208,12 +241,30 @@ impl Lower<'_, '_> {
             }
         };
         if n.fract() != 0.0 {
-            self.sink.push(Diagnostic::new(Code::WrongType, expr.span, format!("expected a whole number, found {}", fmt_num(n))).with_label("not a whole number"));
+            self.sink.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    expr.span,
+                    format!("expected a whole number, found {}", fmt_num(n)),
+                )
+                .with_label("not a whole number"),
+            );
             return None;
         }
         if n < lo as f64 || n > hi as f64 {
-            let range = if hi == u64::MAX { format!("at least {lo}") } else { format!("from {lo} to {hi}") };
-            self.sink.push(Diagnostic::new(Code::ValueOutOfRange, expr.span, format!("{} is out of range: expected {range}", fmt_num(n))).with_label("out of range"));
+            let range = if hi == u64::MAX {
+                format!("at least {lo}")
+            } else {
+                format!("from {lo} to {hi}")
+            };
+            self.sink.push(
+                Diagnostic::new(
+                    Code::ValueOutOfRange,
+                    expr.span,
+                    format!("{} is out of range: expected {range}", fmt_num(n)),
+                )
+                .with_label("out of range"),
+            );
             return None;
         }
         Some(n as u64)
@@ -223,7 +274,14 @@ impl Lower<'_, '_> {
         match self.val(expr)? {
             Val::Num(n) if (lo..=hi).contains(&n) => Some(n),
             Val::Num(n) => {
-                self.sink.push(Diagnostic::new(Code::ValueOutOfRange, expr.span, format!("{} is out of range: expected {lo} to {hi}", fmt_num(n))).with_label("out of range"));
+                self.sink.push(
+                    Diagnostic::new(
+                        Code::ValueOutOfRange,
+                        expr.span,
+                        format!("{} is out of range: expected {lo} to {hi}", fmt_num(n)),
+                    )
+                    .with_label("out of range"),
+                );
                 None
             }
             other => {
@@ -238,8 +296,12 @@ impl Lower<'_, '_> {
             Val::Num(n) if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) => Some(n as u16),
             Val::Num(n) => {
                 self.sink.push(
-                    Diagnostic::new(Code::PortOutOfRange, expr.span, format!("port {} is out of range", fmt_num(n)))
-                        .with_label("ports are 1 to 65535"),
+                    Diagnostic::new(
+                        Code::PortOutOfRange,
+                        expr.span,
+                        format!("port {} is out of range", fmt_num(n)),
+                    )
+                    .with_label("ports are 1 to 65535"),
                 );
                 None
             }
@@ -250,14 +312,25 @@ impl Lower<'_, '_> {
         }
     }
 
-    pub fn choice(&mut self, expr: &Expr, choices: &'static [&'static str]) -> Option<&'static str> {
+    pub fn choice(
+        &mut self,
+        expr: &Expr,
+        choices: &'static [&'static str],
+    ) -> Option<&'static str> {
         match self.val(expr)? {
             Val::Str(s) => match choices.iter().find(|c| **c == s) {
                 Some(c) => Some(c),
                 None => {
-                    let d = Diagnostic::new(Code::InvalidEnumValue, expr.span, format!("`{s}` is not one of {}", Ty::Enum(choices).describe().trim_start_matches("one of ")))
-                        .with_label("unknown choice")
-                        .suggest(&s, choices.iter().copied());
+                    let d = Diagnostic::new(
+                        Code::InvalidEnumValue,
+                        expr.span,
+                        format!(
+                            "`{s}` is not one of {}",
+                            Ty::Enum(choices).describe().trim_start_matches("one of ")
+                        ),
+                    )
+                    .with_label("unknown choice")
+                    .suggest(&s, choices.iter().copied());
                     self.sink.push(d);
                     None
                 }
@@ -270,11 +343,18 @@ impl Lower<'_, '_> {
     }
 
     fn unit_error(&mut self, span: Span, code: Code, text: &str, e: UnitError) {
-        let mut d = Diagnostic::new(code, span, format!("invalid {} `{text}`", match code {
-            Code::InvalidSize => "size",
-            Code::InvalidDuration => "duration",
-            _ => "cpu amount",
-        }))
+        let mut d = Diagnostic::new(
+            code,
+            span,
+            format!(
+                "invalid {} `{text}`",
+                match code {
+                    Code::InvalidSize => "size",
+                    Code::InvalidDuration => "duration",
+                    _ => "cpu amount",
+                }
+            ),
+        )
         .with_label(e.to_string());
         d = match &e {
             UnitError::DecimalSize { binary, .. } => d.with_help(format!(
@@ -369,15 +449,23 @@ impl Lower<'_, '_> {
             Val::Target(t) => {
                 let want = one_of(kinds);
                 self.sink.push(
-                    Diagnostic::new(Code::WrongReferenceKind, expr.span, format!("expected a {want}, but this refers to {}", t.describe()))
-                        .with_label(format!("not a {want}")),
+                    Diagnostic::new(
+                        Code::WrongReferenceKind,
+                        expr.span,
+                        format!("expected a {want}, but this refers to {}", t.describe()),
+                    )
+                    .with_label(format!("not a {want}")),
                 );
                 None
             }
             other => {
                 let want = one_of(kinds);
-                let mut d = Diagnostic::new(Code::WrongType, expr.span, format!("expected a reference to a {want}, found {}", other.kind()))
-                    .with_label("not a reference");
+                let mut d = Diagnostic::new(
+                    Code::WrongType,
+                    expr.span,
+                    format!("expected a reference to a {want}, found {}", other.kind()),
+                )
+                .with_label("not a reference");
                 if let (Val::Str(s), Some(first)) = (&other, kinds.first()) {
                     let declared = |k: &RefKind| {
                         let d = &self.scope.declared;
@@ -393,11 +481,18 @@ impl Lower<'_, '_> {
                         RefKind::Service => s.clone(),
                         k => format!("{}.{s}", k.as_str()),
                     };
-                    let already = s.split_once('.').is_some_and(|(prefix, _)| kinds.iter().any(|k| k.as_str() == prefix));
+                    let already = s
+                        .split_once('.')
+                        .is_some_and(|(prefix, _)| kinds.iter().any(|k| k.as_str() == prefix));
                     d = d.with_help(match kinds.iter().find(|k| declared(k)) {
                         _ if already => format!("a reference is written without quotes: `{s}`"),
-                        Some(k) => format!("a reference is written without quotes: `{}`", written(k)),
-                        None => format!("a reference is written without quotes, e.g. `{}`", written(first)),
+                        Some(k) => {
+                            format!("a reference is written without quotes: `{}`", written(k))
+                        }
+                        None => format!(
+                            "a reference is written without quotes, e.g. `{}`",
+                            written(first)
+                        ),
                     });
                 }
                 self.sink.push(d);
@@ -413,7 +508,10 @@ impl Lower<'_, '_> {
             }
             return Vec::new();
         };
-        list.elements.iter().filter_map(|e| self.target(&e.value, &[kind]).map(|t| (t, e.value.span))).collect()
+        list.elements
+            .iter()
+            .filter_map(|e| self.target(&e.value, &[kind]).map(|t| (t, e.value.span)))
+            .collect()
     }
 }
 

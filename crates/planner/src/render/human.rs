@@ -7,7 +7,9 @@
 use super::view::{view, CUT, RAW};
 use super::RenderOptions;
 use crate::admission::Allocation;
+use crate::edge;
 use crate::plan::{Action, Change, Plan, Reason};
+use crate::resource::label;
 use serde_json::{Map, Value};
 use similar::{capture_diff_slices, Algorithm, ChangeTag, DiffOp, TextDiff};
 use std::fmt::Write;
@@ -298,6 +300,37 @@ fn scalar(v: &Value) -> String {
     }
 }
 
+/// What a change of an edge slot claim means: `# (claims edge slot 03 for shop/production)`.
+fn claim_note(c: &Change) -> Option<String> {
+    if !edge::is_claim(&c.address) || c.action == Action::NoOp {
+        return None;
+    }
+    let text = |spec: Option<&crate::resource::Spec>| {
+        spec.and_then(|s| {
+            s.labels()
+                .get(label::EDGE_SLOT)
+                .cloned()
+                .or_else(|| edge::slot_text_of(s.name()).map(String::from))
+        })
+    };
+    let deployment = &c.address.deployment;
+    Some(match c.action {
+        Action::Delete => format!(
+            "# (releases edge slot {} of {deployment})",
+            text(c.before.as_ref())?
+        ),
+        Action::Replace => format!(
+            "# (moves {deployment} from edge slot {} to edge slot {})",
+            text(c.before.as_ref())?,
+            text(c.after.as_ref())?
+        ),
+        _ => format!(
+            "# (claims edge slot {} for {deployment})",
+            text(c.after.as_ref())?
+        ),
+    })
+}
+
 fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
     let addr = c.address.to_string();
     let mut notes = Vec::new();
@@ -339,6 +372,9 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
         }
         Action::NoOp => (String::new(), String::new()),
     };
+    if let Some(note) = claim_note(c) {
+        notes.push(note);
+    }
     if c.data_loss {
         notes.push(format!(
             "# WARNING: this destroys the data of volume \"{}\"",

@@ -7,7 +7,9 @@ pub mod echo;
 
 use berth_lang::model::*;
 use berth_lang::{naming, Span};
-use berth_planner::{Address, DeploymentId, Digests, Kind};
+use berth_planner::edge;
+use berth_planner::{compile, Address, DeploymentId, Desired, Digests, Kind};
+use berth_planner::{Observed, ObservedResource};
 use std::collections::BTreeMap;
 
 pub const DOMAIN: &str = "example.test";
@@ -25,6 +27,7 @@ pub fn platform() -> Platform {
         acme_ca: Some("https://127.0.0.1:14000/dir".into()),
         address_pool: Some("10.208.0.0/12".into()),
         subnet_size: 22,
+        advertise_address: "127.0.0.1".into(),
         proxy: Proxy {
             // No such image exists, so the captured proxy never binds a port.
             image: "berthfx/traefik:absent".into(),
@@ -36,6 +39,8 @@ pub fn platform() -> Platform {
             access_log: true,
             redirect_https: true,
             constraints: Vec::new(),
+            // Few slots keep the fixtures and plans short; tests that need more set their own.
+            edge_slots: 4,
         },
         span: None,
     }
@@ -350,4 +355,29 @@ pub fn digests(deployments: &[Deployment], generation: u32) -> Digests {
         }
     }
     out
+}
+
+/// The deployments compiled as successive applies leave them: each deployment, in the order
+/// given, gets the lowest edge slot the earlier ones left free. The capture creates exactly
+/// these specs, so tests see the slots the fixtures hold.
+pub fn applied(deployments: &[Deployment], generation: u32) -> Desired {
+    let platform = platform();
+    let digests = digests(deployments, generation);
+    let mut claims: Vec<ObservedResource> = Vec::new();
+    for i in 0..deployments.len() {
+        let desired = compile(&deployments[..=i], &platform, &digests).unwrap();
+        let resolved = edge::resolve(&desired, &Observed::from_resources(claims.clone())).unwrap();
+        let d = &deployments[i];
+        let claim = edge::claim_address(&DeploymentId::new(&d.project, d.environment, d.pr));
+        if let Some(r) = resolved.get(&claim) {
+            claims.push(ObservedResource {
+                address: claim,
+                id: format!("claim-{i}"),
+                version: None,
+                spec: r.spec.clone(),
+            });
+        }
+    }
+    let desired = compile(deployments, &platform, &digests).unwrap();
+    edge::resolve(&desired, &Observed::from_resources(claims)).unwrap()
 }
