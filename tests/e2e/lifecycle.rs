@@ -214,6 +214,46 @@ fn apply_converges_plans_nothing_after_and_never_writes_secrets() {
 }
 
 #[test]
+fn a_rotated_secret_is_replaced_before_the_old_one_goes() {
+    let mut s = Setup::new("rotate");
+    s.write("berth/demo:1", 1, 1);
+    expect_code(&s.apply("production"), 0);
+    let listed = |s: &Setup| {
+        let out = docker(&[
+            "secret",
+            "ls",
+            "--format",
+            "{{.Name}}",
+            "--filter",
+            &format!("label=berth.project={}", s.name),
+        ]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let before = listed(&s);
+    assert_eq!(before.len(), 1, "{before:?}");
+    s.secret = format!("rotated-{}", s.world.id);
+    let out = s.apply("production");
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).contains("1 added, 1 changed, 1 destroyed"),
+        "{}",
+        text(&out)
+    );
+    let after = listed(&s);
+    assert_eq!(after.len(), 1, "the old generation is gone: {after:?}");
+    assert_ne!(after, before, "a new content name");
+    let mounted = inspect(
+        &s.service("", "web"),
+        "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}{{end}}",
+    );
+    assert_eq!(mounted, after[0]);
+    expect_code(&s.plan_code("production"), 0);
+}
+
+#[test]
 fn drift_made_by_hand_is_reported_and_undone() {
     let s = Setup::new("drift");
     s.write("berth/demo:1", 1, 1);

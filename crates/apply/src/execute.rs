@@ -119,11 +119,27 @@ fn steps(changes: &[&Change]) -> Vec<Step> {
     for (i, c) in changes.iter().enumerate() {
         for dep in &c.depends_on {
             let Some(&k) = index.get(dep) else { continue };
-            if c.action == Action::Delete || changes[k].action == Action::Delete {
-                // Deleting: the users of an object go first.
-                steps[first[i]].deps.insert(last[k]);
-            } else {
-                steps[first[i]].deps.insert(ready[k]);
+            // The planner lists, on an object it removes or replaces, the services that still
+            // use it: they must move off it first, so only the removal waits for them.
+            let k_uses_i = changes[k].depends_on.contains(&c.address);
+            match c.action {
+                Action::Delete => {
+                    steps[first[i]].deps.insert(last[k]);
+                }
+                Action::Replace if k_uses_i => {
+                    if c.create_before_destroy {
+                        steps[last[i]].deps.insert(last[k]);
+                    }
+                    // A replacement deleted first cannot wait for users that need the new
+                    // object: the delete is retried while the object is in use, within the
+                    // deadline, and fails with Docker's reason if the users keep it.
+                }
+                _ if changes[k].action == Action::Delete => {
+                    steps[first[i]].deps.insert(last[k]);
+                }
+                _ => {
+                    steps[first[i]].deps.insert(ready[k]);
+                }
             }
             // The old generation of a replaced object goes once its users moved to the new one.
             if changes[k].action == Action::Replace && changes[k].create_before_destroy {
@@ -260,11 +276,32 @@ pub async fn execute(
             }
         }
     }
+    let cancelled = options.cancel.load(Ordering::Relaxed);
+    if started.len() < steps.len() && failed.is_empty() && !cancelled {
+        // Nothing failed, nothing was interrupted, and still steps never became ready: they wait
+        // for each other. Said plainly rather than reported as a vague skip.
+        let change = steps
+            .iter()
+            .enumerate()
+            .find(|(s, _)| !started.contains(s))
+            .map_or(0, |(_, st)| st.change);
+        let address = changes[change].address.clone();
+        report.failed.push((
+            address.clone(),
+            ApplyError::Docker {
+                operation: "order",
+                address: address.to_string(),
+                message: "the plan's steps wait for each other in a circle; this is a berth bug, please report it".into(),
+            },
+        ));
+    }
     for (s, step) in steps.iter().enumerate() {
         if !started.contains(&s) {
             let address = changes[step.change].address.clone();
-            let reason = if options.cancel.load(Ordering::Relaxed) {
+            let reason = if cancelled {
                 "interrupted".to_string()
+            } else if failed.is_empty() {
+                "its dependencies never became ready".to_string()
             } else {
                 "a change it depends on failed".to_string()
             };
@@ -747,7 +784,13 @@ mod tests {
 
     #[test]
     fn secret_rotation_creates_updates_then_deletes() {
-        let secret = change("shop/production/secret.key", Action::Replace, true, &[]);
+        // As the planner makes them: the replaced secret lists the service that uses it.
+        let secret = change(
+            "shop/production/secret.key",
+            Action::Replace,
+            true,
+            &["shop/production/service.web"],
+        );
         let web = change(
             "shop/production/service.web",
             Action::Update,
