@@ -56,29 +56,30 @@ pub async fn connect_engine() -> Result<Cluster, ApplyError> {
     })
 }
 
-/// Connects and requires an active swarm manager.
-pub async fn connect() -> Result<Cluster, ApplyError> {
-    let cluster = connect_engine().await?;
+/// The node's swarm state (`active`, `inactive`, ...) and whether it is a manager.
+async fn swarm_state(cluster: &Cluster) -> Result<(String, bool), ApplyError> {
     let info = cluster
         .docker
         .info()
         .await
         .map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
-    let state = info
-        .swarm
-        .as_ref()
-        .and_then(|s| s.local_node_state.as_ref())
+    let swarm = info.swarm.unwrap_or_default();
+    let state = swarm
+        .local_node_state
         .map(|s| s.to_string())
         .unwrap_or_default();
+    Ok((state, swarm.control_available.unwrap_or(false)))
+}
+
+/// Connects and requires an active swarm manager.
+pub async fn connect() -> Result<Cluster, ApplyError> {
+    let cluster = connect_engine().await?;
+    let (state, manager) = swarm_state(&cluster).await?;
     if state != "active" {
         return Err(ApplyError::SwarmInactive {
             endpoint: cluster.endpoint,
         });
     }
-    let manager = info
-        .swarm
-        .and_then(|s| s.control_available)
-        .unwrap_or(false);
     if !manager {
         return Err(ApplyError::Unreachable {
             endpoint: cluster.endpoint,
@@ -98,18 +99,7 @@ pub async fn ensure_swarm(
     pool: Option<&str>,
     subnet_size: u8,
 ) -> Result<bool, ApplyError> {
-    let info = cluster
-        .docker
-        .info()
-        .await
-        .map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
-    let state = info
-        .swarm
-        .as_ref()
-        .and_then(|s| s.local_node_state.as_ref())
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    if state == "active" {
+    if swarm_state(cluster).await?.0 == "active" {
         return Ok(false);
     }
     let request = bollard::models::SwarmInitRequest {
