@@ -31,6 +31,18 @@ const FILE_MODE: u32 = 0o444;
 pub const CERT_RESOLVER: &str = "acme";
 /// Where the proxy keeps its ACME account and certificates.
 const ACME_DIR: &str = "/acme";
+/// How often the proxy retries a request that a backend task did not answer (it was stopped
+/// since the proxy's last poll), and the first wait of the exponential backoff between tries.
+pub const RETRY_ATTEMPTS: u32 = 3;
+pub const RETRY_INTERVAL: &str = "100ms";
+/// How long Traefik waits after a provider's change before it applies the new configuration
+/// (its default, 2 s, would add to every discovery and every removal of a stopped task).
+pub const PROVIDERS_THROTTLE: &str = "200ms";
+/// How long the proxy waits for a backend's TCP handshake. Traefik's default is 30 s: a task
+/// that vanished (crashed, killed) before the proxy's next poll takes its address with it, and
+/// a connection to that address is neither accepted nor refused. Failing the dial sooner lets
+/// the retry middleware send the request to another task while the client still waits.
+pub const DIAL_TIMEOUT: &str = "2s";
 
 /// What the configuration wants to exist, with what the planner needs to admit it.
 #[derive(Debug, Clone, Default)]
@@ -549,6 +561,14 @@ impl DeploymentCompiler<'_> {
             let r = format!("traefik.http.routers.{router}");
             labels.insert(format!("{r}.rule"), rule.clone());
             labels.insert(format!("{r}.service"), router.clone());
+            // Traefik polls Swarm: until its next poll it may still send a request to a task
+            // that Swarm has just stopped (a rolling update, a scale down). The retry middleware
+            // sends such a request, which got no answer, to another task.
+            let retry = format!("{router}-retry");
+            let m = format!("traefik.http.middlewares.{retry}.retry");
+            labels.insert(format!("{m}.attempts"), RETRY_ATTEMPTS.to_string());
+            labels.insert(format!("{m}.initialinterval"), RETRY_INTERVAL.into());
+            labels.insert(format!("{r}.middlewares"), retry);
             if route.tls {
                 labels.insert(format!("{r}.entrypoints"), "websecure".into());
                 labels.insert(format!("{r}.tls"), "true".into());
@@ -814,7 +834,10 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
     let address = id.address(Kind::Service, "traefik");
     let redirect = acme && proxy.redirect_https;
     let mut args = vec![
-        "--providers.swarm=true".to_string(),
+        // Whatever the image's entrypoint says, the proxy does not call home.
+        "--global.checkNewVersion=false".to_string(),
+        "--global.sendAnonymousUsage=false".into(),
+        "--providers.swarm=true".into(),
         "--providers.swarm.endpoint=unix:///var/run/docker.sock".into(),
         "--providers.swarm.exposedByDefault=false".into(),
         format!(
@@ -825,6 +848,8 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
             "--providers.swarm.refreshSeconds={}",
             units::duration(proxy.refresh_ns)
         ),
+        format!("--providers.providersThrottleDuration={PROVIDERS_THROTTLE}"),
+        format!("--serversTransport.forwardingTimeouts.dialTimeout={DIAL_TIMEOUT}"),
         "--entrypoints.web.address=:80".into(),
         "--entrypoints.websecure.address=:443".into(),
     ];

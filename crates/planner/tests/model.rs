@@ -233,6 +233,19 @@ fn routed_services_get_traefik_labels() {
         l["traefik.http.services.berthfx-shop_api-0.loadbalancer.server.port"],
         "8080"
     );
+    // Each router retries a request that a stopped task did not answer, on another task.
+    assert_eq!(
+        l["traefik.http.routers.berthfx-shop_api-0.middlewares"],
+        "berthfx-shop_api-0-retry"
+    );
+    assert_eq!(
+        l["traefik.http.middlewares.berthfx-shop_api-0-retry.retry.attempts"],
+        "3"
+    );
+    assert_eq!(
+        l["traefik.http.middlewares.berthfx-shop_api-0-retry.retry.initialinterval"],
+        "100ms"
+    );
     let blog = service(&desired, "berthfx-blog/production/service.web");
     assert_eq!(
         blog.labels["traefik.http.routers.berthfx-blog_web-0.entrypoints"],
@@ -252,6 +265,10 @@ fn the_proxy_is_configured_for_swarm() {
         "--providers.swarm.exposedByDefault=false",
         "--providers.swarm.constraints=Label(`berth.managed`,`true`)",
         "--providers.swarm.refreshSeconds=2s",
+        "--providers.providersThrottleDuration=200ms",
+        "--serversTransport.forwardingTimeouts.dialTimeout=2s",
+        "--global.checkNewVersion=false",
+        "--global.sendAnonymousUsage=false",
         "--entrypoints.web.http.redirections.entrypoint.to=websecure",
         "--certificatesresolvers.acme.acme.caServer=https://127.0.0.1:14000/dir",
         "--accesslog=true",
