@@ -2,6 +2,7 @@
 //! test binary; a test fails if a file of this directory is not one of its modules.
 
 mod cli;
+mod edge;
 mod harness;
 mod lifecycle;
 

@@ -754,7 +754,23 @@ async fn wait_gone(shared: &Shared, service_id: &str, deadline: Instant) {
             ))
             .await
             .unwrap_or_default();
-        if tasks.is_empty() {
+        // Containers of removed tasks linger, and one still starting would create a volume it
+        // mounts anew (without berth's labels) after berth removed it: wait for them too.
+        let label = format!("com.docker.swarm.service.id={service_id}");
+        let containers: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
+        let lingering = shared
+            .cluster
+            .docker
+            .list_containers(Some(
+                bollard::query_parameters::ListContainersOptionsBuilder::default()
+                    .all(true)
+                    .filters(&containers)
+                    .build(),
+            ))
+            .await
+            .map(|c| !c.is_empty())
+            .unwrap_or(false);
+        if tasks.is_empty() && !lingering {
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

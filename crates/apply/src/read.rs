@@ -55,7 +55,9 @@ async fn snapshot_raw(
     let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
         get(format!("{v}/services?status=true&filters={managed}")),
         get(format!("{v}/networks?filters={managed}")),
-        get(format!("{v}/volumes?filters={managed}")),
+        // Unfiltered: the engine was seen leaving a just-mounted volume out of a label-filtered
+        // list; the planner keeps only berth's objects itself.
+        get(format!("{v}/volumes")),
         get(format!("{v}/secrets?filters={managed}")),
         get(format!("{v}/configs?filters={managed}")),
         get(format!("{v}/nodes")),

@@ -3,6 +3,7 @@
 //! reports (`VmHWM`) belongs to that benchmark alone. Targets are checked here and printed, never
 //! asserted in tests, because timings depend on the machine.
 
+mod edge;
 mod lang;
 mod report;
 mod swarm;
@@ -13,10 +14,14 @@ fn main() {
         Some("lang") => lang::run(&args[1..]),
         Some("deploy") => swarm::deploy(&args[1..]),
         Some("plan") => swarm::plan(&args[1..]),
+        Some("edge") => edge::run(&args[1..]),
         _ => {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
             eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
             eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
+            eprintln!(
+                "       berth-bench edge [--projects N] [--berth PATH]   (real swarm and Traefik)"
+            );
             2
         }
     };
