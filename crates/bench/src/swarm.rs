@@ -172,6 +172,25 @@ fn now_secs() -> String {
         .to_string()
 }
 
+/// `docker stack deploy` of every generated compose project, one after another.
+fn stack_deploy_all(dir: &Path, prefix: &str, n: usize) {
+    for i in 0..n {
+        run_ok(
+            Command::new("docker")
+                .args([
+                    "stack",
+                    "deploy",
+                    "--resolve-image",
+                    "never",
+                    "-c",
+                    "docker-compose.yml",
+                    &format!("{prefix}{i}"),
+                ])
+                .current_dir(dir.join(format!("compose{i}"))),
+        );
+    }
+}
+
 pub fn deploy(args: &[String]) -> i32 {
     let n = report::flag(args, "--projects", 50usize);
     let berth = berth_binary(args);
@@ -229,41 +248,13 @@ pub fn deploy(args: &[String]) -> i32 {
 
     // docker stack deploy, one project after another.
     let start = Instant::now();
-    for i in 0..n {
-        run_ok(
-            Command::new("docker")
-                .args([
-                    "stack",
-                    "deploy",
-                    "--resolve-image",
-                    "never",
-                    "-c",
-                    "docker-compose.yml",
-                    &format!("{stack_prefix}{i}"),
-                ])
-                .current_dir(dir.join(format!("compose{i}"))),
-        );
-    }
+    stack_deploy_all(&dir, &stack_prefix, n);
     let stack_exist = start.elapsed();
     let stack_run = wait_running(&stack_prefix, 2 * n, start);
     let since = now_secs();
     std::thread::sleep(Duration::from_millis(1100));
     let t = Instant::now();
-    for i in 0..n {
-        run_ok(
-            Command::new("docker")
-                .args([
-                    "stack",
-                    "deploy",
-                    "--resolve-image",
-                    "never",
-                    "-c",
-                    "docker-compose.yml",
-                    &format!("{stack_prefix}{i}"),
-                ])
-                .current_dir(dir.join(format!("compose{i}"))),
-        );
-    }
+    stack_deploy_all(&dir, &stack_prefix, n);
     let stack_reapply = t.elapsed();
     std::thread::sleep(Duration::from_millis(1100));
     let stack_updates = updates_since(&stack_prefix, &since);
