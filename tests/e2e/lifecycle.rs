@@ -474,9 +474,6 @@ fn a_second_apply_to_the_same_environment_fails_fast_naming_the_holder() {
 }
 
 #[test]
-#[ignore = "known bug: after a SIGKILL the data volume is sometimes found without berth's labels \
-            (the engine created it for a task), so the next plan wants to create it again; \
-            see the note on issue 4"]
 fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
     let mut s = Setup::new("kill");
     let services: String = (0..6)
@@ -557,6 +554,25 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
             assert!(
                 String::from_utf8_lossy(&labelled.stdout).contains(svc),
                 "run {run}: {svc} has no address label"
+            );
+        }
+        // Every volume of the project carries berth's labels, also one the engine created for
+        // a task (the mount tells the engine berth's labels).
+        let volumes = docker(&["volume", "ls", "--format", "{{.Name}}"]);
+        for volume in String::from_utf8_lossy(&volumes.stdout)
+            .lines()
+            .filter(|v| v.starts_with(&format!("{name}_")))
+        {
+            let address = docker(&[
+                "volume",
+                "inspect",
+                "--format",
+                "{{index .Labels \"berth.address\"}}",
+                volume,
+            ]);
+            assert!(
+                !String::from_utf8_lossy(&address.stdout).trim().is_empty(),
+                "run {run}: volume {volume} has no address label"
             );
         }
         // Start the next run from nothing, at a different kill moment.

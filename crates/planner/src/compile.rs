@@ -210,6 +210,22 @@ impl DeploymentCompiler<'_> {
         berth_labels(address, self.stack())
     }
 
+    /// A volume of the deployment as berth creates it.
+    fn volume(&self, v: &model::Volume) -> VolumeSpec {
+        let address = self.id.address(Kind::Volume, &v.name);
+        let mut labels = v.labels.clone();
+        labels.extend(self.labels(&address));
+        if let Some(size) = v.size {
+            labels.insert(label::SIZE.into(), size.to_string());
+        }
+        VolumeSpec {
+            name: self.object(&v.name),
+            driver: v.driver.clone(),
+            driver_opts: v.driver_opts.clone(),
+            labels,
+        }
+    }
+
     fn push(
         &mut self,
         address: Address,
@@ -245,17 +261,7 @@ impl DeploymentCompiler<'_> {
         }
         for v in &d.volumes {
             let address = self.id.address(Kind::Volume, &v.name);
-            let mut labels = v.labels.clone();
-            labels.extend(self.labels(&address));
-            if let Some(size) = v.size {
-                labels.insert(label::SIZE.into(), size.to_string());
-            }
-            let spec = VolumeSpec {
-                name: self.object(&v.name),
-                driver: v.driver.clone(),
-                driver_opts: v.driver_opts.clone(),
-                labels,
-            };
+            let spec = self.volume(v);
             self.push(address, Spec::Volume(spec), BTreeSet::new(), Some(v.span));
         }
         for s in &d.secrets {
@@ -405,13 +411,17 @@ impl DeploymentCompiler<'_> {
             match &m.source {
                 model::MountSource::Volume(v) => {
                     deps.insert(self.id.address(Kind::Volume, v));
-                    mounts.push(Mount {
-                        kind: "volume".into(),
-                        source: self.object(v),
-                        target: m.target.clone(),
-                        read_only: m.read_only,
-                        tmpfs_options: None,
-                    });
+                    let spec = match self.d.volumes.iter().find(|x| &x.name == v) {
+                        Some(volume) => self.volume(volume),
+                        // The checker refuses a mount of an undeclared volume; should one
+                        // get here, the mount still names the volume.
+                        None => VolumeSpec {
+                            name: self.object(v),
+                            driver: "local".into(),
+                            ..VolumeSpec::default()
+                        },
+                    };
+                    mounts.push(volume_mount(&spec, &m.target, m.read_only));
                 }
                 model::MountSource::Tmpfs => mounts.push(Mount {
                     kind: "tmpfs".into(),
@@ -419,6 +429,7 @@ impl DeploymentCompiler<'_> {
                     target: m.target.clone(),
                     read_only: m.read_only,
                     tmpfs_options: m.tmpfs_size.map(|size_bytes| TmpfsOptions { size_bytes }),
+                    volume_options: None,
                 }),
                 model::MountSource::Secret(name) => {
                     deps.insert(self.id.address(Kind::Secret, name));
@@ -813,19 +824,18 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
     }
     networks.sort();
     let acme = platform.acme_email.is_some();
-    let volume_name = naming::object(PLATFORM_STACK, "acme");
+    let address = id.address(Kind::Volume, "acme");
+    let acme_volume = VolumeSpec {
+        name: naming::object(PLATFORM_STACK, "acme"),
+        driver: "local".into(),
+        driver_opts: Labels::new(),
+        labels: berth_labels(&address, PLATFORM_STACK),
+    };
     if acme {
-        let address = id.address(Kind::Volume, "acme");
-        let spec = VolumeSpec {
-            name: volume_name.clone(),
-            driver: "local".into(),
-            driver_opts: Labels::new(),
-            labels: berth_labels(&address, PLATFORM_STACK),
-        };
         deps.insert(address.clone());
         out.push(Resource {
             address,
-            spec: Spec::Volume(spec),
+            spec: Spec::Volume(acme_volume.clone()),
             depends_on: Vec::new(),
             span: platform.span,
         });
@@ -881,15 +891,10 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
         target: "/var/run/docker.sock".into(),
         read_only: true,
         tmpfs_options: None,
+        volume_options: None,
     }];
     if acme {
-        mounts.push(Mount {
-            kind: "volume".into(),
-            source: volume_name,
-            target: ACME_DIR.into(),
-            read_only: false,
-            tmpfs_options: None,
-        });
+        mounts.push(volume_mount(&acme_volume, ACME_DIR, false));
     }
     let mut constraints: Vec<String> = proxy
         .constraints
@@ -972,4 +977,26 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
         span: platform.span,
     });
     out
+}
+
+/// A service's mount of a volume, carrying what the engine needs to create the volume exactly as
+/// berth would (labels, driver and its options) should a task start while it is missing.
+fn volume_mount(volume: &VolumeSpec, target: &str, read_only: bool) -> Mount {
+    let driver_config =
+        (volume.driver != "local" || !volume.driver_opts.is_empty()).then(|| DriverConfig {
+            name: volume.driver.clone(),
+            options: volume.driver_opts.clone(),
+        });
+    Mount {
+        kind: "volume".into(),
+        source: volume.name.clone(),
+        target: target.into(),
+        read_only,
+        tmpfs_options: None,
+        volume_options: Some(VolumeOptions {
+            no_copy: false,
+            labels: volume.labels.clone(),
+            driver_config,
+        }),
+    }
 }

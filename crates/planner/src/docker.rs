@@ -123,6 +123,37 @@ pub struct Mount {
     pub read_only: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tmpfs_options: Option<TmpfsOptions>,
+    /// How the engine creates a missing volume for a task: with berth's labels and driver, so
+    /// that a volume the engine makes (a task started after the volume was removed, or before
+    /// it was created) is berth's like any other, never an unlabelled stranger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_options: Option<VolumeOptions>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct VolumeOptions {
+    #[serde(skip_serializing_if = "is_false")]
+    pub no_copy: bool,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "Labels::is_empty"
+    )]
+    pub labels: Labels,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver_config: Option<DriverConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct DriverConfig {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(
+        deserialize_with = "nullable",
+        skip_serializing_if = "Labels::is_empty"
+    )]
+    pub options: Labels,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -117,6 +117,20 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
         if m.tmpfs_options.as_ref().is_some_and(|o| o.size_bytes == 0) {
             m.tmpfs_options = None;
         }
+        if let Some(o) = &mut m.volume_options {
+            if o.driver_config
+                .as_ref()
+                .is_some_and(|d| (d.name.is_empty() || d.name == "local") && d.options.is_empty())
+            {
+                o.driver_config = None;
+            }
+        }
+        if m.volume_options
+            .as_ref()
+            .is_some_and(|o| *o == crate::docker::VolumeOptions::default())
+        {
+            m.volume_options = None;
+        }
     }
     for r in &mut c.secrets {
         r.secret_id.clear();
