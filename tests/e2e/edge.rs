@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const HTTP_PORT: u16 = 18080;
-const HTTPS_PORT: u16 = 18443;
+pub(crate) const HTTP_PORT: u16 = 18080;
+pub(crate) const HTTPS_PORT: u16 = 18443;
 const PROXY: &str = "platform_traefik";
 
 /// Serialises the tests of this module: they share the one proxy.
@@ -36,19 +36,19 @@ static OURS: AtomicBool = AtomicBool::new(false);
 
 /// One edge test: its world (projects cleaned first when dropped), then the platform it
 /// created (destroyed next), then the module's lock (released last). Fields drop in order.
-struct Edge {
-    world: World,
+pub(crate) struct Edge {
+    pub(crate) world: World,
     _platform: PlatformGuard,
     _serial: MutexGuard<'static, ()>,
     /// The same between test processes on this machine (an advisory lock on a file, released
     /// by the OS when the process ends however it ends).
     _machine: std::fs::File,
     /// Every hostname routed by this test ends with it: `<world id>.test`.
-    domain: String,
+    pub(crate) domain: String,
 }
 
 impl Edge {
-    fn new() -> Edge {
+    pub(crate) fn new() -> Edge {
         // A test that failed while holding the lock poisons it; the next one still runs.
         let serial = EDGE.lock().unwrap_or_else(|e| e.into_inner());
         let machine = machine_lock();
@@ -222,7 +222,7 @@ fn container_of(service: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// One `GET` to the proxy's HTTP port on loopback with the given Host: (status, body).
-fn get(host: &str, path: &str, timeout: Duration) -> Result<(u16, String), String> {
+pub(crate) fn get(host: &str, path: &str, timeout: Duration) -> Result<(u16, String), String> {
     let address = SocketAddr::from(([127, 0, 0, 1], HTTP_PORT));
     let mut stream =
         TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
@@ -252,7 +252,7 @@ fn get(host: &str, path: &str, timeout: Duration) -> Result<(u16, String), Strin
 
 /// `GET` that must answer 200; returns the body.
 #[track_caller]
-fn get_ok(host: &str, path: &str) -> String {
+pub(crate) fn get_ok(host: &str, path: &str) -> String {
     match get(host, path, Duration::from_secs(10)) {
         Ok((200, body)) => body,
         other => panic!("GET http://{host}{path} through the proxy: {other:?}"),
@@ -260,7 +260,7 @@ fn get_ok(host: &str, path: &str) -> String {
 }
 
 /// A field of the demo's `/` answer: `berth-demo version=2 host=<container> project=<p>`.
-fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     body.split_whitespace()
         .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
 }

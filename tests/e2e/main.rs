@@ -3,6 +3,7 @@
 
 mod cli;
 mod edge;
+mod examples;
 mod harness;
 mod lifecycle;
 
