@@ -3,7 +3,7 @@
 //! non-zero when anything failed, was rolled back or was interrupted.
 
 use super::plan::{render, PlanFormat};
-use super::progress::Lines;
+use super::progress::{self, ProgressMode};
 use super::session::{self, Failure, Selection, Session};
 use super::ConfigArgs;
 use berth_apply::execute::{self, Options};
@@ -43,6 +43,9 @@ pub struct ExecArgs {
     /// Do not check that new or changed routes answer through the proxy.
     #[arg(long)]
     pub no_verify: bool,
+    /// How to show progress: bars on a terminal, lines in CI logs.
+    #[arg(long, value_enum, default_value_t)]
+    pub progress: ProgressMode,
 }
 
 #[derive(Debug, Args)]
@@ -176,7 +179,7 @@ pub fn execute_with(
         }
         berth_apply::state::record_unchanged(&mut begun, &plan);
         let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone() };
-        let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, Arc::new(Lines::new()), opts).await {
+        let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, progress::reporter(exec.progress, steps(&plan)), opts).await {
             Ok(done) => done,
             Err((e, states)) => {
                 save_all(session, &states)?;
@@ -224,6 +227,13 @@ fn record_outputs(desired: &Desired, states: &mut BTreeMap<DeploymentId, State>)
             })
             .collect();
     }
+}
+
+/// How many steps executing the plan takes: a replacement is a delete and a create.
+pub fn steps(plan: &Plan) -> u64 {
+    plan.actionable()
+        .map(|c| if c.action == Action::Replace { 2 } else { 1 })
+        .sum()
 }
 
 /// A saved plan's secrets must be the ones read now: otherwise the plan is stale.

@@ -116,7 +116,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             &plan,
             Arc::new(Payloads::default()),
             begun,
-            Arc::new(super::progress::Lines::new()),
+            super::progress::reporter(args.exec.progress, super::apply::steps(&plan)),
             opts,
         )
         .await

@@ -637,3 +637,130 @@ fn a_hundred_concurrent_applies_of_different_projects_all_succeed() {
         );
     }
 }
+
+#[test]
+fn ctrl_c_starts_nothing_new_records_what_was_in_flight_and_the_next_apply_converges() {
+    let mut world = World::new();
+    let name = world.project("intr");
+    // A chain: each service waits for the one before to be healthy, so the apply takes a while
+    // and is interrupted in its middle.
+    let services: String = (0..5)
+        .map(|i| {
+            let after = if i == 0 {
+                String::new()
+            } else {
+                format!("    depends_on = [s{}]\n", i - 1)
+            };
+            format!(
+                "  service s{i} {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n    health {{\n      command  = [\"/berth-demo\", \"check\", \"http://127.0.0.1:8080/health\"]\n      interval = 2s\n      timeout  = 1s\n    }}\n{after}  }}\n"
+            )
+        })
+        .collect();
+    world.write("main.berth", &format!("project {name} {{\n{services}}}\n"));
+
+    let mut child = world
+        .command(&[
+            "apply",
+            "--auto-approve",
+            "--progress",
+            "lines",
+            world.dir_str(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read progress lines as they come; interrupt once the first service is created.
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the first service is created within 2 minutes");
+        if line.contains("service.s0: created") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut stdout_text = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut stdout_text).unwrap();
+    let stderr_text = reader.join().unwrap();
+    assert_ne!(
+        status.code(),
+        Some(0),
+        "an interrupted apply exits non-zero"
+    );
+    assert!(
+        stderr_text.contains("Interrupted: starting nothing new"),
+        "{stderr_text}"
+    );
+    assert!(
+        stderr_text.contains("skipped (interrupted)"),
+        "{stderr_text}"
+    );
+    assert!(stdout_text.contains("Apply incomplete"), "{stdout_text}");
+
+    // State parses and records every service that exists (what was in flight finished and was
+    // recorded), and the services never started do not exist.
+    let show = world.berth(&["state", "show", &format!("{name}/production")]);
+    expect_code(&show, 0);
+    let state: serde_json::Value = serde_json::from_str(&stdout(&show)).expect("state parses");
+    let recorded: Vec<String> = state["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["address"].as_str().map(str::to_string))
+        .collect();
+    let existing = docker(&[
+        "service",
+        "ls",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        &format!("label=berth.project={name}"),
+    ]);
+    let existing: Vec<String> = String::from_utf8_lossy(&existing.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        existing.len() < 5,
+        "the interrupt came after the apply finished: {existing:?}"
+    );
+    for service in &existing {
+        let short = service.trim_start_matches(&format!("{name}_"));
+        assert!(
+            recorded
+                .iter()
+                .any(|a| a.ends_with(&format!("/service.{short}"))),
+            "{service} exists but state does not record it: {recorded:?}"
+        );
+    }
+
+    let again = world.berth(&["apply", "--auto-approve", world.dir_str()]);
+    expect_code(&again, 0);
+    expect_code(
+        &world.berth(&["plan", "--detailed-exitcode", world.dir_str()]),
+        0,
+    );
+}
