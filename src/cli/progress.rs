@@ -187,6 +187,7 @@ fn ing(action: &str) -> &'static str {
         "create" => "creating",
         "update" => "updating",
         "delete" => "destroying",
+        "detach" => "detaching",
         _ => "working",
     }
 }
@@ -196,6 +197,7 @@ fn past(action: &str) -> &'static str {
         "create" => "created",
         "update" => "updated",
         "delete" => "destroyed",
+        "detach" => "detached",
         _ => "done",
     }
 }

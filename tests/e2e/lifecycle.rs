@@ -764,3 +764,103 @@ fn ctrl_c_starts_nothing_new_records_what_was_in_flight_and_the_next_apply_conve
         0,
     );
 }
+
+#[test]
+fn a_used_network_and_volume_replaced_in_place_are_left_and_joined_again() {
+    let mut world = World::new();
+    let name = world.project("repl");
+    let config = |internal: bool, tmpfs: bool| {
+        let opts = if tmpfs {
+            "\n    driver_opts {\n      type   = \"tmpfs\"\n      device = \"tmpfs\"\n    }\n"
+        } else {
+            ""
+        };
+        format!(
+            r#"project {name} {{
+  network backend {{
+    internal = {internal}
+  }}
+
+  volume data {{{opts}}}
+
+  service db {{
+    image    = "berth/demo:1"
+    networks = [network.backend]
+
+    mount {{
+      source = volume.data
+      target = "/data"
+    }}
+
+    resources {{
+      limits {{
+        memory = 16M
+      }}
+    }}
+
+    health {{
+      command  = ["/berth-demo", "check", "http://127.0.0.1:8080/health"]
+      interval = 2s
+      timeout  = 1s
+    }}
+  }}
+}}
+"#
+        )
+    };
+    world.write("main.berth", &config(false, false));
+    expect_code(
+        &world.berth(&["apply", "--auto-approve", world.dir_str()]),
+        0,
+    );
+    let service = format!("{name}_db");
+    let network = format!("{name}_backend");
+    let old_network = docker(&["network", "inspect", "--format", "{{.Id}}", &network]);
+
+    // Both must be deleted and created again under the same names while `db` uses them.
+    world.write("main.berth", &config(true, true));
+    let out = world.berth(&[
+        "apply",
+        "--auto-approve",
+        "--allow-data-loss",
+        "--progress",
+        "lines",
+        world.dir_str(),
+    ]);
+    expect_code(&out, 0);
+    let log = text(&out);
+    assert!(log.contains("service.db: detached"), "{log}");
+    expect_code(
+        &world.berth(&["plan", "--detailed-exitcode", world.dir_str()]),
+        0,
+    );
+
+    let new_network = docker(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{.Id}} {{.Internal}}",
+        &network,
+    ]);
+    let new_network = String::from_utf8_lossy(&new_network.stdout)
+        .trim()
+        .to_string();
+    let (new_id, internal) = new_network.split_once(' ').unwrap();
+    assert_eq!(internal, "true");
+    assert_ne!(new_id, String::from_utf8_lossy(&old_network.stdout).trim());
+    let attached = inspect(&service, "{{json .Spec.TaskTemplate.Networks}}");
+    assert!(
+        attached.contains(new_id),
+        "{service} is attached to the new network: {attached}"
+    );
+    let volume = docker(&[
+        "volume",
+        "inspect",
+        "--format",
+        "{{.Options.type}}",
+        &format!("{name}_data"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&volume.stdout).trim(), "tmpfs");
+    let mounts = inspect(&service, "{{json .Spec.TaskTemplate.ContainerSpec.Mounts}}");
+    assert!(mounts.contains(&format!("{name}_data")), "{mounts}");
+}

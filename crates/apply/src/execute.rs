@@ -49,6 +49,9 @@ enum StepKind {
     Create,
     Update,
     Delete,
+    /// Moves a service's tasks off networks and volumes that are deleted and created again
+    /// (Docker refuses to remove a network or volume a service uses).
+    Detach,
 }
 
 impl StepKind {
@@ -57,6 +60,7 @@ impl StepKind {
             StepKind::Create => "create",
             StepKind::Update => "update",
             StepKind::Delete => "delete",
+            StepKind::Detach => "detach",
         }
     }
 }
@@ -66,6 +70,8 @@ struct Step {
     change: usize,
     kind: StepKind,
     deps: BTreeSet<usize>,
+    /// For a detach step: the changes (replaced networks and volumes) the service leaves.
+    leaves: Vec<usize>,
 }
 
 /// The steps of a plan and their order.
@@ -86,6 +92,7 @@ fn steps(changes: &[&Change]) -> Vec<Step> {
                 change: i,
                 kind,
                 deps: BTreeSet::new(),
+                leaves: Vec::new(),
             });
             steps.len() - 1
         };
@@ -116,6 +123,8 @@ fn steps(changes: &[&Change]) -> Vec<Step> {
             }
         }
     }
+    // The detach step of each service that must leave replaced objects, by change.
+    let mut detach: HashMap<usize, usize> = HashMap::new();
     for (i, c) in changes.iter().enumerate() {
         for dep in &c.depends_on {
             let Some(&k) = index.get(dep) else { continue };
@@ -129,10 +138,29 @@ fn steps(changes: &[&Change]) -> Vec<Step> {
                 Action::Replace if k_uses_i => {
                     if c.create_before_destroy {
                         steps[last[i]].deps.insert(last[k]);
+                    } else if changes[k].action == Action::Delete {
+                        // A user that goes anyway goes first.
+                        steps[first[i]].deps.insert(last[k]);
+                    } else if changes[k].kind() == Kind::Service && changes[k].observed.is_some() {
+                        // A replacement deleted first cannot wait for users that need the new
+                        // object: they leave the old one first (a detach step), and their
+                        // update attaches them to the new one once it exists.
+                        let d = match detach.get(&k) {
+                            Some(&d) => d,
+                            None => {
+                                steps.push(Step {
+                                    change: k,
+                                    kind: StepKind::Detach,
+                                    deps: BTreeSet::new(),
+                                    leaves: Vec::new(),
+                                });
+                                detach.insert(k, steps.len() - 1);
+                                steps.len() - 1
+                            }
+                        };
+                        steps[d].leaves.push(i);
+                        steps[first[i]].deps.insert(d);
                     }
-                    // A replacement deleted first cannot wait for users that need the new
-                    // object: the delete is retried while the object is in use, within the
-                    // deadline, and fails with Docker's reason if the users keep it.
                 }
                 _ if changes[k].action == Action::Delete => {
                     steps[first[i]].deps.insert(last[k]);
@@ -168,6 +196,9 @@ struct Shared {
     /// Edge slots moved because a concurrent apply claimed the planned one first: per
     /// deployment, the planned slot network's name and the one claimed instead.
     moved_slots: Mutex<BTreeMap<DeploymentId, (String, String)>>,
+    /// Services a detach step updated, by ID: their version index afterwards, which their planned
+    /// update then uses (the plan's version is older by the detach).
+    detached: Mutex<HashMap<String, u64>>,
     options: Options,
     progress: Arc<dyn Progress>,
 }
@@ -214,6 +245,7 @@ pub async fn execute(
         states: Mutex::new(states),
         ids: Mutex::new(ids),
         moved_slots: Mutex::new(BTreeMap::new()),
+        detached: Mutex::new(HashMap::new()),
         options: options.clone(),
         progress,
     });
@@ -239,10 +271,12 @@ pub async fn execute(
                 let payloads = payloads.clone();
                 let kind = step.kind;
                 let change = step.change;
+                let leaves = step.leaves.clone();
                 running.spawn(async move {
+                    let leaves: Vec<&Change> = leaves.iter().map(|&l| &changes[l]).collect();
                     (
                         s,
-                        run_step(&shared, &changes[change], kind, &payloads).await,
+                        run_step(&shared, &changes[change], kind, &leaves, &payloads).await,
                     )
                 });
             }
@@ -378,6 +412,7 @@ async fn run_step(
     shared: &Shared,
     change: &Change,
     kind: StepKind,
+    leaves: &[&Change],
     payloads: &Payloads,
 ) -> Result<bool, ApplyError> {
     let address = &change.address;
@@ -390,6 +425,7 @@ async fn run_step(
         StepKind::Create => create(shared, change, payloads).await.map(|_| false),
         StepKind::Update => update(shared, change).await.map(|_| true),
         StepKind::Delete => delete(shared, change).await.map(|_| false),
+        StepKind::Detach => detach(shared, change, leaves).await.map(|_| true),
     };
     match &result {
         Ok(_) => shared.progress.event(Event::Finished {
@@ -617,7 +653,13 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
             message: "only services are updated in place".into(),
         });
     };
-    let mut version = observed.version.unwrap_or(0);
+    let detached = shared
+        .detached
+        .lock()
+        .expect("detached")
+        .get(&observed.id)
+        .copied();
+    let mut version = detached.or(observed.version).unwrap_or(0);
     let previous_update = docker
         .inspect_service(
             &observed.id,
@@ -680,6 +722,78 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
     )
 }
 
+/// Updates a service so that its tasks leave networks and volumes that are about to be deleted
+/// and created again: its live spec without them. Its planned update attaches it to the new ones.
+/// The live spec is read at once (with its current version), so nothing else is changed.
+async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<(), ApplyError> {
+    let address = &change.address;
+    let Some(observed) = &change.observed else {
+        return Ok(());
+    };
+    let (mut spec, version, previous_update) =
+        crate::read::service_spec(&shared.cluster, &observed.id)
+            .await
+            .map_err(|e| ops::docker_error_text("inspect", address, e))?;
+    let mut networks = BTreeSet::new();
+    let mut volumes = BTreeSet::new();
+    for leave in leaves {
+        let Some(before) = &leave.observed else {
+            continue;
+        };
+        match leave.kind() {
+            Kind::Network => {
+                networks.insert(before.id.clone());
+                networks.insert(before.name.clone());
+            }
+            Kind::Volume => {
+                volumes.insert(before.name.clone());
+            }
+            _ => {}
+        }
+    }
+    let template = &mut spec["TaskTemplate"];
+    if let Some(list) = template["Networks"].as_array_mut() {
+        list.retain(|n| !n["Target"].as_str().is_some_and(|t| networks.contains(t)));
+    }
+    if let Some(list) = template["ContainerSpec"]["Mounts"].as_array_mut() {
+        list.retain(|m| {
+            !(m["Type"] == "volume" && m["Source"].as_str().is_some_and(|s| volumes.contains(s)))
+        });
+    }
+    let request =
+        ops::raw_service_request(spec).map_err(|e| ops::docker_error_text("detach", address, e))?;
+    match ops::update_service(
+        &shared.cluster.docker,
+        address,
+        &observed.id,
+        version,
+        request,
+    )
+    .await?
+    {
+        Updated::Done => {}
+        Updated::OutOfSequence => {
+            return Err(ApplyError::Docker {
+                operation: "detach",
+                address: address.to_string(),
+                message: "the service changed while berth moved it off a replaced network or \
+                          volume; run `berth plan` again"
+                    .into(),
+            })
+        }
+    }
+    wait(shared, address, &observed.id, true, previous_update).await?;
+    let (_, version, _) = crate::read::service_spec(&shared.cluster, &observed.id)
+        .await
+        .map_err(|e| ops::docker_error_text("inspect", address, e))?;
+    shared
+        .detached
+        .lock()
+        .expect("detached")
+        .insert(observed.id.clone(), version);
+    Ok(())
+}
+
 /// The normalised live spec and version of one address.
 async fn reread(
     shared: &Shared,
@@ -699,20 +813,81 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
         return Ok(());
     };
     let deadline = Instant::now() + shared.options.timeout;
-    ops::remove(
-        &shared.cluster.docker,
-        address,
-        change.kind(),
-        &observed.id,
-        deadline,
-    )
-    .await?;
+    if change.kind() == Kind::Volume {
+        // Swarm keeps the stopped containers of a service's earlier tasks (its task history),
+        // and a stopped container still holds its volumes: once the service left the volume
+        // (or is gone), those are removed, a second at a time, until the volume goes.
+        loop {
+            release_volume(shared, &observed.name).await;
+            let attempt = (Instant::now() + Duration::from_secs(1)).min(deadline);
+            match ops::remove(
+                &shared.cluster.docker,
+                address,
+                Kind::Volume,
+                &observed.id,
+                attempt,
+            )
+            .await
+            {
+                Ok(()) => break,
+                Err(ApplyError::Docker { message, .. })
+                    if message.contains("in use") && Instant::now() < deadline => {}
+                Err(e) => return Err(e),
+            }
+        }
+    } else {
+        ops::remove(
+            &shared.cluster.docker,
+            address,
+            change.kind(),
+            &observed.id,
+            deadline,
+        )
+        .await?;
+    }
     match change.kind() {
         Kind::Service => wait_gone(shared, &observed.id, deadline).await,
-        Kind::Network => wait_network_gone(shared, &observed.id, deadline).await,
+        Kind::Network => {
+            wait_network_gone(shared, &observed.id, deadline).await;
+            // Its name is free again: a replacement may create it.
+            let mut ids = shared.ids.lock().expect("ids");
+            ids.networks.retain(|_, id| *id != observed.id);
+        }
         _ => {}
     }
     shared.checkpoint(&address.deployment, |s| s.forget(&observed.id))
+}
+
+/// Removes the stopped containers of Swarm tasks that still hold a volume. A running container
+/// is never touched: then the volume stays in use and its removal fails with Docker's reason.
+async fn release_volume(shared: &Shared, volume: &str) {
+    let filters: HashMap<&str, Vec<&str>> = HashMap::from([
+        ("volume", vec![volume]),
+        ("label", vec!["com.docker.swarm.task.id"]),
+        ("status", vec!["created", "exited", "dead"]),
+    ]);
+    let docker = &shared.cluster.docker;
+    let Ok(containers) = docker
+        .list_containers(Some(
+            bollard::query_parameters::ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    else {
+        return;
+    };
+    for c in containers {
+        if let Some(id) = c.id {
+            let _ = docker
+                .remove_container(
+                    &id,
+                    None::<bollard::query_parameters::RemoveContainerOptions>,
+                )
+                .await;
+        }
+    }
 }
 
 /// A removed swarm network stays listed (though unusable) while containers of removed tasks
@@ -839,5 +1014,98 @@ mod tests {
         let changes = vec![&net, &web];
         let s = steps(&changes);
         assert!(s[0].deps.contains(&1));
+    }
+
+    fn observed(mut c: Change, id: &str) -> Change {
+        c.observed = Some(berth_planner::plan::ObservedRef {
+            id: id.into(),
+            name: id.into(),
+            version: Some(1),
+        });
+        c
+    }
+
+    #[test]
+    fn a_network_replaced_in_place_is_left_first_and_joined_again_after() {
+        // A network that cannot be created before the old one goes (same name): its user leaves
+        // it (detach), it is deleted and created, and the user's update attaches the new one.
+        let net = observed(
+            change(
+                "shop/production/network.backend",
+                Action::Replace,
+                false,
+                &["shop/production/service.web", "shop/production/service.api"],
+            ),
+            "n1",
+        );
+        let web = observed(
+            change(
+                "shop/production/service.web",
+                Action::Update,
+                false,
+                &["shop/production/network.backend"],
+            ),
+            "s1",
+        );
+        let api = observed(
+            change(
+                "shop/production/service.api",
+                Action::Update,
+                false,
+                &["shop/production/network.backend"],
+            ),
+            "s2",
+        );
+        let changes = vec![&net, &web, &api];
+        let s = steps(&changes);
+        let find = |change: usize, kind: StepKind| {
+            s.iter()
+                .position(|st| st.change == change && st.kind == kind)
+                .unwrap_or_else(|| panic!("no {kind:?} step of change {change}: {s:?}"))
+        };
+        let (delete, create) = (find(0, StepKind::Delete), find(0, StepKind::Create));
+        let (detach_web, detach_api) = (find(1, StepKind::Detach), find(2, StepKind::Detach));
+        let (update_web, update_api) = (find(1, StepKind::Update), find(2, StepKind::Update));
+        assert!(s[delete].deps.contains(&detach_web) && s[delete].deps.contains(&detach_api));
+        assert!(s[create].deps.contains(&delete));
+        assert!(s[update_web].deps.contains(&create) && s[update_api].deps.contains(&create));
+        assert_eq!(s[detach_web].leaves, vec![0]);
+        assert!(s[detach_web].deps.is_empty(), "leaving needs nothing first");
+    }
+
+    #[test]
+    fn a_service_leaves_two_replaced_objects_in_one_detach() {
+        let net = observed(
+            change(
+                "p/production/network.backend",
+                Action::Replace,
+                false,
+                &["p/production/service.db"],
+            ),
+            "n1",
+        );
+        let vol = observed(
+            change(
+                "p/production/volume.data",
+                Action::Replace,
+                false,
+                &["p/production/service.db"],
+            ),
+            "v1",
+        );
+        let db = observed(
+            change(
+                "p/production/service.db",
+                Action::Update,
+                false,
+                &["p/production/network.backend", "p/production/volume.data"],
+            ),
+            "s1",
+        );
+        let changes = vec![&net, &vol, &db];
+        let s = steps(&changes);
+        let detaches: Vec<&Step> = s.iter().filter(|st| st.kind == StepKind::Detach).collect();
+        assert_eq!(detaches.len(), 1, "{s:?}");
+        assert_eq!(detaches[0].leaves, vec![0, 1]);
     }
 }

@@ -156,9 +156,16 @@ pub fn service_request(
             .cloned()
             .ok_or_else(|| missing("config", &c.config_name))?;
     }
-    // bollard names the health check `HealthCheck` (after Docker's swagger file); the engine's
-    // own name is `Healthcheck`, and it reads either.
-    let mut value = serde_json::to_value(&spec).expect("specs serialize");
+    let value = serde_json::to_value(&spec).expect("specs serialize");
+    Ok(raw_service_request(value).expect("planner specs are Docker's JSON shapes"))
+}
+
+/// A service spec in Docker's own JSON as bollard sends it. bollard names the health check
+/// `HealthCheck` (after Docker's swagger file); the engine's own name is `Healthcheck`, and it
+/// reads either, so the key is renamed rather than lost.
+pub fn raw_service_request(
+    mut value: serde_json::Value,
+) -> Result<bollard::models::ServiceSpec, String> {
     if let Some(cs) = value
         .pointer_mut("/TaskTemplate/ContainerSpec")
         .and_then(|v| v.as_object_mut())
@@ -167,7 +174,20 @@ pub fn service_request(
             cs.insert("HealthCheck".into(), h);
         }
     }
-    Ok(serde_json::from_value(value).expect("planner specs are Docker's JSON shapes"))
+    serde_json::from_value(value).map_err(|e| format!("a service spec Docker sent: {e}"))
+}
+
+/// An error berth met talking to Docker, as text.
+pub fn docker_error_text(
+    operation: &'static str,
+    address: &Address,
+    message: String,
+) -> ApplyError {
+    ApplyError::Docker {
+        operation,
+        address: address.to_string(),
+        message,
+    }
 }
 
 pub async fn create_service(

@@ -34,6 +34,38 @@ pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
     }
 }
 
+/// One service's live spec as Docker's JSON, its version index, and when its last update began
+/// (to tell a new update from it).
+pub async fn service_spec(
+    cluster: &Cluster,
+    id: &str,
+) -> Result<(serde_json::Value, u64, Option<String>), String> {
+    let service: serde_json::Value = match crate::raw::Endpoint::from_env() {
+        Some(endpoint) => {
+            let path = format!("/v{}/services/{id}", cluster.api_version);
+            let text = crate::raw::get(&endpoint, &path, std::time::Duration::from_secs(60))
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::from_str(&text).map_err(|e| e.to_string())?
+        }
+        None => {
+            let s = cluster
+                .docker
+                .inspect_service(id, None::<bollard::query_parameters::InspectServiceOptions>)
+                .await
+                .map_err(|e| e.to_string())?;
+            serde_json::to_value(&s).map_err(|e| e.to_string())?
+        }
+    };
+    let version = service["Version"]["Index"]
+        .as_u64()
+        .ok_or_else(|| format!("service {id} has no version"))?;
+    let started = service["UpdateStatus"]["StartedAt"]
+        .as_str()
+        .map(str::to_string);
+    Ok((service["Spec"].clone(), version, started))
+}
+
 /// Docker's JSON as it is, through [`crate::raw`].
 async fn snapshot_raw(
     cluster: &Cluster,
