@@ -624,10 +624,11 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
         .collect();
     for stack in &stacks {
         for url in [
-            format!("http://{}/", e.host(stack)),
-            format!("http://{}/", e.host(&format!("api-{stack}"))),
-            format!("http://{}/", e.host(&format!("www-{stack}"))),
-            format!("http://{}/version", e.host(stack)),
+            // The proxy publishes HTTP on 18080, so the URLs say so.
+            format!("http://{}:{HTTP_PORT}/", e.host(stack)),
+            format!("http://{}:{HTTP_PORT}/", e.host(&format!("api-{stack}"))),
+            format!("http://{}:{HTTP_PORT}/", e.host(&format!("www-{stack}"))),
+            format!("http://{}:{HTTP_PORT}/version", e.host(stack)),
         ] {
             assert!(urls.contains(&url), "status lacks {url}: {urls:#?}");
         }
