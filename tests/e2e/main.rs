@@ -5,6 +5,7 @@ mod cli;
 mod edge;
 mod harness;
 mod lifecycle;
+mod tls;
 
 #[test]
 fn every_file_is_a_module() {
