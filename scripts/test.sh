@@ -13,6 +13,20 @@ cargo fmt --all -- --check
 step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The TLS end-to-end tests start Let's Encrypt's test CA (Debian's `pebble`) and make their
+# certificates with the openssl CLI. Installed only when missing.
+missing=()
+command -v pebble >/dev/null 2>&1 || missing+=(pebble)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  step "installing ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "warning: ${missing[*]} missing and not root; the TLS end-to-end tests will fail" >&2
+  fi
+fi
+
 if docker info >/dev/null 2>&1; then
   step "swarm mode and local images"
   ./scripts/swarm-init.sh

@@ -186,7 +186,7 @@ pub fn execute_with(
                 return Err(e.into());
             }
         };
-        record_outputs(&desired, &mut states);
+        record_outputs(&desired, &session.config.platform.proxy, &mut states);
         save_all(session, &states)?;
         let code = summarize(&plan, &report, cancel.load(Ordering::SeqCst))?;
         if code != ExitCode::SUCCESS || exec.no_verify {
@@ -205,25 +205,21 @@ fn save_all(session: &Session, states: &BTreeMap<DeploymentId, State>) -> Result
     Ok(())
 }
 
-fn record_outputs(desired: &Desired, states: &mut BTreeMap<DeploymentId, State>) {
+fn record_outputs(
+    desired: &Desired,
+    proxy: &berth_lang::model::Proxy,
+    states: &mut BTreeMap<DeploymentId, State>,
+) {
     for (id, state) in states.iter_mut() {
         let Some(info) = desired.deployments.get(id) else {
             continue;
-        };
-        let tls = |service: &berth_planner::Address| {
-            desired.get(service).is_some_and(|r| matches!(&r.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))))
         };
         state.outputs.routes = info
             .routes
             .iter()
             .map(|r| RouteOutput {
                 service: r.service.name.clone(),
-                url: format!(
-                    "{}://{}{}",
-                    if tls(&r.service) { "https" } else { "http" },
-                    r.host,
-                    r.path.as_deref().unwrap_or("/")
-                ),
+                url: r.url(proxy),
             })
             .collect();
     }
@@ -351,12 +347,15 @@ async fn verify_routes(
             if !(proxy_changed || changed.contains(&r.service)) {
                 continue;
             }
-            let tls = desired.get(&r.service).is_some_and(|res| matches!(&res.spec, Spec::Service(s) if s.labels.keys().any(|k| k.ends_with(".tls.certresolver"))));
-            targets.push(Target {
-                host: r.host.clone(),
-                path: r.path.clone().unwrap_or_else(|| "/".into()),
-                tls,
-            });
+            targets.push((
+                r.url(&session.config.platform.proxy),
+                Target {
+                    host: r.host.clone(),
+                    path: r.path.clone().unwrap_or_else(|| "/".into()),
+                    tls: r.tls,
+                    acme: r.acme,
+                },
+            ));
         }
     }
     if targets.is_empty() {
@@ -364,7 +363,7 @@ async fn verify_routes(
     }
     let proxy = &session.config.platform.proxy;
     let host = verify::proxy_host();
-    let checks = targets.iter().map(|t| {
+    let checks = targets.iter().map(|(_, t)| {
         verify::route(
             &host,
             proxy.http_port,
@@ -375,13 +374,7 @@ async fn verify_routes(
     });
     let outcomes = futures_util::future::join_all(checks).await;
     let mut failed = 0;
-    for (t, outcome) in targets.iter().zip(outcomes) {
-        let url = format!(
-            "{}://{}{}",
-            if t.tls { "https" } else { "http" },
-            t.host,
-            t.path
-        );
+    for ((url, target), outcome) in targets.iter().zip(outcomes) {
         match outcome {
             Outcome::Answered {
                 status,
@@ -389,7 +382,11 @@ async fn verify_routes(
             } => {
                 println!("Route {url} answers ({status}).");
                 if default_certificate {
-                    println!("  warning: it still serves Traefik's default certificate: the ACME certificate is not issued yet.");
+                    if target.acme {
+                        println!("  warning: it still serves Traefik's default certificate: the ACME certificate was not issued within 60 s (the proxy's log says why).");
+                    } else {
+                        println!("  warning: it serves Traefik's default certificate: no platform `certificate` covers this host.");
+                    }
                 }
             }
             Outcome::NotAnswering { reason } => {

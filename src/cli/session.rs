@@ -172,10 +172,15 @@ impl Session {
         Scope::Only(ids)
     }
 
-    /// Digests and bytes of the selected deployments' secrets and configs.
+    /// Digests and bytes of the selected deployments' secrets and configs, and of the
+    /// platform's (the proxy's certificates, trusted CA and dashboard users).
     pub fn payloads(&self) -> Result<(berth_planner::Digests, Payloads), Failure> {
         let deployments: Vec<&Deployment> = self.selected.values().collect();
-        Ok(berth_apply::payload::read(&self.dir, &deployments)?)
+        let (mut digests, mut payloads) = berth_apply::payload::read(&self.dir, &deployments)?;
+        let (d, p) = berth_apply::payload::read_platform(&self.dir, &self.config.platform)?;
+        digests.extend(d);
+        payloads.extend(p);
+        Ok((digests, payloads))
     }
 
     pub fn desired(&self, digests: &berth_planner::Digests) -> Result<Desired, Failure> {

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) const HTTP_PORT: u16 = 18080;
 pub(crate) const HTTPS_PORT: u16 = 18443;
-const PROXY: &str = "platform_traefik";
+pub(crate) const PROXY: &str = "platform_traefik";
 
 /// Serialises the tests of this module: they share the one proxy.
 static EDGE: Mutex<()> = Mutex::new(());
@@ -66,6 +66,15 @@ impl Edge {
                  --platform`) or run these tests on another engine."
             );
         }
+        if OURS.load(Ordering::SeqCst) && acme_volume_exists() {
+            destroy_platform();
+        }
+        assert!(
+            !acme_volume_exists(),
+            "a `platform_acme` volume exists that these tests did not create (a berth platform \
+             with ACME was destroyed on this engine and kept its certificates). The TLS tests \
+             would reuse its ACME account: remove it (`docker volume rm platform_acme`)."
+        );
         for port in [HTTP_PORT, HTTPS_PORT] {
             assert!(
                 std::net::TcpListener::bind(("0.0.0.0", port)).is_ok(),
@@ -93,13 +102,13 @@ impl Edge {
         )
     }
 
-    fn berth(&self, args: &[&str]) -> Output {
+    pub(crate) fn berth(&self, args: &[&str]) -> Output {
         let mut full = args.to_vec();
         full.push(self.world.dir_str());
         self.world.berth(&full)
     }
 
-    fn apply(&self, project: &str, env: &str, extra: &[&str]) -> Output {
+    pub(crate) fn apply(&self, project: &str, env: &str, extra: &[&str]) -> Output {
         let mut args = vec![
             "apply",
             "--auto-approve",
@@ -112,7 +121,7 @@ impl Edge {
         self.berth(&args)
     }
 
-    fn host(&self, stack: &str) -> String {
+    pub(crate) fn host(&self, stack: &str) -> String {
         format!("{stack}.{}", self.domain)
     }
 }
@@ -155,6 +164,12 @@ impl Drop for PlatformGuard {
     }
 }
 
+fn acme_volume_exists() -> bool {
+    docker(&["volume", "inspect", "platform_acme"])
+        .status
+        .success()
+}
+
 fn proxy_exists() -> bool {
     docker(&["service", "inspect", PROXY]).status.success()
 }
@@ -164,7 +179,14 @@ fn destroy_platform() {
     let dir = std::env::temp_dir().join(format!("berth-edge-destroy-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["destroy", "--platform", "--auto-approve"])
+        // The platform's ACME volume is this test binary's too (`Edge::new` checked that none
+        // existed): it goes with the rest.
+        .args([
+            "destroy",
+            "--platform",
+            "--auto-approve",
+            "--allow-data-loss",
+        ])
         .arg(&dir)
         .env("BERTH_STATE_DIR", dir.join("state"))
         .env("NO_COLOR", "1")
@@ -178,7 +200,7 @@ fn destroy_platform() {
         cleanup_project("platform");
     }
     let _ = std::fs::remove_dir_all(&dir);
-    if !proxy_exists() {
+    if !proxy_exists() && !acme_volume_exists() {
         OURS.store(false, Ordering::SeqCst);
     }
 }
@@ -204,7 +226,7 @@ fn proxy_task() -> (String, String) {
 }
 
 /// The ID of one running container of a service (this engine is the only node).
-fn container_of(service: &str) -> String {
+pub(crate) fn container_of(service: &str) -> String {
     let out = docker(&[
         "ps",
         "-q",
@@ -422,7 +444,7 @@ impl Load {
 // Routing, onboarding, zero downtime
 // ---------------------------------------------------------------------------------------------
 
-const HEALTH: &str = r#"    health {
+pub(crate) const HEALTH: &str = r#"    health {
       command  = ["/berth-demo", "check", "http://127.0.0.1:8080/health"]
       interval = 2s
       timeout  = 1500ms
@@ -624,10 +646,11 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
         .collect();
     for stack in &stacks {
         for url in [
-            format!("http://{}/", e.host(stack)),
-            format!("http://{}/", e.host(&format!("api-{stack}"))),
-            format!("http://{}/", e.host(&format!("www-{stack}"))),
-            format!("http://{}/version", e.host(stack)),
+            // The proxy publishes HTTP on 18080, so the URLs say so.
+            format!("http://{}:{HTTP_PORT}/", e.host(stack)),
+            format!("http://{}:{HTTP_PORT}/", e.host(&format!("api-{stack}"))),
+            format!("http://{}:{HTTP_PORT}/", e.host(&format!("www-{stack}"))),
+            format!("http://{}:{HTTP_PORT}/version", e.host(stack)),
         ] {
             assert!(urls.contains(&url), "status lacks {url}: {urls:#?}");
         }
@@ -743,7 +766,7 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
 // ---------------------------------------------------------------------------------------------
 
 /// Runs `ip ARGS` in the network namespace of the process `pid`.
-fn ip_in(pid: &str, args: &[&str]) -> Output {
+pub(crate) fn ip_in(pid: &str, args: &[&str]) -> Output {
     let mut full = vec!["-t", pid, "-n", "ip"];
     full.extend_from_slice(args);
     std::process::Command::new("nsenter")
@@ -752,7 +775,7 @@ fn ip_in(pid: &str, args: &[&str]) -> Output {
         .expect("nsenter runs")
 }
 
-fn pid_of(container: &str) -> String {
+pub(crate) fn pid_of(container: &str) -> String {
     stdout(&docker(&[
         "inspect",
         container,

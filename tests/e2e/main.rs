@@ -6,6 +6,7 @@ mod edge;
 mod examples;
 mod harness;
 mod lifecycle;
+mod tls;
 
 #[test]
 fn every_file_is_a_module() {

@@ -4,7 +4,7 @@
 //! and nowhere else: never to a plan, a log or the state file.
 
 use crate::error::ApplyError;
-use berth_lang::model::{ConfigSource, Deployment, SecretSource};
+use berth_lang::model::{ConfigSource, Deployment, Platform, SecretSource};
 use berth_planner::{DeploymentId, Digests};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -29,6 +29,40 @@ impl Payloads {
     pub fn get(&self, address: &str) -> Option<&[u8]> {
         self.data.get(address).map(Vec::as_slice)
     }
+
+    /// Adds another set (the platform's to the deployments').
+    pub fn extend(&mut self, other: Payloads) {
+        self.data.extend(other.data);
+    }
+}
+
+/// Reads the platform's files and variables: the CA its ACME client trusts, the custom
+/// certificates and their keys, and the dashboard's users
+/// ([`berth_planner::platform_sources`] says which, under which addresses).
+pub fn read_platform(
+    config_dir: &Path,
+    platform: &Platform,
+) -> Result<(Digests, Payloads), ApplyError> {
+    let mut digests = Digests::new();
+    let mut payloads = Payloads::default();
+    for s in berth_planner::platform_sources(platform) {
+        let fail = |message: String| ApplyError::SecretSource {
+            deployment: DeploymentId::platform(),
+            name: s.address.name.clone(),
+            message,
+        };
+        let bytes = match &s.source {
+            SecretSource::File(path) => std::fs::read(config_dir.join(path))
+                .map_err(|e| fail(format!("cannot read `{path}`: {e}")))?,
+            SecretSource::Env(var) => std::env::var(var)
+                .map_err(|_| fail(format!("the environment variable `{var}` is not set")))?
+                .into_bytes(),
+        };
+        let address = s.address.to_string();
+        digests.insert(address.clone(), digest(&bytes));
+        payloads.data.insert(address, bytes);
+    }
+    Ok((digests, payloads))
 }
 
 fn digest(bytes: &[u8]) -> String {

@@ -1,8 +1,9 @@
 //! After an apply, berth checks that each new or changed route answers through the proxy, with
 //! its Host (and, for TLS routes, its SNI), before it reports success: a route that exists in
 //! labels but does not answer is a failed deployment, not a surprise for users. For TLS routes it
-//! also tells whether the proxy still serves Traefik's self-signed default certificate (the
-//! ACME certificate is not there yet).
+//! also tells whether the proxy still serves Traefik's self-signed default certificate; a route
+//! that asks ACME for its certificate is given the rest of the time to get it (the CA answers
+//! within seconds once the router exists), so a fresh apply reports the real outcome.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,6 +16,9 @@ pub struct Target {
     pub host: String,
     pub path: String,
     pub tls: bool,
+    /// The route's certificate comes from the ACME resolver: keep checking (within the
+    /// timeout) while the proxy still serves its default certificate.
+    pub acme: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +45,8 @@ pub fn proxy_host() -> String {
     }
 }
 
-/// Checks one route until it answers or `timeout` passes (bounded: one request every 250 ms).
+/// Checks one route until it answers (with its ACME certificate, for a route that asks for
+/// one) or `timeout` passes (bounded: one request every 250 ms).
 pub async fn route(
     proxy: &str,
     http_port: u16,
@@ -55,8 +60,13 @@ pub async fn route(
     };
     while start.elapsed() < timeout {
         last = once(proxy, http_port, https_port, target).await;
-        if matches!(last, Outcome::Answered { .. }) {
-            return last;
+        match last {
+            Outcome::Answered {
+                default_certificate: true,
+                ..
+            } if target.acme => {}
+            Outcome::Answered { .. } => return last,
+            Outcome::NotAnswering { .. } => {}
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

@@ -6,7 +6,10 @@
 //! - scaling: 1 to 10 replicas, until Swarm runs all ten and until all ten have answered
 //!   through the proxy (distinct `host=` in the demo's answers);
 //! - scale down 10 to 2, and a rolling update demo:1 -> demo:2 (2 replicas, start-first,
-//!   health-checked): failed requests under a concurrent request loop.
+//!   health-checked): failed requests under a concurrent request loop;
+//! - certificate: with the ACME resolver pointed at pebble (started here, see `pebble.rs`), from
+//!   the start of the apply of a new TLS project to the first answer that a client trusting only
+//!   pebble's root accepts.
 //!
 //! The proxy is a cluster-wide singleton: the benchmark refuses to start when a
 //! `platform_traefik` exists, publishes its own proxy on unusual ports (`--http-port` 18080 and
@@ -27,6 +30,7 @@ use std::time::{Duration, Instant};
 const PROXY: &str = "platform_traefik";
 const DISCOVERY_TARGET: Duration = Duration::from_secs(2);
 const SCALING_TARGET: Duration = Duration::from_secs(5);
+const CERTIFICATE_TARGET: Duration = Duration::from_secs(30);
 
 fn docker(args: &[&str]) -> Output {
     Command::new("docker")
@@ -87,8 +91,8 @@ impl Bench {
         format!("{project}.{}", self.domain)
     }
 
-    /// Writes `<project>.berth`: one routed, health-checked demo service.
-    fn write(&self, project: &str, image: &str, replicas: u32) {
+    /// Writes `<project>.berth`: one routed, health-checked demo service, over HTTPS with `tls`.
+    fn write(&self, project: &str, image: &str, replicas: u32, tls: bool) {
         let interval = self.health_ms;
         let timeout = interval * 3 / 4;
         let config = format!(
@@ -118,12 +122,34 @@ impl Bench {
     route {{
       primary = true
       port    = 8080
+      tls     = {tls}
     }}
   }}
 }}
-"#
+"#,
         );
         std::fs::write(self.dir.join(format!("{project}.berth")), config).unwrap();
+    }
+
+    /// Writes `platform.berth`: the proxy on the benchmark's ports, and with `acme` the ACME
+    /// resolver pointed at pebble (its listener's CA in `pebble-ca.pem`), HTTP not redirected.
+    fn platform(&self, https_port: u16, slots: usize, acme: Option<&str>) {
+        let acme = acme
+            .map(|directory| {
+                format!(
+                    "  acme_email          = \"ops@{}\"\n  acme_ca             = \"{directory}\"\n  acme_ca_certificate = \"pebble-ca.pem\"\n",
+                    self.domain
+                )
+            })
+            .unwrap_or_default();
+        std::fs::write(
+            self.dir.join("platform.berth"),
+            format!(
+                "platform {{\n  domain = \"{}\"\n{acme}\n  proxy {{\n    http_port      = {}\n    https_port     = {https_port}\n    edge_slots     = {slots}\n    redirect_https = false\n  }}\n}}\n",
+                self.domain, self.http_port
+            ),
+        )
+        .unwrap();
     }
 }
 
@@ -144,7 +170,13 @@ impl Drop for Bench {
                 remove_by_label(p);
             }
         }
-        let out = self.berth(&["destroy", "--platform", "--auto-approve"]);
+        // With ACME, the platform's volume holds this run's account and certificates: it goes.
+        let out = self.berth(&[
+            "destroy",
+            "--platform",
+            "--auto-approve",
+            "--allow-data-loss",
+        ]);
         if !out.status.success() {
             eprintln!("destroy --platform: {}", text(&out));
             remove_by_label("platform");
@@ -355,22 +387,13 @@ fn measure(args: &[String]) -> Result<bool, String> {
         domain: format!("{id}.test"),
         health_ms,
     };
-    std::fs::write(
-        bench.dir.join("platform.berth"),
-        format!(
-            "platform {{\n  domain = \"{}\"\n\n  proxy {{\n    http_port  = {http_port}\n    https_port = {}\n    edge_slots = {}\n  }}\n}}\n",
-            bench.domain,
-            https_port,
-            onboarded + 2
-        ),
-    )
-    .unwrap();
+    bench.platform(https_port, onboarded + 3, None);
     let port = bench.http_port;
 
     // The first routed project creates the proxy.
     let main = format!("{id}-main");
     bench.projects.push(main.clone());
-    bench.write(&main, "berth/demo:1", 1);
+    bench.write(&main, "berth/demo:1", 1, false);
     let t = Instant::now();
     bench.apply(&main, true)?;
     println!(
@@ -387,7 +410,7 @@ fn measure(args: &[String]) -> Result<bool, String> {
     for i in 0..onboarded {
         let p = format!("{id}-p{i}");
         bench.projects.push(p.clone());
-        bench.write(&p, "berth/demo:1", 1);
+        bench.write(&p, "berth/demo:1", 1, false);
         bench.apply(&p, false)?;
         let applied = Instant::now();
         let host = bench.host(&p);
@@ -423,7 +446,7 @@ fn measure(args: &[String]) -> Result<bool, String> {
 
     // Scaling 1 -> 10: until all run, and until all ten answered through the proxy.
     let service = format!("{main}_web");
-    bench.write(&main, "berth/demo:1", 10);
+    bench.write(&main, "berth/demo:1", 10, false);
     let load = Load::start(port, &main_host, 4, 1_000_000, Duration::from_secs(120));
     let start = Instant::now();
     let mut all_running = None;
@@ -481,13 +504,13 @@ fn measure(args: &[String]) -> Result<bool, String> {
     ok &= failed_requests("scaling 1 -> 10", &tally);
 
     // Scale down 10 -> 2, then the rolling update, each under a request loop.
-    bench.write(&main, "berth/demo:1", 2);
+    bench.write(&main, "berth/demo:1", 2, false);
     let load = Load::start(port, &main_host, 4, 1_000_000, Duration::from_secs(120));
     bench.apply(&main, false)?;
     std::thread::sleep(Duration::from_secs(2));
     ok &= failed_requests("scale down 10 -> 2", &load.finish());
 
-    bench.write(&main, "berth/demo:2", 2);
+    bench.write(&main, "berth/demo:2", 2, false);
     let load = Load::start(port, &main_host, 4, 1_000_000, Duration::from_secs(180));
     let t = Instant::now();
     bench.apply(&main, false)?;
@@ -500,6 +523,60 @@ fn measure(args: &[String]) -> Result<bool, String> {
         tally.versions
     );
     ok &= failed_requests("rolling update", &tally);
+    ok &= certificate(&mut bench, &id, https_port, onboarded + 3)?;
     println!("edge targets: {}", verdict(ok));
     Ok(ok)
+}
+
+/// Certificate: the platform's ACME resolver is pointed at pebble (one whole apply, which
+/// restarts the proxy; the other projects' routes are plain HTTP and do not change), then a new
+/// project with a TLS route is applied: from the start of that apply to the first answer that
+/// a client trusting only pebble's root accepts for the project's host.
+fn certificate(bench: &mut Bench, id: &str, https_port: u16, slots: usize) -> Result<bool, String> {
+    let pebble = crate::pebble::Pebble::start(crate::pebble::gwbridge_gateway()?, &bench.dir)?;
+    std::fs::write(bench.dir.join("pebble-ca.pem"), &pebble.listener_ca)
+        .map_err(|e| e.to_string())?;
+    bench.platform(https_port, slots, Some(&pebble.directory));
+    let t = Instant::now();
+    let out = bench.berth(&["apply", "--auto-approve"]);
+    if !out.status.success() {
+        return Err(format!(
+            "applying the platform with ACME failed:\n{}",
+            text(&out)
+        ));
+    }
+    println!(
+        "edge platform with ACME (the proxy restarts): {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let project = format!("{id}-tls");
+    bench.projects.push(project.clone());
+    bench.write(&project, "berth/demo:1", 1, true);
+    let host = bench.host(&project);
+    let trust = crate::pebble::roots(&pebble.root)?;
+    let start = Instant::now();
+    bench.apply(&project, true)?;
+    let applied = start.elapsed();
+    let mut last = String::new();
+    while start.elapsed() < Duration::from_secs(90) {
+        match crate::pebble::get(https_port, &host, "/", &trust) {
+            Ok((200, _)) => {
+                let took = start.elapsed();
+                let met = took <= CERTIFICATE_TARGET;
+                println!(
+                    "edge certificate (start of the apply of a new TLS project to the first answer verified against pebble's root alone): {:.1} s (the apply, which waits for it, returned after {:.1} s; target {} s) {}",
+                    took.as_secs_f64(),
+                    applied.as_secs_f64(),
+                    CERTIFICATE_TARGET.as_secs(),
+                    verdict(met)
+                );
+                return Ok(met);
+            }
+            Ok((status, body)) => last = format!("{status}: {body}"),
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    println!("edge certificate: no verified answer from {host} within 90 s ({last}) MISSED");
+    Ok(false)
 }

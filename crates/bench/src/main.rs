@@ -5,6 +5,7 @@
 
 mod edge;
 mod lang;
+mod pebble;
 mod report;
 mod swarm;
 

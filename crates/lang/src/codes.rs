@@ -153,8 +153,8 @@ codes! {
         "A health check's `timeout` must be shorter than its `interval`, or checks overlap and a slow\ncheck is never reported as a timeout.";
     PreviewWithoutPr = "E0155", Error, "preview environment without the `pr` variable",
         "A `preview` environment is named after a pull request (`<project>-pr-<n>`), so it needs the\n`pr` variable: declare `variable pr { type = number }` and give it with `--var pr=123`.";
-    SecretWithoutSource = "E0156", Error, "secret or config without exactly one source",
-        "A secret takes its value from exactly one of `file` (a path relative to the configuration\ndirectory) or `env` (the name of an environment variable of the berth process). A config takes\nexactly one of `file` or `content`. Values are never written in berth files.";
+    SecretWithoutSource = "E0156", Error, "secret, config or key without exactly one source",
+        "A secret takes its value from exactly one of `file` (a path relative to the configuration\ndirectory) or `env` (the name of an environment variable of the berth process). A config takes\nexactly one of `file` or `content`, a platform `certificate`'s private key exactly one of `key`\nor `key_env`, and the dashboard's users exactly one of `dashboard_users` or\n`dashboard_users_env`. Values are never written in berth files.";
     UnknownEnvironment = "E0157", Error, "unknown environment",
         "Environments are `production`, `staging`, `preview` and `development`. They decide default\nroute hosts (`shop.<domain>`, `shop-staging.<domain>`, `shop-pr-<n>.<domain>`, `shop-dev.<domain>`)\nand stack names.";
     OverrideOfUnknown = "E0158", Error, "environment overrides something the project does not declare",
@@ -172,9 +172,11 @@ codes! {
     InvalidConstraint = "E0164", Error, "invalid placement constraint",
         "A placement constraint is `<attribute> == <value>` or `<attribute> != <value>`, where the\nattribute is `node.id`, `node.hostname`, `node.role`, `node.platform.os`, `node.platform.arch`,\n`node.labels.<key>` or `engine.labels.<key>`.";
     NoPlatformDomain = "E0165", Error, "a route has no domain to derive its host from",
-        "A route without `host` gets one derived from the domain (`shop.<domain>`), which comes from the\nproject's `domain` or else the `platform` block's `domain`. Neither is set.";
+        "A route without `host` gets one derived from the domain (`shop.<domain>`), which comes from the\nproject's `domain` or else the `platform` block's `domain`. Neither is set. The proxy's dashboard\nlikewise answers at `traefik.<platform domain>` unless `dashboard_host` is set.";
     UnknownLink = "E0166", Error, "shared network not offered to this project",
         "A service joins another project's network with `project.<name>.network.<net>`. That network\nmust list this project in its `shared_with`, so that both sides declare the link.";
+    DashboardWithoutUsers = "E0167", Error, "dashboard without authentication",
+        "The proxy's dashboard shows every route, service and middleware of every tenant, so berth never\nserves it without authentication. With `dashboard = true`, give its users as htpasswd lines\n(bcrypt, apr1 or SHA, e.g. from `htpasswd -nB admin` or `openssl passwd -apr1`) in a file\n(`dashboard_users = \"dashboard.htpasswd\"`, relative to the configuration) or in an environment\nvariable of the berth process (`dashboard_users_env = \"DASHBOARD_USERS\"`). The proxy mounts them\nas a Swarm secret and asks for them with HTTP basic authentication, over HTTPS only.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",

@@ -72,6 +72,13 @@ pub struct Platform {
     pub acme_email: Option<String>,
     /// ACME directory URL; `None` means Let's Encrypt production.
     pub acme_ca: Option<String>,
+    /// A PEM file (relative to the configuration) of the CA the ACME client trusts when it
+    /// talks to `acme_ca`, e.g. a test CA's listener certificate.
+    pub acme_ca_certificate: Option<String>,
+    /// How the CA validates that the proxy answers for a host.
+    pub acme_challenge: AcmeChallenge,
+    /// Certificates the proxy serves by SNI, besides ACME's.
+    pub certificates: Vec<Certificate>,
     /// IPv4 pool for overlay networks, e.g. `10.208.0.0/12` (only used at swarm init).
     pub address_pool: Option<String>,
     /// Prefix length of each network's subnet carved from the pool.
@@ -99,6 +106,42 @@ pub struct Proxy {
     /// project environment claims one for itself, so onboarding a project never changes the
     /// proxy; raising it restarts the proxy once.
     pub edge_slots: u32,
+    /// The dashboard's host: the declared one, else `traefik.<platform domain>`. Set whenever
+    /// `dashboard` is on and the configuration is valid.
+    pub dashboard_host: Option<String>,
+    /// The dashboard's users, as htpasswd lines; required when `dashboard` is on.
+    pub dashboard_users: Option<SecretSource>,
+}
+
+/// The ACME challenge the proxy answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcmeChallenge {
+    /// HTTP-01 on the `web` entrypoint (port 80 must reach the proxy).
+    Http,
+    /// TLS-ALPN-01 on the `websecure` entrypoint (port 443 must reach the proxy).
+    Tls,
+}
+
+impl AcmeChallenge {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// A certificate and its private key from the configuration's files or the environment. The
+/// proxy serves it for the hosts it names, chosen by SNI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Certificate {
+    pub name: String,
+    /// PEM certificate (chain) file, relative to the configuration directory.
+    pub cert: String,
+    /// Where the PEM private key comes from: a file or an environment variable.
+    pub key: SecretSource,
+    pub span: Span,
 }
 
 /// One project in one environment: the unit berth plans, applies, locks and destroys.
@@ -333,15 +376,26 @@ pub struct Route {
 }
 
 impl Route {
-    /// The URL users reach this route at.
-    pub fn url(&self) -> String {
-        let scheme = if self.tls { "https" } else { "http" };
-        format!(
-            "{scheme}://{}{}",
-            self.host,
-            self.path.as_deref().unwrap_or("/")
-        )
+    /// The URL users reach this route at through `proxy`.
+    pub fn url(&self, proxy: &Proxy) -> String {
+        route_url(&self.host, self.path.as_deref(), self.tls, proxy)
     }
+}
+
+/// The URL of a route through the proxy: `https://shop.example.com/`, with the proxy's port
+/// when it is not the scheme's default (`http://shop.example.com:18080/api`).
+pub fn route_url(host: &str, path: Option<&str>, tls: bool, proxy: &Proxy) -> String {
+    let (scheme, port, default) = if tls {
+        ("https", proxy.https_port, 443)
+    } else {
+        ("http", proxy.http_port, 80)
+    };
+    let port = if port == default {
+        String::new()
+    } else {
+        format!(":{port}")
+    };
+    format!("{scheme}://{host}{port}{}", path.unwrap_or("/"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

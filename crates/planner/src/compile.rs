@@ -31,6 +31,23 @@ const FILE_MODE: u32 = 0o444;
 pub const CERT_RESOLVER: &str = "acme";
 /// Where the proxy keeps its ACME account and certificates.
 const ACME_DIR: &str = "/acme";
+/// Where the proxy's configs are mounted (the CA its ACME client trusts, the dynamic TLS file).
+const PROXY_CONFIG_DIR: &str = "/etc/berth";
+/// The platform's config holding `acme_ca_certificate`, mounted for the ACME client.
+pub const ACME_CA_CONFIG: &str = "acme-ca";
+/// The platform's config holding Traefik's dynamic file that lists the custom certificates.
+pub const TLS_CONFIG: &str = "tls";
+/// The platform's secret holding the dashboard's users (htpasswd lines).
+pub const DASHBOARD_USERS_SECRET: &str = "dashboard-users";
+/// The router, middleware and (placeholder) service of the dashboard on the proxy's labels.
+pub const DASHBOARD_ROUTER: &str = "platform_dashboard";
+/// The proxy's secret of a custom certificate's chain and of its key.
+pub fn certificate_secret(name: &str) -> String {
+    format!("tls-{name}-cert")
+}
+pub fn key_secret(name: &str) -> String {
+    format!("tls-{name}-key")
+}
 /// How often the proxy retries a request that a backend task did not answer (it was stopped
 /// since the proxy's last poll), and the first wait of the exponential backoff between tries.
 pub const RETRY_ATTEMPTS: u32 = 3;
@@ -70,10 +87,23 @@ pub struct DeploymentInfo {
 pub struct RouteInfo {
     pub host: String,
     pub path: Option<String>,
+    /// Served on the `websecure` entrypoint (with an ACME certificate when the platform has
+    /// ACME, else a matching `certificate` or Traefik's default one).
+    pub tls: bool,
+    /// The router asks the ACME resolver for its certificate.
+    pub acme: bool,
     pub service: Address,
     pub router: String,
     pub rule: String,
     pub span: Span,
+}
+
+impl RouteInfo {
+    /// The URL users reach the route at through `proxy`, with its port when it is not the
+    /// scheme's default: `https://shop.example.com/`, `http://shop.example.com:18080/`.
+    pub fn url(&self, proxy: &model::Proxy) -> String {
+        model::route_url(&self.host, self.path.as_deref(), self.tls, proxy)
+    }
 }
 
 impl Desired {
@@ -144,7 +174,7 @@ pub fn compile(
     }
     check_routes(&desired, &mut errors);
     desired.edge_slots = platform.proxy.edge_slots;
-    for r in platform_resources(platform) {
+    for r in platform_resources(platform, digests, &mut errors) {
         desired.resources.insert(r.address.clone(), r);
     }
     desired.deployments.insert(
@@ -596,6 +626,8 @@ impl DeploymentCompiler<'_> {
             self.routes.push(RouteInfo {
                 host: route.host.clone(),
                 path: route.path.clone(),
+                tls: route.tls,
+                acme: route.tls && self.tls,
                 service: address.clone(),
                 router,
                 rule,
@@ -787,10 +819,213 @@ fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {
     ports
 }
 
-/// The platform's objects: the Traefik proxy, its edge slot networks (`platform_edge-00`, ...)
-/// and, with ACME, its certificate volume. The proxy joins exactly the slot networks, always:
-/// its spec does not depend on which projects exist, so onboarding one never restarts it.
-pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
+/// Where the bytes of a platform secret or config come from. The caller reads them and passes
+/// their digests in [`Digests`] under the address; the planner never sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformSource {
+    pub address: Address,
+    pub source: model::SecretSource,
+}
+
+/// The platform's secrets and configs read from files or the environment: the CA the ACME
+/// client trusts, each custom certificate's chain and key, and the dashboard's users.
+pub fn platform_sources(platform: &Platform) -> Vec<PlatformSource> {
+    let id = DeploymentId::platform();
+    let mut out = Vec::new();
+    if let Some(path) = &platform.acme_ca_certificate {
+        out.push(PlatformSource {
+            address: id.address(Kind::Config, ACME_CA_CONFIG),
+            source: model::SecretSource::File(path.clone()),
+        });
+    }
+    for c in &platform.certificates {
+        out.push(PlatformSource {
+            address: id.address(Kind::Secret, &certificate_secret(&c.name)),
+            source: model::SecretSource::File(c.cert.clone()),
+        });
+        out.push(PlatformSource {
+            address: id.address(Kind::Secret, &key_secret(&c.name)),
+            source: c.key.clone(),
+        });
+    }
+    if let (true, Some(users)) = (platform.proxy.dashboard, &platform.proxy.dashboard_users) {
+        out.push(PlatformSource {
+            address: id.address(Kind::Secret, DASHBOARD_USERS_SECRET),
+            source: users.clone(),
+        });
+    }
+    out
+}
+
+/// Traefik's dynamic configuration (the file provider's file) listing the custom certificates
+/// as the proxy sees them mounted. Paths only: the key material stays in the secrets.
+pub fn tls_file(certificates: &[model::Certificate]) -> String {
+    let mut out = String::from(
+        "# Written by berth: the platform's certificates. Traefik picks one by SNI.\ntls:\n  certificates:\n",
+    );
+    for c in certificates {
+        out.push_str(&format!(
+            "    - certFile: /run/secrets/{}\n      keyFile: /run/secrets/{}\n",
+            certificate_secret(&c.name),
+            key_secret(&c.name)
+        ));
+    }
+    out
+}
+
+/// The platform's secrets and configs, mounted into the proxy only.
+struct ProxyMounts {
+    secrets: Vec<SecretReference>,
+    configs: Vec<ConfigReference>,
+}
+
+/// A platform secret or config named by content, with its digest label.
+fn platform_object(
+    kind: Kind,
+    name: &str,
+    digest: &str,
+    data: Option<String>,
+    span: Option<Span>,
+) -> Resource {
+    let address = DeploymentId::platform().address(kind, name);
+    let mut labels = berth_labels(&address, PLATFORM_STACK);
+    labels.insert(label::DIGEST.into(), digest.to_string());
+    let name = content_name(PLATFORM_STACK, name, digest);
+    let spec = match kind {
+        Kind::Secret => Spec::Secret(SecretSpec { name, labels }),
+        _ => Spec::Config(ConfigSpec { name, labels, data }),
+    };
+    Resource {
+        address,
+        spec,
+        depends_on: Vec::new(),
+        span,
+    }
+}
+
+/// The proxy's TLS and dashboard objects: the ACME CA's config, each certificate's secrets
+/// and the dynamic file listing them, and the dashboard's users.
+fn proxy_tls_objects(
+    platform: &Platform,
+    digests: &Digests,
+    errors: &mut Vec<PlanError>,
+    out: &mut Vec<Resource>,
+    deps: &mut BTreeSet<Address>,
+) -> ProxyMounts {
+    let mut mounts = ProxyMounts {
+        secrets: Vec::new(),
+        configs: Vec::new(),
+    };
+    let digest =
+        |address: &Address, errors: &mut Vec<PlanError>| match digests.get(&address.to_string()) {
+            Some(d) => Some(d.to_ascii_lowercase()),
+            None => {
+                errors.push(PlanError::MissingDigest {
+                    address: address.clone(),
+                });
+                None
+            }
+        };
+    for source in platform_sources(platform) {
+        let Some(d) = digest(&source.address, errors) else {
+            continue;
+        };
+        let r = platform_object(
+            source.address.kind,
+            &source.address.name,
+            &d,
+            None,
+            platform.span,
+        );
+        let name = r.name().to_string();
+        match source.address.kind {
+            Kind::Config => mounts.configs.push(ConfigReference {
+                file: file_target(&format!("{PROXY_CONFIG_DIR}/{}.pem", source.address.name)),
+                config_id: String::new(),
+                config_name: name,
+            }),
+            _ => mounts.secrets.push(SecretReference {
+                file: file_target(&source.address.name),
+                secret_id: String::new(),
+                secret_name: name,
+            }),
+        }
+        deps.insert(r.address.clone());
+        out.push(r);
+    }
+    if !platform.certificates.is_empty() {
+        let text = tls_file(&platform.certificates);
+        let r = platform_object(
+            Kind::Config,
+            TLS_CONFIG,
+            &units::sha256_hex(text.as_bytes()),
+            Some(units::base64_encode(text.as_bytes())),
+            platform.span,
+        );
+        mounts.configs.push(ConfigReference {
+            file: file_target(&format!("{PROXY_CONFIG_DIR}/{TLS_CONFIG}.yml")),
+            config_id: String::new(),
+            config_name: r.name().to_string(),
+        });
+        deps.insert(r.address.clone());
+        out.push(r);
+    }
+    mounts.secrets.sort();
+    mounts.configs.sort();
+    mounts
+}
+
+/// The dashboard's router on the proxy's own labels: `api@internal` at the dashboard's host,
+/// over HTTPS only, behind basic authentication with the users file the proxy mounts.
+fn dashboard_labels(platform: &Platform, first_slot: Option<&str>) -> Labels {
+    let mut labels = Labels::new();
+    let proxy = &platform.proxy;
+    let (true, Some(host), Some(_)) = (
+        proxy.dashboard,
+        &proxy.dashboard_host,
+        &proxy.dashboard_users,
+    ) else {
+        return labels;
+    };
+    let r = format!("traefik.http.routers.{DASHBOARD_ROUTER}");
+    let auth = format!("{DASHBOARD_ROUTER}-auth");
+    labels.insert("traefik.enable".into(), "true".into());
+    labels.insert(
+        format!("{r}.rule"),
+        format!("Host(`{host}`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))"),
+    );
+    labels.insert(format!("{r}.service"), "api@internal".into());
+    labels.insert(format!("{r}.entrypoints"), "websecure".into());
+    labels.insert(format!("{r}.tls"), "true".into());
+    if platform.acme_email.is_some() {
+        labels.insert(format!("{r}.tls.certresolver"), CERT_RESOLVER.into());
+    }
+    labels.insert(format!("{r}.middlewares"), auth.clone());
+    labels.insert(
+        format!("traefik.http.middlewares.{auth}.basicauth.usersfile"),
+        format!("/run/secrets/{DASHBOARD_USERS_SECRET}"),
+    );
+    // The Swarm provider wants a port for every service it sees on a task, even one whose only
+    // router goes to `api@internal`; nothing is ever sent to it.
+    labels.insert(
+        format!("traefik.http.services.{DASHBOARD_ROUTER}.loadbalancer.server.port"),
+        "8080".into(),
+    );
+    if let Some(slot) = first_slot {
+        labels.insert("traefik.swarm.network".into(), slot.to_string());
+    }
+    labels
+}
+
+/// The platform's objects: the Traefik proxy, its edge slot networks (`platform_edge-00`, ...),
+/// with ACME its certificate volume (and the CA it trusts), the custom certificates and the
+/// dashboard's users. The proxy joins exactly the slot networks, always: its spec does not
+/// depend on which projects exist, so onboarding one never restarts it.
+pub fn platform_resources(
+    platform: &Platform,
+    digests: &Digests,
+    errors: &mut Vec<PlanError>,
+) -> Vec<Resource> {
     let id = DeploymentId::platform();
     let mut out = Vec::new();
     let mut deps = BTreeSet::new();
@@ -874,7 +1109,24 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
         if let Some(ca) = &platform.acme_ca {
             args.push(format!("{r}.caServer={ca}"));
         }
-        args.push(format!("{r}.httpChallenge.entryPoint=web"));
+        match platform.acme_challenge {
+            model::AcmeChallenge::Http => args.push(format!("{r}.httpChallenge.entryPoint=web")),
+            model::AcmeChallenge::Tls => args.push(format!("{r}.tlsChallenge=true")),
+        }
+    }
+    let tls_mounts = proxy_tls_objects(platform, digests, errors, &mut out, &mut deps);
+    if !platform.certificates.is_empty() {
+        args.push(format!(
+            "--providers.file.filename={PROXY_CONFIG_DIR}/{TLS_CONFIG}.yml"
+        ));
+    }
+    let mut env = Vec::new();
+    if platform.acme_ca_certificate.is_some() {
+        // lego, Traefik's ACME client, trusts the CAs listed here (besides none: the image has
+        // no system roots) when it talks to the CA server.
+        env.push(format!(
+            "LEGO_CA_CERTIFICATES={PROXY_CONFIG_DIR}/{ACME_CA_CONFIG}.pem"
+        ));
     }
     if proxy.access_log {
         args.push("--accesslog=true".into());
@@ -906,15 +1158,23 @@ pub fn platform_resources(platform: &Platform) -> Vec<Resource> {
     constraints.dedup();
     let mut container_labels = Labels::new();
     container_labels.insert(label::STACK.into(), PLATFORM_STACK.into());
+    let mut labels = berth_labels(&address, PLATFORM_STACK);
+    labels.extend(dashboard_labels(
+        platform,
+        networks.first().map(|n| n.target.as_str()),
+    ));
     let spec = ServiceSpec {
         name: naming::object(PLATFORM_STACK, "traefik"),
-        labels: berth_labels(&address, PLATFORM_STACK),
+        labels,
         task_template: TaskSpec {
             container_spec: ContainerSpec {
                 image: proxy.image.clone(),
                 labels: container_labels,
                 args,
+                env,
                 mounts,
+                secrets: tls_mounts.secrets,
+                configs: tls_mounts.configs,
                 ..ContainerSpec::default()
             },
             resources: None,

@@ -27,7 +27,7 @@ pub mod resource;
 pub mod units;
 
 pub use admission::{Allocation, AllocationItem};
-pub use compile::{compile, compile_config, Desired, Digests};
+pub use compile::{compile, compile_config, platform_sources, Desired, Digests, PlatformSource};
 pub use diff::{plan, PlanOptions, Scope};
 pub use edge::{rewrite_slot, EdgeSlots};
 pub use error::{Measure, PlanError, PlanErrors};

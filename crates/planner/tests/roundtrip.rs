@@ -365,3 +365,25 @@ proptest! {
         prop_assert!(alone.changes.iter().all(|c| !c.address.deployment.is_platform()));
     }
 }
+
+/// The platform with a trusted ACME CA, custom certificates and the dashboard, planned against
+/// its own observed form, changes nothing either (secrets and configs mounted into the proxy,
+/// its environment and its labels normalise like a tenant's).
+#[test]
+fn a_tls_platform_planned_against_itself_changes_nothing() {
+    let p = tls_platform();
+    let d = shop(Environment::Production, None);
+    let mut all = digests(std::slice::from_ref(&d), 1);
+    all.extend(platform_digests(&p));
+    let desired = compile(std::slice::from_ref(&d), &p, &all).unwrap();
+    let applied = berth_planner::edge::resolve(&desired, &Observed::empty()).unwrap();
+    for seed in 0..16 {
+        let observed = Observed::from_docker(&echo::snapshot(&applied, seed)).unwrap();
+        let p = plan(&desired, &observed, &PlanOptions::default()).unwrap();
+        assert!(
+            p.is_empty(),
+            "{}",
+            berth_planner::render::human(&p, &Default::default())
+        );
+    }
+}

@@ -218,7 +218,7 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
     }
 }
 
-fn source_error(sink: &mut Sink, kind: &str, label: &Name, both: bool, choices: &str) {
+pub(crate) fn source_error(sink: &mut Sink, kind: &str, label: &Name, both: bool, choices: &str) {
     let message = if both {
         format!("{kind} `{}` has two sources", label.text)
     } else {

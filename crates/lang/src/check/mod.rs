@@ -13,7 +13,9 @@ pub mod value;
 
 use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, Sink};
-use crate::model::{Config, Environment, Platform, Proxy};
+use crate::model::{
+    AcmeChallenge, Certificate, Config, Environment, Platform, Proxy, SecretSource,
+};
 use crate::naming;
 use crate::parser;
 use crate::span::{SourceFile, SourceMap, Span};
@@ -728,6 +730,9 @@ impl<'a> Checker<'a> {
             domain: None,
             acme_email: None,
             acme_ca: None,
+            acme_ca_certificate: None,
+            acme_challenge: AcmeChallenge::Http,
+            certificates: Vec::new(),
             address_pool: None,
             subnet_size: 24,
             advertise_address: "127.0.0.1".into(),
@@ -742,6 +747,8 @@ impl<'a> Checker<'a> {
                 redirect_https: true,
                 constraints: vec!["node.role == manager".into()],
                 edge_slots: 32,
+                dashboard_host: None,
+                dashboard_users: None,
             },
             span: None,
         };
@@ -770,6 +777,47 @@ impl<'a> Checker<'a> {
             }
         }
         p.acme_ca = lower::attr(body, "acme_ca").and_then(|e| lw.string(e));
+        p.acme_ca_certificate = lower::attr(body, "acme_ca_certificate").and_then(|e| lw.string(e));
+        if let Some(c) =
+            lower::attr(body, "acme_challenge").and_then(|e| lw.choice(e, &["http", "tls"]))
+        {
+            p.acme_challenge = if c == "tls" {
+                AcmeChallenge::Tls
+            } else {
+                AcmeChallenge::Http
+            };
+        }
+        for b in lower::blocks(body, "certificate") {
+            let Some(label) = &b.label else { continue };
+            if !rules::name("certificate", &label.text, label.span, true, lw.sink) {
+                continue;
+            }
+            let cert = lower::attr(&b.body, "cert").and_then(|e| lw.string(e));
+            let file = lower::attr(&b.body, "key").and_then(|e| lw.string(e));
+            let env = lower::attr(&b.body, "key_env").and_then(|e| lw.string(e));
+            let key = match (file, env) {
+                (Some(f), None) => Some(SecretSource::File(f)),
+                (None, Some(e)) => Some(SecretSource::Env(e)),
+                (a, b) => {
+                    lower::source_error(
+                        lw.sink,
+                        "the key of certificate",
+                        label,
+                        a.is_some() && b.is_some(),
+                        "`key` or `key_env`",
+                    );
+                    None
+                }
+            };
+            if let (Some(cert), Some(key)) = (cert, key) {
+                p.certificates.push(Certificate {
+                    name: label.text.clone(),
+                    cert,
+                    key,
+                    span: label.span,
+                });
+            }
+        }
         let mut pool_len = None;
         if let Some(e) = lower::attr(body, "address_pool") {
             if let Some(pool) = lw.string(e) {
@@ -841,6 +889,7 @@ impl<'a> Checker<'a> {
             if let Some(v) = lower::attr(b, "edge_slots").and_then(|e| lw.int(e, 1, 512)) {
                 p.proxy.edge_slots = v as u32;
             }
+            dashboard(&mut p, proxy, &mut lw);
             if let Some(e) = lower::attr(b, "constraints") {
                 if let Some(list) = lw.str_list(e) {
                     p.proxy.constraints = list
@@ -851,6 +900,71 @@ impl<'a> Checker<'a> {
             }
         }
         p
+    }
+}
+
+/// The dashboard's users and host. It shows every tenant's routes, so it is never served
+/// without authentication: `dashboard = true` needs users (E0167).
+fn dashboard(p: &mut Platform, proxy: &Block, lw: &mut Lower) {
+    let b = &proxy.body;
+    let file = lower::attr(b, "dashboard_users").and_then(|e| lw.string(e));
+    let env = lower::attr(b, "dashboard_users_env").and_then(|e| lw.string(e));
+    p.proxy.dashboard_users = match (file, env) {
+        (Some(f), None) => Some(SecretSource::File(f)),
+        (None, Some(e)) => Some(SecretSource::Env(e)),
+        (Some(_), Some(_)) => {
+            let span = lower::attr(b, "dashboard_users_env").map_or(proxy.kind.span, |e| e.span);
+            lw.sink.push(
+                Diagnostic::new(
+                    Code::SecretWithoutSource,
+                    span,
+                    "the dashboard's users have two sources",
+                )
+                .with_label("give exactly one source")
+                .with_help("set exactly one of `dashboard_users` or `dashboard_users_env`"),
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    let Some(flag) = lower::attr(b, "dashboard") else {
+        return;
+    };
+    if !p.proxy.dashboard {
+        return;
+    }
+    if p.proxy.dashboard_users.is_none()
+        && lower::attr(b, "dashboard_users").is_none()
+        && lower::attr(b, "dashboard_users_env").is_none()
+    {
+        lw.sink.push(
+            Diagnostic::new(
+                Code::DashboardWithoutUsers,
+                flag.span,
+                "the dashboard would be served without authentication",
+            )
+            .with_label("no `dashboard_users` or `dashboard_users_env`")
+            .with_help("give its users as htpasswd lines: `dashboard_users = \"dashboard.htpasswd\"` (a file made with `htpasswd -nB admin`), or `dashboard_users_env = \"VAR\"`"),
+        );
+    }
+    match lower::attr(b, "dashboard_host") {
+        Some(e) => {
+            p.proxy.dashboard_host = lw.string(e).filter(|h| rules::host(h, e.span, lw.sink));
+        }
+        None => match &p.domain {
+            Some(domain) => p.proxy.dashboard_host = Some(format!("traefik.{domain}")),
+            None => lw.sink.push(
+                Diagnostic::new(
+                    Code::NoPlatformDomain,
+                    flag.span,
+                    "the dashboard has no host and there is no domain to derive one",
+                )
+                .with_label("served at `traefik.<platform domain>` by default")
+                .with_help(
+                    "set `dashboard_host = \"...\"` in `proxy`, or `domain` in the platform block",
+                ),
+            ),
+        },
     }
 }
 

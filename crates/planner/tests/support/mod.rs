@@ -25,6 +25,9 @@ pub fn platform() -> Platform {
         domain: Some(DOMAIN.into()),
         acme_email: Some("ops@example.test".into()),
         acme_ca: Some("https://127.0.0.1:14000/dir".into()),
+        acme_ca_certificate: None,
+        acme_challenge: AcmeChallenge::Http,
+        certificates: Vec::new(),
         address_pool: Some("10.208.0.0/12".into()),
         subnet_size: 22,
         advertise_address: "127.0.0.1".into(),
@@ -41,6 +44,8 @@ pub fn platform() -> Platform {
             constraints: Vec::new(),
             // Few slots keep the fixtures and plans short; tests that need more set their own.
             edge_slots: 4,
+            dashboard_host: None,
+            dashboard_users: None,
         },
         span: None,
     }
@@ -380,4 +385,42 @@ pub fn applied(deployments: &[Deployment], generation: u32) -> Desired {
     }
     let desired = compile(deployments, &platform, &digests).unwrap();
     edge::resolve(&desired, &Observed::from_resources(claims)).unwrap()
+}
+
+/// The platform with every TLS feature: a trusted ACME test CA, the TLS-ALPN challenge, two
+/// custom certificates (keys from a file and from the environment) and the dashboard.
+pub fn tls_platform() -> Platform {
+    let mut p = platform();
+    p.acme_ca_certificate = Some("certs/pebble-ca.pem".into());
+    p.acme_challenge = AcmeChallenge::Tls;
+    p.certificates = vec![
+        Certificate {
+            name: "shop".into(),
+            cert: "certs/shop.pem".into(),
+            key: SecretSource::File("certs/shop.key".into()),
+            span: span(),
+        },
+        Certificate {
+            name: "billing".into(),
+            cert: "certs/billing.pem".into(),
+            key: SecretSource::Env("BILLING_TLS_KEY".into()),
+            span: span(),
+        },
+    ];
+    p.proxy.dashboard = true;
+    p.proxy.dashboard_host = Some(format!("traefik.{DOMAIN}"));
+    p.proxy.dashboard_users = Some(SecretSource::File("dashboard.htpasswd".into()));
+    p
+}
+
+/// Digests of the platform's files and variables, as the caller computes them: from values the
+/// tests make up per address.
+pub fn platform_digests(platform: &Platform) -> Digests {
+    berth_planner::platform_sources(platform)
+        .into_iter()
+        .map(|s| {
+            let digest = berth_planner::units::sha256_hex(secret_value(&s.address, 1).as_bytes());
+            (s.address.to_string(), digest)
+        })
+        .collect()
 }
