@@ -113,8 +113,9 @@ pub fn execute_with(
     exec: &ExecArgs,
     saved: Option<PlanFile>,
 ) -> Result<ExitCode, Failure> {
-    let (digests, payloads) = session.payloads()?;
-    let desired = session.desired(&digests)?;
+    let platform = Session::has_platform(&options.scope);
+    let (digests, payloads) = session.payloads(platform)?;
+    let desired = session.desired(&digests, platform)?;
     let scope: Vec<DeploymentId> = match &saved {
         Some(s) => s.plan.scope.clone(),
         None => options.scope.resolve(&desired).into_iter().collect(),

@@ -15,8 +15,8 @@ pub struct GraphArgs {
 
 pub fn run(args: &GraphArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
-    let (digests, _) = session.payloads()?;
-    let desired = session.desired(&digests)?;
+    let (digests, _) = session.payloads(true)?;
+    let desired = session.desired(&digests, true)?;
     print!("{}", berth_planner::dot(&desired));
     Ok(ExitCode::SUCCESS)
 }

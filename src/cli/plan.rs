@@ -53,8 +53,6 @@ pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
 
 pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
-    let (digests, _payloads) = session.payloads()?;
-    let desired = session.desired(&digests)?;
     let observed = if args.refresh {
         let rt = session::runtime();
         Some(rt.block_on(async {
@@ -69,6 +67,9 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         allow_data_loss: args.allow_data_loss,
         keep_volumes: false,
     };
+    let platform = Session::has_platform(&options.scope);
+    let (digests, _payloads) = session.payloads(platform)?;
+    let desired = session.desired(&digests, platform)?;
     let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
     let states = session.states(scope_ids.iter().cloned())?;
     let observed = match observed {

@@ -145,6 +145,14 @@ impl Session {
         })
     }
 
+    /// Whether a scope includes the platform.
+    pub fn has_platform(scope: &Scope) -> bool {
+        match scope {
+            Scope::Only(ids) => ids.contains(&DeploymentId::platform()),
+            _ => true,
+        }
+    }
+
     /// The plan's scope: the selected deployments, and the platform (the proxy) when it is
     /// wanted: a whole-configuration plan includes it when the configuration has a `platform`
     /// block or routes anything; a plan of selected project environments only when they route
@@ -172,20 +180,35 @@ impl Session {
         Scope::Only(ids)
     }
 
-    /// Digests and bytes of the selected deployments' secrets and configs, and of the
-    /// platform's (the proxy's certificates, trusted CA and dashboard users).
-    pub fn payloads(&self) -> Result<(berth_planner::Digests, Payloads), Failure> {
+    /// Digests and bytes of the selected deployments' secrets and configs, and, when the
+    /// platform is in scope, of the platform's (the proxy's certificates, trusted CA and
+    /// dashboard users). A tenant's apply never needs the platform's keys.
+    pub fn payloads(&self, platform: bool) -> Result<(berth_planner::Digests, Payloads), Failure> {
         let deployments: Vec<&Deployment> = self.selected.values().collect();
         let (mut digests, mut payloads) = berth_apply::payload::read(&self.dir, &deployments)?;
-        let (d, p) = berth_apply::payload::read_platform(&self.dir, &self.config.platform)?;
-        digests.extend(d);
-        payloads.extend(p);
+        if platform {
+            let (d, p) = berth_apply::payload::read_platform(&self.dir, &self.config.platform)?;
+            digests.extend(d);
+            payloads.extend(p);
+        }
         Ok((digests, payloads))
     }
 
-    pub fn desired(&self, digests: &berth_planner::Digests) -> Result<Desired, Failure> {
+    /// The desired state. Without the platform in scope, its file-backed objects (read only
+    /// when it is) are left out: the proxy is then neither planned nor changed.
+    pub fn desired(
+        &self,
+        digests: &berth_planner::Digests,
+        platform: bool,
+    ) -> Result<Desired, Failure> {
         let deployments: Vec<Deployment> = self.selected.values().cloned().collect();
-        berth_planner::compile(&deployments, &self.config.platform, digests)
+        let mut p = self.config.platform.clone();
+        if !platform {
+            p.acme_ca_certificate = None;
+            p.certificates.clear();
+            p.proxy.dashboard_users = None;
+        }
+        berth_planner::compile(&deployments, &p, digests)
             .map_err(|e| Failure::Plan(plan_errors(&e)))
     }
 

@@ -110,3 +110,47 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn a_project_plan_does_not_need_the_platforms_keys() {
+    let dir = tempdir("platformkeys");
+    std::fs::write(
+        dir.join("main.berth"),
+        "platform {\n  domain = \"keys.test\"\n\n  certificate shop {\n    cert    = \"shop.pem\"\n    key_env = \"BERTH_E2E_UNSET_TLS_KEY\"\n  }\n}\n\nproject shop {\n  service web {\n    image = \"berth/demo:1\"\n    resources {\n      limits {\n        memory = 16M\n      }\n    }\n  }\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("shop.pem"), "not read for a project plan\n").unwrap();
+    let state = dir.join("state");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "--refresh=false",
+            "--state-dir",
+            state.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        args.push(dir.to_str().unwrap());
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .env_remove("BERTH_E2E_UNSET_TLS_KEY")
+            .output()
+            .unwrap()
+    };
+    // The tenant's plan leaves the platform out, and with it the platform's key.
+    let project = run(&["--project", "shop"]);
+    expect_code(&project, 0);
+    assert!(
+        !stdout(&project).contains("platform/"),
+        "{}",
+        text(&project)
+    );
+    // The whole configuration includes the platform, whose key must then be readable.
+    let whole = run(&[]);
+    expect_code(&whole, 1);
+    assert!(
+        text(&whole).contains("BERTH_E2E_UNSET_TLS_KEY"),
+        "{}",
+        text(&whole)
+    );
+}
