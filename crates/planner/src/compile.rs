@@ -1134,7 +1134,10 @@ pub fn platform_resources(
     if proxy.metrics {
         args.push("--metrics.prometheus=true".into());
     }
-    args.push(format!("--api.dashboard={}", proxy.dashboard));
+    if proxy.dashboard {
+        // Without this flag Traefik's API (and `api@internal`) does not exist at all.
+        args.push("--api.dashboard=true".into());
+    }
     args.push("--ping=true".into());
 
     let mut mounts = vec![Mount {
