@@ -14,7 +14,8 @@ step "lints"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # The TLS end-to-end tests start Let's Encrypt's test CA (Debian's `pebble`) and make their
-# certificates with the openssl CLI. Installed only when missing.
+# certificates with the openssl CLI (the remote-engine test also runs a small TLS endpoint with
+# the machine's python3). Installed only when missing.
 missing=()
 command -v pebble >/dev/null 2>&1 || missing+=(pebble)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)

@@ -6,6 +6,7 @@ mod edge;
 mod examples;
 mod harness;
 mod lifecycle;
+mod remote;
 mod tls;
 
 #[test]

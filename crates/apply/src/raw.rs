@@ -4,20 +4,31 @@
 //! feed the planner fetch Docker's JSON as it is, the same bytes the planner's fixtures hold.
 //!
 //! This is a small HTTP/1.0 client (the engine then answers without chunking and closes) for
-//! `unix://` and plain `tcp://` endpoints. Over TLS (`DOCKER_TLS_VERIFY`), reads go through
-//! bollard instead, with the health check caveat above.
+//! `unix://`, plain `tcp://`, and `tcp://` with TLS (`DOCKER_TLS_VERIFY`, with `ca.pem`,
+//! `cert.pem` and `key.pem` from `DOCKER_CERT_PATH` or `~/.docker`, as the docker CLI reads
+//! them): the server is verified against that CA alone, and berth authenticates with the client
+//! certificate.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_rustls::rustls;
 
 #[derive(Debug, Clone)]
 pub enum Endpoint {
     Unix(String),
     Tcp(String),
+    /// `host:port`, and the directory holding `ca.pem`, `cert.pem` and `key.pem`.
+    Tls {
+        addr: String,
+        certs: PathBuf,
+    },
 }
 
 impl Endpoint {
-    /// The endpoint of `DOCKER_HOST` (default: the local socket), unless it needs TLS.
+    /// The endpoint of `DOCKER_HOST` (default: the local socket); `None` for schemes berth
+    /// reads through bollard only (e.g. `npipe://`, `ssh://`).
     pub fn from_env() -> Option<Endpoint> {
         let host =
             std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
@@ -25,13 +36,61 @@ impl Endpoint {
             return Some(Endpoint::Unix(path.to_string()));
         }
         let tls = std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty());
-        match host
+        let addr = host
             .strip_prefix("tcp://")
             .or_else(|| host.strip_prefix("http://"))
-        {
-            Some(addr) if !tls => Some(Endpoint::Tcp(addr.trim_end_matches('/').to_string())),
-            _ => None,
+            .or_else(|| host.strip_prefix("https://"))?
+            .trim_end_matches('/')
+            .to_string();
+        if !tls {
+            return Some(Endpoint::Tcp(addr));
         }
+        let certs = match std::env::var_os("DOCKER_CERT_PATH").filter(|p| !p.is_empty()) {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(std::env::var_os("HOME")?).join(".docker"),
+        };
+        Some(Endpoint::Tls { addr, certs })
+    }
+}
+
+/// The client side of a TLS endpoint: trusts only the endpoint's CA, presents its certificate.
+fn tls_config(certs: &std::path::Path) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let file = |name: &str| certs.join(name);
+    let read_certs = |name: &str| -> Result<Vec<CertificateDer<'static>>, String> {
+        CertificateDer::pem_file_iter(file(name))
+            .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("cannot read {}: {e}", file(name).display()))
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in read_certs("ca.pem")? {
+        roots
+            .add(ca)
+            .map_err(|e| format!("{}: {e}", file("ca.pem").display()))?;
+    }
+    let chain = read_certs("cert.pem")?;
+    let key = PrivateKeyDer::from_pem_file(file("key.pem"))
+        .map_err(|e| format!("cannot read {}: {e}", file("key.pem").display()))?;
+    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| format!("the client certificate: {e}"))
+}
+
+/// Sends the request and reads the whole answer (the server closes after an HTTP/1.0 answer).
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    request: &[u8],
+    response: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    stream.write_all(request).await?;
+    match stream.read_to_end(response).await {
+        // A TLS server may close without a close_notify once it has answered in full.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !response.is_empty() => Ok(()),
+        other => other.map(|_| ()),
     }
 }
 
@@ -53,14 +112,27 @@ pub async fn get(endpoint: &Endpoint, path: &str, timeout: Duration) -> Result<S
     let io = async {
         match endpoint {
             Endpoint::Unix(socket) => {
-                let mut s = tokio::net::UnixStream::connect(socket).await?;
-                s.write_all(request.as_bytes()).await?;
-                s.read_to_end(&mut response).await?;
+                let s = tokio::net::UnixStream::connect(socket).await?;
+                exchange(s, request.as_bytes(), &mut response).await?;
             }
             Endpoint::Tcp(addr) => {
-                let mut s = tokio::net::TcpStream::connect(addr).await?;
-                s.write_all(request.as_bytes()).await?;
-                s.read_to_end(&mut response).await?;
+                let s = tokio::net::TcpStream::connect(addr).await?;
+                exchange(s, request.as_bytes(), &mut response).await?;
+            }
+            Endpoint::Tls { addr, certs } => {
+                let config = tls_config(certs).map_err(std::io::Error::other)?;
+                let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+                let name = rustls::pki_types::ServerName::try_from(
+                    host.trim_start_matches('[')
+                        .trim_end_matches(']')
+                        .to_string(),
+                )
+                .map_err(std::io::Error::other)?;
+                let tcp = tokio::net::TcpStream::connect(addr).await?;
+                let s = tokio_rustls::TlsConnector::from(Arc::new(config))
+                    .connect(name, tcp)
+                    .await?;
+                exchange(s, request.as_bytes(), &mut response).await?;
             }
         }
         Ok::<_, std::io::Error>(())

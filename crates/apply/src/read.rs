@@ -106,7 +106,8 @@ async fn snapshot_raw(
     })
 }
 
-/// Through bollard's types (TLS endpoints): health checks are lost, see [`crate::raw`].
+/// Through bollard's types, for endpoints [`crate::raw`] does not speak (e.g. `ssh://`): health
+/// checks are lost there, see [`crate::raw`].
 async fn snapshot_typed(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
     let d = &cluster.docker;
     let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
