@@ -1,13 +1,14 @@
 //! berth against a remote engine: `DOCKER_HOST=tcp://...` with `DOCKER_TLS_VERIFY` and
 //! `DOCKER_CERT_PATH`, as the docker CLI reads them. The remote engine is the local one behind a
 //! TLS endpoint the test starts on loopback (`support/tls_proxy.py`), with a CA, a server and a
-//! client certificate made by openssl for this test alone.
+//! client certificate made by openssl (`berth-testkit`) for this test alone.
 //!
 //! What it guards: reads over TLS must see exactly what reads over the socket see (health checks
 //! included), so a configuration applied through the socket plans nothing through TLS, and an
 //! apply through TLS converges.
 
 use crate::harness::{expect_code, text, World};
+use berth_testkit::certs;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -25,102 +26,32 @@ impl Drop for Endpoint {
     }
 }
 
-#[track_caller]
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl runs (scripts/test.sh installs it)");
-    assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
-}
-
-/// A CA, and a server and a client certificate it signs, in `dir`: `ca.pem`, `server.pem` and
-/// `server-key.pem`, `cert.pem` and `key.pem` (the names `DOCKER_CERT_PATH` holds).
+/// A CA (`ca.pem`), a server certificate for 127.0.0.1 (`server.pem`, `server.key`) and a
+/// client certificate (`cert.pem`, `key.pem`): the names `DOCKER_CERT_PATH` holds.
 fn certificates(dir: &Path, ca_name: &str) {
     std::fs::create_dir_all(dir).unwrap();
-    let days = ["-days", "2"];
-    openssl(
-        dir,
-        &[
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca-key.pem",
-            ][..],
-            &["-out", "ca.pem", "-subj", &format!("/CN={ca_name}")],
-            &days,
-        ]
-        .concat(),
-    );
-    for (name, key, csr, ext) in [
-        (
-            "server.pem",
-            "server-key.pem",
-            "server.csr",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-        ),
-        (
-            "cert.pem",
-            "key.pem",
-            "client.csr",
-            "extendedKeyUsage=clientAuth\n",
-        ),
-    ] {
-        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                key,
-                "-out",
-                csr,
-                "-subj",
-                "/CN=localhost",
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                &[
-                    "x509",
-                    "-req",
-                    "-in",
-                    csr,
-                    "-CA",
-                    "ca.pem",
-                    "-CAkey",
-                    "ca-key.pem",
-                ][..],
-                &[
-                    "-CAcreateserial",
-                    "-out",
-                    name,
-                    "-extfile",
-                    &format!("{name}.ext"),
-                ],
-                &days,
-            ]
-            .concat(),
-        );
-    }
+    let localhost: std::net::IpAddr = [127, 0, 0, 1].into();
+    certs::ca(dir, "ca", ca_name)
+        .and_then(|_| {
+            certs::signed(
+                dir,
+                "ca",
+                "server",
+                &certs::server_extensions(&["localhost"], &[localhost]),
+            )
+        })
+        .and_then(|_| certs::signed(dir, "ca", "cert", certs::CLIENT_EXTENSIONS))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(dir.join("cert.key"), dir.join("key.pem")).unwrap();
 }
 
-fn start_endpoint(certs: &Path) -> Endpoint {
+fn start_endpoint(cert_dir: &Path) -> Endpoint {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/support/tls_proxy.py");
     let mut child = Command::new("python3")
         .arg(script)
-        .arg(certs.join("ca.pem"))
-        .arg(certs.join("server.pem"))
-        .arg(certs.join("server-key.pem"))
+        .arg(cert_dir.join("ca.pem"))
+        .arg(cert_dir.join("server.pem"))
+        .arg(cert_dir.join("server.key"))
         .arg("/var/run/docker.sock")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -147,9 +78,9 @@ fn project(name: &str, replicas: u32) -> String {
 fn over_tcp_with_tls_berth_reads_what_the_socket_shows_and_applies() {
     let mut world = World::new();
     let name = world.project("tls");
-    let certs: PathBuf = world.dir.join("certs");
-    certificates(&certs, "berth-e2e-ca");
-    let endpoint = start_endpoint(&certs);
+    let cert_dir: PathBuf = world.dir.join("certs");
+    certificates(&cert_dir, "berth-e2e-ca");
+    let endpoint = start_endpoint(&cert_dir);
     let host = format!("tcp://127.0.0.1:{}", endpoint.port);
     let remote = |args: &[&str], cert_path: &Path| {
         world.berth_env(
@@ -168,20 +99,20 @@ fn over_tcp_with_tls_berth_reads_what_the_socket_shows_and_applies() {
         &world.berth(&["apply", "--auto-approve", world.dir_str()]),
         0,
     );
-    let plan = remote(&["plan", "--detailed-exitcode", world.dir_str()], &certs);
+    let plan = remote(&["plan", "--detailed-exitcode", world.dir_str()], &cert_dir);
     expect_code(&plan, 0);
 
     // An apply through TLS converges, and the socket agrees afterwards.
     world.write("main.berth", &project(&name, 2));
     expect_code(
-        &remote(&["apply", "--auto-approve", world.dir_str()], &certs),
+        &remote(&["apply", "--auto-approve", world.dir_str()], &cert_dir),
         0,
     );
     expect_code(
         &world.berth(&["plan", "--detailed-exitcode", world.dir_str()]),
         0,
     );
-    let status = remote(&["status", "--format", "json", world.dir_str()], &certs);
+    let status = remote(&["status", "--format", "json", world.dir_str()], &cert_dir);
     expect_code(&status, 0);
     assert!(
         text(&status).contains("\"running\": 2"),

@@ -17,6 +17,8 @@
 //! Requests go to 127.0.0.1 only, in bounded loops.
 
 use crate::report;
+use berth_testkit::client::{https_get, roots};
+use berth_testkit::pebble::{gwbridge_gateway, Pebble};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -533,7 +535,7 @@ fn measure(args: &[String]) -> Result<bool, String> {
 /// project with a TLS route is applied: from the start of that apply to the first answer that
 /// a client trusting only pebble's root accepts for the project's host.
 fn certificate(bench: &mut Bench, id: &str, https_port: u16, slots: usize) -> Result<bool, String> {
-    let pebble = crate::pebble::Pebble::start(crate::pebble::gwbridge_gateway()?, &bench.dir)?;
+    let pebble = Pebble::start(gwbridge_gateway()?, &bench.dir)?;
     std::fs::write(bench.dir.join("pebble-ca.pem"), &pebble.listener_ca)
         .map_err(|e| e.to_string())?;
     bench.platform(https_port, slots, Some(&pebble.directory));
@@ -553,14 +555,14 @@ fn certificate(bench: &mut Bench, id: &str, https_port: u16, slots: usize) -> Re
     bench.projects.push(project.clone());
     bench.write(&project, "berth/demo:1", 1, true);
     let host = bench.host(&project);
-    let trust = crate::pebble::roots(&pebble.root)?;
+    let trust = roots(&pebble.root)?;
     let start = Instant::now();
     bench.apply(&project, true)?;
     let applied = start.elapsed();
     let mut last = String::new();
     while start.elapsed() < Duration::from_secs(90) {
-        match crate::pebble::get(https_port, &host, "/", &trust) {
-            Ok((200, _)) => {
+        match https_get(https_port, &host, "/", &trust, None) {
+            Ok(answer) if answer.status == 200 => {
                 let took = start.elapsed();
                 let met = took <= CERTIFICATE_TARGET;
                 println!(
@@ -572,7 +574,7 @@ fn certificate(bench: &mut Bench, id: &str, https_port: u16, slots: usize) -> Re
                 );
                 return Ok(met);
             }
-            Ok((status, body)) => last = format!("{status}: {body}"),
+            Ok(answer) => last = format!("{}: {}", answer.status, answer.body),
             Err(e) => last = e,
         }
         std::thread::sleep(Duration::from_millis(100));

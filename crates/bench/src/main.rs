@@ -5,7 +5,6 @@
 
 mod edge;
 mod lang;
-mod pebble;
 mod report;
 mod swarm;
 
