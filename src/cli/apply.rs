@@ -10,7 +10,9 @@ use berth_apply::execute::{self, Options};
 use berth_apply::lock;
 use berth_apply::state::{RouteOutput, State};
 use berth_apply::ApplyError;
-use berth_planner::{Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, Spec};
+use berth_planner::{
+    Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, ProxyPresence, Spec,
+};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -72,7 +74,7 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         session::observe(&cluster).await
     })?;
     let options = PlanOptions {
-        scope: session.scope(&args.selection, Some(&observed)),
+        scope: session.scope(&args.selection, ProxyPresence::found(observed.has_proxy())),
         allow_data_loss: args.exec.allow_data_loss,
         keep_volumes: false,
     };
@@ -113,7 +115,7 @@ pub fn execute_with(
     exec: &ExecArgs,
     saved: Option<PlanFile>,
 ) -> Result<ExitCode, Failure> {
-    let platform = Session::has_platform(&options.scope);
+    let platform = options.scope.has_platform();
     let (digests, payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;
     let scope: Vec<DeploymentId> = match &saved {
