@@ -10,7 +10,9 @@ use berth_apply::execute::{self, Options};
 use berth_apply::lock;
 use berth_apply::state::{RouteOutput, State};
 use berth_apply::ApplyError;
-use berth_planner::{Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, Spec};
+use berth_planner::{
+    Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, ProxyPresence, Spec,
+};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -66,13 +68,14 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         return run_saved(args, &args.config.dir);
     }
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
-    // The scope depends on whether a proxy exists, so it is decided after a first read.
-    let observed = session::runtime().block_on(async {
+    // The scope depends on whether the proxy exists: one cheap check before locking; the full
+    // read that the plan needs comes after the locks.
+    let proxy = session::runtime().block_on(async {
         let cluster = session::connect_for_apply(&session).await?;
-        session::observe(&cluster).await
+        Ok::<_, Failure>(berth_apply::read::proxy_exists(&cluster).await?)
     })?;
     let options = PlanOptions {
-        scope: session.scope(&args.selection, Some(&observed)),
+        scope: session.scope(&args.selection, ProxyPresence::found(proxy)),
         allow_data_loss: args.exec.allow_data_loss,
         keep_volumes: false,
     };
@@ -113,7 +116,7 @@ pub fn execute_with(
     exec: &ExecArgs,
     saved: Option<PlanFile>,
 ) -> Result<ExitCode, Failure> {
-    let platform = Session::has_platform(&options.scope);
+    let platform = options.scope.has_platform();
     let (digests, payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;
     let scope: Vec<DeploymentId> = match &saved {

@@ -4,7 +4,7 @@
 
 use super::session::{self, Failure, Selection, Session};
 use super::{output, ConfigArgs, EXIT_CHANGES};
-use berth_planner::{PlanFile, PlanOptions, RenderOptions};
+use berth_planner::{PlanFile, PlanOptions, ProxyPresence, RenderOptions};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,11 +63,16 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         None
     };
     let options = PlanOptions {
-        scope: session.scope(&args.selection, observed.as_ref()),
+        scope: session.scope(
+            &args.selection,
+            observed.as_ref().map_or(ProxyPresence::Unknown, |o| {
+                ProxyPresence::found(o.has_proxy())
+            }),
+        ),
         allow_data_loss: args.allow_data_loss,
         keep_volumes: false,
     };
-    let platform = Session::has_platform(&options.scope);
+    let platform = options.scope.has_platform();
     let (digests, _payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;
     let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();

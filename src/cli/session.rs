@@ -7,9 +7,11 @@ use berth_apply::payload::Payloads;
 use berth_apply::state::{observed_from_states, State, Store};
 use berth_apply::{ApplyError, Cluster};
 use berth_lang::model::{Config, Deployment, Environment};
-use berth_planner::{DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, Scope};
+use berth_planner::{
+    Coverage, DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, ProxyPresence, Scope,
+};
 use clap::Args;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Which project environments a command acts on.
@@ -24,6 +26,17 @@ pub struct Selection {
     /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
+}
+
+impl Selection {
+    /// A plan of the whole configuration, unless `--project` or `--env` selects part of it.
+    pub fn coverage(&self) -> Coverage {
+        if self.project.is_none() && self.env.is_none() {
+            Coverage::Whole
+        } else {
+            Coverage::Selection
+        }
+    }
 }
 
 /// Why a command stopped; already worth showing to the user as is.
@@ -145,39 +158,15 @@ impl Session {
         })
     }
 
-    /// Whether a scope includes the platform.
-    pub fn has_platform(scope: &Scope) -> bool {
-        match scope {
-            Scope::Only(ids) => ids.contains(&DeploymentId::platform()),
-            _ => true,
-        }
-    }
-
-    /// The plan's scope: the selected deployments, and the platform (the proxy) when it is
-    /// wanted: a whole-configuration plan includes it when the configuration has a `platform`
-    /// block or routes anything; a plan of selected project environments only when they route
-    /// something and no proxy exists yet (a project apply never changes the proxy otherwise).
-    pub fn scope(&self, selection: &Selection, observed: Option<&Observed>) -> Scope {
-        let mut ids: BTreeSet<DeploymentId> = self.selected.keys().cloned().collect();
-        let routed = self
-            .selected
-            .values()
-            .any(|d| d.services.iter().any(|s| !s.routes.is_empty()));
-        let whole = selection.project.is_none() && selection.env.is_none();
-        let proxy_exists = observed.is_some_and(|o| {
-            o.resources.iter().any(|r| {
-                r.address.deployment.is_platform() && r.address.kind == berth_planner::Kind::Service
-            })
-        });
-        let platform = if whole {
-            self.config.platform.span.is_some() || routed
-        } else {
-            routed && observed.is_some() && !proxy_exists
-        };
-        if platform {
-            ids.insert(DeploymentId::platform());
-        }
-        Scope::Only(ids)
+    /// The plan's scope, by the planner's scope rule ([`Scope::chosen`]): the selected
+    /// deployments, and the platform (the proxy) when it is wanted.
+    pub fn scope(&self, selection: &Selection, proxy: ProxyPresence) -> Scope {
+        Scope::chosen(
+            selection.coverage(),
+            self.selected.values(),
+            &self.config.platform,
+            proxy,
+        )
     }
 
     /// Digests and bytes of the selected deployments' secrets and configs, and, when the
@@ -301,4 +290,29 @@ pub fn lineage_and_serial(states: &BTreeMap<DeploymentId, State>) -> (String, u6
         .join(",");
     let serial = states.values().map(|s| s.serial).sum();
     (lineage, serial)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_project_or_env_selects_part_of_the_configuration() {
+        let select = |project: Option<&str>, env: Option<&str>| Selection {
+            project: project.map(str::to_string),
+            env: env.map(str::to_string),
+            // Where state is kept does not select anything.
+            state_dir: Some(PathBuf::from("/tmp/state")),
+        };
+        assert_eq!(select(None, None).coverage(), Coverage::Whole);
+        assert_eq!(select(Some("shop"), None).coverage(), Coverage::Selection);
+        assert_eq!(
+            select(None, Some("staging")).coverage(),
+            Coverage::Selection
+        );
+        assert_eq!(
+            select(Some("shop"), Some("staging")).coverage(),
+            Coverage::Selection
+        );
+    }
 }

@@ -661,6 +661,8 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
     // route check) to the first 200 through the proxy.
     e.world.write("newco.berth", &newco(&newco_name));
     let proxy_before = proxy_task();
+    let platform_state = e.world.state.join("platform/proxy/state.json");
+    let platform_before = std::fs::read_to_string(&platform_state).expect("the platform's state");
     let primary = e.host(&shop_name);
     let load = Load::start(&primary, 2, 5_000, Duration::from_secs(120));
     let out = e.apply(&newco_name, "production", &["--no-verify"]);
@@ -686,6 +688,13 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
         proxy_task(),
         proxy_before,
         "onboarding a project replaced the proxy's task"
+    );
+    // With the proxy running, the project's apply left the platform out of its scope: it
+    // neither locked nor recorded it.
+    assert_eq!(
+        std::fs::read_to_string(&platform_state).expect("the platform's state"),
+        platform_before,
+        "a project's apply recorded the platform although the proxy exists"
     );
 
     // (c) Zero downtime: demo:1 -> demo:2 (2 replicas, start-first, health-checked) under a

@@ -20,4 +20,5 @@ pub mod execute;
 pub mod ops;
 pub mod payload;
 pub mod progress;
+mod random;
 pub mod raw;

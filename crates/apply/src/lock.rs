@@ -80,11 +80,7 @@ fn now() -> u64 {
 }
 
 fn new_id() -> String {
-    let mut bytes = [0u8; 8];
-    if let Ok(mut f) = fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::state::hex(&crate::random::bytes::<8>())
 }
 
 /// Whether a lock's holder is known to be gone: same host, and its process no longer exists.
@@ -253,6 +249,18 @@ mod tests {
         let _again = acquire(&store, &d, "apply", Duration::ZERO).unwrap();
         drop(first);
         fs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn ids_are_sixteen_hex_digits_and_differ() {
+        let (a, b) = (new_id(), new_id());
+        assert_eq!(a.len(), 16, "{a}");
+        assert!(
+            a.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+            "{a}"
+        );
+        assert_ne!(a, b);
     }
 
     #[test]

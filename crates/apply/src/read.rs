@@ -5,7 +5,8 @@
 
 use crate::connect::Cluster;
 use crate::error::ApplyError;
-use berth_planner::DockerSnapshot;
+use berth_planner::resource::label;
+use berth_planner::{Address, DockerSnapshot};
 use bollard::query_parameters::{
     ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions,
     ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
@@ -32,6 +33,24 @@ pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
         Some(endpoint) => snapshot_raw(cluster, &endpoint).await,
         None => snapshot_typed(cluster).await,
     }
+}
+
+/// Whether the platform's proxy service ([`Address::proxy`]) exists: one list call filtered by
+/// its labels, so it finds exactly what a full read ([`snapshot`]) would find at that address.
+pub async fn proxy_exists(cluster: &Cluster) -> Result<bool, ApplyError> {
+    let managed = format!("{}=true", label::MANAGED);
+    let address = format!("{}={}", label::ADDRESS, Address::proxy());
+    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![&*managed, &*address])]);
+    let services = cluster
+        .docker
+        .list_services(Some(
+            ListServicesOptionsBuilder::default()
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+        .map_err(|e| docker_err("listing services", e))?;
+    Ok(!services.is_empty())
 }
 
 /// One service's live spec as Docker's JSON, its version index, and when its last update began

@@ -61,7 +61,8 @@ pub fn spec_digest(spec: &Spec) -> String {
     hex(&Sha256::digest(json))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hexadecimal, two digits a byte.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -158,10 +159,7 @@ pub fn observed_from_states<'a>(states: impl IntoIterator<Item = &'a State>) -> 
 }
 
 fn new_lineage() -> String {
-    let mut bytes = [0u8; 16];
-    if let Ok(mut f) = fs::File::open("/dev/urandom") {
-        let _ = std::io::Read::read_exact(&mut f, &mut bytes);
-    }
+    let bytes = crate::random::bytes::<16>();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
@@ -385,6 +383,15 @@ mod tests {
         ));
         fs::create_dir_all(&dir).unwrap();
         dir
+    }
+
+    #[test]
+    fn lineages_are_shaped_like_uuids_and_differ() {
+        let (a, b) = (new_lineage(), new_lineage());
+        let groups: Vec<usize> = a.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{a}");
+        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b);
     }
 
     #[test]

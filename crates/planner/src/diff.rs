@@ -26,6 +26,7 @@ use crate::normalize;
 use crate::observed::{Observed, ObservedResource};
 use crate::plan::{Action, Change, ObservedRef, Plan, Reason};
 use crate::resource::{Address, DeploymentId, Kind, Spec};
+use berth_lang::model::{Deployment, Platform};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Which project environments a plan covers.
@@ -54,10 +55,84 @@ impl Scope {
         Scope::Only(set)
     }
 
+    /// The scope rule: which project environments a plan covers, and whether the platform (the
+    /// proxy) is among them.
+    ///
+    /// - A whole-configuration plan ([`Coverage::Whole`]) covers every deployment, plus the
+    ///   platform when the configuration has a `platform` block or routes anything.
+    /// - A `--project`/`--env` plan ([`Coverage::Selection`]) covers the selected deployments,
+    ///   plus the platform only when they route something and the cluster, read, has no proxy
+    ///   yet (see [`Observed::has_proxy`]): a project's first apply creates the proxy and its
+    ///   edge slot networks; afterwards a project's plan never changes the proxy. Without a
+    ///   read of the cluster ([`ProxyPresence::Unknown`]) the platform is left out.
+    ///
+    /// So applies of different projects never touch the same objects or locks.
+    pub fn chosen<'a>(
+        coverage: Coverage,
+        deployments: impl IntoIterator<Item = &'a Deployment>,
+        platform: &Platform,
+        proxy: ProxyPresence,
+    ) -> Scope {
+        let mut ids = BTreeSet::new();
+        let mut routed = false;
+        for d in deployments {
+            ids.insert(DeploymentId::new(&d.project, d.environment, d.pr));
+            routed |= d.services.iter().any(|s| !s.routes.is_empty());
+        }
+        let with_platform = match coverage {
+            Coverage::Whole => platform.span.is_some() || routed,
+            Coverage::Selection => routed && proxy == ProxyPresence::Missing,
+        };
+        if with_platform {
+            Scope::deployments_and_platform(ids)
+        } else {
+            Scope::deployments(ids)
+        }
+    }
+
+    /// Whether the scope includes the platform (the proxy and its objects).
+    pub fn has_platform(&self) -> bool {
+        match self {
+            Scope::Desired => true,
+            Scope::Only(ids) => ids.contains(&DeploymentId::platform()),
+        }
+    }
+
     pub fn resolve(&self, desired: &Desired) -> BTreeSet<DeploymentId> {
         match self {
             Scope::Desired => desired.deployments.keys().cloned().collect(),
             Scope::Only(set) => set.clone(),
+        }
+    }
+}
+
+/// What a command asked to plan, for [`Scope::chosen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coverage {
+    /// The whole configuration: neither `--project` nor `--env`.
+    Whole,
+    /// The project environments that `--project` and/or `--env` select.
+    Selection,
+}
+
+/// What a command knows of the platform's proxy, for [`Scope::chosen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyPresence {
+    /// The cluster was read and the proxy runs.
+    Exists,
+    /// The cluster was read and has no proxy.
+    Missing,
+    /// The cluster was not read (a plan from recorded state alone).
+    Unknown,
+}
+
+impl ProxyPresence {
+    /// From whether a read of the cluster found the proxy.
+    pub fn found(exists: bool) -> ProxyPresence {
+        if exists {
+            ProxyPresence::Exists
+        } else {
+            ProxyPresence::Missing
         }
     }
 }

@@ -28,7 +28,7 @@ pub mod units;
 
 pub use admission::{Allocation, AllocationItem};
 pub use compile::{compile, compile_config, platform_sources, Desired, Digests, PlatformSource};
-pub use diff::{plan, PlanOptions, Scope};
+pub use diff::{plan, Coverage, PlanOptions, ProxyPresence, Scope};
 pub use edge::{rewrite_slot, EdgeSlots};
 pub use error::{Measure, PlanError, PlanErrors};
 pub use graph::{dot, DepGraph};

@@ -405,13 +405,11 @@ impl Observed {
         }
     }
 
-    /// Whether the platform's proxy (`platform/proxy/service.traefik`) exists. Without it a
-    /// project's first apply must include the platform ([`crate::Scope::deployments_and_platform`]),
-    /// which creates the proxy and its edge slot networks.
+    /// Whether the platform's proxy ([`Address::proxy`]) exists. Without it a project's first
+    /// apply must include the platform ([`crate::Scope::chosen`]), which creates the proxy and
+    /// its edge slot networks.
     pub fn has_proxy(&self) -> bool {
-        let proxy = crate::resource::DeploymentId::platform().address(Kind::Service, "traefik");
-        let found = self.at(&proxy).next().is_some();
-        found
+        self.at(&Address::proxy()).next().is_some()
     }
 
     /// The observed objects at one address.

@@ -176,6 +176,15 @@ pub struct Address {
 #[error("`{0}` is not a berth address (expected `<project>/<env>/<kind>.<name>`)")]
 pub struct AddressError(pub String);
 
+impl Address {
+    /// The platform's proxy service, `platform/proxy/service.traefik` (in Swarm,
+    /// `platform_traefik`): whether it exists decides whether a project's first apply includes
+    /// the platform ([`crate::Scope::chosen`]).
+    pub fn proxy() -> Address {
+        DeploymentId::platform().address(Kind::Service, "traefik")
+    }
+}
+
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}.{}", self.deployment, self.kind, self.name)
