@@ -182,6 +182,7 @@ fn the_quickstart_applies_answers_through_traefik_and_plans_nothing_after() {
 #[test]
 fn the_tenants_apply_in_every_environment_answer_and_plan_nothing_after() {
     let mut e = Edge::new();
+    let _heavy = crate::harness::heavy();
     let projects = install(&mut e, "tenants", "tenants.localhost");
     let unique = |name: &str| {
         projects

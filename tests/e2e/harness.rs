@@ -9,6 +9,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// Tests that load this one 2-core node heavily (a hundred services at once, ten applies killed
+/// mid-way, every environment of the tenants example) run one at a time: run together they
+/// starve each other's health checks, and then measure the machine instead of berth.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Held for the whole of a heavy test (after the edge lock, where a test takes both).
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    // A heavy test that failed poisons the lock; the next one still runs.
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One test's world.
 pub struct World {
     /// A short unique prefix, e.g. `e2e1a2b3c4`.

@@ -475,6 +475,7 @@ fn a_second_apply_to_the_same_environment_fails_fast_naming_the_holder() {
 
 #[test]
 fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
+    let _heavy = crate::harness::heavy();
     let mut s = Setup::new("kill");
     let services: String = (0..6)
         .map(|i| format!("  service s{i} {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n"))
@@ -593,6 +594,7 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
 
 #[test]
 fn a_hundred_concurrent_applies_of_different_projects_all_succeed() {
+    let _heavy = crate::harness::heavy();
     let mut world = World::new();
     let names: Vec<String> = (0..100).map(|i| world.project(&format!("c{i}"))).collect();
     let mut children = Vec::new();
