@@ -153,4 +153,5 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
         "{}",
         text(&whole)
     );
+    std::fs::remove_dir_all(dir).unwrap();
 }
