@@ -46,11 +46,14 @@ fn id() -> String {
     format!("bench{:x}", nanos % 0xfffff)
 }
 
+/// A project of two services on one overlay network (the project's implicit `default`, which
+/// every berth service joins), with a volume and a secret: the same shape as
+/// [`compose_project`], whose services join its one network `back`.
 fn berth_project(name: &str, replicas: u32) -> String {
     let service = |s: &str| {
-        format!("  service {s} {{\n    image    = \"berth/demo:1\"\n    replicas = {replicas}\n    networks = [network.back]\n\n    env {{\n      TOKEN_FILE = secret.token\n    }}\n\n    mount {{\n      source = volume.data\n      target = \"/data\"\n    }}\n\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n")
+        format!("  service {s} {{\n    image    = \"berth/demo:1\"\n    replicas = {replicas}\n\n    env {{\n      TOKEN_FILE = secret.token\n    }}\n\n    mount {{\n      source = volume.data\n      target = \"/data\"\n    }}\n\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n")
     };
-    format!("project {name} {{\n  network back {{}}\n\n  volume data {{}}\n\n  secret token {{\n    file = \"token.txt\"\n  }}\n\n{}\n{}}}\n", service("web"), service("worker"))
+    format!("project {name} {{\n  volume data {{}}\n\n  secret token {{\n    file = \"token.txt\"\n  }}\n\n{}\n{}}}\n", service("web"), service("worker"))
 }
 
 fn compose_project(replicas: u32) -> String {
