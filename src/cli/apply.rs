@@ -241,7 +241,6 @@ fn check_payload_digests(
     plan: &Plan,
     payloads: &berth_apply::payload::Payloads,
 ) -> Result<(), Failure> {
-    use sha2::{Digest, Sha256};
     for c in plan.actionable() {
         let label = match &c.after {
             Some(Spec::Secret(s)) => s.labels.get("berth.digest"),
@@ -251,10 +250,7 @@ fn check_payload_digests(
         let (Some(planned), Some(bytes)) = (label, payloads.get(&c.address.to_string())) else {
             continue;
         };
-        let now: String = Sha256::digest(bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let now = berth_planner::units::sha256_hex(bytes);
         if &now != planned {
             return Err(Failure::Usage(format!("the saved plan is stale: the content of {} changed since it was planned; plan again", c.address)));
         }

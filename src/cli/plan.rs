@@ -113,10 +113,6 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
 
 /// A digest of the configuration's meaning (the checked model), recorded in saved plans.
 pub fn config_digest(session: &Session) -> String {
-    use sha2::{Digest, Sha256};
     let json = serde_json::to_vec(&session.selected).unwrap_or_default();
-    Sha256::digest(json)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    berth_planner::units::sha256_hex(&json)
 }

@@ -6,7 +6,6 @@
 use crate::error::ApplyError;
 use berth_lang::model::{ConfigSource, Deployment, Platform, SecretSource};
 use berth_planner::{DeploymentId, Digests};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -66,10 +65,7 @@ pub fn read_platform(
 }
 
 fn digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    berth_planner::units::sha256_hex(bytes)
 }
 
 /// Reads the sources of every secret and file-backed config of `deployments`.

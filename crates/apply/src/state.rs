@@ -58,7 +58,7 @@ pub struct RouteOutput {
 
 pub fn spec_digest(spec: &Spec) -> String {
     let json = serde_json::to_vec(spec).unwrap_or_default();
-    hex(&Sha256::digest(json))
+    berth_planner::units::sha256_hex(&json)
 }
 
 /// Lowercase hexadecimal, two digits a byte.
