@@ -13,8 +13,6 @@
 
 use crate::harness::{cleanup_project, docker, expect_code, inspect, stdout, text, World};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -245,31 +243,7 @@ pub(crate) fn container_of(service: &str) -> String {
 
 /// One `GET` to the proxy's HTTP port on loopback with the given Host: (status, body).
 pub(crate) fn get(host: &str, path: &str, timeout: Duration) -> Result<(u16, String), String> {
-    let address = SocketAddr::from(([127, 0, 0, 1], HTTP_PORT));
-    let mut stream =
-        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
-    stream.set_read_timeout(Some(timeout)).ok();
-    stream.set_write_timeout(Some(timeout)).ok();
-    stream
-        .write_all(
-            format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: berth-e2e\r\n\r\n")
-                .as_bytes(),
-        )
-        .map_err(|e| format!("write: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("read: {e}"))?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no status in {head:?}"))?;
-    Ok((status, body.to_string()))
+    berth_testkit::client::http_get(HTTP_PORT, host, path, timeout).map(|a| (a.status, a.body))
 }
 
 /// `GET` that must answer 200; returns the body.
@@ -529,8 +503,9 @@ project {name} {{
     )
 }
 
-/// One routed service, for onboarding.
-fn newco(name: &str) -> String {
+/// One routed demo service (onboarding here, TLS in `tls.rs`); `route_extra` adds lines to its
+/// route block (e.g. `tls = true`).
+pub(crate) fn routed(name: &str, route_extra: &str) -> String {
     format!(
         r#"project {name} {{
   service web {{
@@ -543,7 +518,7 @@ fn newco(name: &str) -> String {
 {HEALTH}
     route {{
       primary = true
-      port    = 8080
+      port    = 8080{route_extra}
     }}
   }}
 }}
@@ -659,7 +634,7 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
     // (b) Onboarding: applying another routed project fails no request to this one and leaves
     // the proxy's task alone. Discovery is measured from the end of the apply (without its own
     // route check) to the first 200 through the proxy.
-    e.world.write("newco.berth", &newco(&newco_name));
+    e.world.write("newco.berth", &routed(&newco_name, ""));
     let proxy_before = proxy_task();
     let platform_state = e.world.state.join("platform/proxy/state.json");
     let platform_before = std::fs::read_to_string(&platform_state).expect("the platform's state");

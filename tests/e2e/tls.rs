@@ -12,7 +12,7 @@
 //! task (the test checks there is no `via` route to it), and its management interface on
 //! 127.0.0.1. Every loop is bounded.
 
-use crate::edge::{container_of, ip_in, pid_of, Edge, HEALTH, HTTPS_PORT, PROXY};
+use crate::edge::{container_of, ip_in, pid_of, routed, Edge, HTTPS_PORT, PROXY};
 use crate::harness::{docker, expect_code, read_tree, stdout, text};
 use berth_testkit::certs;
 use berth_testkit::client::{https_get, until_status};
@@ -28,26 +28,18 @@ fn roots(pem: &str) -> Arc<RootCertStore> {
     berth_testkit::client::roots(pem).unwrap_or_else(|e| panic!("{e}: {pem:?}"))
 }
 
-/// One routed demo service, HTTPS by the platform's default or by `tls = true`.
-fn routed(name: &str, tls: &str) -> String {
-    format!(
-        r#"project {name} {{
-  service web {{
-    image = "berth/demo:1"
-
-    env {{
-      BERTH_DEMO_PROJECT = "{name}"
-    }}
-
-{HEALTH}
-    route {{
-      primary = true
-      port    = 8080{tls}
-    }}
-  }}
-}}
-"#
-    )
+/// Apply succeeded and its own route check saw the host served over HTTPS, never with
+/// Traefik's default certificate.
+#[track_caller]
+fn served_with_its_certificate(out: &std::process::Output, host: &str) -> String {
+    expect_code(out, 0);
+    let said = text(out);
+    assert!(
+        said.contains(&format!("Route https://{host}:{HTTPS_PORT}/ answers (200)")),
+        "{said}"
+    );
+    assert!(!said.contains("default certificate"), "{said}");
+    said
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,14 +80,8 @@ fn a_routed_host_gets_a_certificate_from_pebble() {
     let start = Instant::now();
     let out = e.apply(&name, "production", &[]);
     let applied = start.elapsed();
-    expect_code(&out, 0);
     // Berth's own check waited for the certificate, so it warns of no default certificate.
-    let said = text(&out);
-    assert!(
-        said.contains(&format!("Route https://{host}:{HTTPS_PORT}/ answers (200)")),
-        "{said}"
-    );
-    assert!(!said.contains("default certificate"), "{said}");
+    served_with_its_certificate(&out, &host);
 
     // Pebble is on-link from the proxy's task: no gateway between them.
     let proxy_pid = pid_of(&container_of(PROXY));
@@ -202,13 +188,7 @@ fn custom_certificates_and_the_dashboard_behind_basic_auth() {
         ],
         &env,
     );
-    expect_code(&out, 0);
-    let said = text(&out);
-    assert!(
-        said.contains(&format!("Route https://{host}:{HTTPS_PORT}/ answers (200)")),
-        "{said}"
-    );
-    assert!(!said.contains("default certificate"), "{said}");
+    let said = served_with_its_certificate(&out, &host);
 
     // A client that trusts only this certificate gets it for the host, chosen by SNI.
     let trust = roots(&cert);

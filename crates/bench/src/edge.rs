@@ -20,8 +20,6 @@ use crate::report;
 use berth_testkit::client::{https_get, roots};
 use berth_testkit::pebble::{gwbridge_gateway, Pebble};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -205,24 +203,7 @@ fn remove_by_label(project: &str) {
 
 /// One `GET /` to the proxy on loopback with a Host header: (status, body).
 fn get(port: u16, host: &str, timeout: Duration) -> Result<(u16, String), String> {
-    let address = SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = TcpStream::connect_timeout(&address, timeout).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(timeout)).ok();
-    s.set_write_timeout(Some(timeout)).ok();
-    s.write_all(
-        format!("GET / HTTP/1.0\r\nHost: {host}\r\nUser-Agent: berth-bench\r\n\r\n").as_bytes(),
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP answer")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status")?;
-    Ok((status, body.to_string()))
+    berth_testkit::client::http_get(port, host, "/", timeout).map(|a| (a.status, a.body))
 }
 
 fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {

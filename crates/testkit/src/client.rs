@@ -70,7 +70,32 @@ pub fn https_get(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
         Err(e) => return Err(format!("TLS: {e}")),
     }
-    let text = String::from_utf8_lossy(&raw).to_string();
+    answer(&raw)
+}
+
+/// `GET path` in plain HTTP to `127.0.0.1:port` with Host `host`, bounded by `timeout`.
+pub fn http_get(port: u16, host: &str, path: &str, timeout: Duration) -> Result<Answer, String> {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut stream =
+        TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("connect: {e}"))?;
+    stream.set_read_timeout(Some(timeout)).ok();
+    stream.set_write_timeout(Some(timeout)).ok();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nUser-Agent: berth-test\r\n\r\n")
+                .as_bytes(),
+        )
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("read: {e}"))?;
+    answer(&raw)
+}
+
+/// The status and body of an HTTP/1.0 answer read to its end.
+fn answer(raw: &[u8]) -> Result<Answer, String> {
+    let text = String::from_utf8_lossy(raw);
     let (head, body) = text
         .split_once("\r\n\r\n")
         .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
@@ -107,6 +132,13 @@ pub fn until_status(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn answers_are_read_as_status_and_body() {
+        let a = super::answer(b"HTTP/1.0 404 Not Found\r\nX: y\r\n\r\nnot found\n").unwrap();
+        assert_eq!((a.status, a.body.as_str()), (404, "not found\n"));
+        assert!(super::answer(b"garbage").is_err());
+    }
+
     #[test]
     fn roots_refuse_text_without_a_certificate() {
         assert!(super::roots("not a certificate").is_err());
