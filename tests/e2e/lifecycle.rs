@@ -476,7 +476,7 @@ fn a_second_apply_to_the_same_environment_fails_fast_naming_the_holder() {
 #[test]
 fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
     let _heavy = crate::harness::heavy();
-    let mut s = Setup::new("kill");
+    let s = Setup::new("kill");
     let services: String = (0..6)
         .map(|i| format!("  service s{i} {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n"))
         .collect();
@@ -487,7 +487,6 @@ fn killed_at_any_moment_the_next_apply_converges_without_duplicates() {
         1,
     );
     s.world.write("main.berth", &config);
-    let _ = &mut s;
     for run in 0..10u64 {
         let mut cmd = s.world.command(&[
             "apply",

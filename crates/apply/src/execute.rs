@@ -782,10 +782,16 @@ async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<
             })
         }
     }
-    wait(shared, address, &observed.id, true, previous_update).await?;
-    let (_, version, _) = crate::read::service_spec(&shared.cluster, &observed.id)
-        .await
-        .map_err(|e| ops::docker_error_text("inspect", address, e))?;
+    // The convergence wait reads the version anyway; only `--no-wait` needs a read of its own.
+    let version = match wait(shared, address, &observed.id, true, previous_update).await? {
+        Some(version) => version,
+        None => {
+            crate::read::service_spec(&shared.cluster, &observed.id)
+                .await
+                .map_err(|e| ops::docker_error_text("inspect", address, e))?
+                .1
+        }
+    };
     shared
         .detached
         .lock()
