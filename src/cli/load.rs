@@ -130,8 +130,62 @@ pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
         vars: var_inputs(args)?,
         strict,
         preview: false,
+        ..Options::default()
     };
     Ok(berth_lang::analyze(&display(&args.dir), inputs, &options))
+}
+
+/// Checks where the selected deployments' secret and config sources really are: a symbolic
+/// link out of a project's directory is an error (E0174); with `report_missing`, a file or
+/// variable that is not there is a warning (W0005). Adds the diagnostics to the analysis and
+/// drops its model when there is an error.
+pub fn check_sources(
+    dir: &Path,
+    analysis: &mut Analysis,
+    selected: Option<&[&berth_lang::model::Deployment]>,
+    report_missing: bool,
+) {
+    use berth_apply::sources::SourceProblem;
+    use berth_lang::{Code, Diagnostic};
+    let Some(config) = &analysis.config else {
+        return;
+    };
+    let all: Vec<&berth_lang::model::Deployment> = config.deployments.iter().collect();
+    let problems = berth_apply::sources::check(dir, selected.unwrap_or(&all));
+    let mut errors = false;
+    for p in problems {
+        let d = match &p.problem {
+            SourceProblem::Escapes { resolved, root, .. } => {
+                errors = true;
+                Diagnostic::new(
+                    Code::SourceOutsideProject,
+                    p.span,
+                    format!("`{}` {}", p.name, p.problem),
+                )
+                .with_label(format!("resolves to {}", resolved.display()))
+                .with_help(format!(
+                    "keep the file itself inside `{}`, not a link to elsewhere",
+                    root.display()
+                ))
+            }
+            SourceProblem::MissingFile { .. } | SourceProblem::UnsetVariable { .. }
+                if report_missing =>
+            {
+                Diagnostic::new(
+                    Code::SourceNotFound,
+                    p.span,
+                    format!("source of `{}`: {}", p.name, p.problem),
+                )
+                .with_label("not found")
+                .with_help("`berth plan` and `berth apply` need it")
+            }
+            _ => continue,
+        };
+        analysis.diagnostics.push(d);
+    }
+    if errors {
+        analysis.config = None;
+    }
 }
 
 /// Writes the diagnostics of an analysis to stderr (human) or stdout (JSON).

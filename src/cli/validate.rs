@@ -4,7 +4,8 @@ use super::{load, Format, ValidateArgs, EXIT_ERROR};
 use std::process::ExitCode;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
-    let analysis = load::analyze(&args.config, false)?;
+    let mut analysis = load::analyze(&args.config, false)?;
+    load::check_sources(&args.config.dir, &mut analysis, None, true);
     load::report(&analysis, args.format);
     let warnings = analysis.diagnostics.iter().any(|d| !d.is_error());
     if analysis.has_errors() || (args.deny_warnings && warnings) {

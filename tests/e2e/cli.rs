@@ -155,3 +155,47 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// A secret file that is a symbolic link out of the project's directory is refused where the
+/// files are read (`validate`, `plan`), and a missing source is a warning of `validate`.
+#[test]
+fn a_link_out_of_the_projects_directory_is_refused_and_missing_sources_are_named() {
+    let dir = tempdir("sourcelinks");
+    std::fs::create_dir_all(dir.join("shop")).unwrap();
+    std::os::unix::fs::symlink("/etc/hostname", dir.join("shop/key.txt")).unwrap();
+    let config = |file: &str| {
+        format!("project shop {{\n  secret key {{\n    file = \"{file}\"\n  }}\n\n  service web {{\n    image = \"berth/demo:1\"\n\n    env {{\n      KEY_FILE = secret.key\n    }}\n\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n}}\n")
+    };
+    std::fs::write(dir.join("main.berth"), config("shop/key.txt")).unwrap();
+    let d = dir.to_str().unwrap();
+    let out = berth(&["validate", d]);
+    expect_code(&out, 1);
+    let said = text(&out);
+    assert!(
+        said.contains("E0174") && said.contains("/etc/hostname"),
+        "{said}"
+    );
+    let state = dir.join("state");
+    let out = berth(&[
+        "plan",
+        "--refresh=false",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--project",
+        "shop",
+        d,
+    ]);
+    expect_code(&out, 1);
+    assert!(text(&out).contains("E0174"), "{}", text(&out));
+
+    std::fs::write(dir.join("main.berth"), config("shop/absent.txt")).unwrap();
+    let out = berth(&["validate", d]);
+    expect_code(&out, 0);
+    let said = text(&out);
+    assert!(
+        said.contains("W0005") && said.contains("shop/absent.txt"),
+        "{said}"
+    );
+    expect_code(&berth(&["validate", "--deny-warnings", d]), 1);
+    std::fs::remove_dir_all(dir).unwrap();
+}

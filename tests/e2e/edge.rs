@@ -93,9 +93,16 @@ impl Edge {
 
     /// The `platform` block every configuration of these tests carries: the first apply of a
     /// routed project creates the proxy from it, and `apply` verifies routes on its port.
-    fn platform_block(&self) -> String {
+    /// Every project of the test so far gets a grant large enough for its environments.
+    pub(crate) fn platform_block(&self) -> String {
+        let grants: String = self
+            .world
+            .projects
+            .iter()
+            .map(|p| format!("\n  grant {p} {{\n    quota {{\n      limit_cpu    = 16\n      limit_memory = 4G\n      replicas     = 30\n    }}\n  }}\n"))
+            .collect();
         format!(
-            "platform {{\n  domain = \"{}\"\n\n  proxy {{\n    http_port  = {HTTP_PORT}\n    https_port = {HTTPS_PORT}\n    edge_slots = 8\n  }}\n}}\n\n",
+            "platform {{\n  domain = \"{}\"\n\n  proxy {{\n    http_port  = {HTTP_PORT}\n    https_port = {HTTPS_PORT}\n    edge_slots = 8\n  }}\n{grants}}}\n\n",
             self.domain
         )
     }
@@ -275,11 +282,13 @@ fn first_ok(host: &str, path: &str, limit: Duration) -> Option<Duration> {
 
 /// What a request loop saw.
 #[derive(Debug, Default)]
-struct Tally {
-    ok: u64,
-    failed: u64,
+pub(crate) struct Tally {
+    pub(crate) ok: u64,
+    pub(crate) failed: u64,
     /// The first few failures, for the assertion message.
-    errors: Vec<String>,
+    pub(crate) errors: Vec<String>,
+    /// Answers per `project=` of the demo: who answered.
+    pub(crate) projects: BTreeMap<String, u64>,
     /// Answers per `version=` of the demo.
     versions: BTreeMap<String, u64>,
     /// The containers that answered (`host=`).
@@ -303,6 +312,9 @@ impl Tally {
         for (v, n) in other.versions {
             *self.versions.entry(v).or_default() += n;
         }
+        for (p, n) in other.projects {
+            *self.projects.entry(p).or_default() += n;
+        }
         self.hosts.extend(other.hosts);
         if other.last.as_ref().map(|l| l.0) > self.last.as_ref().map(|l| l.0) {
             self.last = other.last;
@@ -322,7 +334,7 @@ impl Tally {
 
 /// A bounded loop of `GET /` from several threads, until `finish`, a request limit or a time
 /// limit, whichever comes first.
-struct Load {
+pub(crate) struct Load {
     stop: Arc<AtomicBool>,
     marked: Arc<AtomicBool>,
     issued: Arc<AtomicU64>,
@@ -332,7 +344,7 @@ struct Load {
 }
 
 impl Load {
-    fn start(host: &str, workers: usize, max_requests: u64, limit: Duration) -> Load {
+    pub(crate) fn start(host: &str, workers: usize, max_requests: u64, limit: Duration) -> Load {
         let stop = Arc::new(AtomicBool::new(false));
         let marked = Arc::new(AtomicBool::new(false));
         let issued = Arc::new(AtomicU64::new(0));
@@ -361,6 +373,8 @@ impl Load {
                                 if let Some(h) = field(&body, "host") {
                                     t.hosts.insert(h.to_string());
                                 }
+                                let p = field(&body, "project").unwrap_or("?").to_string();
+                                *t.projects.entry(p).or_default() += 1;
                                 t.last = Some((Instant::now(), v));
                             }
                             other => {
@@ -397,7 +411,7 @@ impl Load {
 
     /// Keeps going for at least `after` more, and until `min` requests were sent (bounded by
     /// the time limit), then stops and sums up.
-    fn finish(self, min: u64, after: Duration) -> Tally {
+    pub(crate) fn finish(self, min: u64, after: Duration) -> Tally {
         let until = Instant::now() + after;
         while (Instant::now() < until || self.issued.load(Ordering::SeqCst) < min)
             && self.started.elapsed() < self.limit

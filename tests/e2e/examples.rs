@@ -39,10 +39,14 @@ fn install(e: &mut Edge, name: &str, domain_in_example: &str) -> Vec<(String, St
         let mut text = text;
         if path.extension().is_some_and(|x| x == "berth") {
             for (project, unique) in &projects {
-                text = text.replace(
-                    &format!("project {project} {{"),
-                    &format!("project {unique} {{"),
-                );
+                for kind in ["project", "grant"] {
+                    text = text.replace(
+                        &format!("{kind} {project} {{"),
+                        &format!("{kind} {unique} {{"),
+                    );
+                }
+                // A project's secret and config files live in its own directory.
+                text = text.replace(&format!("\"{project}/"), &format!("\"{unique}/"));
             }
             text = text.replace(
                 &format!("\"{domain_in_example}\""),
@@ -60,6 +64,16 @@ fn install(e: &mut Edge, name: &str, domain_in_example: &str) -> Vec<(String, St
                     &format!("http_port = {HTTP_PORT}\n    https_port = {HTTPS_PORT}"),
                     1,
                 );
+            }
+        }
+        // A project's file (`shop.berth`) and directory (`shop/`) are named after it.
+        let mut path = path;
+        for (project, unique) in &projects {
+            let first = path.components().next().map(|c| c.as_os_str().to_owned());
+            if first.as_deref() == Some(std::ffi::OsStr::new(&format!("{project}.berth"))) {
+                path = std::path::PathBuf::from(format!("{unique}.berth"));
+            } else if first.as_deref() == Some(std::ffi::OsStr::new(project.as_str())) {
+                path = Path::new(unique).join(path.strip_prefix(project).unwrap());
             }
         }
         e.world.write(path.to_str().unwrap(), &text);

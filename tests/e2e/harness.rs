@@ -26,7 +26,7 @@ pub struct World {
     pub id: String,
     pub dir: PathBuf,
     pub state: PathBuf,
-    projects: Vec<String>,
+    pub projects: Vec<String>,
 }
 
 fn unique() -> String {

@@ -86,7 +86,8 @@ impl Setup {
     fn new(tag: &str) -> Setup {
         let mut world = World::new();
         let name = world.project(tag);
-        let secret_env = format!("E2E_SECRET_{}", world.id.to_uppercase());
+        // Under the project's own prefix, the only environment variables its secrets may read.
+        let secret_env = format!("BERTH_{}_TOKEN", name.to_uppercase().replace('-', "_"));
         let secret = format!("s3cr3t-{}-value", world.id);
         Setup {
             world,
@@ -365,22 +366,28 @@ fn image_change_rolls_start_first_and_a_broken_version_is_rolled_back() {
 fn destroy_removes_exactly_one_environment_and_keeps_volumes() {
     let mut s = Setup::new("dest");
     let other = s.world.project("other");
+    // Each project's secret reads a variable under its own prefix.
+    let other_env = format!("BERTH_{}_TOKEN", other.to_uppercase().replace('-', "_"));
     s.write("berth/demo:1", 1, 1);
     s.world.write(
         "other.berth",
-        &project(&other, &s.secret_env, "berth/demo:1", 1, 1).replace("environment staging {}", ""),
+        &project(&other, &other_env, "berth/demo:1", 1, 1).replace("environment staging {}", ""),
     );
     expect_code(&s.apply("production"), 0);
     expect_code(&s.apply("staging"), 0);
     expect_code(
-        &s.berth(&[
-            "apply",
-            "--auto-approve",
-            "--project",
-            &other,
-            "--env",
-            "production",
-        ]),
+        &s.world.berth_env(
+            &[
+                "apply",
+                "--auto-approve",
+                "--project",
+                &other,
+                "--env",
+                "production",
+                s.world.dir_str(),
+            ],
+            &[(other_env.as_str(), s.secret.as_str())],
+        ),
         0,
     );
     let prod_version = inspect(&s.service("", "web"), "{{.Version.Index}}");

@@ -22,3 +22,4 @@ pub mod payload;
 pub mod progress;
 mod random;
 pub mod raw;
+pub mod sources;

@@ -68,6 +68,24 @@ fn digest(bytes: &[u8]) -> String {
     berth_planner::units::sha256_hex(bytes)
 }
 
+/// Reads a project's source file, after checking that it stays inside the project's directory
+/// once links are followed (the language checked the path as written).
+fn read_file(
+    config_dir: &Path,
+    d: &Deployment,
+    id: &DeploymentId,
+    name: &str,
+    path: &str,
+) -> Result<Vec<u8>, ApplyError> {
+    let fail = |message: String| ApplyError::SecretSource {
+        deployment: id.clone(),
+        name: name.to_string(),
+        message,
+    };
+    let resolved = crate::sources::resolve(config_dir, d, path).map_err(|p| fail(p.to_string()))?;
+    std::fs::read(&resolved).map_err(|e| fail(format!("cannot read `{path}`: {e}")))
+}
+
 /// Reads the sources of every secret and file-backed config of `deployments`.
 pub fn read(
     config_dir: &Path,
@@ -79,13 +97,7 @@ pub fn read(
         let id = DeploymentId::new(&d.project, d.environment, d.pr);
         for s in &d.secrets {
             let bytes = match &s.source {
-                SecretSource::File(path) => {
-                    std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
-                        deployment: id.clone(),
-                        name: s.name.clone(),
-                        message: format!("cannot read `{path}`: {e}"),
-                    })?
-                }
+                SecretSource::File(path) => read_file(config_dir, d, &id, &s.name, path)?,
                 SecretSource::Env(var) => std::env::var(var)
                     .map_err(|_| ApplyError::SecretSource {
                         deployment: id.clone(),
@@ -100,13 +112,7 @@ pub fn read(
         }
         for c in &d.configs {
             let bytes = match &c.source {
-                ConfigSource::File(path) => {
-                    std::fs::read(config_dir.join(path)).map_err(|e| ApplyError::SecretSource {
-                        deployment: id.clone(),
-                        name: c.name.clone(),
-                        message: format!("cannot read `{path}`: {e}"),
-                    })?
-                }
+                ConfigSource::File(path) => read_file(config_dir, d, &id, &c.name, path)?,
                 // The compiler hashes inline content itself and puts it in the spec.
                 ConfigSource::Content(_) => continue,
             };

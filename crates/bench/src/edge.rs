@@ -58,6 +58,9 @@ struct Bench {
     /// The health check's interval: a task is routed (Swarm reports it running) only once its
     /// first check passed, one interval after it started, so this bounds scaling.
     health_ms: u64,
+    /// The platform block without its closing brace, and the projects granted in it so far:
+    /// every project this run writes gets a grant large enough for the scaling measurement.
+    platform: std::cell::RefCell<(String, Vec<String>)>,
 }
 
 impl Bench {
@@ -129,6 +132,30 @@ impl Bench {
 "#,
         );
         std::fs::write(self.dir.join(format!("{project}.berth")), config).unwrap();
+        let mut platform = self.platform.borrow_mut();
+        if !platform.1.iter().any(|p| p == project) {
+            platform.1.push(project.to_string());
+        }
+        drop(platform);
+        self.write_platform();
+    }
+
+    /// Writes `platform.berth` with a grant for every project written so far.
+    fn write_platform(&self) {
+        let platform = self.platform.borrow();
+        if platform.0.is_empty() {
+            return;
+        }
+        let grants: String = platform
+            .1
+            .iter()
+            .map(|p| format!("\n  grant {p} {{\n    quota {{\n      limit_cpu    = 16\n      limit_memory = 2G\n      replicas     = 32\n    }}\n  }}\n"))
+            .collect();
+        std::fs::write(
+            self.dir.join("platform.berth"),
+            format!("{}{grants}}}\n", platform.0),
+        )
+        .unwrap();
     }
 
     /// Writes `platform.berth`: the proxy on the benchmark's ports, and with `acme` the ACME
@@ -142,14 +169,11 @@ impl Bench {
                 )
             })
             .unwrap_or_default();
-        std::fs::write(
-            self.dir.join("platform.berth"),
-            format!(
-                "platform {{\n  domain = \"{}\"\n{acme}\n  proxy {{\n    http_port      = {}\n    https_port     = {https_port}\n    edge_slots     = {slots}\n    redirect_https = false\n  }}\n}}\n",
-                self.domain, self.http_port
-            ),
-        )
-        .unwrap();
+        self.platform.borrow_mut().0 = format!(
+            "platform {{\n  domain = \"{}\"\n{acme}\n  proxy {{\n    http_port      = {}\n    https_port     = {https_port}\n    edge_slots     = {slots}\n    redirect_https = false\n  }}\n",
+            self.domain, self.http_port
+        );
+        self.write_platform();
     }
 }
 
@@ -369,6 +393,7 @@ fn measure(args: &[String]) -> Result<bool, String> {
         http_port,
         domain: format!("{id}.test"),
         health_ms,
+        platform: Default::default(),
     };
     bench.platform(https_port, onboarded + 3, None);
     let port = bench.http_port;

@@ -10,7 +10,15 @@ use std::time::{Duration, Instant};
 /// references between them, and a staging overlay.
 pub fn generate(projects: usize) -> String {
     let mut out = String::with_capacity(projects * 2600);
-    out.push_str("platform {\n  domain = \"bench.example.com\"\n}\n\n");
+    // The platform grants every project what its quota asks for, over both environments.
+    out.push_str("platform {\n  domain = \"bench.example.com\"\n");
+    for p in 0..projects {
+        let _ = write!(
+            out,
+            "\n  grant p{p} {{\n    quota {{\n      cpu      = 16\n      memory   = 16G\n      storage  = 100G\n      replicas = 80\n    }}\n  }}\n"
+        );
+    }
+    out.push_str("}\n\n");
     for p in 0..projects {
         let _ = write!(
             out,
@@ -27,7 +35,7 @@ pub fn generate(projects: usize) -> String {
   }}
 
   secret db_password {{
-    env = "P{p}_DB_PASSWORD"
+    env = "BERTH_P{p}_DB_PASSWORD"
   }}
 "#
         );

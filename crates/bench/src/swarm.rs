@@ -53,7 +53,13 @@ fn berth_project(name: &str, replicas: u32) -> String {
     let service = |s: &str| {
         format!("  service {s} {{\n    image    = \"berth/demo:1\"\n    replicas = {replicas}\n\n    env {{\n      TOKEN_FILE = secret.token\n    }}\n\n    mount {{\n      source = volume.data\n      target = \"/data\"\n    }}\n\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n")
     };
-    format!("project {name} {{\n  volume data {{}}\n\n  secret token {{\n    file = \"token.txt\"\n  }}\n\n{}\n{}}}\n", service("web"), service("worker"))
+    format!("project {name} {{\n  volume data {{}}\n\n  secret token {{\n    file = \"{name}/token.txt\"\n  }}\n\n{}\n{}}}\n", service("web"), service("worker"))
+}
+
+/// The secret file of a berth project: in the project's own directory, where berth reads it.
+fn token(dir: &std::path::Path, project: &str) {
+    std::fs::create_dir_all(dir.join(project)).unwrap();
+    std::fs::write(dir.join(project).join("token.txt"), "bench-token").unwrap();
 }
 
 fn compose_project(replicas: u32) -> String {
@@ -201,10 +207,10 @@ pub fn deploy(args: &[String]) -> i32 {
     let dir = std::env::temp_dir().join(&id);
     let berth_dir = dir.join("berth");
     std::fs::create_dir_all(&berth_dir).unwrap();
-    std::fs::write(berth_dir.join("token.txt"), "bench-token").unwrap();
     let berth_prefix = format!("{id}b");
     let stack_prefix = format!("{id}s");
     for i in 0..n {
+        token(&berth_dir, &format!("{berth_prefix}{i}"));
         std::fs::write(
             berth_dir.join(format!("p{i}.berth")),
             berth_project(&format!("{berth_prefix}{i}"), 1),
@@ -308,8 +314,8 @@ pub fn plan(args: &[String]) -> i32 {
     let id = id();
     let dir = std::env::temp_dir().join(&id);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("token.txt"), "bench-token").unwrap();
     for i in 0..services / 2 {
+        token(&dir, &format!("{id}p{i}"));
         std::fs::write(
             dir.join(format!("p{i}.berth")),
             berth_project(&format!("{id}p{i}"), 0),

@@ -178,6 +178,40 @@ codes! {
     DashboardWithoutUsers = "E0167", Error, "dashboard without authentication",
         "The proxy's dashboard shows every route, service and middleware of every tenant, so berth never\nserves it without authentication. With `dashboard = true`, give its users as htpasswd lines\n(bcrypt, apr1 or SHA, e.g. from `htpasswd -nB admin` or `openssl passwd -apr1`) in a file\n(`dashboard_users = \"dashboard.htpasswd\"`, relative to the configuration) or in an environment\nvariable of the berth process (`dashboard_users_env = \"DASHBOARD_USERS\"`). The proxy mounts them\nas a Swarm secret and asks for them with HTTP basic authentication, over HTTPS only.";
 
+    // The tenant boundary: what a project file may not do (docs/SECURITY.md).
+    ImitatedStack = "E0170", Error, "project name imitates another project's stack or host",
+        "berth names a project's stacks `<project>`, `<project>-staging`, `<project>-dev` and\n`<project>-pr-<n>`, and derives route hosts `<service>-<stack>.<domain>` from them. A project\nwhose name ends in an environment's suffix (`shop-staging`), or in `-<other project>`\n(`coffee-shop` next to `shop`, which is what berth calls service `coffee` of `shop`), would own\nstacks and hosts that belong to another tenant, today or once that tenant adds a service or an\nenvironment. No grant lifts this rule: rename the project.";
+    ForeignHost = "E0171", Error, "host belongs to another project or the platform",
+        "A route's host belongs to one project. Hosts that berth derives from a project's stacks under\nthe platform's domain (`shop.example.com`, `shop-staging.example.com`, `api-shop.example.com`)\nbelong to that project, and the dashboard's host to the platform. A host that another project\nroutes, with any path, is that project's: a route with a path under another tenant's host\n(`shop.example.com/admin`) would take part of its traffic. No grant lifts this rule.";
+    HostNotGranted = "E0172", Error, "host not granted to the project",
+        "Under a platform, a project routes the hosts berth derives for it under the platform's domain,\nand any other host only when the platform grants it: `grant shop { domains =\n[\"shop.com\", \"*.shop.com\"] }` in the platform block. A `*.` entry covers every subdomain, and a\nwildcard route host needs a wildcard grant. Ask the platform's owners for the domain, or leave\n`host` out to use the derived one.";
+    ReservedLabel = "E0173", Error, "label key reserved for berth",
+        "Labels whose keys start with `traefik.`, `berth.` or `com.docker.` (in any case) are written by\nberth alone. Traefik reads routers, services and middlewares from service labels, and its names\nare global: a tenant's `traefik.*` labels could route another tenant's host to their own\ncontainer, reach the proxy's internal API or add catch-all routers. berth's own labels record\nwhich project owns an object. Route traffic with `route` blocks, and pick another label prefix\n(`com.example.team`).";
+    SourceOutsideProject = "E0174", Error, "secret or config file outside the project's directory",
+        "`berth plan` runs in CI on pull requests and reads the files that secrets and configs name;\napply uploads their bytes into a secret the project's containers can read. So a project's\nfiles are relative paths inside its own directory: `<configuration>/<project>/` unless its grant\nsays `files = \"...\"`. Absolute paths, `..` and symbolic links that lead out of that\ndirectory are refused. The platform's own files (certificates, the ACME CA, dashboard users) are\nnot limited.";
+    EnvOutsidePrefix = "E0175", Error, "environment source outside the project's prefix",
+        "A secret may take its value from an environment variable of the berth process, which in CI\nholds the CI's own credentials. A project may only name variables that start with its prefix:\n`BERTH_<PROJECT>_` (upper case, `-` as `_`), or the `env_prefix` its grant sets. Ask the\nplatform's owners to give the value to CI under that prefix.";
+    BindVolume = "E0176", Error, "bind-style volume options",
+        "The local volume driver mounts any host path with `type = \"none\"`, `o = \"bind\"` and\n`device = \"/...\"`: a tenant could mount the host's root file system, the Docker socket or another\ntenant's data. berth refuses these options for every project; no grant lifts this rule. Use a\nnamed volume without options.";
+    ReservedPort = "E0177", Error, "port reserved for the proxy or Swarm",
+        "A project may not publish the proxy's HTTP and HTTPS ports (it would take every tenant's traffic)\nnor Swarm's own ports: 2377 (cluster management), 7946 (node communication) and 4789 (overlay\ntraffic). Route HTTP with a `route` block; publish other ports only as the grant allows.";
+    NotGranted = "E0178", Error, "not allowed by the project's grant",
+        "Under a platform, every project has a grant (the platform's `grant <project>` block, else the\ndefault grant) and may use only what it allows: added capabilities beyond Docker's default set\n(`capabilities`), volume drivers other than `local` (`volume_drivers`), volume options\n(`volume_options`), running as root (`run_as_root`), placement constraints (`constraints`),\nglobal services (`global`) and published ports (`ports`). Ask the platform's owners to grant it.";
+    AboveGrant = "E0179", Error, "project above its grant",
+        "A grant's quota counts every environment of the project together, with its preview counted\n`previews` times (that many previews may run at once). The project as configured needs more\nthan its grant allows. Lower replicas, reservations, limits or volume sizes, or ask the\nplatform's owners for a larger grant.";
+    QuotaAboveGrant = "E0180", Error, "project quota raises its grant",
+        "A project's own `quota` (and an environment's) may only lower what its grant allows: a value\nabove the grant's would not be a quota. Remove it or lower it.";
+    UnsafeBound = "E0181", Error, "value outside berth's safe bounds",
+        "Some values would let one project starve the cluster however small its quota: a health check\nmore often than every second, a restart delay under a second (a crash loop), a stop grace period\nover five minutes, or a tmpfs larger than the task's memory limit. berth refuses them for every\nproject.";
+    BadGrant = "E0182", Error, "invalid grant",
+        "A grant names a declared project once, and no two grants may give the same host, wildcard\ndomain or published port: each host (with any path) and each port belongs to one project.";
+    VariableNotExported = "E0183", Error, "variable not visible to the project",
+        "Variables are scoped. A project sees the variables it declares itself (a `variable` block inside\n`project`), `pr`, and the platform's top-level variables its grant exports (`variables =\n[\"name\"]`). Another project's or the platform's other variables are not visible: they may hold\nvalues that are not this project's to read.";
+    MisplacedDeclaration = "E0184", Error, "declaration outside its owner's file",
+        "When a configuration has a `platform.berth`, that file is the platform's: it alone may hold the\n`platform` block, grants and top-level variables. Every other file `<name>.berth` belongs to\nproject `<name>` and holds that project alone. So code owners can be given per file, and a\ntenant's file cannot declare the platform, a grant, or another tenant's project.";
+    GrantRequired = "E0185", Error, "project without a grant",
+        "The platform sets `require_grants = true`, so every project needs a `grant <project>` block in\nthe platform. Ask the platform's owners for one.";
+
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",
         "A service that receives traffic through the proxy has no health check. Swarm then considers a\ntask ready as soon as its process starts, so rolling updates can send requests to a task that\ncannot answer yet, and a broken version is never rolled back. Add a `health` block.";
@@ -187,6 +221,8 @@ codes! {
         "An image without a tag (or `:latest`) means something different every time it is pulled, so a\nplan cannot tell you what will run. Pin a version tag or a digest.";
     UnusedVariable = "W0004", Warning, "variable declared but never used",
         "A variable is declared but no expression refers to it. Remove it or use it.";
+    SourceNotFound = "W0005", Warning, "secret or config source not found",
+        "`berth validate` looked for the files and environment variables that secrets and configs\nread, and one is not there: the file does not exist at the resolved path, or the variable is not\nset in berth's environment. `plan` and `apply` need it. Only whether it exists is checked; its\ncontents are never read by `validate`.";
 }
 
 #[cfg(test)]

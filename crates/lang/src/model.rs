@@ -86,7 +86,94 @@ pub struct Platform {
     /// The address a manager advertises when berth initialises swarm mode.
     pub advertise_address: String,
     pub proxy: Proxy,
+    /// What the platform allows each project, by project name (declared grants only).
+    pub grants: BTreeMap<String, Grant>,
+    /// Projects without a declared grant are refused instead of getting [`Grant::default_for`].
+    pub require_grants: bool,
     pub span: Option<Span>,
+}
+
+/// What the platform allows one project: its quota over all of its environments, the hosts it
+/// may route and the allowances beyond the safe default. Only the platform declares grants; a
+/// project's own `quota` may only lower its grant's. See docs/SECURITY.md.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Grant {
+    pub project: String,
+    /// Declared by the platform; otherwise this is the default grant.
+    pub declared: bool,
+    /// Totals over every environment of the project, each preview counted `quota.previews` times.
+    pub quota: Quota,
+    /// Hosts the project may route besides its derived ones: exact hosts or `*.domain`.
+    pub domains: Vec<String>,
+    /// Capabilities beyond Docker's default set that `cap_add` may name.
+    pub capabilities: Vec<String>,
+    /// Volume drivers besides `local`.
+    pub volume_drivers: Vec<String>,
+    pub volume_options: bool,
+    pub run_as_root: bool,
+    pub global: bool,
+    /// Placement constraints the project may use, normalised like a service's.
+    pub constraints: Vec<String>,
+    pub ports: Vec<u16>,
+    /// Prefix of the environment variables a secret may read.
+    pub env_prefix: String,
+    /// Directory, relative to the configuration, its secret and config files must be in.
+    pub files: String,
+    /// Platform variables the project may read.
+    pub variables: Vec<String>,
+    /// Limits of services that declare none.
+    pub default_limits: ResourceSet,
+    pub span: Option<Span>,
+}
+
+impl Grant {
+    /// What a project without a declared grant gets: a small quota, its derived hosts, no
+    /// allowances, and default limits on every service.
+    pub fn default_for(project: &str) -> Grant {
+        const GIB: u64 = 1 << 30;
+        const CPU: u64 = 1_000_000_000;
+        Grant {
+            project: project.to_string(),
+            declared: false,
+            quota: Quota {
+                cpu: Some(CPU),
+                memory: Some(GIB),
+                limit_cpu: Some(2 * CPU),
+                limit_memory: Some(2 * GIB),
+                storage: Some(10 * GIB),
+                replicas: Some(10),
+                previews: Some(2),
+                span: None,
+            },
+            domains: Vec::new(),
+            capabilities: Vec::new(),
+            volume_drivers: Vec::new(),
+            volume_options: false,
+            run_as_root: false,
+            global: false,
+            constraints: Vec::new(),
+            ports: Vec::new(),
+            env_prefix: Self::default_env_prefix(project),
+            files: project.to_string(),
+            variables: Vec::new(),
+            default_limits: Self::default_limits(),
+            span: None,
+        }
+    }
+
+    /// `BERTH_SHOP_` for project `shop`, `BERTH_WEB_SHOP_` for `web-shop`.
+    pub fn default_env_prefix(project: &str) -> String {
+        format!("BERTH_{}_", project.to_ascii_uppercase().replace('-', "_"))
+    }
+
+    /// The limits a service without its own gets under any grant that does not set them.
+    pub fn default_limits() -> ResourceSet {
+        ResourceSet {
+            nano_cpus: Some(1_000_000_000),
+            memory_bytes: Some(256 << 20),
+            pids: Some(512),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -156,6 +243,8 @@ pub struct Deployment {
     /// The domain routes derive their hosts from (project's, else platform's).
     pub domain: Option<String>,
     pub quota: Quota,
+    /// The project's grant when the configuration has a platform; `None` without one.
+    pub grant: Option<Grant>,
     pub access: Access,
     pub services: Vec<Service>,
     pub volumes: Vec<Volume>,
@@ -181,6 +270,8 @@ pub struct Quota {
     pub storage: Option<u64>,
     /// Sum of replicas.
     pub replicas: Option<u64>,
+    /// Preview environments that may run at once (meaningful in a grant, or to lower it).
+    pub previews: Option<u64>,
     pub span: Option<Span>,
 }
 

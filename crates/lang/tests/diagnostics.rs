@@ -39,6 +39,9 @@ const STYLE: Style = Style {
     width: 100,
 };
 
+/// Codes only the binary produces, from what it finds on disk (`tests/e2e/cli.rs` exercises them).
+const FROM_THE_FILE_SYSTEM: [Code; 1] = [Code::SourceNotFound];
+
 /// Codes the special tests below produce (no fixture file can produce the first three).
 const SPECIAL_CODES: [Code; 4] = [
     Code::EmptyConfig,
@@ -480,9 +483,12 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
     let mut problems = Vec::new();
     for path in sorted_entries(&fixtures_root()) {
         let name = file_name(&path);
-        if !(path.is_dir() && (PHASES.contains(&name.as_str()) || name == "snapshots")) {
+        // `boundary/` is the adversarial corpus, which `tests/boundary.rs` checks as a whole.
+        if !(path.is_dir()
+            && (PHASES.contains(&name.as_str()) || name == "snapshots" || name == "boundary"))
+        {
             problems.push(format!(
-                "fixtures/{name}: unexpected; fixtures live in syntax/, check/ or valid/"
+                "fixtures/{name}: unexpected; fixtures live in syntax/, check/, valid/ or boundary/"
             ));
         }
     }
@@ -538,6 +544,8 @@ fn every_code_is_exercised() {
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
     }
+    covered.extend(boundary_codes());
+    covered.extend(FROM_THE_FILE_SYSTEM);
     let all: BTreeSet<Code> = Code::ALL.iter().copied().collect();
     let missing: Vec<&str> = all.difference(&covered).map(|c| c.as_str()).collect();
     assert!(
@@ -545,6 +553,19 @@ fn every_code_is_exercised() {
         "no fixture exercises {}",
         missing.join(", ")
     );
+}
+
+/// The codes the adversarial corpus of `tests/boundary.rs` expects (its cases' `# expect:`).
+fn boundary_codes() -> BTreeSet<Code> {
+    let dir = fixtures_root().join("boundary/cases");
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(dir).expect("the boundary corpus") {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for line in text.lines().filter_map(|l| l.strip_prefix("# expect:")) {
+            out.extend(line.split(',').filter_map(Code::parse));
+        }
+    }
+    out
 }
 
 #[test]

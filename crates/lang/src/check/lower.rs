@@ -53,6 +53,8 @@ pub struct Context<'a> {
     pub domain_given: bool,
     pub pr: Option<u64>,
     pub project_span: Span,
+    /// The project's grant, when the configuration has a platform.
+    pub grant: Option<&'a Grant>,
 }
 
 pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink) -> Deployment {
@@ -208,6 +210,7 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
         stack: lw.scope.stack.clone(),
         domain: cx.domain.clone(),
         quota,
+        grant: cx.grant.cloned(),
         access,
         services,
         volumes,
@@ -235,7 +238,7 @@ pub(crate) fn source_error(sink: &mut Sink, kind: &str, label: &Name, both: bool
     );
 }
 
-fn quota(lw: &mut Lower, b: &Block) -> Quota {
+pub(crate) fn quota(lw: &mut Lower, b: &Block) -> Quota {
     let body = &b.body;
     Quota {
         cpu: attr(body, "cpu").and_then(|e| lw.cpu(e)),
@@ -244,6 +247,7 @@ fn quota(lw: &mut Lower, b: &Block) -> Quota {
         limit_memory: attr(body, "limit_memory").and_then(|e| lw.size(e)),
         storage: attr(body, "storage").and_then(|e| lw.size(e)),
         replicas: attr(body, "replicas").and_then(|e| lw.int(e, 0, u64::MAX)),
+        previews: attr(body, "previews").and_then(|e| lw.int(e, 0, 1000)),
         span: Some(b.kind.span),
     }
 }
@@ -546,7 +550,10 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
         );
     }
     let limits = block(body, "resources").and_then(|r| block(&r.body, "limits"));
-    if !limits.is_some_and(|l| attr(&l.body, "cpu").is_some() || attr(&l.body, "memory").is_some())
+    // Under a grant, a service without limits gets the grant's default limits instead.
+    if cx.grant.is_none()
+        && !limits
+            .is_some_and(|l| attr(&l.body, "cpu").is_some() || attr(&l.body, "memory").is_some())
     {
         lw.sink.push(
             Diagnostic::new(

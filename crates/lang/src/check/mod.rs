@@ -3,23 +3,28 @@
 //! variables, the platform, then each project environment (overlay merge, lowering, rules), and
 //! finally the rules that span the whole configuration (route collisions, unused variables).
 
+pub mod boundary;
+pub mod grant;
 pub mod lower;
 pub mod overlay;
+pub mod ownership;
 pub mod rules;
 pub mod schema;
 pub mod scope;
 pub mod structure;
 pub mod value;
+mod variables;
 
 use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, Sink};
 use crate::model::{
-    AcmeChallenge, Certificate, Config, Environment, Platform, Proxy, SecretSource,
+    AcmeChallenge, Certificate, Config, Environment, Grant, Platform, Proxy, SecretSource,
 };
 use crate::naming;
 use crate::parser;
 use crate::span::{SourceFile, SourceMap, Span};
 use crate::syntax::{Block, Body, File, ItemKind};
+use ownership::{file_project, others_to_leave_out, owner, shared, without_projects};
 use scope::{Declared, Globals, Scope, SharedDecl};
 use std::collections::{BTreeMap, BTreeSet};
 use structure::Mode;
@@ -58,7 +63,18 @@ pub struct Options {
     /// A preview environment is being planned, so `pr` must have a value. When not set, strict
     /// checking leaves preview environments without a `pr` out instead of failing.
     pub preview: bool,
+    /// The one project a plan or apply is for. Errors that belong to other projects alone then
+    /// leave those projects out instead of failing the run: one tenant's broken file never
+    /// blocks another tenant's plan.
+    pub project: Option<String>,
+    /// Projects left out of the check (their errors were reported); their names still count
+    /// for the names and hosts other projects may use.
+    pub exclude: BTreeSet<String>,
 }
+
+/// The file that, when a configuration has it, alone may declare the platform, its grants and
+/// its variables; every other file `<name>.berth` belongs to project `<name>`.
+pub const PLATFORM_FILE: &str = "platform.berth";
 
 /// Everything a run learned: the sources (for rendering), the syntax, the model when the
 /// configuration is valid, and the diagnostics in a deterministic order.
@@ -68,6 +84,9 @@ pub struct Analysis {
     pub files: Vec<File>,
     pub config: Option<Config>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Projects left out because of their own errors (only with [`Options::project`]), with
+    /// how many errors each has.
+    pub left_out: Vec<(String, usize)>,
 }
 
 impl Analysis {
@@ -130,22 +149,51 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
         let id = sources.add(SourceFile::new(input.name, text));
         files.push(parser::parse(id, &sources.get(id).text, &mut sink));
     }
-    let config = if sink.has_errors() {
-        None
-    } else {
+    let parsed_ok = !sink.has_errors();
+    let config = if parsed_ok {
         Checker::new(&mut sources, &mut sink).run(&files, options)
+    } else {
+        None
     };
     let diagnostics = sink.into_sorted();
-    let config = if diagnostics.iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        config
-    };
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    if let (true, Some(selected)) = (has_errors, &options.project) {
+        if let Some(exclude) = others_to_leave_out(&diagnostics, &files, &sources, selected) {
+            let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
+            for d in diagnostics.iter().filter(|d| d.is_error()) {
+                if let Some(owner) = owner(d.span, &files, &sources) {
+                    *left_out.entry(owner).or_default() += 1;
+                }
+            }
+            let mut options = options.clone();
+            options.exclude.extend(exclude.iter().cloned());
+            let kept: Vec<File> = files
+                .iter()
+                .map(|f| without_projects(f, &exclude, &sources))
+                .collect();
+            let mut sink = Sink::new();
+            let config = Checker::new(&mut sources, &mut sink).run(&kept, &options);
+            let diagnostics = sink.into_sorted();
+            let config = if diagnostics.iter().any(Diagnostic::is_error) {
+                None
+            } else {
+                config
+            };
+            return Analysis {
+                sources,
+                files,
+                config,
+                diagnostics,
+                left_out: left_out.into_iter().collect(),
+            };
+        }
+    }
     Analysis {
         sources,
         files,
-        config,
+        config: if has_errors { None } else { config },
         diagnostics,
+        left_out: Vec::new(),
     }
 }
 
@@ -159,6 +207,16 @@ struct VarDecl<'f> {
     ty: Option<&'static str>,
 }
 
+impl VarDecl<'_> {
+    /// Where the variable is declared: its name.
+    fn span(&self) -> Span {
+        self.block
+            .label
+            .as_ref()
+            .map_or(self.block.kind.span, |l| l.span)
+    }
+}
+
 impl<'a> Checker<'a> {
     fn new(sources: &'a mut SourceMap, sink: &'a mut Sink) -> Self {
         Checker { sources, sink }
@@ -168,9 +226,31 @@ impl<'a> Checker<'a> {
         let mut platforms: Vec<&Block> = Vec::new();
         let mut variables: BTreeMap<String, VarDecl> = BTreeMap::new();
         let mut projects: BTreeMap<String, &Block> = BTreeMap::new();
+        let shared = shared(files, self.sources);
         for file in files {
-            self.top_level(&file.body, &mut platforms, &mut variables, &mut projects);
+            let owner = if shared {
+                file_project(file, self.sources)
+            } else {
+                None
+            };
+            self.top_level(
+                &file.body,
+                owner.as_deref(),
+                &mut platforms,
+                &mut variables,
+                &mut projects,
+            );
         }
+        let all_projects: BTreeSet<String> = projects
+            .keys()
+            .cloned()
+            .chain(options.exclude.iter().cloned())
+            .collect();
+        let named: Vec<(String, Span)> = projects
+            .iter()
+            .map(|(n, b)| (n.clone(), b.label.as_ref().map_or(b.kind.span, |l| l.span)))
+            .collect();
+        boundary::project_names(&named, &all_projects, self.sink);
         let mut globals = Globals {
             projects: projects.keys().cloned().collect(),
             networks: shared_networks(&projects),
@@ -220,7 +300,38 @@ impl<'a> Checker<'a> {
             }
         }
 
-        let vars = self.variables(&variables, options, uses_preview);
+        // Every variable name declared anywhere, plain and qualified (`shop.name`).
+        let mut own_decls: BTreeMap<String, BTreeMap<String, VarDecl>> = BTreeMap::new();
+        for (name, block) in &projects {
+            let mut decls = BTreeMap::new();
+            for (_, b) in block
+                .body
+                .blocks()
+                .filter(|(_, b)| b.kind.text == "variable")
+            {
+                self.declare_variable(&mut decls, b);
+            }
+            own_decls.insert(name.clone(), decls);
+        }
+        let mut known: BTreeSet<String> = BTreeSet::new();
+        for (project, decls) in &own_decls {
+            for name in decls.keys() {
+                known.insert(name.clone());
+                known.insert(format!("{project}.{name}"));
+            }
+        }
+        let vars = self.variables(&variables, options, uses_preview, None, &known);
+        let mut own_values: BTreeMap<String, (BTreeMap<String, VarValue>, BTreeSet<String>)> =
+            BTreeMap::new();
+        for (project, decls) in &own_decls {
+            let values = self.variables(decls, options, None, Some(project), &known);
+            let failed = decls
+                .keys()
+                .filter(|n| !values.contains_key(*n))
+                .cloned()
+                .collect();
+            own_values.insert(project.clone(), (values, failed));
+        }
         // Declared variables without a usable value: an error was reported for each, so their
         // references stay quiet instead of reporting them as undefined.
         // `pr` is left without a value, and without an error, when strict checking plans other
@@ -246,6 +357,36 @@ impl<'a> Checker<'a> {
 
         let mut deployments = Vec::new();
         let mut used_vars = BTreeSet::new();
+        let mut used_own: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        // Under a platform every project has a grant: its own, or the default one.
+        let has_platform = !platforms.is_empty();
+        let mut grants: BTreeMap<String, Grant> = BTreeMap::new();
+        if has_platform {
+            for (name, block) in &projects {
+                let grant = match platform.grants.get(name) {
+                    Some(g) => g.clone(),
+                    None => {
+                        if platform.require_grants {
+                            self.sink.push(
+                                Diagnostic::new(
+                                    Code::GrantRequired,
+                                    block.label.as_ref().map_or(block.kind.span, |l| l.span),
+                                    format!("project `{name}` has no grant, and the platform requires one"),
+                                )
+                                .with_label("no `grant` in the platform")
+                                .with_help(format!("the platform's owners add `grant {name} {{ ... }}` to the platform block")),
+                            );
+                        }
+                        Grant::default_for(name)
+                    }
+                };
+                grants.insert(name.clone(), grant);
+            }
+        }
+        let boundary_cx = boundary::Cx {
+            platform: &platform,
+            projects: &all_projects,
+        };
         for (name, block, env, overlays) in plans {
             let merged = overlay::merge(&block.body, &overlays, self.sink);
             let project_schema = schema::block("project").expect("project schema");
@@ -279,6 +420,18 @@ impl<'a> Checker<'a> {
             };
             let stack = naming::stack(name, env, pr);
             let mut scope = Scope::new(&globals, declared, name, env, stack);
+            if let Some((values, failed)) = own_values.get(name) {
+                scope.own_vars = values.clone();
+                scope.own_failed = failed.clone();
+            }
+            let grant = grants.get(name);
+            if has_platform {
+                let mut visible: BTreeSet<String> = grant
+                    .map(|g| g.variables.iter().cloned().collect())
+                    .unwrap_or_default();
+                visible.insert("pr".into());
+                scope.visible = Some(visible);
+            }
             let domain = {
                 let mut lw = Lower {
                     scope: &mut scope,
@@ -296,25 +449,48 @@ impl<'a> Checker<'a> {
                 domain_given: platform_domain_given || lower::attr(&merged, "domain").is_some(),
                 pr,
                 project_span: block.label.as_ref().map_or(block.kind.span, |l| l.span),
+                grant,
             };
-            let deployment = lower::deployment(&merged, &mut scope, &cx, self.sink);
+            let mut deployment = lower::deployment(&merged, &mut scope, &cx, self.sink);
+            boundary::deployment(&merged, &mut deployment, &boundary_cx, self.sink);
             used_vars.extend(scope.used_vars);
+            used_own
+                .entry(name.to_string())
+                .or_default()
+                .extend(scope.used_own);
             rules::quotas(&deployment, self.sink);
             rules::cycles(&deployment, self.sink);
             rules::name_lengths(&deployment, self.sink);
             deployments.push(deployment);
         }
         rules::route_collisions(&deployments, self.sink);
+        if !has_platform {
+            boundary::shared_hosts(&deployments, self.sink);
+        }
+        boundary::totals(&deployments, self.sink);
         if uses_preview.is_some() {
             used_vars.insert("pr".into());
         }
+        for (project, decls) in &own_decls {
+            let used = used_own.get(project);
+            for (name, decl) in decls {
+                if !used.is_some_and(|u| u.contains(name)) {
+                    let span = decl.span();
+                    self.sink.push(
+                        Diagnostic::new(
+                            Code::UnusedVariable,
+                            span,
+                            format!("variable `{name}` of project `{project}` is never used"),
+                        )
+                        .with_label("declared here")
+                        .with_help(format!("refer to it as `var.{name}`, or remove it")),
+                    );
+                }
+            }
+        }
         for (name, decl) in &variables {
             if !used_vars.contains(name) {
-                let span = decl
-                    .block
-                    .label
-                    .as_ref()
-                    .map_or(decl.block.kind.span, |l| l.span);
+                let span = decl.span();
                 self.sink.push(
                     Diagnostic::new(
                         Code::UnusedVariable,
@@ -336,6 +512,7 @@ impl<'a> Checker<'a> {
     fn top_level<'f>(
         &mut self,
         body: &'f Body,
+        owner: Option<&str>,
         platforms: &mut Vec<&'f Block>,
         variables: &mut BTreeMap<String, VarDecl<'f>>,
         projects: &mut BTreeMap<String, &'f Block>,
@@ -372,12 +549,17 @@ impl<'a> Checker<'a> {
                 .with_label("not allowed at the top level")
                 .suggest(kind, schema::ROOT_BLOCKS.iter().copied());
                 if d.help.is_none() {
-                    d = match schema::BLOCKS.iter().find(|s| s.blocks.contains(&kind)) {
-                        Some(parent) => d.with_help(format!(
-                            "`{kind}` blocks belong in `{}` blocks",
-                            parent.kind
+                    let parents: Vec<String> = schema::BLOCKS
+                        .iter()
+                        .filter(|s| s.blocks.contains(&kind))
+                        .map(|s| format!("`{}`", s.kind))
+                        .collect();
+                    d = match parents.is_empty() {
+                        false => d.with_help(format!(
+                            "`{kind}` blocks belong in {} blocks",
+                            parents.join(" or ")
                         )),
-                        None => d.with_help(
+                        true => d.with_help(
                             "the top level holds `platform`, `variable` and `project` blocks",
                         ),
                     };
@@ -410,6 +592,38 @@ impl<'a> Checker<'a> {
                 }
                 _ => {}
             }
+            if let Some(owner) = owner {
+                let misplaced = match kind {
+                    "platform" | "variable" => Some(format!(
+                        "`{owner}.berth` is project `{owner}`'s file; `{kind}` blocks belong in `{PLATFORM_FILE}`"
+                    )),
+                    _ => b.label.as_ref().filter(|l| l.text != owner).map(|l| {
+                        format!(
+                            "project `{}` is declared in `{owner}.berth`, which is project `{owner}`'s file",
+                            l.text
+                        )
+                    }),
+                };
+                if let Some(message) = misplaced {
+                    let help = if kind == "project" {
+                        format!(
+                            "declare project `{}` in its own file `{}.berth`",
+                            b.label.as_ref().map_or("", |l| l.text.as_str()),
+                            b.label.as_ref().map_or("", |l| l.text.as_str())
+                        )
+                    } else if kind == "variable" {
+                        format!("declare the variable inside `project {owner} {{ ... }}`, where it is this project's own")
+                    } else {
+                        "only the platform's owners declare the platform and its grants".to_string()
+                    };
+                    self.sink.push(
+                        Diagnostic::new(Code::MisplacedDeclaration, b.kind.span, message)
+                            .with_label("not this file's to declare")
+                            .with_help(help),
+                    );
+                    continue;
+                }
+            }
             structure::check_body(
                 &b.body,
                 schema,
@@ -437,43 +651,7 @@ impl<'a> Checker<'a> {
                     platforms.push(b);
                 }
                 "variable" => {
-                    let label = b.label.as_ref().expect("checked above");
-                    if let Some(first) = variables.get(&label.text) {
-                        let first = first
-                            .block
-                            .label
-                            .as_ref()
-                            .map_or(first.block.kind.span, |l| l.span);
-                        self.duplicate("variable", &label.text, label.span, first);
-                        continue;
-                    }
-                    // `type = number` (as in Terraform) or `type = "number"`.
-                    let ty = lower::attr(&b.body, "type").and_then(|e| match &e.kind {
-                        crate::syntax::ExprKind::Str(s) => s.as_plain(),
-                        crate::syntax::ExprKind::Ref(r) if r.segments.len() == 1 => {
-                            Some(r.segments[0].text.clone())
-                        }
-                        _ => None,
-                    });
-                    let ty =
-                        ty.and_then(|t| ["string", "number", "bool"].into_iter().find(|c| *c == t));
-                    if let Some(e) = lower::attr(&b.body, "type") {
-                        if ty.is_none() {
-                            self.sink.push(
-                                Diagnostic::new(
-                                    Code::InvalidEnumValue,
-                                    e.span,
-                                    "a variable's type is `string`, `number` or `bool`",
-                                )
-                                .with_label("unknown type")
-                                .suggest(
-                                    &self.sources_snippet(e.span),
-                                    ["string", "number", "bool"],
-                                ),
-                            );
-                        }
-                    }
-                    variables.insert(label.text.clone(), VarDecl { block: b, ty });
+                    self.declare_variable(variables, b);
                 }
                 _ => {
                     let label = b.label.as_ref().expect("checked above");
@@ -490,6 +668,44 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+    }
+
+    /// Adds a variable declaration to `decls`, or reports it as a duplicate.
+    fn declare_variable<'f>(&mut self, decls: &mut BTreeMap<String, VarDecl<'f>>, b: &'f Block) {
+        let Some(label) = &b.label else { return };
+        if let Some(first) = decls.get(&label.text) {
+            let first = first.span();
+            self.duplicate("variable", &label.text, label.span, first);
+            return;
+        }
+        let ty = self.var_type(b);
+        decls.insert(label.text.clone(), VarDecl { block: b, ty });
+    }
+
+    /// A variable's declared type: `type = number` (as in Terraform) or `type = "number"`.
+    fn var_type(&mut self, b: &Block) -> Option<&'static str> {
+        let ty = lower::attr(&b.body, "type").and_then(|e| match &e.kind {
+            crate::syntax::ExprKind::Str(s) => s.as_plain(),
+            crate::syntax::ExprKind::Ref(r) if r.segments.len() == 1 => {
+                Some(r.segments[0].text.clone())
+            }
+            _ => None,
+        });
+        let ty = ty.and_then(|t| ["string", "number", "bool"].into_iter().find(|c| *c == t));
+        if let Some(e) = lower::attr(&b.body, "type") {
+            if ty.is_none() {
+                self.sink.push(
+                    Diagnostic::new(
+                        Code::InvalidEnumValue,
+                        e.span,
+                        "a variable's type is `string`, `number` or `bool`",
+                    )
+                    .with_label("unknown type")
+                    .suggest(&self.sources_snippet(e.span), ["string", "number", "bool"]),
+                );
+            }
+        }
+        ty
     }
 
     fn sources_snippet(&self, span: Span) -> String {
@@ -525,206 +741,6 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn variables(
-        &mut self,
-        decls: &BTreeMap<String, VarDecl>,
-        options: &Options,
-        uses_preview: Option<Span>,
-    ) -> BTreeMap<String, VarValue> {
-        let mut out = BTreeMap::new();
-        // Values given from outside, later ones winning (the CLI passes them lowest precedence first).
-        let mut given: BTreeMap<&str, &VarInput> = BTreeMap::new();
-        for v in &options.vars {
-            given.insert(v.name.as_str(), v);
-        }
-        let mut external_text = String::new();
-        let mut external_spans: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-        for (name, v) in &given {
-            let value: String = v
-                .value
-                .chars()
-                .map(|c| {
-                    if c.is_control() {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-            let line = if v.origin == "--var" {
-                format!("--var {name}={value}")
-            } else if v.origin.starts_with("BERTH_VAR_") {
-                format!("{}={value}", v.origin)
-            } else {
-                format!("{}: {name} = {value}", v.origin)
-            };
-            let start = external_text.len();
-            external_text.push_str(&line);
-            external_text.push('\n');
-            external_spans.insert(name, (start, start + line.len()));
-        }
-        let external = (!given.is_empty()).then(|| {
-            self.sources
-                .add(SourceFile::new("<variables>", external_text))
-        });
-        for (name, v) in &given {
-            if !decls.contains_key(*name) {
-                let (s, e) = external_spans[name];
-                let id = external.expect("values were given");
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::UnknownVariable,
-                        Span::new(id, s, e),
-                        format!(
-                            "a value was given for `{name}`, which no `variable` block declares"
-                        ),
-                    )
-                    .with_label(format!("from {}", v.origin))
-                    .suggest(name, decls.keys().map(String::as_str))
-                    .or_help(format!(
-                        "declare it: `variable {name} {{ type = \"{}\" }}`",
-                        if *name == "pr" { "number" } else { "string" }
-                    )),
-                );
-                let _ = v;
-            }
-        }
-        for (name, decl) in decls {
-            // A variable with an invalid type was reported; treat it as a string so its uses do
-            // not cascade into more errors.
-            let ty = decl.ty.unwrap_or("string");
-            let decl_span = decl
-                .block
-                .label
-                .as_ref()
-                .map_or(decl.block.kind.span, |l| l.span);
-            if let Some(v) = given.get(name.as_str()) {
-                let (s, e) = external_spans[name.as_str()];
-                let span = Span::new(external.expect("values were given"), s, e);
-                match parse_var(ty, &v.value) {
-                    Some(val) => {
-                        out.insert(name.clone(), val);
-                    }
-                    None => self.sink.push(
-                        Diagnostic::new(
-                            Code::BadVariableValue,
-                            span,
-                            format!("`{}` is not a valid {ty} for variable `{name}`", v.value),
-                        )
-                        .with_label(format!("from {}", v.origin))
-                        .with_secondary(decl_span, format!("declared as {ty} here")),
-                    ),
-                }
-                continue;
-            }
-            if let Some(default) = lower::attr(&decl.block.body, "default") {
-                let val = match (&default.kind, ty) {
-                    (crate::syntax::ExprKind::Str(s), "string") => s.as_plain().map(VarValue::Str),
-                    (crate::syntax::ExprKind::Number(n), "number") => Some(VarValue::Num(*n)),
-                    (crate::syntax::ExprKind::Bool(b), "bool") => Some(VarValue::Bool(*b)),
-                    _ => None,
-                };
-                match val {
-                    Some(val) => {
-                        out.insert(name.clone(), val);
-                    }
-                    None => self.sink.push(
-                        Diagnostic::new(
-                            Code::WrongType,
-                            default.span,
-                            format!("the default of `{name}` is not a {ty}"),
-                        )
-                        .with_label(format!("expected a {ty} literal"))
-                        .with_secondary(decl_span, "declared here"),
-                    ),
-                }
-                continue;
-            }
-            let needed = if name == "pr" {
-                options.preview && uses_preview.is_some()
-            } else {
-                options.strict
-            };
-            if needed {
-                let code = if name == "pr" {
-                    Code::PreviewWithoutPr
-                } else {
-                    Code::BadVariableValue
-                };
-                self.sink.push(
-                    Diagnostic::new(code, decl_span, format!("variable `{name}` has no value"))
-                        .with_label("no default, and no value given")
-                        .with_help(format!(
-                            "give it with `--var {name}=...`, `BERTH_VAR_{name}` or a var file"
-                        )),
-                );
-            } else if name == "pr" && options.strict {
-                // Planning other environments: previews without a number are left out.
-            } else {
-                // validate: a placeholder, so the rest can still be checked.
-                let placeholder = match ty {
-                    "number" => VarValue::Num(PLACEHOLDER_PR as f64),
-                    "bool" => VarValue::Bool(false),
-                    _ => VarValue::Str(format!("{name}-value")),
-                };
-                out.insert(name.clone(), placeholder);
-            }
-        }
-        out
-    }
-
-    fn preview_number(
-        &mut self,
-        vars: &BTreeMap<String, VarValue>,
-        decls: &BTreeMap<String, VarDecl>,
-        uses_preview: Option<Span>,
-        options: &Options,
-    ) -> Option<u64> {
-        let span = uses_preview?;
-        let Some(decl) = decls.get("pr") else {
-            self.sink.push(
-                Diagnostic::new(
-                    Code::PreviewWithoutPr,
-                    span,
-                    "a preview environment needs the `pr` variable",
-                )
-                .with_label("preview environment")
-                .with_help(
-                    "declare `variable pr { type = \"number\" }` and give it with `--var pr=123`",
-                ),
-            );
-            return None;
-        };
-        match vars.get("pr") {
-            Some(VarValue::Num(n)) if n.fract() == 0.0 && *n >= 0.0 && *n < 1e9 => Some(*n as u64),
-            Some(VarValue::Str(s)) if s.parse::<u64>().is_ok() => s.parse().ok(),
-            Some(value) => {
-                let decl_span = decl
-                    .block
-                    .label
-                    .as_ref()
-                    .map_or(decl.block.kind.span, |l| l.span);
-                self.sink.push(
-                    Diagnostic::new(
-                        Code::PreviewWithoutPr,
-                        decl_span,
-                        format!(
-                            "`pr` must be a pull-request number, not `{}`",
-                            value.render()
-                        ),
-                    )
-                    .with_label("not a whole number")
-                    .with_help("declare `variable pr { type = \"number\" }`"),
-                );
-                None
-            }
-            None => {
-                let _ = options;
-                None
-            }
-        }
-    }
-
     fn platform(&mut self, block: Option<&Block>) -> Platform {
         let mut p = Platform {
             domain: None,
@@ -750,6 +766,8 @@ impl<'a> Checker<'a> {
                 dashboard_host: None,
                 dashboard_users: None,
             },
+            grants: BTreeMap::new(),
+            require_grants: false,
             span: None,
         };
         let Some(block) = block else { return p };
@@ -860,6 +878,10 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        if let Some(v) = lower::attr(body, "require_grants").and_then(|e| lw.bool(e)) {
+            p.require_grants = v;
+        }
+        p.grants = grant::lower_all(body, p.domain.clone().as_deref(), &mut lw);
         if let Some(proxy) = lower::block(body, "proxy") {
             let b = &proxy.body;
             if let Some(v) = lower::attr(b, "image")
@@ -984,24 +1006,6 @@ fn declared(body: &Body) -> Declared {
         map.entry(label.text.clone()).or_insert(label.span);
     }
     d
-}
-
-fn parse_var(ty: &str, value: &str) -> Option<VarValue> {
-    match ty {
-        "string" => Some(VarValue::Str(value.to_string())),
-        "number" => value
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|n| n.is_finite())
-            .map(VarValue::Num),
-        "bool" => match value.trim() {
-            "true" => Some(VarValue::Bool(true)),
-            "false" => Some(VarValue::Bool(false)),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Cross-project network declarations, collected before any project is lowered.

@@ -21,6 +21,8 @@ pub enum Ty {
     /// One of the given strings.
     Enum(&'static [&'static str]),
     StrList,
+    /// A list of port numbers.
+    PortList,
     /// A list of references to things of the given kind.
     RefList(RefKind),
     /// A reference to one of the given kinds.
@@ -52,6 +54,7 @@ impl Ty {
                     .join(", ")
             ),
             Ty::StrList => "a list of strings".into(),
+            Ty::PortList => "a list of port numbers".into(),
             Ty::RefList(kind) => format!("a list of {} references", kind.as_str()),
             Ty::Ref(kinds) => format!(
                 "a reference to a {}",
@@ -158,8 +161,9 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("address_pool", Ty::Str, "Docker's default", "IPv4 CIDR pool for overlay networks, used at swarm init."),
             attr("subnet_size", Ty::Int(16, 28), "24", "Prefix length of each network's subnet."),
             attr("advertise_address", Ty::Str, "\"127.0.0.1\"", "Address the first manager advertises when berth initialises swarm mode."),
+            attr("require_grants", Ty::Bool, "false", "Refuse projects without a `grant` (instead of giving them the default grant)."),
         ],
-        blocks: &["proxy", "certificate"],
+        blocks: &["proxy", "certificate", "grant"],
     },
     BlockSchema {
         kind: "certificate",
@@ -172,6 +176,26 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("key_env", Ty::Str, "", "Environment variable of the berth process holding the PEM private key."),
         ],
         blocks: &[],
+    },
+    BlockSchema {
+        kind: "grant",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "What the platform allows one project (named by the label). A project without one gets the default grant (docs/SECURITY.md).",
+        attrs: &[
+            attr("domains", Ty::StrList, "[]", "Hosts the project may route besides those derived for it under the platform's domain; `*.example.com` grants every subdomain."),
+            attr("capabilities", Ty::StrList, "Docker's default set", "Capabilities the project's services may add (`cap_add`) beyond Docker's default set."),
+            attr("volume_drivers", Ty::StrList, "[\"local\"]", "Volume drivers the project may use besides `local`."),
+            attr("volume_options", Ty::Bool, "false", "The project may set `driver_opts` on its volumes (never bind-style ones)."),
+            attr("run_as_root", Ty::Bool, "false", "The project's services may set `user` to root (`0`, `root`, `0:...`)."),
+            attr("global", Ty::Bool, "false", "The project may run global services (one task per node)."),
+            attr("constraints", Ty::StrList, "[]", "Placement constraints the project's services may use (`node.role == worker` always may)."),
+            attr("ports", Ty::PortList, "[]", "Node ports the project may publish."),
+            attr("env_prefix", Ty::Str, "`BERTH_<PROJECT>_`", "Prefix of the environment variables its secrets may read."),
+            attr("files", Ty::Str, "`<project>`", "Directory, relative to the configuration, that its secret and config files must be in."),
+            attr("variables", Ty::StrList, "[]", "Top-level (platform) variables the project may read."),
+        ],
+        blocks: &["quota", "limits"],
     },
     BlockSchema {
         kind: "proxy",
@@ -199,7 +223,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         kind: "variable",
         label: LabelRule::Required,
         repeatable: true,
-        doc: "An input, set with `--var name=value`, `BERTH_VAR_name` or a var file.",
+        doc: "An input, set with `--var name=value`, `BERTH_VAR_name` or a var file. At the top level it is the platform's (a project reads it only when its grant exports it); inside a project, that project's own.",
         attrs: &[
             req("type", Ty::Enum(&["string", "number", "bool"]), "The variable's type."),
             attr("default", Ty::Scalar, "", "Value when none is given; without it a value is required."),
@@ -213,7 +237,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         repeatable: true,
         doc: "One tenant: its services and everything they need, and its environments.",
         attrs: &[attr("domain", Ty::Str, "platform's", "Domain for this project's default hosts.")],
-        blocks: &["quota", "access", "service", "volume", "secret", "config", "network", "environment"],
+        blocks: &["quota", "access", "variable", "service", "volume", "secret", "config", "network", "environment"],
     },
     BlockSchema {
         kind: "environment",
@@ -227,7 +251,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         kind: "quota",
         label: LabelRule::None,
         repeatable: false,
-        doc: "Limits per project environment; unset means unlimited.",
+        doc: "Limits per project environment; unset means the grant's. In a `grant`: totals over all the project's environments, each preview counted `previews` times.",
         attrs: &[
             attr("cpu", Ty::Cpu, "", "Sum of cpu reservations x replicas."),
             attr("memory", Ty::Size, "", "Sum of memory reservations x replicas."),
@@ -235,6 +259,7 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("limit_memory", Ty::Size, "", "Sum of memory limits x replicas."),
             attr("storage", Ty::Size, "", "Sum of declared volume sizes."),
             attr("replicas", Ty::Int(0, U), "", "Sum of replicas."),
+            attr("previews", Ty::Int(0, 1000), "", "Preview environments that may run at once."),
         ],
         blocks: &[],
     },
@@ -298,7 +323,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         kind: "limits",
         label: LabelRule::None,
         repeatable: false,
-        doc: "Hard limits per task.",
+        doc: "Hard limits per task. In a `grant`: the limits of services that set none.",
         attrs: &[
             attr("cpu", Ty::Cpu, "", "CPU limit."),
             attr("memory", Ty::Size, "", "Memory limit."),

@@ -91,6 +91,15 @@ pub struct Scope<'g> {
     pub environment: Environment,
     pub stack: String,
     pub used_vars: BTreeSet<String>,
+    /// The project's own variables (declared inside its block), which shadow the platform's.
+    pub own_vars: BTreeMap<String, VarValue>,
+    /// Own variables without a value because of an error already reported.
+    pub own_failed: BTreeSet<String>,
+    /// Own variables referred to.
+    pub used_own: BTreeSet<String>,
+    /// The platform's variables this project may read; `None` means all of them (a
+    /// configuration without a platform has no boundary to keep).
+    pub visible: Option<BTreeSet<String>>,
     /// Services referenced since the last [`Scope::take_service_refs`].
     service_refs: BTreeSet<String>,
 }
@@ -110,6 +119,10 @@ impl<'g> Scope<'g> {
             environment,
             stack,
             used_vars: BTreeSet::new(),
+            own_vars: BTreeMap::new(),
+            own_failed: BTreeSet::new(),
+            used_own: BTreeSet::new(),
+            visible: None,
             service_refs: BTreeSet::new(),
         }
     }
@@ -138,6 +151,38 @@ impl<'g> Scope<'g> {
                 false
             };
         match segs.as_slice() {
+            ["var", name] if self.own_vars.contains_key(*name) => {
+                self.used_own.insert(name.to_string());
+                self.own_vars.get(*name).cloned().map(Target::Var)
+            }
+            ["var", name] if self.own_failed.contains(*name) => {
+                self.used_own.insert(name.to_string());
+                None
+            }
+            ["var", name]
+                if self.visible.as_ref().is_some_and(|v| !v.contains(*name))
+                    && (self.globals.vars.contains_key(*name)
+                        || self.globals.failed_vars.contains(*name)
+                        || self.globals.unset_vars.contains(*name)) =>
+            {
+                self.used_vars.insert(name.to_string());
+                sink.push(
+                    Diagnostic::new(
+                        Code::VariableNotExported,
+                        span,
+                        format!(
+                            "variable `{name}` is the platform's and is not exported to project `{}`",
+                            self.project
+                        ),
+                    )
+                    .with_label("not visible to this project")
+                    .with_help(format!(
+                        "declare the project's own `variable {name} {{ ... }}` inside `project {}`, or ask the platform's owners for `variables = [\"{name}\"]` in `grant {}`",
+                        self.project, self.project
+                    )),
+                );
+                None
+            }
             ["var", name] => match self.globals.vars.get(*name) {
                 Some(v) => {
                     self.used_vars.insert(name.to_string());

@@ -342,6 +342,7 @@ pub fn example(ty: Ty) -> &'static str {
         Ty::Cpu => "0.5",
         Ty::Enum(choices) => choices.first().copied().unwrap_or("\"...\""),
         Ty::StrList => "[\"...\"]",
+        Ty::PortList => "[5432]",
         Ty::RefList(_) => "[name]",
         Ty::Ref(_) => "volume.name",
         Ty::Map => "{ KEY = \"value\" }",

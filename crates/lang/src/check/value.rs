@@ -442,6 +442,38 @@ impl Lower<'_, '_> {
         }
     }
 
+    /// A list of port numbers, each checked like [`Lower::port`].
+    pub fn port_list(&mut self, expr: &Expr) -> Option<Vec<u16>> {
+        match self.val(expr)? {
+            Val::List(items) => {
+                let mut out = Vec::new();
+                for (v, span) in items {
+                    match v {
+                        Val::Num(n) if n.fract() == 0.0 && (1.0..=65535.0).contains(&n) => {
+                            out.push(n as u16)
+                        }
+                        Val::Num(n) => self.sink.push(
+                            Diagnostic::new(
+                                Code::PortOutOfRange,
+                                span,
+                                format!("port {} is out of range", fmt_num(n)),
+                            )
+                            .with_label("ports are 1 to 65535"),
+                        ),
+                        other => self.wrong(span, Ty::Port, &other),
+                    }
+                }
+                out.sort_unstable();
+                out.dedup();
+                Some(out)
+            }
+            other => {
+                self.mismatch(expr, Ty::PortList, &other);
+                None
+            }
+        }
+    }
+
     /// A reference (or, in lists, each element) to one of `kinds`.
     pub fn target(&mut self, expr: &Expr, kinds: &[RefKind]) -> Option<Target> {
         match self.val(expr)? {

@@ -47,6 +47,8 @@ pub fn platform() -> Platform {
             dashboard_host: None,
             dashboard_users: None,
         },
+        grants: BTreeMap::new(),
+        require_grants: false,
         span: None,
     }
 }
@@ -110,6 +112,7 @@ pub fn deployment(project: &str, environment: Environment, pr: Option<u64>) -> D
         stack: naming::stack(project, environment, pr),
         domain: Some(DOMAIN.into()),
         quota: Quota::default(),
+        grant: None,
         access: Access::default(),
         services: Vec::new(),
         volumes: Vec::new(),
@@ -171,6 +174,7 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
         limit_memory: Some(2048 * MIB),
         storage: Some(5 * 1024 * MIB),
         replicas: Some(10),
+        previews: None,
         span: None,
     };
     d.networks.push(Network {
