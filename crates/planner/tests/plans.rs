@@ -77,7 +77,7 @@ const SNAPSHOTS: &[(&str, &[&str])] = &[
     ("env_change", &["human"]),
     ("drift", &["human"]),
     ("network_option_change", &["human", "json"]),
-    ("secret_rotation", &["human", "markdown"]),
+    ("secret_rotation", &["human", "markdown", "json"]),
     ("config_change", &["human"]),
     ("volume_removal_refused", &["errors"]),
     ("volume_removal_allowed", &["human"]),
@@ -223,6 +223,88 @@ fn secret_rotation() {
         "a secret value leaked"
     );
     all_formats("secret_rotation", &p);
+}
+
+/// The planned secret's old and new digests, and the plan in every format.
+fn rotated() -> (Vec<String>, Vec<(&'static str, String)>) {
+    let d = [shop_prod()];
+    let p = run_gen(&d, &observed("shop"), &PlanOptions::default(), 2).unwrap();
+    let digests: Vec<String> = [1, 2]
+        .into_iter()
+        .flat_map(|generation| digests(&d, generation).into_values())
+        .collect();
+    let options = RenderOptions::default();
+    let texts = vec![
+        ("human", human(&p)),
+        (
+            "human in colour",
+            render::human(&p, &RenderOptions { color: true }),
+        ),
+        ("markdown", render::markdown(&p, &options)),
+        ("json", render::json(&p, &options)),
+    ];
+    (digests, texts)
+}
+
+#[test]
+fn rendered_plans_show_no_secret_digest() {
+    // A digest, or the 10 hex digits of one in a content name, lets a reader test guesses of
+    // a short value. Every plan format shows only that the value changes.
+    let (digests, texts) = rotated();
+    assert_eq!(digests.len(), 2);
+    assert_ne!(digests[0], digests[1]);
+    for (format, text) in &texts {
+        for digest in &digests {
+            // Every 10 hex digits of the digest, not only its first: no part of it shows.
+            for start in 0..=digest.len() - 10 {
+                let part = &digest[start..start + 10];
+                assert!(
+                    !text.contains(part),
+                    "the {format} plan shows `{part}` of the digest {digest}:\n{text}"
+                );
+            }
+        }
+        assert!(
+            text.contains("berthfx-shop_db_password_…"),
+            "the {format} plan does not name the secret:\n{text}"
+        );
+    }
+    let text = |format: &str| &texts.iter().find(|(f, _)| *f == format).unwrap().1;
+    // ... but each says that the value changes.
+    for format in ["human", "markdown"] {
+        let t = text(format);
+        assert!(t.contains("# berthfx-shop/production/secret.db_password must be replaced"));
+        assert!(t.contains("~ Data   = (sensitive value) # forces replacement"));
+        assert!(t.contains("~ \"berth.digest\" = (sensitive value)"));
+        assert!(t.contains("~ Name   = \"berthfx-shop_db_password_…\" # forces replacement"));
+    }
+    assert!(text("markdown").contains("<code>+/- secret.db_password</code> replace"));
+    let json: serde_json::Value = serde_json::from_str(text("json")).unwrap();
+    let secret = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "berthfx-shop/production/secret.db_password")
+        .unwrap();
+    assert_eq!(
+        secret["change"]["actions"],
+        serde_json::json!(["create", "delete"])
+    );
+    assert_eq!(secret["action_reason"], "replace_because_content_changed");
+    assert_eq!(secret["name"], "berthfx-shop_db_password_…");
+    assert_eq!(
+        secret["change"]["after"]["Labels"]["berth.digest"],
+        "(sensitive value)"
+    );
+    // Configs are not secret: their names keep the digest.
+    assert!(text("json").contains(&format!(
+        "berthfx-shop_app_{}",
+        &berth_planner::units::sha256_hex(b"listen = 8080\ngreeting = hello\nlog_level = info\n")
+            [..10]
+    )));
+    // The same plan renders the same text every time.
+    let (_, again) = rotated();
+    assert_eq!(texts, again);
 }
 
 #[test]
@@ -498,9 +580,21 @@ fn json_plans_match_the_schema() {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
-    // The schema rejects what it should.
+    // The schema rejects what it should: an unknown action, and a secret's name with its
+    // digest part.
     let mut bad: serde_json::Value =
         serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
     bad["resource_changes"][0]["change"]["actions"] = serde_json::json!(["explode"]);
+    assert!(!validator.is_valid(&bad));
+    let mut bad: serde_json::Value =
+        serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
+    let secret = bad["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["type"] == "secret")
+        .unwrap();
+    assert!(secret["name"].as_str().unwrap().ends_with("_…"));
+    secret["name"] = serde_json::json!("berthfx-shop_db_password_149df9ba22");
     assert!(!validator.is_valid(&bad));
 }
