@@ -85,13 +85,14 @@ const SNAPSHOTS: &[(&str, &[&str])] = &[
     ("capacity_violation", &["errors"]),
     ("orphan_deletion", &["human"]),
     ("route_collision", &["errors"]),
+    ("tenant_boundary", &["errors"]),
     ("preview_creation", &["human", "markdown"]),
     ("preview_removal", &["human", "json"]),
     ("colour", &["human"]),
 ];
 
 /// The fixture directories the cases use.
-const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview"];
+const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview", "tenants"];
 
 fn snap(case: &str, format: &str, text: &str) {
     assert!(
@@ -406,8 +407,91 @@ fn route_collision() {
         },
     )
     .unwrap_err();
-    let text = format!("# within the configuration\n{both}\n\n# against the cluster\n{alone}");
+    // Another environment of the same project, running outside the scope, with the same host
+    // and path: a route collision (another project's host would be E0206, tested with the
+    // tenant boundary).
+    let mut d = shop_prod();
+    web(&mut d).routes[0].host = "berthfx-shop-pr-7.example.test".into();
+    let production = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Production,
+        None,
+    )]);
+    let same_project = run(
+        &[d],
+        &observed("preview"),
+        &PlanOptions {
+            scope: production,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(same_project
+        .0
+        .iter()
+        .all(|e| matches!(e, berth_planner::PlanError::RouteTaken { .. })));
+    let text = format!(
+        "# within the configuration\n{both}\n\n# against the cluster\n{alone}\n\n# against another environment of the project\n{same_project}"
+    );
     snap("route_collision", "errors", &format!("{text}\n"));
+}
+
+#[test]
+fn tenant_boundary() {
+    // Planned alone, as `--project` does, next to the running berthfx-shop and berthfx-blog
+    // (and berthfx-shop's preview): each squat of another project is refused, with its code.
+    // `tests/boundary.rs` covers each rule and what is not refused.
+    let alone = |d: Deployment, scenario: &str| {
+        let scope = Scope::deployments([DeploymentId::new(&d.project, d.environment, d.pr)]);
+        run(
+            &[d],
+            &observed(scenario),
+            &PlanOptions {
+                scope,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+    };
+    let renamed = |project: &str| {
+        let mut d = blog();
+        d.project = project.into();
+        d.stack = project.into();
+        d.services[0].routes[0].host = format!("{project}.example.test");
+        d
+    };
+    let mut b = blog();
+    let mut r = b.services[0].routes[0].clone();
+    r.host = "api-berthfx-shop.example.test".into();
+    b.services[0].routes.push(r);
+    let cases = [
+        (
+            "a stack of berthfx-shop",
+            alone(renamed("berthfx-shop-pr-7"), "preview"),
+        ),
+        (
+            "a host of berthfx-shop, on another path",
+            alone(b, "tenants"),
+        ),
+        (
+            "berthfx-shop's staging",
+            alone(renamed("berthfx-shop-staging"), "tenants"),
+        ),
+        (
+            "a service host of berthfx-blog",
+            alone(renamed("admin-berthfx-blog"), "tenants"),
+        ),
+    ];
+    let mut text = String::new();
+    for (what, e) in cases {
+        text.push_str(&format!("# {what}\n"));
+        for err in &e.0 {
+            let code = err.to_diagnostic().map(|d| d.code.to_string());
+            text.push_str(&format!("{}: {err}\n", code.as_deref().unwrap_or("error")));
+        }
+        text.push('\n');
+    }
+    snap("tenant_boundary", "errors", &text);
 }
 
 fn preview() -> Deployment {
