@@ -1,6 +1,7 @@
 //! berth's end-to-end tests: the real binary against the real Docker Engine in swarm mode. One
 //! test binary; a test fails if a file of this directory is not one of its modules.
 
+mod boundary;
 mod cli;
 mod edge;
 mod examples;

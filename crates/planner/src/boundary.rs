@@ -106,7 +106,8 @@ impl<'a> Running<'a> {
 }
 
 /// Every refusal of the deployments in `scope` (the platform's excepted) against the objects
-/// `observed` outside it. [`crate::plan`] runs it before anything else is decided.
+/// `observed` outside it. [`crate::plan`] runs it before anything else is decided; apply runs
+/// it again on a saved plan against the cluster it reads under its locks.
 pub fn check(
     desired: &Desired,
     observed: &Observed,
