@@ -11,7 +11,7 @@ use berth_apply::lock;
 use berth_apply::state::{RouteOutput, State};
 use berth_apply::ApplyError;
 use berth_planner::{
-    Action, DeploymentId, Desired, Plan, PlanFile, PlanOptions, ProxyPresence, Spec,
+    Action, DeploymentId, Desired, Plan, PlanErrors, PlanFile, PlanOptions, ProxyPresence, Spec,
 };
 use clap::Args;
 use std::collections::BTreeMap;
@@ -146,6 +146,14 @@ pub fn execute_with(
                 let (lineage, serial) = session::lineage_and_serial(&states);
                 file.check_fresh(&lineage, serial, &observed).map_err(ApplyError::from)?;
                 check_payload_digests(&file.plan, &payloads)?;
+                // Freshness covers the plan's scope only. The tenant boundary is held again
+                // against everything that runs now: another project may have started to run
+                // since, with a stack, a host or a name this plan would squat.
+                let scope = file.plan.scope.iter().cloned().collect();
+                let squats = berth_planner::boundary::check(&desired, &observed, &scope);
+                if !squats.is_empty() {
+                    return Err(Failure::Plan(session::plan_errors(&PlanErrors(squats))));
+                }
                 file.plan
             }
             None => session::plan(&desired, &observed, &options)?,

@@ -246,10 +246,15 @@ impl Session {
     }
 }
 
+/// Planning errors, one a line, each with its diagnostic code when it has one (`berth explain
+/// CODE` says more).
 pub fn plan_errors(e: &PlanErrors) -> String {
     let mut out = String::from("the plan cannot be made:");
     for err in &e.0 {
-        out.push_str(&format!("\n  - {err}"));
+        match err.code() {
+            Some(code) => out.push_str(&format!("\n  - [{code}] {err}")),
+            None => out.push_str(&format!("\n  - {err}")),
+        }
     }
     out
 }

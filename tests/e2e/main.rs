@@ -8,6 +8,7 @@ mod examples;
 mod harness;
 mod lifecycle;
 mod remote;
+mod running;
 mod tls;
 
 #[test]

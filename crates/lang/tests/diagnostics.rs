@@ -50,6 +50,17 @@ const SPECIAL_CODES: [Code; 4] = [
     Code::TooDeep,
 ];
 
+/// Codes only the planner produces: the tenant boundary checked against what the cluster runs,
+/// which no configuration alone can break. No fixture here can produce them;
+/// `crates/planner/tests/boundary.rs` (`every_planner_only_code_is_exercised`) produces each
+/// one from observed state captured from the real engine, and keeps its list equal to this one.
+const PLANNER_ONLY_CODES: [Code; 4] = [
+    Code::StackOfRunningProject,
+    Code::HostOfRunningProject,
+    Code::LooksLikeRunningEnvironment,
+    Code::LooksLikeRunningServiceHost,
+];
+
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -541,8 +552,16 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
 #[test]
 fn every_code_is_exercised() {
     let mut covered: BTreeSet<Code> = SPECIAL_CODES.into_iter().collect();
+    covered.extend(PLANNER_ONLY_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
+        for code in PLANNER_ONLY_CODES {
+            assert!(
+                !f.expect.contains_key(&code),
+                "{}: {code} is a planner-only code; no configuration alone produces it",
+                f.id()
+            );
+        }
     }
     covered.extend(boundary_codes());
     covered.extend(FROM_THE_FILE_SYSTEM);

@@ -655,6 +655,21 @@ pub fn content_name(stack: &str, name: &str, digest: &str) -> String {
     )
 }
 
+/// What a rendered plan shows of a secret's content name: `shop_api_token_…`, the digest part
+/// left out. Ten hex digits of the value's sha256 let a reader test guesses of a short value
+/// (hash a guess, compare). A name without a digest part is returned as it is.
+pub fn redacted_content_name(name: &str) -> String {
+    match name.rsplit_once('_') {
+        Some((object, digest))
+            if (1..=10).contains(&digest.len())
+                && digest.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            format!("{object}_…")
+        }
+        _ => name.to_string(),
+    }
+}
+
 fn file_target(name: &str) -> FileTarget {
     FileTarget {
         name: name.to_string(),

@@ -17,7 +17,8 @@
 //! compiler's placeholder, so that desired and observed compare equal after an apply.
 
 use crate::admission;
-use crate::compile::{DeploymentInfo, Desired};
+use crate::boundary;
+use crate::compile::Desired;
 use crate::docker::ServiceSpec;
 use crate::edge::EdgeSlots;
 use crate::error::{PlanError, PlanErrors};
@@ -147,9 +148,11 @@ pub struct PlanOptions {
     pub keep_volumes: bool,
 }
 
-/// Plans `desired` against `observed`. Fails with every error found: dependency cycles, route
-/// collisions with running services, edge slots (none free, or their networks missing while the
-/// platform is outside the scope), quota and capacity violations, and data loss not allowed.
+/// Plans `desired` against `observed`. Fails with every error found: dependency cycles, the
+/// tenant boundary against what runs outside the scope (stacks, hosts and look-alike names of
+/// other projects, route collisions: [`boundary::check`]), edge slots (none free, or their
+/// networks missing while the platform is outside the scope), quota and capacity violations,
+/// and data loss not allowed.
 pub fn plan(
     desired: &Desired,
     observed: &Observed,
@@ -168,7 +171,7 @@ pub fn plan(
             span,
         });
     }
-    check_taken_routes(desired, observed, &scope, &mut errors);
+    errors.extend(boundary::check(desired, observed, &scope));
     let slots = EdgeSlots::assign(desired, observed, &scope).unwrap_or_else(|e| {
         errors.extend(e);
         EdgeSlots::default()
@@ -525,54 +528,6 @@ fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
                 }
             }
             c.depends_on.sort();
-        }
-    }
-}
-
-/// A route may not take a host and path that a running service outside the scope routes.
-fn check_taken_routes(
-    desired: &Desired,
-    observed: &Observed,
-    scope: &BTreeSet<DeploymentId>,
-    errors: &mut Vec<PlanError>,
-) {
-    let mut taken: BTreeMap<String, (&str, String)> = BTreeMap::new();
-    for o in &observed.resources {
-        if scope.contains(&o.address.deployment) {
-            continue;
-        }
-        let Spec::Service(s) = &o.spec else { continue };
-        for (k, v) in &s.labels {
-            if let Some(router) = k
-                .strip_prefix("traefik.http.routers.")
-                .and_then(|r| r.strip_suffix(".rule"))
-            {
-                taken.insert(
-                    v.to_ascii_lowercase(),
-                    (s.name.as_str(), router.to_string()),
-                );
-            }
-        }
-    }
-    if taken.is_empty() {
-        return;
-    }
-    for info in desired
-        .deployments
-        .values()
-        .filter(|d: &&DeploymentInfo| scope.contains(&d.id))
-    {
-        for route in &info.routes {
-            if let Some((owner, router)) = taken.get(&route.rule.to_ascii_lowercase()) {
-                errors.push(PlanError::RouteTaken {
-                    host: route.host.clone(),
-                    path: route.path.clone(),
-                    address: route.service.clone(),
-                    owner: owner.to_string(),
-                    router: router.clone(),
-                    span: route.span,
-                });
-            }
         }
     }
 }

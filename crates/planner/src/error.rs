@@ -4,6 +4,7 @@
 
 use crate::resource::{Address, DeploymentId, Kind};
 use crate::units;
+use berth_lang::model::Environment;
 use berth_lang::{Code, Diagnostic, Span};
 use std::fmt;
 
@@ -152,6 +153,51 @@ pub enum PlanError {
         span: Span,
     },
 
+    /// The deployment's stack is used by running objects of another project (E0205).
+    #[error("{deployment} would use the Swarm stack `{stack}`, which the running project `{owner}` already uses (`{object}`)")]
+    StackTaken {
+        deployment: DeploymentId,
+        stack: String,
+        /// The other project (its objects' `berth.project` label).
+        owner: String,
+        /// One of its objects in the stack, by Swarm name.
+        object: String,
+        span: Option<Span>,
+    },
+
+    /// A route's host, with any path, is routed by a running service of another project (E0206).
+    #[error("{host}{} is routed by {address}, but the host belongs to the running project `{owner}` (its service `{service}` routes it, router `{router}`)", path.as_deref().unwrap_or(""))]
+    HostTaken {
+        host: String,
+        path: Option<String>,
+        address: Address,
+        owner: String,
+        /// The running service's Swarm name.
+        service: String,
+        router: String,
+        span: Span,
+    },
+
+    /// The project's name is a running project's stack of another environment (E0207).
+    #[error("the project name `{project}` looks like the {environment} environment of the running project `{owner}`: it would get that environment's stack, Swarm names and default host (`{project}.<domain>`)")]
+    LooksLikeEnvironment {
+        project: String,
+        owner: String,
+        environment: Environment,
+        span: Option<Span>,
+    },
+
+    /// The project's name is the derived host of a running project's service (E0208).
+    #[error("the project name `{project}` looks like service `{service}` of the running project `{owner}`: `{project}.<domain>` is the host berth derives for `{service}` of the stack `{stack}`")]
+    LooksLikeServiceHost {
+        project: String,
+        owner: String,
+        service: String,
+        /// The running project's stack whose service host the name imitates.
+        stack: String,
+        span: Option<Span>,
+    },
+
     #[error("dependency cycle: {}", cycle.iter().map(ToString::to_string).collect::<Vec<_>>().join(" -> "))]
     DependencyCycle {
         cycle: Vec<Address>,
@@ -209,6 +255,10 @@ impl PlanError {
     pub fn code(&self) -> Option<Code> {
         Some(match self {
             PlanError::DuplicateRoute { .. } | PlanError::RouteTaken { .. } => Code::DuplicateRoute,
+            PlanError::StackTaken { .. } => Code::StackOfRunningProject,
+            PlanError::HostTaken { .. } => Code::HostOfRunningProject,
+            PlanError::LooksLikeEnvironment { .. } => Code::LooksLikeRunningEnvironment,
+            PlanError::LooksLikeServiceHost { .. } => Code::LooksLikeRunningServiceHost,
             PlanError::DependencyCycle { .. } => Code::DependencyCycle,
             PlanError::ReservedName { .. } => Code::ReservedName,
             PlanError::QuotaExceeded {
@@ -240,6 +290,20 @@ impl PlanError {
                 .with_secondary(*first_span, format!("first routed by {first}")),
             PlanError::RouteTaken { span, .. } => {
                 Diagnostic::new(code, *span, message).with_label("host already routed")
+            }
+            PlanError::StackTaken { span, owner, .. } => {
+                Diagnostic::new(code, (*span)?, message)
+                    .with_label(format!("this stack holds objects of `{owner}`"))
+                    .with_help("rename the project; if the running objects are an old copy of this project, ask the platform team to destroy them first")
+            }
+            PlanError::HostTaken { span, owner, .. } => Diagnostic::new(code, *span, message)
+                .with_label(format!("a host of `{owner}`"))
+                .with_help("route a host of your own project's domain, or ask the platform team to move the host"),
+            PlanError::LooksLikeEnvironment { span, owner, .. }
+            | PlanError::LooksLikeServiceHost { span, owner, .. } => {
+                Diagnostic::new(code, (*span)?, message)
+                    .with_label(format!("imitates `{owner}`"))
+                    .with_help("choose a project name that does not begin or end with another running project's name")
             }
             PlanError::ReservedName { span, .. } => Diagnostic::new(code, *span, message),
             PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),

@@ -12,6 +12,7 @@
 //! clock, no environment variables); the same inputs always give the same plan, byte for byte.
 
 pub mod admission;
+pub mod boundary;
 pub mod compile;
 pub mod diff;
 pub mod docker;

@@ -77,7 +77,7 @@ const SNAPSHOTS: &[(&str, &[&str])] = &[
     ("env_change", &["human"]),
     ("drift", &["human"]),
     ("network_option_change", &["human", "json"]),
-    ("secret_rotation", &["human", "markdown"]),
+    ("secret_rotation", &["human", "markdown", "json"]),
     ("config_change", &["human"]),
     ("volume_removal_refused", &["errors"]),
     ("volume_removal_allowed", &["human"]),
@@ -85,13 +85,14 @@ const SNAPSHOTS: &[(&str, &[&str])] = &[
     ("capacity_violation", &["errors"]),
     ("orphan_deletion", &["human"]),
     ("route_collision", &["errors"]),
+    ("tenant_boundary", &["errors"]),
     ("preview_creation", &["human", "markdown"]),
     ("preview_removal", &["human", "json"]),
     ("colour", &["human"]),
 ];
 
 /// The fixture directories the cases use.
-const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview"];
+const FIXTURES: &[&str] = &["empty", "shop", "drift", "preview", "tenants"];
 
 fn snap(case: &str, format: &str, text: &str) {
     assert!(
@@ -225,6 +226,88 @@ fn secret_rotation() {
     all_formats("secret_rotation", &p);
 }
 
+/// The planned secret's old and new digests, and the plan in every format.
+fn rotated() -> (Vec<String>, Vec<(&'static str, String)>) {
+    let d = [shop_prod()];
+    let p = run_gen(&d, &observed("shop"), &PlanOptions::default(), 2).unwrap();
+    let digests: Vec<String> = [1, 2]
+        .into_iter()
+        .flat_map(|generation| digests(&d, generation).into_values())
+        .collect();
+    let options = RenderOptions::default();
+    let texts = vec![
+        ("human", human(&p)),
+        (
+            "human in colour",
+            render::human(&p, &RenderOptions { color: true }),
+        ),
+        ("markdown", render::markdown(&p, &options)),
+        ("json", render::json(&p, &options)),
+    ];
+    (digests, texts)
+}
+
+#[test]
+fn rendered_plans_show_no_secret_digest() {
+    // A digest, or the 10 hex digits of one in a content name, lets a reader test guesses of
+    // a short value. Every plan format shows only that the value changes.
+    let (digests, texts) = rotated();
+    assert_eq!(digests.len(), 2);
+    assert_ne!(digests[0], digests[1]);
+    for (format, text) in &texts {
+        for digest in &digests {
+            // Every 10 hex digits of the digest, not only its first: no part of it shows.
+            for start in 0..=digest.len() - 10 {
+                let part = &digest[start..start + 10];
+                assert!(
+                    !text.contains(part),
+                    "the {format} plan shows `{part}` of the digest {digest}:\n{text}"
+                );
+            }
+        }
+        assert!(
+            text.contains("berthfx-shop_db_password_…"),
+            "the {format} plan does not name the secret:\n{text}"
+        );
+    }
+    let text = |format: &str| &texts.iter().find(|(f, _)| *f == format).unwrap().1;
+    // ... but each says that the value changes.
+    for format in ["human", "markdown"] {
+        let t = text(format);
+        assert!(t.contains("# berthfx-shop/production/secret.db_password must be replaced"));
+        assert!(t.contains("~ Data   = (sensitive value) # forces replacement"));
+        assert!(t.contains("~ \"berth.digest\" = (sensitive value)"));
+        assert!(t.contains("~ Name   = \"berthfx-shop_db_password_…\" # forces replacement"));
+    }
+    assert!(text("markdown").contains("<code>+/- secret.db_password</code> replace"));
+    let json: serde_json::Value = serde_json::from_str(text("json")).unwrap();
+    let secret = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "berthfx-shop/production/secret.db_password")
+        .unwrap();
+    assert_eq!(
+        secret["change"]["actions"],
+        serde_json::json!(["create", "delete"])
+    );
+    assert_eq!(secret["action_reason"], "replace_because_content_changed");
+    assert_eq!(secret["name"], "berthfx-shop_db_password_…");
+    assert_eq!(
+        secret["change"]["after"]["Labels"]["berth.digest"],
+        "(sensitive value)"
+    );
+    // Configs are not secret: their names keep the digest.
+    assert!(text("json").contains(&format!(
+        "berthfx-shop_app_{}",
+        &berth_planner::units::sha256_hex(b"listen = 8080\ngreeting = hello\nlog_level = info\n")
+            [..10]
+    )));
+    // The same plan renders the same text every time.
+    let (_, again) = rotated();
+    assert_eq!(texts, again);
+}
+
 #[test]
 fn config_change() {
     let mut d = shop_prod();
@@ -324,8 +407,91 @@ fn route_collision() {
         },
     )
     .unwrap_err();
-    let text = format!("# within the configuration\n{both}\n\n# against the cluster\n{alone}");
+    // Another environment of the same project, running outside the scope, with the same host
+    // and path: a route collision (another project's host would be E0206, tested with the
+    // tenant boundary).
+    let mut d = shop_prod();
+    web(&mut d).routes[0].host = "berthfx-shop-pr-7.example.test".into();
+    let production = Scope::deployments([DeploymentId::new(
+        "berthfx-shop",
+        Environment::Production,
+        None,
+    )]);
+    let same_project = run(
+        &[d],
+        &observed("preview"),
+        &PlanOptions {
+            scope: production,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    assert!(same_project
+        .0
+        .iter()
+        .all(|e| matches!(e, berth_planner::PlanError::RouteTaken { .. })));
+    let text = format!(
+        "# within the configuration\n{both}\n\n# against the cluster\n{alone}\n\n# against another environment of the project\n{same_project}"
+    );
     snap("route_collision", "errors", &format!("{text}\n"));
+}
+
+#[test]
+fn tenant_boundary() {
+    // Planned alone, as `--project` does, next to the running berthfx-shop and berthfx-blog
+    // (and berthfx-shop's preview): each squat of another project is refused, with its code.
+    // `tests/boundary.rs` covers each rule and what is not refused.
+    let alone = |d: Deployment, scenario: &str| {
+        let scope = Scope::deployments([DeploymentId::new(&d.project, d.environment, d.pr)]);
+        run(
+            &[d],
+            &observed(scenario),
+            &PlanOptions {
+                scope,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+    };
+    let renamed = |project: &str| {
+        let mut d = blog();
+        d.project = project.into();
+        d.stack = project.into();
+        d.services[0].routes[0].host = format!("{project}.example.test");
+        d
+    };
+    let mut b = blog();
+    let mut r = b.services[0].routes[0].clone();
+    r.host = "api-berthfx-shop.example.test".into();
+    b.services[0].routes.push(r);
+    let cases = [
+        (
+            "a stack of berthfx-shop",
+            alone(renamed("berthfx-shop-pr-7"), "preview"),
+        ),
+        (
+            "a host of berthfx-shop, on another path",
+            alone(b, "tenants"),
+        ),
+        (
+            "berthfx-shop's staging",
+            alone(renamed("berthfx-shop-staging"), "tenants"),
+        ),
+        (
+            "a service host of berthfx-blog",
+            alone(renamed("admin-berthfx-blog"), "tenants"),
+        ),
+    ];
+    let mut text = String::new();
+    for (what, e) in cases {
+        text.push_str(&format!("# {what}\n"));
+        for err in &e.0 {
+            let code = err.to_diagnostic().map(|d| d.code.to_string());
+            text.push_str(&format!("{}: {err}\n", code.as_deref().unwrap_or("error")));
+        }
+        text.push('\n');
+    }
+    snap("tenant_boundary", "errors", &text);
 }
 
 fn preview() -> Deployment {
@@ -498,9 +664,21 @@ fn json_plans_match_the_schema() {
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");
     }
-    // The schema rejects what it should.
+    // The schema rejects what it should: an unknown action, and a secret's name with its
+    // digest part.
     let mut bad: serde_json::Value =
         serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
     bad["resource_changes"][0]["change"]["actions"] = serde_json::json!(["explode"]);
+    assert!(!validator.is_valid(&bad));
+    let mut bad: serde_json::Value =
+        serde_json::from_str(&render::json(&plans[0], &RenderOptions::default())).unwrap();
+    let secret = bad["resource_changes"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|c| c["type"] == "secret")
+        .unwrap();
+    assert!(secret["name"].as_str().unwrap().ends_with("_…"));
+    secret["name"] = serde_json::json!("berthfx-shop_db_password_149df9ba22");
     assert!(!validator.is_valid(&bad));
 }

@@ -4,7 +4,7 @@
 //! secrets, multi-line values and lists diffed line by line, and the closing
 //! `Plan: X to add, Y to change, Z to destroy.`
 
-use super::view::{view, CUT, RAW};
+use super::view::{shown_name, view, CUT, RAW};
 use super::RenderOptions;
 use crate::admission::Allocation;
 use crate::edge;
@@ -406,7 +406,7 @@ fn change(w: &mut Writer, c: &Change) {
         w.out,
         "{pad}{sym} resource \"{}\" \"{}\" {{",
         c.kind(),
-        c.name()
+        shown_name(c.kind(), c.name())
     );
     let empty = Map::new();
     match c.action {

@@ -2,31 +2,37 @@
 //! Terraform's JSON plan: `resource_changes[]` with `address`, `type`, `name`, `change.actions`,
 //! `before`, `after`, `replace_paths`, and `action_reason`, plus berth's `allocations`.
 //! `schema/plan.schema.json` describes it and a test validates rendered plans against it.
-//! `before` and `after` are Docker's JSON; a secret's value is never among them.
+//! `before` and `after` are Docker's JSON; a secret's value is never among them, nor anything
+//! derived from it: a secret's name is shown without its digest part (`shop_api_token_…`, also
+//! in `name`, `observed.name` and the `SecretName` of a service's secrets) and its
+//! `berth.digest` label as `(sensitive value)`. Configs keep their digests.
 
+use super::view::{json_view, shown_name};
 use super::RenderOptions;
 use crate::plan::{Action, Plan};
 use serde_json::{json, Value};
 
-/// Bumped on any incompatible change of the JSON plan.
-pub const FORMAT_VERSION: &str = "1.0";
+/// The major number is bumped on any incompatible change of the JSON plan, the minor number on
+/// a compatible one. 1.1: secret names without their digest part, `berth.digest` of secrets
+/// shown as `(sensitive value)`.
+pub const FORMAT_VERSION: &str = "1.1";
 
 pub fn json_value(plan: &Plan) -> Value {
     let changes: Vec<Value> = plan
         .changes
         .iter()
         .map(|c| {
-            let after = c.after.as_ref().map(|s| s.to_docker_json());
+            let after = c.after.as_ref().map(json_view);
             let before = match c.action {
                 // A no-op's object is exactly the desired one.
                 Action::NoOp => after.clone(),
-                _ => c.before.as_ref().map(|s| s.to_docker_json()),
+                _ => c.before.as_ref().map(json_view),
             };
             let mut v = json!({
                 "address": c.address.to_string(),
                 "deployment": c.address.deployment.to_string(),
                 "type": c.kind().as_str(),
-                "name": c.name(),
+                "name": shown_name(c.kind(), c.name()),
                 "change": {
                     "actions": c.actions(),
                     "before": before,
@@ -40,7 +46,11 @@ pub fn json_value(plan: &Plan) -> Value {
                 v["action_reason"] = Value::String(r.as_str().into());
             }
             if let Some(o) = &c.observed {
-                v["observed"] = json!({ "id": o.id, "name": o.name, "version": o.version });
+                v["observed"] = json!({
+                    "id": o.id,
+                    "name": shown_name(c.kind(), &o.name),
+                    "version": o.version,
+                });
             }
             if !c.depends_on.is_empty() {
                 v["depends_on"] = json!(c

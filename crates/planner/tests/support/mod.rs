@@ -339,11 +339,13 @@ pub fn scenario(name: &str) -> Vec<Deployment> {
             shop(Environment::Production, None),
             shop(Environment::Preview, Some(7)),
         ],
+        // Two tenants running side by side: what a project's plan is checked against.
+        "tenants" => vec![shop(Environment::Production, None), blog()],
         other => panic!("unknown scenario {other}"),
     }
 }
 
-pub const SCENARIOS: &[&str] = &["empty", "shop", "drift", "preview"];
+pub const SCENARIOS: &[&str] = &["empty", "shop", "drift", "preview", "tenants"];
 
 /// The (test-only) value of a secret: what the capture creates and the digest tests pass.
 pub fn secret_value(address: &Address, generation: u32) -> String {
