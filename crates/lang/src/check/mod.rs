@@ -750,6 +750,7 @@ impl<'a> Checker<'a> {
                 dashboard_host: None,
                 dashboard_users: None,
             },
+            admins: Vec::new(),
             span: None,
         };
         let Some(block) = block else { return p };
@@ -775,6 +776,9 @@ impl<'a> Checker<'a> {
             if let Some(m) = &p.acme_email {
                 rules::email(m, e.span, lw.sink);
             }
+        }
+        if let Some(e) = lower::attr(body, "admins") {
+            p.admins = lower::access_list(&mut lw, e);
         }
         p.acme_ca = lower::attr(body, "acme_ca").and_then(|e| lw.string(e));
         p.acme_ca_certificate = lower::attr(body, "acme_ca_certificate").and_then(|e| lw.string(e));

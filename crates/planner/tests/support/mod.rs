@@ -47,6 +47,7 @@ pub fn platform() -> Platform {
             dashboard_host: None,
             dashboard_users: None,
         },
+        admins: Vec::new(),
         span: None,
     }
 }
