@@ -53,10 +53,11 @@ pub enum Target<'a> {
     Platform,
     /// A project environment. Every preview of a project has the same roles, so the
     /// pull-request number does not matter here; `name` is how the user knows it
-    /// (`shop/preview-7`).
+    /// (`shop/preview-7`). `environment` is `None` for a name that is no environment (a saved
+    /// plan can say anything), which no project declares.
     Environment {
         project: &'a str,
-        environment: Environment,
+        environment: Option<Environment>,
         name: String,
     },
 }
@@ -117,7 +118,7 @@ pub fn authorize(
                 let declared = config
                     .deployments
                     .iter()
-                    .find(|d| d.project == *project && d.environment == *environment);
+                    .find(|d| d.project == *project && Some(d.environment) == *environment);
                 let (access, span) = match declared {
                     Some(d) => (d.access.clone(), d.span),
                     None => {
@@ -222,7 +223,7 @@ fn platform(
             .push((name.to_string(), Open::NoPlatformAdmins));
         return;
     }
-    platform_admins(config, &admins, actor, action, name, verdict);
+    platform_admins(config, &admins, actor, action, name, None, verdict);
 }
 
 /// A project the configuration does not declare: the platform's admins decide.
@@ -238,16 +239,18 @@ fn undeclared(
         verdict.open.push((name.to_string(), Open::Undeclared));
         return;
     }
-    let name = format!("{name}, which the configuration does not declare,");
-    platform_admins(config, &admins, actor, action, &name, verdict);
+    let why = "the configuration does not declare it";
+    platform_admins(config, &admins, actor, action, name, Some(why), verdict);
 }
 
+/// `why` says why the platform's admins decide, when the target is not the platform.
 fn platform_admins(
     config: &Config,
     admins: &[&str],
     actor: Option<&str>,
     action: Action,
     name: &str,
+    why: Option<&str>,
     verdict: &mut Verdict,
 ) {
     // Admins are declared, so the platform block is there.
@@ -262,7 +265,10 @@ fn platform_admins(
             Diagnostic::new(
                 Code::ActorRequired,
                 span,
-                format!("{} {name} needs an actor: the platform declares `admins`", action.gerund()),
+                match why {
+                    None => format!("{} {name} needs an actor: the platform declares `admins`", action.gerund()),
+                    Some(why) => format!("{} {name} needs an actor: {why}, and the platform declares `admins`", action.gerund()),
+                },
             )
             .with_label("this platform declares `admins`")
             .with_help(format!("{help}; name yourself with `--actor NAME` or BERTH_ACTOR (berth cannot authenticate the name: CI should set it)")),
@@ -272,10 +278,16 @@ fn platform_admins(
             Diagnostic::new(
                 Code::NotAPlatformAdmin,
                 span,
-                format!(
-                    "`{actor}` may not {} {name}: only the platform's admins may",
-                    action.verb()
-                ),
+                match why {
+                    None => format!(
+                        "`{actor}` may not {} {name}: only the platform's admins may",
+                        action.verb()
+                    ),
+                    Some(why) => format!(
+                        "`{actor}` may not {} {name}: {why}, so only the platform's admins may",
+                        action.verb()
+                    ),
+                },
             )
             .with_label(format!("`{actor}` is not among this platform's `admins`"))
             .with_help(help),
@@ -426,7 +438,7 @@ project watched {{
     fn env<'a>(project: &'a str, environment: Environment) -> Target<'a> {
         Target::Environment {
             project,
-            environment,
+            environment: Some(environment),
             name: format!("{project}/{environment}"),
         }
     }
@@ -638,6 +650,17 @@ project watched {{
                 Action::Destroy
             )),
             ["E0211"]
+        );
+        // A name that is no environment: shop's, as for an environment it does not declare.
+        let odd = [Target::Environment {
+            project: "shop",
+            environment: None,
+            name: "shop/nonsense".into(),
+        }];
+        assert!(authorize(&c, &odd, Some("stager@example.com"), Action::Destroy).allowed());
+        assert_eq!(
+            codes(&authorize(&c, &odd, None, Action::Destroy)),
+            ["E0210"]
         );
         // A project it does not declare: the platform's admins.
         let gone = [env("gone", Environment::Production)];
