@@ -2,6 +2,7 @@
 //! on a terminal, locks the project environments in scope, executes, records state, and exits
 //! non-zero when anything failed, was rolled back or was interrupted.
 
+use super::access::{ActorArgs, Gate};
 use super::plan::{render, PlanFormat};
 use super::progress::{self, ProgressMode};
 use super::session::{self, Failure, Selection, Session};
@@ -10,8 +11,10 @@ use berth_apply::execute::{self, Options};
 use berth_apply::lock;
 use berth_apply::state::{RouteOutput, State};
 use berth_apply::ApplyError;
+use berth_lang::access::Action as Acting;
 use berth_planner::{
-    Action, DeploymentId, Desired, Plan, PlanErrors, PlanFile, PlanOptions, ProxyPresence, Spec,
+    Action, DeploymentId, Desired, Plan, PlanErrors, PlanFile, PlanOptions, ProxyPresence, Scope,
+    Spec,
 };
 use clap::Args;
 use std::collections::BTreeMap;
@@ -58,6 +61,8 @@ pub struct ApplyArgs {
     pub selection: Selection,
     #[command(flatten)]
     pub exec: ExecArgs,
+    #[command(flatten)]
+    pub actor: ActorArgs,
     /// The configuration directory when applying a saved plan.
     #[arg(long, default_value = ".")]
     pub config_dir: PathBuf,
@@ -68,14 +73,45 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         return run_saved(args, &args.config.dir);
     }
     let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let gate = Gate::new(
+        &session.config,
+        &session.sources,
+        &args.actor,
+        Acting::Apply,
+    );
+    // The access roles, before the cluster is read: the selected project environments, and
+    // the platform when the apply covers it whatever the cluster holds (a whole configuration).
+    let certain = session.scope(&args.selection, ProxyPresence::Exists);
+    gate.check(&ids(&certain, &session))?;
+    // Initialising swarm mode applies the platform: only for an actor who may apply it.
+    let platform_allowed = gate.allows_platform();
     // The scope depends on whether the proxy exists: one cheap check before locking; the full
     // read that the plan needs comes after the locks.
     let proxy = session::runtime().block_on(async {
-        let cluster = session::connect_for_apply(&session).await?;
-        Ok::<_, Failure>(berth_apply::read::proxy_exists(&cluster).await?)
+        let cluster = if platform_allowed {
+            session::connect_for_apply(&session).await?
+        } else {
+            match berth_apply::connect().await {
+                Err(ApplyError::SwarmInactive { .. }) => return Ok(None),
+                cluster => cluster?,
+            }
+        };
+        Ok::<_, Failure>(Some(berth_apply::read::proxy_exists(&cluster).await?))
     })?;
+    let Some(proxy) = proxy else {
+        eprintln!("Swarm mode is inactive, and initialising it applies the platform.");
+        // The actor may not apply the platform, so the gate refuses.
+        gate.check([&DeploymentId::platform()])?;
+        return Err(Failure::Refused);
+    };
+    let scope = session.scope(&args.selection, ProxyPresence::found(proxy));
+    if scope.has_platform() && !certain.has_platform() {
+        // The project's apply creates the missing proxy: that applies the platform, before
+        // anything is written.
+        gate.check([&DeploymentId::platform()])?;
+    }
     let options = PlanOptions {
-        scope: session.scope(&args.selection, ProxyPresence::found(proxy)),
+        scope,
         allow_data_loss: args.exec.allow_data_loss,
         keep_volumes: false,
     };
@@ -101,12 +137,36 @@ fn run_saved(args: &ApplyArgs, path: &Path) -> Result<ExitCode, Failure> {
         var_files: args.config.var_files.clone(),
     };
     let session = Session::open(&config, &args.selection, super::Format::Human)?;
+    // A saved plan is checked as a plan made now would be: against the access roles of the
+    // configuration as it is, for everything it covers or changes, before the cluster is read.
+    let mut covered: std::collections::BTreeSet<&DeploymentId> = saved.plan.scope.iter().collect();
+    covered.extend(saved.plan.changes.iter().map(|c| &c.address.deployment));
+    Gate::new(
+        &session.config,
+        &session.sources,
+        &args.actor,
+        Acting::Apply,
+    )
+    .check(covered)?;
     let options = PlanOptions {
-        scope: berth_planner::Scope::Only(saved.plan.scope.iter().cloned().collect()),
+        scope: Scope::Only(saved.plan.scope.iter().cloned().collect()),
         allow_data_loss: true,
         keep_volumes: false,
     };
     execute_with(&session, options, &args.exec, Some(saved))
+}
+
+/// The project environments (and the platform) `scope` covers.
+fn ids(scope: &Scope, session: &Session) -> Vec<DeploymentId> {
+    match scope {
+        Scope::Only(ids) => ids.iter().cloned().collect(),
+        Scope::Desired => session
+            .selected
+            .keys()
+            .cloned()
+            .chain([DeploymentId::platform()])
+            .collect(),
+    }
 }
 
 /// Locks, plans (or checks the saved plan), confirms, executes and records.

@@ -1,7 +1,9 @@
 //! `berth destroy`: removes one project environment's objects, and nothing else. Volumes are
-//! kept unless `--allow-data-loss`. The configuration is not needed: what exists is found by
-//! berth's labels, so a preview whose pull request is closed can still be destroyed.
+//! kept unless `--allow-data-loss`. What exists is found by berth's labels, so a preview whose
+//! pull request is closed can still be destroyed; the configuration is read only for its access
+//! roles (without one, none are known, and berth says that anyone may destroy).
 
+use super::access::{self, ActorArgs, Gate};
 use super::apply::ExecArgs;
 use super::session::{self, Failure};
 use super::ConfigArgs;
@@ -39,6 +41,8 @@ pub struct DestroyArgs {
     pub state_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub exec: ExecArgs,
+    #[command(flatten)]
+    pub actor: ActorArgs,
 }
 
 pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
@@ -59,6 +63,18 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         }
         _ => DeploymentId::platform(),
     };
+    // The access roles, before the state is locked or the cluster read.
+    let roles = access::roles_for_destroy(&args.config)?;
+    let gate = match &roles {
+        Some((config, sources)) => Gate::new(
+            config,
+            sources,
+            &args.actor,
+            berth_lang::access::Action::Destroy,
+        ),
+        None => Gate::without_configuration(&args.actor, berth_lang::access::Action::Destroy),
+    };
+    gate.check([&id])?;
     let store = Store::new(
         args.state_dir
             .clone()

@@ -1,6 +1,7 @@
 //! Command definitions and dispatch. Exit codes: 0 success (valid, no changes), 1 error or
 //! invalid input, 2 changes present (`plan --detailed-exitcode`, `drift`), 64 usage error.
 
+mod access;
 mod apply;
 mod destroy;
 mod drift;
@@ -57,6 +58,8 @@ pub enum Command {
     State(state_cmd::StateArgs),
     /// Print the resource dependency graph as DOT.
     Graph(graph::GraphArgs),
+    /// What the access roles give: `berth access codeowners` prints a CODEOWNERS file.
+    Access(access::AccessArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -123,6 +126,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Status(args) => deploy(status::run(&args)),
         Command::State(args) => deploy(state_cmd::run(&args)),
         Command::Graph(args) => deploy(graph::run(&args)),
+        Command::Access(args) => access::run(&args),
     };
     match result {
         Ok(code) => code,

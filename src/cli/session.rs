@@ -52,12 +52,15 @@ pub enum Failure {
     Plan(String),
     #[error("{0}")]
     Usage(String),
+    /// The access roles refused the actor; the refusals were shown.
+    #[error("refused by the access roles")]
+    Refused,
 }
 
 impl Failure {
     pub fn report(&self) {
         match self {
-            Failure::Invalid => {}
+            Failure::Invalid | Failure::Refused => {}
             Failure::Apply(e) => {
                 eprintln!("error: {e}");
                 if let ApplyError::Failed { errors, .. } = e {
@@ -77,6 +80,8 @@ impl Failure {
 pub struct Session {
     pub dir: PathBuf,
     pub config: Config,
+    /// The configuration's sources, for rendering diagnostics about it.
+    pub sources: berth_lang::SourceMap,
     pub store: Store,
     /// The deployments in scope, by ID.
     pub selected: BTreeMap<DeploymentId, Deployment>,
@@ -174,6 +179,7 @@ impl Session {
         Ok(Session {
             dir: config.dir.clone(),
             config: cfg,
+            sources: analysis.sources,
             store,
             selected,
         })

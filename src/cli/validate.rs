@@ -19,6 +19,13 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
         let projects = config.projects.len();
         let deployments = config.deployments.len();
         let services: usize = config.deployments.iter().map(|d| d.services.len()).sum();
+        let developers = super::access::unenforced_developers(config);
+        if !developers.is_empty() {
+            eprintln!(
+                "note: the `developer` role ({}) is not enforced: berth has no logs or restart commands and does not stand between a user and `docker`; grant those through Docker or your CI",
+                developers.join(", ")
+            );
+        }
         eprintln!(
             "The configuration is valid: {projects} project{}, {deployments} project environment{}, {services} service deployment{}.",
             if projects == 1 { "" } else { "s" },

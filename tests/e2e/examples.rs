@@ -193,6 +193,10 @@ fn the_quickstart_applies_answers_through_traefik_and_plans_nothing_after() {
     );
 }
 
+/// Who may apply the whole tenants example: `examples/tenants` lists the platform team among
+/// the platform's `admins` and every project's `admin`s.
+const TENANTS_ACTOR: &str = "ops@example.com";
+
 #[test]
 fn the_tenants_apply_in_every_environment_answer_and_plan_nothing_after() {
     let mut e = Edge::new();
@@ -208,10 +212,13 @@ fn the_tenants_apply_in_every_environment_answer_and_plan_nothing_after() {
     };
     let (shop, billing, studio) = (unique("shop"), unique("billing"), unique("studio"));
 
-    // Every environment but previews, then a preview of the shop.
+    // Every environment but previews, then a preview of the shop, by the platform team: the
+    // platform's admin, and an admin of every project.
     let out = e.world.berth(&[
         "apply",
         "--auto-approve",
+        "--actor",
+        TENANTS_ACTOR,
         "--timeout",
         "300",
         e.world.dir_str(),
@@ -225,7 +232,7 @@ fn the_tenants_apply_in_every_environment_answer_and_plan_nothing_after() {
         "--var",
         "pr=7",
     ];
-    let mut args = vec!["apply", "--auto-approve"];
+    let mut args = vec!["apply", "--auto-approve", "--actor", TENANTS_ACTOR];
     args.extend_from_slice(&preview);
     args.push(e.world.dir_str());
     expect_code(&e.world.berth(&args), 0);

@@ -3,6 +3,7 @@
 //! model plus diagnostics). The crate does no IO beyond being handed source text and knows
 //! nothing of Docker; the Swarm naming scheme it checks lengths against lives in [`naming`].
 
+pub mod access;
 pub mod codes;
 pub mod diagnostic;
 pub mod lexer;

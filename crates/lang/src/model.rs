@@ -90,6 +90,9 @@ pub struct Platform {
     pub grants: BTreeMap<String, Grant>,
     /// Projects without a declared grant are refused instead of getting [`Grant::default_for`].
     pub require_grants: bool,
+    /// Who may apply or destroy the platform, and owns its files in the generated CODEOWNERS
+    /// (see [`crate::access`]); empty means anyone may.
+    pub admins: Vec<String>,
     pub span: Option<Span>,
 }
 
@@ -275,12 +278,35 @@ pub struct Quota {
     pub span: Option<Span>,
 }
 
+/// Who may do what with a project environment. What berth enforces of it is in
+/// [`crate::access`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Access {
     pub owner: Vec<String>,
     pub admin: Vec<String>,
     pub developer: Vec<String>,
     pub viewer: Vec<String>,
+}
+
+impl Access {
+    /// Whether any role is declared: applying and destroying then need an actor.
+    pub fn declares_roles(&self) -> bool {
+        !(self.owner.is_empty()
+            && self.admin.is_empty()
+            && self.developer.is_empty()
+            && self.viewer.is_empty())
+    }
+
+    /// Who may apply and destroy: the owners, then the admins, each once.
+    pub fn deployers(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for name in self.owner.iter().chain(&self.admin) {
+            if !out.contains(&name.as_str()) {
+                out.push(name);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -61,6 +61,16 @@ const PLANNER_ONLY_CODES: [Code; 4] = [
     Code::LooksLikeRunningServiceHost,
 ];
 
+/// Codes only the `berth` binary produces, when it refuses an apply or a destroy for the actor
+/// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
+/// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
+/// of `berth_lang::access` check what each one says.
+const PRODUCED_BY_THE_BINARY: [Code; 3] = [
+    Code::ActorRequired,
+    Code::NotAnOwnerOrAdmin,
+    Code::NotAPlatformAdmin,
+];
+
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -551,7 +561,10 @@ fn no_fixture_is_forgotten_and_no_snapshot_is_orphaned() {
 /// Every registered code is produced by some fixture or special test.
 #[test]
 fn every_code_is_exercised() {
-    let mut covered: BTreeSet<Code> = SPECIAL_CODES.into_iter().collect();
+    let mut covered: BTreeSet<Code> = SPECIAL_CODES
+        .into_iter()
+        .chain(PRODUCED_BY_THE_BINARY)
+        .collect();
     covered.extend(PLANNER_ONLY_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());

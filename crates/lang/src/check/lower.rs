@@ -253,20 +253,24 @@ pub(crate) fn quota(lw: &mut Lower, b: &Block) -> Quota {
 }
 
 fn access(lw: &mut Lower, body: &Body) -> Access {
-    let mut list = |n: &str| {
-        attr(body, n)
-            .and_then(|e| lw.str_list(e))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect()
-    };
+    let mut list = |n: &str| attr(body, n).map_or_else(Vec::new, |e| access_list(lw, e));
     Access {
         owner: list("owner"),
         admin: list("admin"),
         developer: list("developer"),
         viewer: list("viewer"),
     }
+}
+
+/// A list of people, teams or CI identities (`access` roles, the platform's `admins`): the
+/// entries that are single names (E0213 for the others).
+pub fn access_list(lw: &mut Lower, expr: &Expr) -> Vec<String> {
+    lw.str_list(expr)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(entry, span)| rules::access_entry(entry, *span, lw.sink))
+        .map(|(entry, _)| entry)
+        .collect()
 }
 
 fn string_map(lw: &mut Lower, body: &Body, name: &str) -> BTreeMap<String, String> {

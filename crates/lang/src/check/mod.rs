@@ -768,6 +768,7 @@ impl<'a> Checker<'a> {
             },
             grants: BTreeMap::new(),
             require_grants: false,
+            admins: Vec::new(),
             span: None,
         };
         let Some(block) = block else { return p };
@@ -793,6 +794,9 @@ impl<'a> Checker<'a> {
             if let Some(m) = &p.acme_email {
                 rules::email(m, e.span, lw.sink);
             }
+        }
+        if let Some(e) = lower::attr(body, "admins") {
+            p.admins = lower::access_list(&mut lw, e);
         }
         p.acme_ca = lower::attr(body, "acme_ca").and_then(|e| lw.string(e));
         p.acme_ca_certificate = lower::attr(body, "acme_ca_certificate").and_then(|e| lw.string(e));

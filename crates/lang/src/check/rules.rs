@@ -781,3 +781,34 @@ pub fn name_lengths(d: &Deployment, sink: &mut Sink) {
         check(&v.name, v.span, "volume");
     }
 }
+
+/// An entry of an access list or of the platform's `admins`: one name (an e-mail address,
+/// `@user`, `@org/team`, a CI identity), since CODEOWNERS splits owners at whitespace and `#`
+/// starts a comment there.
+pub fn access_entry(entry: &str, span: Span, sink: &mut Sink) -> bool {
+    let problem = if entry.is_empty() {
+        Some("empty")
+    } else if entry.contains(char::is_whitespace) {
+        Some("contains whitespace")
+    } else if entry.contains(char::is_control) {
+        Some("contains a control character")
+    } else if entry.contains('#') {
+        Some("contains `#`")
+    } else {
+        None
+    };
+    let Some(problem) = problem else {
+        return true;
+    };
+    let message = if entry.is_empty() {
+        "an empty entry names nobody".to_string()
+    } else {
+        format!("`{}` is not a single name", entry.escape_debug())
+    };
+    sink.push(
+        Diagnostic::new(Code::InvalidAccessEntry, span, message)
+        .with_label(problem)
+        .with_help("write one person, team or identity per entry: `alice@example.com`, `@alice`, `@org/team`"),
+    );
+    false
+}

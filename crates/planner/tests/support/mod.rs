@@ -49,6 +49,7 @@ pub fn platform() -> Platform {
         },
         grants: BTreeMap::new(),
         require_grants: false,
+        admins: Vec::new(),
         span: None,
     }
 }
