@@ -187,7 +187,14 @@ pub struct Proxy {
     /// How often Traefik polls Swarm, in nanoseconds.
     pub refresh_ns: u64,
     pub dashboard: bool,
+    /// Prometheus metrics. Without `metrics_port` they are served only on the proxy's internal
+    /// entrypoint, which listens on the container's loopback.
     pub metrics: bool,
+    /// The host port of a dedicated metrics entrypoint, published on the proxy's node.
+    pub metrics_port: Option<u16>,
+    /// IPv4 CIDRs that may scrape `metrics_port`; never empty when it is set, and none overlaps
+    /// the address pool tenants' networks come from.
+    pub metrics_allow: Vec<String>,
     pub access_log: bool,
     /// Redirect HTTP to HTTPS when TLS is on.
     pub redirect_https: bool,

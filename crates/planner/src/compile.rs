@@ -41,6 +41,16 @@ pub const TLS_CONFIG: &str = "tls";
 pub const DASHBOARD_USERS_SECRET: &str = "dashboard-users";
 /// The router, middleware and (placeholder) service of the dashboard on the proxy's labels.
 pub const DASHBOARD_ROUTER: &str = "platform_dashboard";
+/// The router of Prometheus metrics on the metrics entrypoint, and its allow-list middleware
+/// (`platform_metrics-allow`), on the proxy's labels.
+pub const METRICS_ROUTER: &str = "platform_metrics";
+/// The proxy's entrypoint that serves metrics when the platform gives a `metrics_port`.
+pub const METRICS_ENTRYPOINT: &str = "metrics";
+/// The container port of the metrics entrypoint; `metrics_port` is published to it.
+pub const METRICS_TARGET_PORT: u16 = 8082;
+/// The address of Traefik's internal `traefik` entrypoint (ping, and metrics without a
+/// `metrics_port`): the container's loopback, since the proxy joins every tenant's edge network.
+pub const INTERNAL_ENTRYPOINT_ADDRESS: &str = "127.0.0.1:8080";
 /// The proxy's secret of a custom certificate's chain and of its key.
 pub fn certificate_secret(name: &str) -> String {
     format!("tls-{name}-cert")
@@ -990,40 +1000,64 @@ fn proxy_tls_objects(
     mounts
 }
 
-/// The dashboard's router on the proxy's own labels: `api@internal` at the dashboard's host,
-/// over HTTPS only, behind basic authentication with the users file the proxy mounts.
-fn dashboard_labels(platform: &Platform, first_slot: Option<&str>) -> Labels {
+/// The routers on the proxy's own labels, to Traefik's internal services. The dashboard:
+/// `api@internal` at the dashboard's host, over HTTPS only, behind basic authentication with the
+/// users file the proxy mounts. Metrics, with a `metrics_port`: `prometheus@internal` at
+/// `/metrics` on the metrics entrypoint only, behind an allow list of `metrics_allow`.
+fn internal_labels(platform: &Platform, first_slot: Option<&str>) -> Labels {
     let mut labels = Labels::new();
     let proxy = &platform.proxy;
-    let (true, Some(host), Some(_)) = (
+    // The Swarm provider wants a port for every service it sees on a task, even one whose only
+    // routers go to internal services; nothing is ever sent to it. It is named after the first
+    // router.
+    let mut placeholder = None;
+    if let (true, Some(host), Some(_)) = (
         proxy.dashboard,
         &proxy.dashboard_host,
         &proxy.dashboard_users,
-    ) else {
+    ) {
+        let r = format!("traefik.http.routers.{DASHBOARD_ROUTER}");
+        let auth = format!("{DASHBOARD_ROUTER}-auth");
+        labels.insert(
+            format!("{r}.rule"),
+            format!("Host(`{host}`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))"),
+        );
+        labels.insert(format!("{r}.service"), "api@internal".into());
+        labels.insert(format!("{r}.entrypoints"), "websecure".into());
+        labels.insert(format!("{r}.tls"), "true".into());
+        if platform.acme_email.is_some() {
+            labels.insert(format!("{r}.tls.certresolver"), CERT_RESOLVER.into());
+        }
+        labels.insert(format!("{r}.middlewares"), auth.clone());
+        labels.insert(
+            format!("traefik.http.middlewares.{auth}.basicauth.usersfile"),
+            format!("/run/secrets/{DASHBOARD_USERS_SECRET}"),
+        );
+        placeholder.get_or_insert(DASHBOARD_ROUTER);
+    }
+    if let (true, Some(_), false) = (
+        proxy.metrics,
+        proxy.metrics_port,
+        proxy.metrics_allow.is_empty(),
+    ) {
+        let r = format!("traefik.http.routers.{METRICS_ROUTER}");
+        let allow = format!("{METRICS_ROUTER}-allow");
+        labels.insert(format!("{r}.rule"), "Path(`/metrics`)".into());
+        labels.insert(format!("{r}.service"), "prometheus@internal".into());
+        labels.insert(format!("{r}.entrypoints"), METRICS_ENTRYPOINT.into());
+        labels.insert(format!("{r}.middlewares"), allow.clone());
+        labels.insert(
+            format!("traefik.http.middlewares.{allow}.ipallowlist.sourcerange"),
+            proxy.metrics_allow.join(","),
+        );
+        placeholder.get_or_insert(METRICS_ROUTER);
+    }
+    let Some(placeholder) = placeholder else {
         return labels;
     };
-    let r = format!("traefik.http.routers.{DASHBOARD_ROUTER}");
-    let auth = format!("{DASHBOARD_ROUTER}-auth");
     labels.insert("traefik.enable".into(), "true".into());
     labels.insert(
-        format!("{r}.rule"),
-        format!("Host(`{host}`) && (PathPrefix(`/api`) || PathPrefix(`/dashboard`))"),
-    );
-    labels.insert(format!("{r}.service"), "api@internal".into());
-    labels.insert(format!("{r}.entrypoints"), "websecure".into());
-    labels.insert(format!("{r}.tls"), "true".into());
-    if platform.acme_email.is_some() {
-        labels.insert(format!("{r}.tls.certresolver"), CERT_RESOLVER.into());
-    }
-    labels.insert(format!("{r}.middlewares"), auth.clone());
-    labels.insert(
-        format!("traefik.http.middlewares.{auth}.basicauth.usersfile"),
-        format!("/run/secrets/{DASHBOARD_USERS_SECRET}"),
-    );
-    // The Swarm provider wants a port for every service it sees on a task, even one whose only
-    // router goes to `api@internal`; nothing is ever sent to it.
-    labels.insert(
-        format!("traefik.http.services.{DASHBOARD_ROUTER}.loadbalancer.server.port"),
+        format!("traefik.http.services.{placeholder}.loadbalancer.server.port"),
         "8080".into(),
     );
     if let Some(slot) = first_slot {
@@ -1112,6 +1146,10 @@ pub fn platform_resources(
         format!("--serversTransport.forwardingTimeouts.dialTimeout={DIAL_TIMEOUT}"),
         "--entrypoints.web.address=:80".into(),
         "--entrypoints.websecure.address=:443".into(),
+        // Traefik's internal entrypoint (ping; metrics without a metrics port) answers only
+        // inside the proxy's container: the proxy joins every tenant's edge network, and on
+        // Traefik's default `:8080` each tenant could read every tenant's metrics.
+        format!("--entrypoints.traefik.address={INTERNAL_ENTRYPOINT_ADDRESS}"),
     ];
     if redirect {
         args.push("--entrypoints.web.http.redirections.entrypoint.to=websecure".into());
@@ -1146,8 +1184,17 @@ pub fn platform_resources(
     if proxy.access_log {
         args.push("--accesslog=true".into());
     }
+    let metrics_port = proxy.metrics_port.filter(|_| proxy.metrics);
     if proxy.metrics {
         args.push("--metrics.prometheus=true".into());
+        if metrics_port.is_some() {
+            // Served only by the router of the proxy's labels (`internal_labels`), which
+            // allows `metrics_allow` alone.
+            args.push(format!(
+                "--entrypoints.{METRICS_ENTRYPOINT}.address=:{METRICS_TARGET_PORT}"
+            ));
+            args.push("--metrics.prometheus.manualRouting=true".into());
+        }
     }
     if proxy.dashboard {
         // Without this flag Traefik's API (and `api@internal`) does not exist at all.
@@ -1177,7 +1224,7 @@ pub fn platform_resources(
     let mut container_labels = Labels::new();
     container_labels.insert(label::STACK.into(), PLATFORM_STACK.into());
     let mut labels = berth_labels(&address, PLATFORM_STACK);
-    labels.extend(dashboard_labels(
+    labels.extend(internal_labels(
         platform,
         networks.first().map(|n| n.target.as_str()),
     ));
@@ -1245,7 +1292,15 @@ pub fn platform_resources(
                     published_port: Some(proxy.https_port),
                     publish_mode: "host".into(),
                 },
-            ],
+            ]
+            .into_iter()
+            .chain(metrics_port.map(|port| PortConfig {
+                protocol: "tcp".into(),
+                target_port: METRICS_TARGET_PORT,
+                published_port: Some(port),
+                publish_mode: "host".into(),
+            }))
+            .collect(),
         }),
     };
     out.push(Resource {

@@ -273,12 +273,23 @@ fn the_proxy_is_configured_for_swarm() {
         "--certificatesresolvers.acme.acme.caServer=https://127.0.0.1:14000/dir",
         "--accesslog=true",
         "--metrics.prometheus=true",
+        "--ping=true",
+        // The proxy joins every tenant's edge network: its internal entrypoint (ping, and here
+        // metrics) listens on the container's loopback only.
+        "--entrypoints.traefik.address=127.0.0.1:8080",
     ] {
         assert!(
             args.iter().any(|a| a == expected),
             "missing {expected} in {args:#?}"
         );
     }
+    // Without a metrics port: no metrics entrypoint, no manual routing, no published port.
+    assert!(
+        !args
+            .iter()
+            .any(|a| a.contains("entrypoints.metrics") || a.contains("manualRouting")),
+        "{args:#?}"
+    );
     // Without the dashboard, Traefik's API does not exist at all.
     assert!(!args.iter().any(|a| a.starts_with("--api")), "{args:#?}");
     let sock = t
@@ -790,6 +801,90 @@ fn the_dashboard_is_routed_on_the_proxy_behind_basic_authentication() {
     assert!(desired
         .get(&"platform/proxy/secret.dashboard-users".parse().unwrap())
         .is_none());
+}
+
+#[test]
+fn metrics_port_serves_prometheus_only_to_the_allowed_ranges() {
+    let mut p = platform();
+    p.proxy.metrics_port = Some(18082);
+    p.proxy.metrics_allow = vec!["192.0.2.10/32".into(), "198.51.100.0/24".into()];
+    let desired = compile(&[], &p, &platform_digests(&p)).unwrap();
+    let proxy = proxy_of(&desired);
+    let args = &proxy.task_template.container_spec.args;
+    for expected in [
+        "--metrics.prometheus=true",
+        "--metrics.prometheus.manualRouting=true",
+        "--entrypoints.metrics.address=:8082",
+        "--entrypoints.traefik.address=127.0.0.1:8080",
+    ] {
+        assert!(
+            args.iter().any(|a| a == expected),
+            "missing {expected} in {args:#?}"
+        );
+    }
+    let ports = &proxy.endpoint_spec.as_ref().unwrap().ports;
+    let metrics = ports
+        .iter()
+        .find(|port| port.target_port == 8082)
+        .expect("the metrics entrypoint is published");
+    assert_eq!(
+        (metrics.published_port, metrics.publish_mode.as_str()),
+        (Some(18082), "host")
+    );
+    let l = &proxy.labels;
+    let r = "traefik.http.routers.platform_metrics";
+    assert_eq!(l["traefik.enable"], "true");
+    assert_eq!(l[&format!("{r}.rule")], "Path(`/metrics`)");
+    assert_eq!(l[&format!("{r}.service")], "prometheus@internal");
+    assert_eq!(l[&format!("{r}.entrypoints")], "metrics");
+    assert_eq!(l[&format!("{r}.middlewares")], "platform_metrics-allow");
+    assert_eq!(
+        l["traefik.http.middlewares.platform_metrics-allow.ipallowlist.sourcerange"],
+        "192.0.2.10/32,198.51.100.0/24"
+    );
+    // The placeholder port the Swarm provider wants, on the network it reads the task's
+    // address from; nothing is sent to it.
+    assert_eq!(
+        l["traefik.http.services.platform_metrics.loadbalancer.server.port"],
+        "8080"
+    );
+    assert_eq!(l["traefik.swarm.network"], "platform_edge-00");
+
+    // With the dashboard too, both routers share the dashboard's placeholder.
+    let mut both = tls_platform();
+    both.proxy.metrics_port = Some(18082);
+    both.proxy.metrics_allow = vec!["192.0.2.10/32".into()];
+    let desired = compile(&[], &both, &platform_digests(&both)).unwrap();
+    let l = &proxy_of(&desired).labels;
+    assert_eq!(
+        l["traefik.http.routers.platform_metrics.service"],
+        "prometheus@internal"
+    );
+    assert_eq!(
+        l["traefik.http.routers.platform_dashboard.service"],
+        "api@internal"
+    );
+    let placeholders: Vec<&String> = l
+        .keys()
+        .filter(|k| k.starts_with("traefik.http.services."))
+        .collect();
+    assert_eq!(
+        placeholders,
+        ["traefik.http.services.platform_dashboard.loadbalancer.server.port"]
+    );
+
+    // `metrics = false` wins over a port: no metrics anywhere, nothing published for them.
+    p.proxy.metrics = false;
+    let desired = compile(&[], &p, &platform_digests(&p)).unwrap();
+    let proxy = proxy_of(&desired);
+    assert!(!proxy
+        .task_template
+        .container_spec
+        .args
+        .iter()
+        .any(|a| a.contains("metrics")));
+    assert!(!proxy.labels.keys().any(|k| k.starts_with("traefik.")));
+    assert_eq!(proxy.endpoint_spec.as_ref().unwrap().ports.len(), 2);
 }
 
 #[test]

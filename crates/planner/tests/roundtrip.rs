@@ -366,6 +366,26 @@ proptest! {
     }
 }
 
+/// A platform with a metrics port (a third published port, the metrics router's labels),
+/// planned against its own observed form, changes nothing.
+#[test]
+fn a_platform_with_a_metrics_port_planned_against_itself_changes_nothing() {
+    let mut p = platform();
+    p.proxy.metrics_port = Some(18082);
+    p.proxy.metrics_allow = vec!["192.0.2.10/32".into(), "198.51.100.0/24".into()];
+    let desired = compile(&[], &p, &platform_digests(&p)).unwrap();
+    let applied = berth_planner::edge::resolve(&desired, &Observed::empty()).unwrap();
+    for seed in 0..16 {
+        let observed = Observed::from_docker(&echo::snapshot(&applied, seed)).unwrap();
+        let p = plan(&desired, &observed, &PlanOptions::default()).unwrap();
+        assert!(
+            p.is_empty(),
+            "{}",
+            berth_planner::render::human(&p, &Default::default())
+        );
+    }
+}
+
 /// The platform with a trusted ACME CA, custom certificates and the dashboard, planned against
 /// its own observed form, changes nothing either (secrets and configs mounted into the proxy,
 /// its environment and its labels normalise like a tenant's).

@@ -759,6 +759,8 @@ impl<'a> Checker<'a> {
                 refresh_ns: 1_000_000_000,
                 dashboard: false,
                 metrics: true,
+                metrics_port: None,
+                metrics_allow: Vec::new(),
                 access_log: true,
                 redirect_https: true,
                 constraints: vec!["node.role == manager".into()],
@@ -916,6 +918,9 @@ impl<'a> Checker<'a> {
                 p.proxy.edge_slots = v as u32;
             }
             dashboard(&mut p, proxy, &mut lw);
+            let pool_span = lower::attr(body, "address_pool").map(|e| e.span);
+            metrics(&mut p, proxy, pool_span, &mut lw);
+            proxy_ports(&p, proxy, &mut lw);
             if let Some(e) = lower::attr(b, "constraints") {
                 if let Some(list) = lw.str_list(e) {
                     p.proxy.constraints = list
@@ -992,6 +997,163 @@ fn dashboard(p: &mut Platform, proxy: &Block, lw: &mut Lower) {
             ),
         },
     }
+}
+
+/// The pool Docker takes overlay subnets from when swarm mode is initialised without one.
+const DOCKER_DEFAULT_POOL: &str = "10.0.0.0/8";
+
+/// An IPv4 network in CIDR notation as (address bits, prefix length), host bits zero; `None` for
+/// anything else (`rules::cidr` says why).
+fn ipv4_net(text: &str) -> Option<(u32, u8)> {
+    let (ip, len) = text.split_once('/')?;
+    let bits = u32::from(ip.parse::<std::net::Ipv4Addr>().ok()?);
+    let len: u8 = len.parse().ok().filter(|l| *l <= 32)?;
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    (bits & !mask == 0).then_some((bits, len))
+}
+
+/// Whether two IPv4 networks share an address: one contains the other.
+fn overlaps(a: (u32, u8), b: (u32, u8)) -> bool {
+    let len = a.1.min(b.1);
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    (a.0 ^ b.0) & mask == 0
+}
+
+/// The proxy's metrics entrypoint. Metrics name every tenant's services and count their
+/// traffic: `metrics_port` is served only to `metrics_allow` (required with it, E0102), whose
+/// ranges may not overlap the pool every tenant network comes from (E0200); its host port is
+/// the proxy's own (E0201); and `metrics = false` has nothing to serve on it (E0113).
+fn metrics(p: &mut Platform, proxy: &Block, pool_span: Option<Span>, lw: &mut Lower) {
+    let b = &proxy.body;
+    let port_e = lower::attr(b, "metrics_port");
+    let allow_e = lower::attr(b, "metrics_allow");
+    let port = port_e.and_then(|e| lw.port(e));
+    let pool_text = p.address_pool.as_deref().unwrap_or(DOCKER_DEFAULT_POOL);
+    let allow_help =
+        "allow only your Prometheus servers' addresses, e.g. `metrics_allow = [\"192.0.2.10/32\"]`";
+    let pool = ipv4_net(pool_text);
+    let mut allow = Vec::new();
+    let mut allow_len = None;
+    if let Some(list) = allow_e.and_then(|e| lw.str_list(e)) {
+        allow_len = Some(list.len());
+        for (range, span) in list {
+            if rules::cidr(&range, span, lw.sink).is_none() {
+                continue;
+            }
+            if let (Some(net), Some(pool)) = (ipv4_net(&range), pool) {
+                if overlaps(net, pool) {
+                    let mut d = Diagnostic::new(
+                        Code::MetricsFromTenants,
+                        span,
+                        format!("`{range}` overlaps the address pool {pool_text}: tenants' tasks could scrape the proxy's metrics"),
+                    )
+                    .with_label("overlaps the tenants' address pool");
+                    d = match pool_span {
+                        Some(at) => d
+                            .with_secondary(at, format!("tenants' networks come from {pool_text}"))
+                            .with_help(allow_help),
+                        None => d.with_help(format!(
+                            "without `address_pool`, tenants' networks come from Docker's {DOCKER_DEFAULT_POOL}; {allow_help}"
+                        )),
+                    };
+                    lw.sink.push(d);
+                    continue;
+                }
+            }
+            allow.push(range);
+        }
+    }
+    match (port_e, allow_e) {
+        (Some(at), None) => lw.sink.push(
+            Diagnostic::new(
+                Code::MissingAttribute,
+                at.span,
+                "`metrics_port` without `metrics_allow`: nobody may scrape it",
+            )
+            .with_label("no `metrics_allow`")
+            .with_help(allow_help),
+        ),
+        (None, Some(at)) => lw.sink.push(
+            Diagnostic::new(
+                Code::MissingAttribute,
+                at.span,
+                "`metrics_allow` without `metrics_port`: metrics are served only inside the proxy's container",
+            )
+            .with_label("no `metrics_port` to allow anything on")
+            .with_help("set `metrics_port = <host port>` to publish them, or remove `metrics_allow`"),
+        ),
+        (Some(_), Some(at)) if allow_len == Some(0) => lw.sink.push(
+            Diagnostic::new(Code::MissingAttribute, at.span, "`metrics_allow` is empty: nobody may scrape `metrics_port`")
+                .with_label("empty list")
+                .with_help(allow_help),
+        ),
+        _ => {}
+    }
+    let Some(port) = port else { return };
+    let at = port_e.map_or(proxy.kind.span, |e| e.span);
+    if !p.proxy.metrics {
+        let mut d = Diagnostic::new(
+            Code::ConflictingAttributes,
+            at,
+            "`metrics_port` with `metrics = false`: there are no metrics to serve",
+        )
+        .with_label("a metrics entrypoint");
+        if let Some(m) = lower::attr(b, "metrics") {
+            d = d.with_secondary(m.span, "metrics switched off");
+        }
+        lw.sink
+            .push(d.with_help("remove `metrics_port` and `metrics_allow`, or `metrics = false`"));
+    }
+    for (name, other) in [
+        ("http_port", p.proxy.http_port),
+        ("https_port", p.proxy.https_port),
+    ] {
+        if port != other {
+            continue;
+        }
+        let mut d = Diagnostic::new(
+            Code::ProxyPortCollision,
+            at,
+            format!("`metrics_port` {port} is also the proxy's `{name}`"),
+        )
+        .with_label("published twice on the node");
+        d = match lower::attr(b, name) {
+            Some(e) => d
+                .with_secondary(e.span, format!("`{name}` {port}"))
+                .with_help("give metrics a host port of its own"),
+            None => d.with_help(format!(
+                "`{name}` is {port} by default; give metrics a host port of its own"
+            )),
+        };
+        lw.sink.push(d);
+    }
+    p.proxy.metrics_port = Some(port);
+    p.proxy.metrics_allow = allow;
+}
+
+/// HTTP and HTTPS are published on the node in host mode: one port each (E0201).
+fn proxy_ports(p: &Platform, proxy: &Block, lw: &mut Lower) {
+    let b = &proxy.body;
+    let port = p.proxy.https_port;
+    if p.proxy.http_port != port {
+        return;
+    }
+    let (at, other) = match (lower::attr(b, "https_port"), lower::attr(b, "http_port")) {
+        (Some(e), other) => (e.span, other.map(|o| (o.span, "http_port"))),
+        (None, Some(e)) => (e.span, None),
+        (None, None) => return,
+    };
+    let mut d = Diagnostic::new(
+        Code::ProxyPortCollision,
+        at,
+        format!("`http_port` and `https_port` are both {port}"),
+    )
+    .with_label("published twice on the node");
+    if let Some((span, name)) = other {
+        d = d.with_secondary(span, format!("`{name}` {port}"));
+    }
+    lw.sink
+        .push(d.with_help("give HTTP and HTTPS a host port each"));
 }
 
 /// Names declared in a (merged) project body.

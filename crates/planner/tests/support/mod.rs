@@ -39,6 +39,8 @@ pub fn platform() -> Platform {
             refresh_ns: 2 * S,
             dashboard: false,
             metrics: true,
+            metrics_port: None,
+            metrics_allow: Vec::new(),
             access_log: true,
             redirect_https: true,
             constraints: Vec::new(),
