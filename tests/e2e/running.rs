@@ -1,7 +1,8 @@
-//! The tenant boundary against what runs (the planner's check), through the real binary: a project in another team's
-//! directory whose name imitates a project that runs is refused by `berth plan --project` (also
-//! from the recorded state alone), by `berth apply --project`, and by `berth apply` of a plan
-//! saved before the other project ran, and none of these creates anything.
+//! The tenant boundary against what runs (the planner's check), through the real binary: a
+//! project in another team's directory whose name imitates a service host of a project that runs
+//! is refused by `berth plan --project` (also from the recorded state alone), by `berth apply
+//! --project`, and by `berth apply` of a plan saved before the other project ran, and none of
+//! these creates anything.
 
 use crate::harness::{docker, expect_code, text, World};
 
@@ -40,9 +41,10 @@ fn objects_of(project: &str) -> usize {
 fn a_project_imitating_a_running_one_is_refused_before_anything_changes() {
     let mut w = World::new();
     let owner = w.project("own");
-    // `<owner>-staging`: the stack and host of the running project's staging environment.
-    let squatter = w.project("own-staging");
-    assert_eq!(squatter, format!("{owner}-staging"));
+    // `api-<owner>`: the derived host of a service `api` of the running project. (A name like
+    // `<owner>-staging` is refused by the language alone, E0170, whatever runs.)
+    let squatter = format!("api-{owner}");
+    w.projects.push(squatter.clone());
     // Two teams' directories: the squatter's configuration does not hold the running project.
     w.write("owner/main.berth", &project(&owner));
     w.write("squatter/main.berth", &project(&squatter));
@@ -65,9 +67,9 @@ fn a_project_imitating_a_running_one_is_refused_before_anything_changes() {
         expect_code(out, 1);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
-            stderr.contains("[E0207]")
+            stderr.contains("[E0208]")
                 && stderr.contains(&format!(
-                    "looks like the staging environment of the running project `{owner}`"
+                    "looks like service `api` of the running project `{owner}`"
                 )),
             "{}",
             text(out)
