@@ -54,11 +54,12 @@ const SPECIAL_CODES: [Code; 4] = [
 /// which no configuration alone can break. No fixture here can produce them;
 /// `crates/planner/tests/boundary.rs` (`every_planner_only_code_is_exercised`) produces each
 /// one from observed state captured from the real engine, and keeps its list equal to this one.
-const PLANNER_ONLY_CODES: [Code; 4] = [
+const PLANNER_ONLY_CODES: [Code; 5] = [
     Code::StackOfRunningProject,
     Code::HostOfRunningProject,
     Code::LooksLikeRunningEnvironment,
     Code::LooksLikeRunningServiceHost,
+    Code::TooManyPreviews,
 ];
 
 /// Codes only the `berth` binary produces, when it refuses an apply or a destroy for the actor

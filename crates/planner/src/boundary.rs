@@ -167,6 +167,34 @@ pub fn check(
             }
         }
     }
+    // A preview beyond the number its project may run at once.
+    for info in desired
+        .deployments
+        .values()
+        .filter(|d| scope.contains(&d.id) && !d.id.is_platform())
+    {
+        let Some(cap) = info.previews else { continue };
+        let project = info.id.project.as_str();
+        let others: Vec<&str> = running
+            .stacks
+            .iter()
+            .filter(|(stack, objects)| {
+                **stack != info.stack.as_str()
+                    && objects.iter().any(|(p, _)| *p == project)
+                    && environment_of(stack, project) == Some(Environment::Preview)
+            })
+            .map(|(stack, _)| *stack)
+            .collect();
+        if others.len() as u64 >= cap {
+            errors.push(PlanError::TooManyPreviews {
+                project: project.to_string(),
+                running: others.len(),
+                stacks: others.join(", "),
+                cap,
+                span: info.span,
+            });
+        }
+    }
     for (project, span) in projects {
         for owner in running.projects.iter().filter(|p| **p != project) {
             match looks_like(project, owner) {

@@ -89,6 +89,9 @@ pub struct DeploymentInfo {
     pub id: DeploymentId,
     pub stack: String,
     pub quota: model::Quota,
+    /// For a preview, how many previews of its project may run at once: the grant's `previews`,
+    /// lowered by the project's own quota. `None` is unlimited.
+    pub previews: Option<u64>,
     pub routes: Vec<RouteInfo>,
     pub span: Option<Span>,
 }
@@ -177,6 +180,15 @@ pub fn compile(
                 id,
                 stack: d.stack.clone(),
                 quota: d.quota.clone(),
+                previews: (d.environment == model::Environment::Preview)
+                    .then(|| {
+                        let granted = d.grant.as_ref().and_then(|g| g.quota.previews);
+                        match (granted, d.quota.previews) {
+                            (Some(g), Some(own)) => Some(g.min(own)),
+                            (g, own) => g.or(own),
+                        }
+                    })
+                    .flatten(),
                 routes,
                 span: Some(d.span),
             },
@@ -193,6 +205,7 @@ pub fn compile(
             id: DeploymentId::platform(),
             stack: PLATFORM_STACK.into(),
             quota: model::Quota::default(),
+            previews: None,
             routes: Vec::new(),
             span: platform.span,
         },

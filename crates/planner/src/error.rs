@@ -187,6 +187,16 @@ pub enum PlanError {
         span: Option<Span>,
     },
 
+    /// A preview beyond the number of previews its project may run at once (E0209).
+    #[error("project `{project}` already runs {running} preview{} ({stacks}); its grant allows {cap} at once", if *running == 1 { "" } else { "s" })]
+    TooManyPreviews {
+        project: String,
+        running: usize,
+        stacks: String,
+        cap: u64,
+        span: Option<Span>,
+    },
+
     /// The project's name is the derived host of a running project's service (E0208).
     #[error("the project name `{project}` looks like service `{service}` of the running project `{owner}`: `{project}.<domain>` is the host berth derives for `{service}` of the stack `{stack}`")]
     LooksLikeServiceHost {
@@ -259,6 +269,7 @@ impl PlanError {
             PlanError::HostTaken { .. } => Code::HostOfRunningProject,
             PlanError::LooksLikeEnvironment { .. } => Code::LooksLikeRunningEnvironment,
             PlanError::LooksLikeServiceHost { .. } => Code::LooksLikeRunningServiceHost,
+            PlanError::TooManyPreviews { .. } => Code::TooManyPreviews,
             PlanError::DependencyCycle { .. } => Code::DependencyCycle,
             PlanError::ReservedName { .. } => Code::ReservedName,
             PlanError::QuotaExceeded {
@@ -305,6 +316,9 @@ impl PlanError {
                     .with_label(format!("imitates `{owner}`"))
                     .with_help("choose a project name that does not begin or end with another running project's name")
             }
+            PlanError::TooManyPreviews { span, cap, .. } => Diagnostic::new(code, (*span)?, message)
+                .with_label(format!("at most {cap} previews at once"))
+                .with_help("destroy a preview that is no longer needed, or ask the platform's owners for a larger `previews`"),
             PlanError::ReservedName { span, .. } => Diagnostic::new(code, *span, message),
             PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),
             PlanError::QuotaExceeded {

@@ -79,7 +79,7 @@ fn codes(e: &PlanErrors) -> Vec<Code> {
         .collect()
 }
 
-/// The four refusals, one case each, planned alone against captured fixtures.
+/// The refusals, one case each, planned alone against captured fixtures.
 fn refusals() -> Vec<(&'static str, PlanErrors)> {
     let tenants = fixture("tenants");
     // berthfx-blog adds a route under berthfx-shop's host, on another path, and routes the
@@ -106,15 +106,47 @@ fn refusals() -> Vec<(&'static str, PlanErrors)> {
             "service host",
             plan_alone(&[tenant("admin-berthfx-blog")], &tenants).unwrap_err(),
         ),
+        (
+            // berthfx-shop-pr-7 runs, and the grant allows one preview at once.
+            "previews",
+            plan_alone(&[preview_of_shop(8, Some(1))], &fixture("preview")).unwrap_err(),
+        ),
     ]
 }
 
+/// A preview of berthfx-shop with a grant that allows `previews` at once.
+fn preview_of_shop(pr: u64, previews: Option<u64>) -> Deployment {
+    let mut d = shop(Environment::Preview, Some(pr));
+    let mut grant = berth_lang::model::Grant::default_for(&d.project);
+    grant.quota.previews = previews;
+    d.grant = Some(grant);
+    d
+}
+
+#[test]
+fn previews_beyond_the_grant_are_refused_and_within_it_planned() {
+    let preview = fixture("preview");
+    // One runs (pr 7): an eighth is refused with a cap of 1, planned with a cap of 2 or none.
+    let e = plan_alone(&[preview_of_shop(8, Some(1))], &preview).unwrap_err();
+    assert_eq!(codes(&e), vec![Code::TooManyPreviews], "{e:?}");
+    assert!(
+        e.0[0].to_string().contains("berthfx-shop-pr-7"),
+        "{}",
+        e.0[0]
+    );
+    plan_alone(&[preview_of_shop(8, Some(2))], &preview).expect("two previews are allowed");
+    plan_alone(&[preview_of_shop(8, None)], &preview).expect("no cap");
+    // The running preview itself is never counted against its own plan.
+    plan_alone(&[preview_of_shop(7, Some(1))], &preview).expect("pr 7 is the one that runs");
+}
+
 /// The planner-only codes, as `crates/lang/tests/diagnostics.rs` lists them.
-const PLANNER_ONLY_CODES: [Code; 4] = [
+const PLANNER_ONLY_CODES: [Code; 5] = [
     Code::StackOfRunningProject,
     Code::HostOfRunningProject,
     Code::LooksLikeRunningEnvironment,
     Code::LooksLikeRunningServiceHost,
+    Code::TooManyPreviews,
 ];
 
 #[test]
