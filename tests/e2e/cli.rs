@@ -154,6 +154,15 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
         "{}",
         text(&whole)
     );
+    // Drawing the graph reads no secret, not even the platform's key.
+    std::fs::remove_file(dir.join("shop.pem")).unwrap();
+    let graph = berth(&["graph", dir.to_str().unwrap()]);
+    expect_code(&graph, 0);
+    assert!(
+        stdout(&graph).contains("digraph") && stdout(&graph).contains("platform/proxy"),
+        "{}",
+        text(&graph)
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
