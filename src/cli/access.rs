@@ -380,19 +380,11 @@ fn platform_files(config: &Config) -> Vec<String> {
 /// `path` (relative to the configuration) as a CODEOWNERS path, when it stays inside the
 /// configuration and has no character CODEOWNERS would read as a pattern or separator.
 fn relative_path(path: &str) -> Option<String> {
-    let mut parts = Vec::new();
-    for c in Path::new(path).components() {
-        match c {
-            Component::CurDir => {}
-            Component::Normal(p) => parts.push(p.to_str()?),
-            _ => return None,
-        }
-    }
     let plain = |p: &str| {
         p.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
     };
-    (!parts.is_empty() && parts.iter().all(|p| plain(p))).then(|| parts.join("/"))
+    berth_lang::check::boundary::relative_path(path).filter(|p| p.split('/').all(plain))
 }
 
 /// What the CODEOWNERS file cannot express about this configuration, said on stderr: files

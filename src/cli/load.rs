@@ -135,14 +135,14 @@ pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
     Ok(berth_lang::analyze(&display(&args.dir), inputs, &options))
 }
 
-/// Checks where the selected deployments' secret and config sources really are: a symbolic
-/// link out of a project's directory is an error (E0174); with `report_missing`, a file or
-/// variable that is not there is a warning (W0005). Adds the diagnostics to the analysis and
-/// drops its model when there is an error.
+/// Checks where the secret and config sources of `project`'s deployments (all, without one)
+/// really are: a symbolic link out of a project's directory is an error (E0174); with
+/// `report_missing`, a file or variable that is not there is a warning (W0005). Adds the
+/// diagnostics to the analysis and drops its model when there is an error.
 pub fn check_sources(
     dir: &Path,
     analysis: &mut Analysis,
-    selected: Option<&[&berth_lang::model::Deployment]>,
+    project: Option<&str>,
     report_missing: bool,
 ) {
     use berth_apply::sources::SourceProblem;
@@ -150,8 +150,12 @@ pub fn check_sources(
     let Some(config) = &analysis.config else {
         return;
     };
-    let all: Vec<&berth_lang::model::Deployment> = config.deployments.iter().collect();
-    let problems = berth_apply::sources::check(dir, selected.unwrap_or(&all));
+    let selected: Vec<&berth_lang::model::Deployment> = config
+        .deployments
+        .iter()
+        .filter(|d| project.is_none_or(|p| p == d.project))
+        .collect();
+    let problems = berth_apply::sources::check(dir, &selected);
     let mut errors = false;
     for p in problems {
         let d = match &p.problem {

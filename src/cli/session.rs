@@ -112,18 +112,12 @@ impl Session {
         };
         let mut analysis = berth_lang::analyze(&load::display(&config.dir), inputs, &options);
         // Links out of a selected project's directory are refused before anything is read.
-        let selected_ids: Option<Vec<berth_lang::model::Deployment>> =
-            analysis.config.as_ref().map(|c| {
-                c.deployments
-                    .iter()
-                    .filter(|d| selection.project.as_ref().is_none_or(|p| *p == d.project))
-                    .cloned()
-                    .collect()
-            });
-        if let Some(selected) = &selected_ids {
-            let refs: Vec<&berth_lang::model::Deployment> = selected.iter().collect();
-            load::check_sources(&config.dir, &mut analysis, Some(&refs), false);
-        }
+        load::check_sources(
+            &config.dir,
+            &mut analysis,
+            selection.project.as_deref(),
+            false,
+        );
         for (project, errors) in &analysis.left_out {
             eprintln!(
                 "note: project `{project}` has {errors} error{} of its own and is left out; `berth validate` shows them",

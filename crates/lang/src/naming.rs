@@ -17,6 +17,28 @@ pub fn stack(project: &str, environment: Environment, pr: Option<u64>) -> String
     }
 }
 
+/// The project and environment a stack name says, by the pattern of [`stack`] read backwards:
+/// `shop-staging` is staging of `shop`, `shop-pr-12` a preview, `shop-dev` development, and a
+/// name without an environment's suffix is production. Project names never end in a suffix
+/// (E0170), so the reading is unique.
+pub fn split_stack(stack: &str) -> (&str, Environment) {
+    for (suffix, env) in [
+        ("-staging", Environment::Staging),
+        ("-dev", Environment::Development),
+    ] {
+        if let Some(base) = stack.strip_suffix(suffix).filter(|b| !b.is_empty()) {
+            return (base, env);
+        }
+    }
+    if let Some(i) = stack.rfind("-pr-").filter(|i| *i > 0) {
+        let n = &stack[i + 4..];
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            return (&stack[..i], Environment::Preview);
+        }
+    }
+    (stack, Environment::Production)
+}
+
 /// The Swarm name of an object of a stack: `shop-staging_web`, as `docker stack deploy` names them.
 pub fn object(stack: &str, name: &str) -> String {
     format!("{stack}_{name}")
@@ -56,6 +78,24 @@ mod tests {
         assert_eq!(
             default_host("shop-staging", "api", false, "example.com"),
             "api-shop-staging.example.com"
+        );
+    }
+
+    #[test]
+    fn a_stack_name_reads_back_as_its_project_and_environment() {
+        for env in Environment::ALL {
+            for project in ["shop", "web-shop", "a"] {
+                let stack = stack(project, env, Some(12));
+                assert_eq!(split_stack(&stack), (project, env), "{stack}");
+            }
+        }
+        assert_eq!(
+            split_stack("shop-pr-"),
+            ("shop-pr-", Environment::Production)
+        );
+        assert_eq!(
+            split_stack("-staging"),
+            ("-staging", Environment::Production)
         );
     }
 }

@@ -261,16 +261,8 @@ enum LookAlike {
 /// The environment whose stack `stack` is for `project`, by the pattern of `naming::stack`:
 /// `shop` production, `shop-staging`, `shop-dev`, `shop-pr-<digits>`.
 fn environment_of(stack: &str, project: &str) -> Option<Environment> {
-    let suffix = stack.strip_prefix(project)?;
-    match suffix {
-        "" => Some(Environment::Production),
-        "-staging" => Some(Environment::Staging),
-        "-dev" => Some(Environment::Development),
-        _ => suffix
-            .strip_prefix("-pr-")
-            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            .map(|_| Environment::Preview),
-    }
+    let (owner, environment) = berth_lang::naming::split_stack(stack);
+    (owner == project).then_some(environment)
 }
 
 fn looks_like(name: &str, running: &str) -> Option<LookAlike> {

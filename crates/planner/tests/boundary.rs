@@ -12,23 +12,6 @@ use berth_lang::{naming, Code};
 use berth_planner::*;
 use support::*;
 
-fn fixture(scenario: &str) -> Observed {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/observed")
-        .join(scenario);
-    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-    Observed::from_docker(&DockerSnapshot {
-        services: read("services"),
-        networks: read("networks"),
-        volumes: read("volumes"),
-        secrets: read("secrets"),
-        configs: read("configs"),
-        nodes: read("nodes"),
-        tasks: read("tasks"),
-    })
-    .unwrap()
-}
-
 fn id(d: &Deployment) -> DeploymentId {
     DeploymentId::new(&d.project, d.environment, d.pr)
 }
@@ -81,7 +64,7 @@ fn codes(e: &PlanErrors) -> Vec<Code> {
 
 /// The refusals, one case each, planned alone against captured fixtures.
 fn refusals() -> Vec<(&'static str, PlanErrors)> {
-    let tenants = fixture("tenants");
+    let tenants = observed("tenants");
     // berthfx-blog adds a route under berthfx-shop's host, on another path, and routes the
     // host of berthfx-shop's api without a path (berthfx-shop routes it with `/v1`).
     let mut blog = blog();
@@ -95,7 +78,7 @@ fn refusals() -> Vec<(&'static str, PlanErrors)> {
         (
             // Its stack is berthfx-shop's preview, which runs.
             "stack",
-            plan_alone(&[tenant("berthfx-shop-pr-7")], &fixture("preview")).unwrap_err(),
+            plan_alone(&[tenant("berthfx-shop-pr-7")], &observed("preview")).unwrap_err(),
         ),
         ("host", plan_alone(&[blog], &tenants).unwrap_err()),
         (
@@ -109,7 +92,7 @@ fn refusals() -> Vec<(&'static str, PlanErrors)> {
         (
             // berthfx-shop-pr-7 runs, and the grant allows one preview at once.
             "previews",
-            plan_alone(&[preview_of_shop(8, Some(1))], &fixture("preview")).unwrap_err(),
+            plan_alone(&[preview_of_shop(8, Some(1))], &observed("preview")).unwrap_err(),
         ),
     ]
 }
@@ -125,7 +108,7 @@ fn preview_of_shop(pr: u64, previews: Option<u64>) -> Deployment {
 
 #[test]
 fn previews_beyond_the_grant_are_refused_and_within_it_planned() {
-    let preview = fixture("preview");
+    let preview = observed("preview");
     // One runs (pr 7): an eighth is refused with a cap of 1, planned with a cap of 2 or none.
     let e = plan_alone(&[preview_of_shop(8, Some(1))], &preview).unwrap_err();
     assert_eq!(codes(&e), vec![Code::TooManyPreviews], "{e:?}");
@@ -186,7 +169,7 @@ fn every_planner_only_code_is_exercised() {
 
 #[test]
 fn a_stack_of_another_running_project_is_refused() {
-    let e = plan_alone(&[tenant("berthfx-shop-pr-7")], &fixture("preview")).unwrap_err();
+    let e = plan_alone(&[tenant("berthfx-shop-pr-7")], &observed("preview")).unwrap_err();
     let stack =
         e.0.iter()
             .find(|e| matches!(e, PlanError::StackTaken { .. }))
@@ -273,7 +256,7 @@ fn the_platforms_hosts_belong_to_it() {
 
 #[test]
 fn names_that_imitate_a_running_project_are_refused() {
-    let tenants = fixture("tenants");
+    let tenants = observed("tenants");
     for (name, code) in [
         ("berthfx-shop-staging", Code::LooksLikeRunningEnvironment),
         ("berthfx-shop-dev", Code::LooksLikeRunningEnvironment),
@@ -298,7 +281,7 @@ fn every_independent_refusal_is_reported_and_nothing_is_planned() {
     // its quota: one run reports all of it, and there is no plan to apply.
     let mut d = tenant("berthfx-shop-pr-7");
     d.quota.replicas = Some(0);
-    let e = plan_alone(&[d], &fixture("preview")).unwrap_err();
+    let e = plan_alone(&[d], &observed("preview")).unwrap_err();
     let mut all = codes(&e);
     all.sort();
     assert_eq!(
@@ -314,7 +297,7 @@ fn every_independent_refusal_is_reported_and_nothing_is_planned() {
 
 #[test]
 fn a_project_plan_that_squats_nothing_is_unaffected() {
-    let tenants = fixture("tenants");
+    let tenants = observed("tenants");
     // Each running tenant planned alone: its own objects are not another project's, and the
     // other tenant's stack, hosts and name are its own; nothing changes.
     for d in [shop(Environment::Production, None), blog()] {
@@ -328,7 +311,7 @@ fn a_project_plan_that_squats_nothing_is_unaffected() {
     }
     // berthfx-shop's preview planned alone next to its running production (same project).
     let preview = shop(Environment::Preview, Some(7));
-    let p = plan_alone(&[preview], &fixture("preview")).unwrap();
+    let p = plan_alone(&[preview], &observed("preview")).unwrap();
     assert!(p.is_empty());
     // A new tenant whose name and hosts are its own: planned as from nothing.
     let news = tenant("berthfx-news");
@@ -347,7 +330,7 @@ fn a_project_plan_that_squats_nothing_is_unaffected() {
 
 #[test]
 fn the_whole_configuration_plan_is_unaffected() {
-    let tenants = fixture("tenants");
+    let tenants = observed("tenants");
     let both = [shop(Environment::Production, None), blog()];
     let p = plan_whole(&both, &tenants).unwrap();
     assert!(p.is_empty(), "{:?}", p.actionable().collect::<Vec<_>>());
@@ -366,7 +349,7 @@ fn the_whole_configuration_plan_is_unaffected() {
 fn a_whole_configuration_is_held_against_running_projects_it_lacks() {
     // The configuration holds only a project that imitates a running one: the whole plan is
     // refused too, since berthfx-shop runs outside its scope.
-    let e = plan_whole(&[tenant("berthfx-shop-staging")], &fixture("tenants")).unwrap_err();
+    let e = plan_whole(&[tenant("berthfx-shop-staging")], &observed("tenants")).unwrap_err();
     assert_eq!(codes(&e), [Code::LooksLikeRunningEnvironment]);
 }
 
@@ -374,7 +357,7 @@ fn a_whole_configuration_is_held_against_running_projects_it_lacks() {
 fn refusals_are_checked_against_the_recorded_state_too() {
     // `--refresh=false` plans against the recorded states of every deployment: the same
     // objects, read back from state, give the same refusals.
-    let tenants = fixture("tenants");
+    let tenants = observed("tenants");
     let recorded = Observed::from_resources(tenants.resources.clone());
     let e = plan_alone(&[tenant("berthfx-shop-staging")], &recorded).unwrap_err();
     assert_eq!(codes(&e), [Code::LooksLikeRunningEnvironment]);

@@ -12,23 +12,6 @@ use berth_planner::*;
 use std::collections::BTreeSet;
 use support::*;
 
-fn fixture(scenario: &str) -> Observed {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/observed")
-        .join(scenario);
-    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-    Observed::from_docker(&DockerSnapshot {
-        services: read("services"),
-        networks: read("networks"),
-        volumes: read("volumes"),
-        secrets: read("secrets"),
-        configs: read("configs"),
-        nodes: read("nodes"),
-        tasks: read("tasks"),
-    })
-    .unwrap()
-}
-
 fn id(d: &Deployment) -> DeploymentId {
     DeploymentId::new(&d.project, d.environment, d.pr)
 }
@@ -118,7 +101,7 @@ fn a_new_deployment_gets_the_lowest_free_slot() {
     let b = blog();
     let p = plan_of(
         std::slice::from_ref(&b),
-        &fixture("shop"),
+        &observed("shop"),
         Scope::deployments([id(&b)]),
     )
     .unwrap();
@@ -161,7 +144,7 @@ fn a_new_deployment_gets_the_lowest_free_slot() {
     );
 
     // With 01 and 03 held by others, the lowest free slot is 02.
-    let observed = with_claims(&fixture("shop"), &[("berthfx-a", 1), ("berthfx-c", 3)]);
+    let observed = with_claims(&observed("shop"), &[("berthfx-a", 1), ("berthfx-c", 3)]);
     let p = plan_of(
         std::slice::from_ref(&b),
         &observed,
@@ -175,7 +158,7 @@ fn a_new_deployment_gets_the_lowest_free_slot() {
         "the free slots apply can move to"
     );
     assert_eq!(
-        free_slots(&fixture("shop")),
+        free_slots(&support::observed("shop")),
         ["platform_edge-01", "platform_edge-02", "platform_edge-03"]
     );
 }
@@ -184,7 +167,7 @@ fn a_new_deployment_gets_the_lowest_free_slot() {
 fn an_existing_claim_keeps_its_slot() {
     // Shop holds 00 in the fixture; a new tenant sorting before it does not take it.
     let a = tenant("aaa");
-    let p = plan_of(&[a.clone(), shop_prod()], &fixture("shop"), Scope::Desired).unwrap();
+    let p = plan_of(&[a.clone(), shop_prod()], &observed("shop"), Scope::Desired).unwrap();
     assert_eq!(claim_name(&p, &id(&shop_prod())), "platform_edge-00");
     assert_eq!(claim_name(&p, &id(&a)), "platform_edge-01");
     assert!(p
@@ -195,7 +178,7 @@ fn an_existing_claim_keeps_its_slot() {
 
     // A claim on another slot (as apply leaves it when it had to move) is kept too, and the
     // deployment's services stay on that slot's network.
-    let moved = moved_claim(&fixture("shop"), "platform_edge-00", "platform_edge-02");
+    let moved = moved_claim(&observed("shop"), "platform_edge-00", "platform_edge-02");
     let p = plan_of(&[shop_prod()], &moved, Scope::Desired).unwrap();
     assert!(p.is_empty(), "{}", human(&p));
     assert_eq!(claim_name(&p, &id(&shop_prod())), "platform_edge-02");
@@ -203,7 +186,7 @@ fn an_existing_claim_keeps_its_slot() {
 
 #[test]
 fn a_claim_deleted_by_hand_is_created_again_on_the_same_slot() {
-    let mut o = fixture("shop");
+    let mut o = observed("shop");
     o.resources.retain(|r| !edge::is_claim(&r.address));
     let p = plan_of(
         std::slice::from_ref(&shop_prod()),
@@ -251,7 +234,7 @@ fn apply_can_move_a_planned_slot() {
     let b = blog();
     let mut p = plan_of(
         std::slice::from_ref(&b),
-        &fixture("shop"),
+        &observed("shop"),
         Scope::deployments([id(&b)]),
     )
     .unwrap();
@@ -285,14 +268,14 @@ fn two_new_deployments_in_one_plan_get_different_slots() {
     let (a, b) = (tenant("one"), tenant("two"));
     let p = plan_of(
         &[a.clone(), b.clone()],
-        &fixture("shop"),
+        &observed("shop"),
         Scope::deployments([id(&a), id(&b)]),
     )
     .unwrap();
     assert_eq!(claim_name(&p, &id(&a)), "platform_edge-01");
     assert_eq!(claim_name(&p, &id(&b)), "platform_edge-02");
     // From nothing, with the platform: 00 and 01, and the proxy joins all four slots.
-    let p = plan_of(&[a.clone(), b.clone()], &fixture("empty"), Scope::Desired).unwrap();
+    let p = plan_of(&[a.clone(), b.clone()], &observed("empty"), Scope::Desired).unwrap();
     assert_eq!(claim_name(&p, &id(&a)), "platform_edge-00");
     assert_eq!(claim_name(&p, &id(&b)), "platform_edge-01");
     let proxy = service_after(&p, "platform/proxy/service.traefik");
@@ -301,7 +284,7 @@ fn two_new_deployments_in_one_plan_get_different_slots() {
 
 #[test]
 fn when_every_slot_is_claimed_planning_fails() {
-    let observed = with_claims(&fixture("shop"), &[("berthfx-a", 1), ("berthfx-b", 2)]);
+    let observed = with_claims(&observed("shop"), &[("berthfx-a", 1), ("berthfx-b", 2)]);
     let (c, d) = (tenant("ccc"), tenant("ddd"));
     // One slot is left: the first new deployment gets it, the second fails.
     let e = plan_of(
@@ -337,7 +320,7 @@ fn removing_the_routes_deletes_the_claim() {
     }
     let p = plan_of(
         std::slice::from_ref(&d),
-        &fixture("shop"),
+        &observed("shop"),
         Scope::deployments([id(&d)]),
     )
     .unwrap();
@@ -375,7 +358,7 @@ fn destroying_a_deployment_deletes_its_claim() {
     let shop = id(&shop_prod());
     let p = plan(
         &Desired::default(),
-        &fixture("shop"),
+        &observed("shop"),
         &PlanOptions {
             scope: Scope::Only(BTreeSet::from([shop.clone()])),
             allow_data_loss: true,
@@ -394,7 +377,7 @@ fn destroying_a_deployment_deletes_its_claim() {
 #[test]
 fn adding_a_routed_deployment_leaves_the_proxy_alone() {
     // Planned with the platform in scope against the cluster running shop and the platform.
-    let p = plan_of(&[shop_prod(), blog()], &fixture("shop"), Scope::Desired).unwrap();
+    let p = plan_of(&[shop_prod(), blog()], &observed("shop"), Scope::Desired).unwrap();
     let proxy_changes: Vec<&Change> = p
         .changes
         .iter()
@@ -438,7 +421,7 @@ fn without_the_platform_a_project_plan_asks_for_it() {
     let d = shop_prod();
     let e = plan_of(
         std::slice::from_ref(&d),
-        &fixture("empty"),
+        &observed("empty"),
         Scope::deployments([id(&d)]),
     )
     .unwrap_err();
@@ -451,9 +434,9 @@ fn without_the_platform_a_project_plan_asks_for_it() {
         "error: berthfx-shop/production needs the edge network `platform_edge-00`, which does not exist yet: apply the platform first (`berth apply` without --project/--env)"
     );
     // The first apply includes the platform: it creates the slot networks and the proxy.
-    let empty = fixture("empty");
+    let empty = observed("empty");
     assert!(!empty.has_proxy());
-    assert!(fixture("shop").has_proxy());
+    assert!(observed("shop").has_proxy());
     let p = plan_of(
         std::slice::from_ref(&d),
         &empty,
@@ -478,7 +461,7 @@ fn without_the_platform_a_project_plan_asks_for_it() {
 #[test]
 fn fewer_slots_are_refused_while_a_removed_slot_is_claimed() {
     // Blog holds slot 03 and is not planned; the platform is planned with 3 slots.
-    let observed = with_claims(&fixture("shop"), &[("berthfx-blog", 3)]);
+    let observed = with_claims(&observed("shop"), &[("berthfx-blog", 3)]);
     let mut small = platform();
     small.proxy.edge_slots = 3;
     let ds = [shop_prod()];
@@ -513,8 +496,8 @@ fn slots_are_resolved_the_same_way_for_tools() {
     // `edge::resolve` gives the specs plan() sends, for tools that need them without a plan.
     let ds = [shop_prod(), blog()];
     let desired = compile(&ds, &platform(), &digests(&ds, 1)).unwrap();
-    let resolved = edge::resolve(&desired, &fixture("shop")).unwrap();
-    let p = plan(&desired, &fixture("shop"), &PlanOptions::default()).unwrap();
+    let resolved = edge::resolve(&desired, &observed("shop")).unwrap();
+    let p = plan(&desired, &observed("shop"), &PlanOptions::default()).unwrap();
     for c in &p.changes {
         let mut spec = resolved.get(&c.address).unwrap().spec.clone();
         normalize::spec(&mut spec, &|_| None);

@@ -11,23 +11,6 @@ use berth_planner::*;
 use std::collections::BTreeSet;
 use support::*;
 
-fn fixture(scenario: &str) -> Observed {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/observed")
-        .join(scenario);
-    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-    Observed::from_docker(&DockerSnapshot {
-        services: read("services"),
-        networks: read("networks"),
-        volumes: read("volumes"),
-        secrets: read("secrets"),
-        configs: read("configs"),
-        nodes: read("nodes"),
-        tasks: read("tasks"),
-    })
-    .unwrap()
-}
-
 /// Shop, then blog, as applied one after the other: shop holds edge slot 00, blog 01.
 fn shop_and_blog() -> Desired {
     applied(&[shop(Environment::Production, None), blog()], 1)
@@ -453,7 +436,7 @@ fn the_graph_orders_dependencies_first_and_finds_cycles() {
 
 #[test]
 fn the_observed_model_reads_docker() {
-    let o = fixture("shop");
+    let o = observed("shop");
     let web = o
         .resources
         .iter()
@@ -506,7 +489,7 @@ fn planning_one_environment_leaves_the_others_alone() {
     )]);
     let p = plan(
         &desired,
-        &fixture("preview"),
+        &observed("preview"),
         &PlanOptions {
             scope,
             ..Default::default()
@@ -530,7 +513,7 @@ fn destroy_can_keep_volumes() {
         keep_volumes: true,
         ..Default::default()
     };
-    let p = plan(&desired, &fixture("preview"), &options).unwrap();
+    let p = plan(&desired, &observed("preview"), &options).unwrap();
     assert!(p.actionable().all(|c| c.address.kind != Kind::Volume));
     assert!(p.notes.iter().any(|n| n.contains("berthfx-shop-pr-7_data")));
 }
@@ -545,7 +528,7 @@ fn a_mode_change_replaces_the_service() {
         &digests(&[d.clone()], 1),
     )
     .unwrap();
-    let p = plan(&desired, &fixture("shop"), &PlanOptions::default()).unwrap();
+    let p = plan(&desired, &observed("shop"), &PlanOptions::default()).unwrap();
     let c = p.actionable().next().unwrap();
     assert_eq!(c.action, Action::Replace);
     assert_eq!(c.replace_paths, vec![vec!["Mode".to_string()]]);
@@ -554,7 +537,7 @@ fn a_mode_change_replaces_the_service() {
 
 #[test]
 fn an_older_secret_generation_is_deleted() {
-    let mut o = fixture("shop");
+    let mut o = observed("shop");
     let old = o
         .resources
         .iter()
@@ -586,7 +569,7 @@ fn a_saved_plan_knows_when_it_is_stale() {
     let mut d = ds[0].clone();
     d.services[0].image = "berth/demo:2".into();
     let desired = compile(std::slice::from_ref(&d), &platform(), &digests(&ds, 1)).unwrap();
-    let observed = fixture("shop");
+    let observed = observed("shop");
     let only = BTreeSet::from([DeploymentId::new(
         "berthfx-shop",
         Environment::Production,
@@ -614,12 +597,12 @@ fn a_saved_plan_knows_when_it_is_stale() {
         Err(Stale::Lineage { .. })
     ));
     assert!(matches!(
-        back.check_fresh("lineage-1", 4, &fixture("drift")),
+        back.check_fresh("lineage-1", 4, &support::observed("drift")),
         Err(Stale::Observed { .. })
     ));
     // Objects outside the plan's scope changing (a preview and the proxy) do not make it stale.
     assert_eq!(
-        back.check_fresh("lineage-1", 4, &fixture("preview")),
+        back.check_fresh("lineage-1", 4, &support::observed("preview")),
         Ok(())
     );
     assert!(!file.to_json().contains("not-a-real-password"));

@@ -7,35 +7,10 @@ mod support;
 
 use berth_lang::model::{Deployment, EnvValue, Environment, MountSource};
 use berth_planner::render::{self, RenderOptions};
-use berth_planner::{
-    compile, plan, DeploymentId, DockerSnapshot, Observed, Plan, PlanErrors, PlanOptions, Scope,
-};
+use berth_planner::{compile, plan, DeploymentId, Observed, Plan, PlanErrors, PlanOptions, Scope};
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::*;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/observed")
-}
-
-/// Reads a captured scenario.
-pub fn snapshot_of(scenario: &str) -> DockerSnapshot {
-    let dir = fixtures().join(scenario);
-    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
-    DockerSnapshot {
-        services: read("services"),
-        networks: read("networks"),
-        volumes: read("volumes"),
-        secrets: read("secrets"),
-        configs: read("configs"),
-        nodes: read("nodes"),
-        tasks: read("tasks"),
-    }
-}
-
-fn observed(scenario: &str) -> Observed {
-    Observed::from_docker(&snapshot_of(scenario)).unwrap()
-}
 
 fn run(
     deployments: &[Deployment],

@@ -45,8 +45,6 @@ pub const DEFAULT_CAPABILITIES: [&str; 14] = [
 pub const MIN_HEALTH_INTERVAL_NS: u64 = 1_000_000_000;
 pub const MIN_RESTART_DELAY_NS: u64 = 1_000_000_000;
 pub const MAX_STOP_GRACE_NS: u64 = 300_000_000_000;
-/// Environment suffixes of stack names.
-const ENV_SUFFIXES: [&str; 2] = ["-staging", "-dev"];
 
 /// What the boundary rules of one project environment need besides the deployment.
 pub struct Cx<'a> {
@@ -74,20 +72,7 @@ pub fn relative_path(path: &str) -> Option<String> {
 
 /// The stack name without its environment suffix: `shop` for `shop-staging` or `shop-pr-12`.
 pub fn strip_env_suffix(label: &str) -> &str {
-    for suffix in ENV_SUFFIXES {
-        if let Some(base) = label.strip_suffix(suffix) {
-            if !base.is_empty() {
-                return base;
-            }
-        }
-    }
-    if let Some(i) = label.rfind("-pr-") {
-        let n = &label[i + 4..];
-        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && i > 0 {
-            return &label[..i];
-        }
-    }
-    label
+    crate::naming::split_stack(label).0
 }
 
 /// Which project a host label under the platform's domain belongs to: the project whose
@@ -167,8 +152,8 @@ fn is_root(user: &str) -> bool {
     who == "0" || who == "root"
 }
 
-/// The hard rules and the grant rules of one deployment. Applies the grant's default limits
-/// to services that declare none.
+/// The hard rules and the grant rules of one deployment (lowering already gave services
+/// without limits their grant's defaults).
 pub fn deployment(body: &Body, d: &mut Deployment, cx: &Cx, sink: &mut Sink) {
     let grant = d.grant.clone();
     let project = d.project.clone();
@@ -382,20 +367,6 @@ pub fn deployment(body: &Body, d: &mut Deployment, cx: &Cx, sink: &mut Sink) {
                     "a global service".into(),
                     "global = true".into(),
                 );
-            }
-            // Default limits for what the service leaves unlimited.
-            let lim = &mut s.resources.limits;
-            let def = &g.default_limits;
-            lim.nano_cpus = lim.nano_cpus.or(def.nano_cpus);
-            lim.memory_bytes = lim.memory_bytes.or(def.memory_bytes);
-            lim.pids = lim.pids.or(def.pids);
-        }
-        // A tmpfs without a size is as large as the task's memory limit.
-        if let Some(mem) = s.resources.limits.memory_bytes {
-            for m in &mut s.mounts {
-                if m.source == MountSource::Tmpfs && m.tmpfs_size.is_none() {
-                    m.tmpfs_size = Some(mem);
-                }
             }
         }
         for (m, tb) in s

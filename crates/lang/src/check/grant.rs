@@ -160,47 +160,42 @@ fn conflicts(grants: &BTreeMap<String, Grant>, lw: &mut Lower) {
     let list: Vec<&Grant> = grants.values().collect();
     for (i, a) in list.iter().enumerate() {
         for b in &list[i + 1..] {
-            for da in &a.domains {
-                for db in &b.domains {
-                    if covers(da, db) || covers(db, da) {
-                        let (Some(sa), Some(sb)) = (a.span, b.span) else {
-                            continue;
-                        };
-                        lw.sink.push(
-                            Diagnostic::new(
-                                Code::BadGrant,
-                                sb,
-                                format!(
-                                    "`{db}` of grant `{}` overlaps `{da}` of grant `{}`",
-                                    b.project, a.project
-                                ),
-                            )
-                            .with_label("this grant's domain")
-                            .with_secondary(sa, format!("grant `{}`", a.project))
-                            .with_help("each host belongs to one project: grant it to one of them"),
-                        );
-                    }
-                }
-            }
-            for p in &a.ports {
-                if b.ports.contains(p) {
-                    let (Some(sa), Some(sb)) = (a.span, b.span) else {
-                        continue;
-                    };
-                    lw.sink.push(
-                        Diagnostic::new(
-                            Code::BadGrant,
-                            sb,
-                            format!(
-                                "port {p} is granted to both `{}` and `{}`",
-                                a.project, b.project
-                            ),
-                        )
-                        .with_label("this grant")
+            let (Some(sa), Some(sb)) = (a.span, b.span) else {
+                continue;
+            };
+            let mut clash = |message: String, label: &str, help: &str| {
+                lw.sink.push(
+                    Diagnostic::new(Code::BadGrant, sb, message)
+                        .with_label(label.to_string())
                         .with_secondary(sa, format!("grant `{}`", a.project))
-                        .with_help("a node port can be published by one project only"),
+                        .with_help(help.to_string()),
+                );
+            };
+            for da in &a.domains {
+                for db in b
+                    .domains
+                    .iter()
+                    .filter(|db| covers(da, db) || covers(db, da))
+                {
+                    clash(
+                        format!(
+                            "`{db}` of grant `{}` overlaps `{da}` of grant `{}`",
+                            b.project, a.project
+                        ),
+                        "this grant's domain",
+                        "each host belongs to one project: grant it to one of them",
                     );
                 }
+            }
+            for p in a.ports.iter().filter(|p| b.ports.contains(p)) {
+                clash(
+                    format!(
+                        "port {p} is granted to both `{}` and `{}`",
+                        a.project, b.project
+                    ),
+                    "this grant",
+                    "a node port can be published by one project only",
+                );
             }
         }
     }

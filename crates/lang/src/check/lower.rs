@@ -408,9 +408,16 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
         }
     }
 
-    let resources = block(body, "resources")
+    let mut resources = block(body, "resources")
         .map(|r| resources(lw, &name, r))
         .unwrap_or_default();
+    // Under a grant, what the service leaves unlimited gets the grant's default limits.
+    if let Some(g) = cx.grant {
+        let (lim, def) = (&mut resources.limits, &g.default_limits);
+        lim.nano_cpus = lim.nano_cpus.or(def.nano_cpus);
+        lim.memory_bytes = lim.memory_bytes.or(def.memory_bytes);
+        lim.pids = lim.pids.or(def.pids);
+    }
 
     for b in blocks(body, "mount") {
         let source = attr(&b.body, "source")
@@ -436,7 +443,10 @@ fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -> Option<Se
     }
     for b in blocks(body, "tmpfs") {
         let target = attr(&b.body, "target").and_then(|e| path(lw, e));
-        let size = attr(&b.body, "size").and_then(|e| lw.size(e));
+        // A tmpfs without a size is as large as the task's memory limit.
+        let size = attr(&b.body, "size")
+            .and_then(|e| lw.size(e))
+            .or(resources.limits.memory_bytes);
         if let Some(target) = target {
             mounts.push(Mount {
                 source: MountSource::Tmpfs,

@@ -9,8 +9,34 @@ use berth_lang::model::*;
 use berth_lang::{naming, Span};
 use berth_planner::edge;
 use berth_planner::{compile, Address, DeploymentId, Desired, Digests, Kind};
-use berth_planner::{Observed, ObservedResource};
+use berth_planner::{DockerSnapshot, Observed, ObservedResource};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Where the scenarios captured from the real engine are (`examples/capture.rs` writes them).
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/observed")
+}
+
+/// A captured scenario as the engine's JSON.
+pub fn snapshot_of(scenario: &str) -> DockerSnapshot {
+    let dir = fixtures().join(scenario);
+    let read = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    DockerSnapshot {
+        services: read("services"),
+        networks: read("networks"),
+        volumes: read("volumes"),
+        secrets: read("secrets"),
+        configs: read("configs"),
+        nodes: read("nodes"),
+        tasks: read("tasks"),
+    }
+}
+
+/// A captured scenario as observed state.
+pub fn observed(scenario: &str) -> Observed {
+    Observed::from_docker(&snapshot_of(scenario)).unwrap()
+}
 
 pub const DOMAIN: &str = "example.test";
 const S: u64 = 1_000_000_000;
