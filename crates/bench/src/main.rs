@@ -3,6 +3,7 @@
 //! reports (`VmHWM`) belongs to that benchmark alone. Targets are checked here and printed, never
 //! asserted in tests, because timings depend on the machine.
 
+mod diagnostics;
 mod edge;
 mod lang;
 mod report;
@@ -12,11 +13,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("lang") => lang::run(&args[1..]),
+        Some("diagnostics") => diagnostics::run(&args[1..]),
         Some("deploy") => swarm::deploy(&args[1..]),
         Some("plan") => swarm::plan(&args[1..]),
         Some("edge") => edge::run(&args[1..]),
         _ => {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
+            eprintln!("       berth-bench diagnostics [--errors N] [--files N] [--iterations N]");
             eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
             eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
             eprintln!(

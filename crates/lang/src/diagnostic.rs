@@ -1,6 +1,11 @@
-//! The one diagnostic model of berth. Every phase (lexing, parsing, checking, and later planning)
-//! produces [`Diagnostic`] values into a [`Sink`]; rendering for humans (miette) or machines (JSON)
+//! The one diagnostic model of berth. Every phase produces [`Diagnostic`] values: lexing, parsing
+//! and checking into a [`Sink`], planning and applying through their error kinds' conversions,
+//! and the binary for its own usage errors. Rendering for humans (miette) or machines (JSON)
 //! happens only at the edge, in [`crate::render`].
+//!
+//! A diagnostic of the language always points at the configuration. One of a later phase points
+//! at it when the configuration is where the problem is (a quota, a route); one about the cluster,
+//! the state or the command line has no span.
 
 use crate::codes::Code;
 use crate::span::Span;
@@ -25,12 +30,15 @@ pub struct Diagnostic {
     pub code: Code,
     pub severity: Severity,
     pub message: String,
-    /// Where the problem is.
-    pub span: Span,
+    /// Where the problem is in the configuration; `None` for a problem outside it (the cluster,
+    /// the state, the command line). Every diagnostic of the language has one.
+    pub span: Option<Span>,
     /// What to say at the primary span; empty means the message says it all.
     pub label: String,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// Further facts, one a line (the errors of a service's tasks, the changes that failed).
+    pub notes: Vec<String>,
 }
 
 impl Diagnostic {
@@ -40,11 +48,31 @@ impl Diagnostic {
             code,
             severity: code.severity(),
             message: message.into(),
-            span,
+            span: Some(span),
             label: String::new(),
             secondary: Vec::new(),
             help: None,
+            notes: Vec::new(),
         }
+    }
+
+    /// A diagnostic about something outside the configuration: no span.
+    pub fn unlocated(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            span: None,
+            label: String::new(),
+            secondary: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
@@ -130,13 +158,8 @@ impl Sink {
     /// duplicates removed.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.diagnostics.sort_by(|a, b| {
-            (a.span.file, a.span.start, a.span.end, a.code, &a.message).cmp(&(
-                b.span.file,
-                b.span.start,
-                b.span.end,
-                b.code,
-                &b.message,
-            ))
+            let key = |d: &Diagnostic| d.span.map(|s| (s.file, s.start, s.end));
+            (key(a), a.code, &a.message).cmp(&(key(b), b.code, &b.message))
         });
         self.diagnostics.dedup();
         self.diagnostics

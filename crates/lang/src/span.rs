@@ -66,6 +66,21 @@ impl SourceFile {
         }
     }
 
+    /// The zero-based line holding byte `offset`; a newline belongs to the line it ends.
+    pub fn line_of(&self, offset: u32) -> usize {
+        self.line_starts.partition_point(|&s| s <= offset) - 1
+    }
+
+    /// Where zero-based line `line` starts.
+    pub fn line_start(&self, line: usize) -> usize {
+        self.line_starts[line] as usize
+    }
+
+    /// How many lines the file has (a final newline starts an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// One-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;

@@ -184,7 +184,11 @@ fn every_attack_is_refused_with_its_codes_pointing_into_the_attackers_file() {
             problems.push(format!("{}: refused but a model was produced", case.name));
         }
         for d in a.diagnostics.iter().filter(|d| d.is_error()) {
-            let file = &a.sources.get(d.span.file).name;
+            let Some(span) = d.span else {
+                problems.push(format!("{}: `{}` has no span", case.name, d.code));
+                continue;
+            };
+            let file = &a.sources.get(span.file).name;
             if *file != case.file {
                 problems.push(format!(
                     "{}: `{} {}` points into {file}, not the attacker's {}",

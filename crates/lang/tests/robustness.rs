@@ -42,9 +42,13 @@ fn check(bytes: Vec<u8>, strict: bool) {
         },
     );
     for d in &analysis.diagnostics {
-        let len = analysis.sources.get(d.span.file).text.len() as u32;
+        // Every diagnostic of the language points at the configuration.
+        let span = d
+            .span
+            .unwrap_or_else(|| panic!("a language diagnostic without a span: {d:?}"));
+        let len = analysis.sources.get(span.file).text.len() as u32;
         assert!(
-            d.span.start <= d.span.end && d.span.end <= len,
+            span.start <= span.end && span.end <= len,
             "span out of bounds: {d:?}"
         );
         for l in &d.secondary {

@@ -160,7 +160,7 @@ pub fn analyze(origin: &str, inputs: Vec<Input>, options: &Options) -> Analysis 
         if let Some(exclude) = others_to_leave_out(&diagnostics, &files, &sources, selected) {
             let mut left_out: BTreeMap<String, usize> = BTreeMap::new();
             for d in diagnostics.iter().filter(|d| d.is_error()) {
-                if let Some(owner) = owner(d.span, &files, &sources) {
+                if let Some(owner) = d.span.and_then(|span| owner(span, &files, &sources)) {
                     *left_out.entry(owner).or_default() += 1;
                 }
             }

@@ -56,7 +56,7 @@ pub(crate) fn others_to_leave_out(
 ) -> Option<BTreeSet<String>> {
     let mut out = BTreeSet::new();
     for d in diagnostics.iter().filter(|d| d.is_error()) {
-        match owner(d.span, files, sources) {
+        match d.span.and_then(|span| owner(span, files, sources)) {
             Some(p) if p != selected => {
                 out.insert(p);
             }
