@@ -228,6 +228,25 @@ codes! {
         "berth derives a routed service's host from its project environment: service `api` of `shop`\nanswers at `api-shop.<domain>` (`api-shop-staging.<domain>` in staging). A project named\n`<X>-<S>`, where `<S>` is a stack of a project that runs (`shop`, `shop-staging`, `shop-dev`,\n`shop-pr-<n>`), gets `<X>-<S>.<domain>` as its own default host: the host of service `<X>` of\nthat running project. Its users would take it for that project's service, and that project\ncould no longer route the service. This crosses the running project's boundary, so berth\nrefuses the plan before anything changes.\n\nChoose a project name that does not end with `-` and another running project's name or stack.";
     TooManyPreviews = "E0209", Error, "more previews running than the grant allows",
         "A grant says how many preview environments of a project may run at once (`previews` in its\n`quota`, the default grant allows 2; a project's own quota may lower it). That many previews of\nthe project already run, so one more would cross the grant's boundary and take capacity the\nplatform gave no one, at the other tenants' expense. Destroy\na preview that is no longer needed (`berth destroy --project P --env preview --pr N`), or ask\nthe platform's owners for more.";
+    // Planning errors that only the planner can find: they depend on what the cluster runs or
+    // on its capacity, or they are the planner's own guards.
+    StackCollision = "E0220", Error, "two project environments would share one Swarm stack",
+        "berth names a project environment's Swarm objects after its stack (`shop`, `shop-staging`,\n`shop-pr-7`). Two project environments of this plan would get the same stack, so their objects\nwould replace each other. This happens when one project's name is another's with an\nenvironment's suffix (`shop-staging` next to `shop`'s staging). Rename one of the projects.";
+    EdgeSlotsExhausted = "E0221", Error, "every edge slot is claimed",
+        "A routed project environment joins one of the platform's edge slot networks, which only it\nand the proxy share (docs/planner.md, edge slots). All `platform.proxy.edge_slots` slots are\nclaimed by running project environments, so this one cannot be routed. Raise `edge_slots` in the\nplatform's `proxy` block (the proxy restarts once to join the new networks), or destroy a\nproject environment that is no longer needed.";
+    EdgeNetworkMissing = "E0222", Error, "the edge network a project environment needs does not exist",
+        "A routed project environment joins an edge slot network that the platform creates. The plan\nis of a project alone (`--project`/`--env`) and the platform has not been applied yet, so the\nnetwork does not exist. Apply the platform first: `berth apply` without `--project`/`--env`.";
+    EdgeSlotStillClaimed = "E0223", Error, "the platform would remove an edge network still claimed",
+        "Lowering `platform.proxy.edge_slots` removes the highest slot networks, but a project\nenvironment outside this plan still claims one of them. Plan that project environment together\nwith the platform (the whole configuration) so that it moves to a free slot first, or keep\n`edge_slots` as it is.";
+    TaskTooLarge = "E0224", Error, "a task reserves more than any node has",
+        "Swarm places a task only on a node with room for its whole reservation (`resources {\nreservations { ... } }`). This task reserves more cpu or memory than the node with the most\nfree room has, counting what other services already reserve, so Swarm would keep it pending\nforever. Lower the reservation, free capacity, or add a node.";
+    ClusterFull = "E0225", Error, "a project environment reserves more than the cluster has free",
+        "The services of this project environment reserve, over all their replicas, more cpu or memory\nthan the cluster has free after what other services reserve. Some of its tasks would stay\npending. Lower replicas or reservations, or free capacity.";
+    DataLoss = "E0226", Error, "the plan would destroy a volume's data",
+        "This plan deletes or replaces a volume (its driver, options or name changed, or it is no\nlonger in the configuration), which destroys its data. berth never does that unless asked:\nreview the plan and pass `--allow-data-loss` to plan and apply it. `berth destroy` keeps volumes\nunless given the same flag.";
+    MissingDigest = "E0227", Error, "internal: a secret or config has no content digest",
+        "berth names secrets and configs after the sha256 of their content, which the part of berth\nthat reads files passes to the planner. One was missing: this is a bug in berth, not in the\nconfiguration. Please report it with the command that produced it.";
+
     // Access roles. The first three are produced by the `berth` binary when it refuses an apply or
     // a destroy (see `crate::access`), not by checking a configuration.
     ActorRequired = "E0210", Error, "apply or destroy guarded by access roles without an actor",

@@ -62,6 +62,21 @@ const PLANNER_ONLY_CODES: [Code; 5] = [
     Code::TooManyPreviews,
 ];
 
+/// Codes of planning errors that depend on what the cluster holds or can hold, or on the
+/// planner's caller: no configuration alone produces them. The planner's tests produce each:
+/// `crates/planner/tests/errors.rs` (stack collision, task too large), `plans.rs` (cluster full,
+/// data loss), `edge.rs` (the three edge slot errors) and `model.rs` (a missing digest).
+const PLANNING_CODES: [Code; 8] = [
+    Code::StackCollision,
+    Code::EdgeSlotsExhausted,
+    Code::EdgeNetworkMissing,
+    Code::EdgeSlotStillClaimed,
+    Code::TaskTooLarge,
+    Code::ClusterFull,
+    Code::DataLoss,
+    Code::MissingDigest,
+];
+
 /// Codes only the `berth` binary produces, when it refuses an apply or a destroy for the actor
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
@@ -570,6 +585,7 @@ fn every_code_is_exercised() {
         .chain(PRODUCED_BY_THE_BINARY)
         .collect();
     covered.extend(PLANNER_ONLY_CODES);
+    covered.extend(PLANNING_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
         for code in PLANNER_ONLY_CODES {

@@ -261,9 +261,17 @@ pub enum PlanError {
 }
 
 impl PlanError {
-    /// The diagnostic code, where `berth_lang` registers one for this kind of error.
-    pub fn code(&self) -> Option<Code> {
-        Some(match self {
+    /// The diagnostic code of this kind of error; every kind has one.
+    pub fn code(&self) -> Code {
+        match self {
+            PlanError::MissingDigest { .. } => Code::MissingDigest,
+            PlanError::StackCollision { .. } => Code::StackCollision,
+            PlanError::EdgeSlotsExhausted { .. } => Code::EdgeSlotsExhausted,
+            PlanError::EdgeNetworkMissing { .. } => Code::EdgeNetworkMissing,
+            PlanError::EdgeSlotStillClaimed { .. } => Code::EdgeSlotStillClaimed,
+            PlanError::TaskTooLarge { .. } => Code::TaskTooLarge,
+            PlanError::ClusterFull { .. } => Code::ClusterFull,
+            PlanError::DataLoss { .. } => Code::DataLoss,
             PlanError::DuplicateRoute { .. } | PlanError::RouteTaken { .. } => Code::DuplicateRoute,
             PlanError::StackTaken { .. } => Code::StackOfRunningProject,
             PlanError::HostTaken { .. } => Code::HostOfRunningProject,
@@ -281,62 +289,71 @@ impl PlanError {
                 ..
             } => Code::StorageAboveQuota,
             PlanError::QuotaExceeded { .. } => Code::ReservationsAboveQuota,
-            _ => return None,
-        })
+        }
     }
 
-    /// The error as a diagnostic pointing at the configuration, when it has both a code and a
-    /// span; other errors (data loss, capacity) are reported by the CLI as plain errors.
-    pub fn to_diagnostic(&self) -> Option<Diagnostic> {
-        let code = self.code()?;
+    /// The error as a diagnostic: pointing at the configuration where it has a span there, with
+    /// help where berth knows what to do.
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        let code = self.code();
         let message = self.to_string();
-        let d = match self {
+        let at = |span: Option<Span>| match span {
+            Some(span) => Diagnostic::new(code, span, message.clone()),
+            None => Diagnostic::unlocated(code, message.clone()),
+        };
+        match self {
             PlanError::DuplicateRoute {
                 span,
                 first_span,
                 first,
                 ..
-            } => Diagnostic::new(code, *span, message)
+            } => at(Some(*span))
                 .with_label("routed again here")
                 .with_secondary(*first_span, format!("first routed by {first}")),
-            PlanError::RouteTaken { span, .. } => {
-                Diagnostic::new(code, *span, message).with_label("host already routed")
-            }
-            PlanError::StackTaken { span, owner, .. } => {
-                Diagnostic::new(code, (*span)?, message)
-                    .with_label(format!("this stack holds objects of `{owner}`"))
-                    .with_help("rename the project; if the running objects are an old copy of this project, ask the platform team to destroy them first")
-            }
-            PlanError::HostTaken { span, owner, .. } => Diagnostic::new(code, *span, message)
+            PlanError::RouteTaken { span, .. } => at(Some(*span)).with_label("host already routed"),
+            PlanError::StackTaken { span, owner, .. } => at(*span)
+                .with_label(format!("this stack holds objects of `{owner}`"))
+                .with_help("rename the project; if the running objects are an old copy of this project, ask the platform team to destroy them first"),
+            PlanError::HostTaken { span, owner, .. } => at(Some(*span))
                 .with_label(format!("a host of `{owner}`"))
                 .with_help("route a host of your own project's domain, or ask the platform team to move the host"),
             PlanError::LooksLikeEnvironment { span, owner, .. }
-            | PlanError::LooksLikeServiceHost { span, owner, .. } => {
-                Diagnostic::new(code, (*span)?, message)
-                    .with_label(format!("imitates `{owner}`"))
-                    .with_help("choose a project name that does not begin or end with another running project's name")
-            }
-            PlanError::TooManyPreviews { span, cap, .. } => Diagnostic::new(code, (*span)?, message)
+            | PlanError::LooksLikeServiceHost { span, owner, .. } => at(*span)
+                .with_label(format!("imitates `{owner}`"))
+                .with_help("choose a project name that does not begin or end with another running project's name"),
+            PlanError::TooManyPreviews { span, cap, .. } => at(*span)
                 .with_label(format!("at most {cap} previews at once"))
                 .with_help("destroy a preview that is no longer needed, or ask the platform's owners for a larger `previews`"),
-            PlanError::ReservedName { span, .. } => Diagnostic::new(code, *span, message),
-            PlanError::DependencyCycle { span, .. } => Diagnostic::new(code, (*span)?, message),
+            PlanError::ReservedName { span, .. } => at(Some(*span)),
+            PlanError::DependencyCycle { span, .. } => at(*span),
             PlanError::QuotaExceeded {
                 span,
                 quota_span,
                 largest,
                 ..
             } => {
-                let mut d = Diagnostic::new(code, (*span).or(*quota_span)?, message)
-                    .with_label(format!("{largest} contributes most"));
+                let mut d = at(span.or(*quota_span)).with_label(format!("{largest} contributes most"));
                 if let (Some(q), Some(_)) = (quota_span, span) {
                     d = d.with_secondary(*q, "quota set here");
                 }
                 d.with_help("lower replicas or requests, or raise the project's quota")
             }
-            _ => return None,
-        };
-        Some(d)
+            PlanError::TaskTooLarge { span, .. } => at(*span)
+                .with_label("reserved here")
+                .with_help("lower the reservation, free capacity, or add a node"),
+            PlanError::ClusterFull { span, .. } => at(*span)
+                .with_help("lower replicas or reservations, or free capacity"),
+            PlanError::DataLoss { .. } => at(None).with_help(
+                "review the plan; pass --allow-data-loss to plan and apply it if the data may go",
+            ),
+            PlanError::EdgeSlotsExhausted { .. } => at(None)
+                .with_help("raise `platform.proxy.edge_slots` (the proxy restarts once), or destroy a project environment no longer needed"),
+            PlanError::EdgeNetworkMissing { .. } | PlanError::EdgeSlotStillClaimed { .. } => {
+                at(None).with_help("plan the whole configuration: `berth apply` without --project/--env")
+            }
+            PlanError::StackCollision { .. } => at(None).with_help("rename one of the projects"),
+            PlanError::MissingDigest { .. } => at(None),
+        }
     }
 }
 
@@ -364,7 +381,7 @@ impl fmt::Display for PlanErrors {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "error: {e}")?;
+            write!(f, "error[{}]: {e}", e.code())?;
         }
         Ok(())
     }

@@ -58,7 +58,14 @@ fn plan_whole(deployments: &[Deployment], observed: &Observed) -> Result<Plan, P
 
 fn codes(e: &PlanErrors) -> Vec<Code> {
     e.0.iter()
-        .map(|e| e.to_diagnostic().expect("a diagnostic with a span").code)
+        .map(|e| {
+            let d = e.to_diagnostic();
+            assert!(
+                d.span.is_some(),
+                "a refusal points at the configuration: {e}"
+            );
+            d.code
+        })
         .collect()
 }
 

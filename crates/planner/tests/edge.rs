@@ -300,7 +300,7 @@ fn when_every_slot_is_claimed_planning_fails() {
     );
     assert_eq!(
         e.to_string(),
-        "error: berthfx-ddd/production needs an edge slot, but all 4 edge slots are claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)"
+        "error[E0221]: berthfx-ddd/production needs an edge slot, but all 4 edge slots are claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)"
     );
     // A deployment that holds a slot still plans.
     let p = plan_of(
@@ -431,7 +431,7 @@ fn without_the_platform_a_project_plan_asks_for_it() {
     );
     assert_eq!(
         e.to_string(),
-        "error: berthfx-shop/production needs the edge network `platform_edge-00`, which does not exist yet: apply the platform first (`berth apply` without --project/--env)"
+        "error[E0222]: berthfx-shop/production needs the edge network `platform_edge-00`, which does not exist yet: apply the platform first (`berth apply` without --project/--env)"
     );
     // The first apply includes the platform: it creates the slot networks and the proxy.
     let empty = observed("empty");

@@ -366,7 +366,7 @@ fn a_network_named_edge_and_a_config_named_edge_slot_are_reserved() {
             ..
         }
     ));
-    assert_eq!(e.0[0].to_diagnostic().unwrap().code, Code::ReservedName);
+    assert_eq!(e.0[0].to_diagnostic().code, Code::ReservedName);
     assert!(matches!(
         e.0[1],
         PlanError::ReservedName {
@@ -386,7 +386,7 @@ fn route_collisions_become_diagnostics() {
     b.services[0].routes[0].host = "berthfx-shop.example.test".into();
     let ds = [shop(Environment::Production, None), b];
     let e = compile(&ds, &platform(), &digests(&ds, 1)).unwrap_err();
-    let d = e.0[0].to_diagnostic().unwrap();
+    let d = e.0[0].to_diagnostic();
     assert_eq!(d.code, Code::DuplicateRoute);
     assert_eq!(d.secondary.len(), 1);
 }

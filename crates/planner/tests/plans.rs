@@ -461,8 +461,7 @@ fn tenant_boundary() {
     for (what, e) in cases {
         text.push_str(&format!("# {what}\n"));
         for err in &e.0 {
-            let code = err.to_diagnostic().map(|d| d.code.to_string());
-            text.push_str(&format!("{}: {err}\n", code.as_deref().unwrap_or("error")));
+            text.push_str(&format!("{}: {err}\n", err.code()));
         }
         text.push('\n');
     }
