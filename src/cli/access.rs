@@ -166,12 +166,13 @@ pub fn roles_for_destroy(args: &ConfigArgs) -> Result<Option<(Config, SourceMap)
         return Ok(None);
     }
     let analysis = load::analyze(args, false)?;
-    if analysis.has_errors() {
-        load::report(&analysis, super::Format::Human);
-        return Err(Failure::Invalid);
+    match analysis.config {
+        Some(config) if !analysis.has_errors() => Ok(Some((config, analysis.sources))),
+        _ => Err(Failure::invalid(
+            analysis.diagnostics,
+            std::sync::Arc::new(analysis.sources),
+        )),
     }
-    let config = analysis.config.ok_or(Failure::Invalid)?;
-    Ok(Some((config, analysis.sources)))
 }
 
 /// The projects of `config` that declare developers, whose role berth cannot enforce.
@@ -213,13 +214,13 @@ pub struct CodeownersArgs {
     pub check: Option<PathBuf>,
 }
 
-pub fn run(args: &AccessArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &AccessArgs) -> Result<ExitCode, Failure> {
     match &args.command {
         AccessCommand::Codeowners(args) => codeowners(args),
     }
 }
 
-fn codeowners(args: &CodeownersArgs) -> anyhow::Result<ExitCode> {
+fn codeowners(args: &CodeownersArgs) -> Result<ExitCode, Failure> {
     let analysis = load::analyze(&args.config, false)?;
     if analysis.has_errors() {
         load::report(&analysis, super::Format::Human);

@@ -72,7 +72,7 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     if args.config.dir.is_file() {
         return run_saved(args, &args.config.dir);
     }
-    let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let session = Session::open(&args.config, &args.selection)?;
     let gate = Gate::new(
         &session.config,
         &session.sources,
@@ -136,7 +136,7 @@ fn run_saved(args: &ApplyArgs, path: &Path) -> Result<ExitCode, Failure> {
         vars: args.config.vars.clone(),
         var_files: args.config.var_files.clone(),
     };
-    let session = Session::open(&config, &args.selection, super::Format::Human)?;
+    let session = Session::open(&config, &args.selection)?;
     // A saved plan is checked as a plan made now would be: against the access roles of the
     // configuration as it is, for everything it covers or changes, before the cluster is read.
     let mut covered: std::collections::BTreeSet<&DeploymentId> = saved.plan.scope.iter().collect();
@@ -212,11 +212,11 @@ pub fn execute_with(
                 let scope = file.plan.scope.iter().cloned().collect();
                 let squats = berth_planner::boundary::check(&desired, &observed, &scope);
                 if !squats.is_empty() {
-                    return Err(Failure::Plan(session::plan_errors(&PlanErrors(squats))));
+                    return Err(session.plan_failure(&PlanErrors(squats)));
                 }
                 file.plan
             }
-            None => session::plan(&desired, &observed, &options)?,
+            None => session.plan(&desired, &observed, &options)?,
         };
         print!("{}", render(&plan, PlanFormat::Human));
         if plan.is_empty() {

@@ -96,7 +96,8 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     rt.block_on(async {
         let cluster = berth_apply::connect().await?;
         let observed = session::observe(&cluster).await?;
-        let plan = session::plan(&Desired::default(), &observed, &options)?;
+        let plan = berth_planner::plan(&Desired::default(), &observed, &options)
+            .map_err(|e| Failure::plan_unlocated(&e))?;
         print!(
             "{}",
             super::plan::render(&plan, super::plan::PlanFormat::Human)

@@ -66,7 +66,8 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
         allow_data_loss: true,
         keep_volumes: false,
     };
-    let plan = session::plan(&recorded, &observed, &options)?;
+    let plan = berth_planner::plan(&recorded, &observed, &options)
+        .map_err(|e| Failure::plan_unlocated(&e))?;
     let drifted = !plan.is_empty();
     match args.format {
         super::Format::Json => {

@@ -1,10 +1,11 @@
 //! `berth explain CODE`: the long explanation of a diagnostic code, like `rustc --explain`.
 
-use super::{ExplainArgs, EXIT_ERROR};
-use berth_lang::Code;
+use super::failure::Failure;
+use super::ExplainArgs;
+use berth_lang::{Code, Diagnostic};
 use std::process::ExitCode;
 
-pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ExplainArgs) -> Result<ExitCode, Failure> {
     let Some(text) = &args.code else {
         for code in Code::ALL {
             println!("{code}  {}", code.title());
@@ -18,14 +19,21 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         }
         None => {
             let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
-            eprintln!("error: `{text}` is not a berth diagnostic code");
-            if let Some(best) =
-                berth_lang::suggest::closest(&text.to_ascii_uppercase(), all.iter().copied())
-            {
-                eprintln!("help: did you mean `{best}`?");
-            }
-            eprintln!("help: `berth explain` lists every code");
-            Ok(ExitCode::from(EXIT_ERROR))
+            let help =
+                match berth_lang::suggest::closest(&text.to_ascii_uppercase(), all.iter().copied())
+                {
+                    Some(best) => {
+                        format!("did you mean `{best}`? `berth explain` lists every code")
+                    }
+                    None => "`berth explain` lists every code".into(),
+                };
+            Err(Failure::Found(Box::new(
+                Diagnostic::unlocated(
+                    Code::Usage,
+                    format!("`{text}` is not a berth diagnostic code"),
+                )
+                .with_help(help),
+            )))
         }
     }
 }

@@ -1,10 +1,11 @@
 //! `berth fmt`: rewrite files in canonical layout; `--check` only reports.
 
+use super::failure::Failure;
 use super::{load, FmtArgs, EXIT_ERROR};
 use berth_lang::{FileId, SourceFile, SourceMap};
 use std::process::ExitCode;
 
-pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &FmtArgs) -> Result<ExitCode, Failure> {
     let files = if args.path.is_dir() {
         load::berth_files(&args.path)?
     } else {

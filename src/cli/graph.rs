@@ -14,7 +14,7 @@ pub struct GraphArgs {
 }
 
 pub fn run(args: &GraphArgs) -> Result<ExitCode, Failure> {
-    let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let session = Session::open(&args.config, &args.selection)?;
     let desired = session.desired(&placeholder_digests(&session), true)?;
     print!("{}", berth_planner::dot(&desired));
     Ok(ExitCode::SUCCESS)

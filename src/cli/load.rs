@@ -195,16 +195,7 @@ pub fn check_sources(
 /// Writes the diagnostics of an analysis to stderr (human) or stdout (JSON).
 pub fn report(analysis: &Analysis, format: super::Format) {
     match format {
-        super::Format::Human => {
-            let style = berth_lang::render::Style {
-                color: super::output::color_stderr(),
-                width: 100,
-            };
-            eprint!(
-                "{}",
-                berth_lang::render::human(&analysis.diagnostics, &analysis.sources, style)
-            );
-        }
+        super::Format::Human => report_human(&analysis.diagnostics, &analysis.sources),
         super::Format::Json => {
             println!(
                 "{}",
@@ -216,6 +207,15 @@ pub fn report(analysis: &Analysis, format: super::Format) {
             );
         }
     }
+}
+
+/// Writes diagnostics for a person to stderr.
+pub fn report_human(diagnostics: &[berth_lang::Diagnostic], sources: &berth_lang::SourceMap) {
+    let style = berth_lang::render::Style {
+        color: super::output::color_stderr(),
+        width: 100,
+    };
+    eprint!("{}", berth_lang::render::human(diagnostics, sources, style));
 }
 
 impl fmt::Display for super::Format {

@@ -6,6 +6,7 @@ mod apply;
 mod destroy;
 mod drift;
 mod explain;
+mod failure;
 mod fmt;
 mod graph;
 mod load;
@@ -115,39 +116,36 @@ pub struct ExplainArgs {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    let format = error_format(&cli.command);
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Explain(args) => explain::run(&args),
-        Command::Plan(args) => deploy(plan::run(&args)),
-        Command::Apply(args) => deploy(apply::run(&args)),
-        Command::Destroy(args) => deploy(destroy::run(&args)),
-        Command::Drift(args) => deploy(drift::run(&args)),
-        Command::Status(args) => deploy(status::run(&args)),
-        Command::State(args) => deploy(state_cmd::run(&args)),
-        Command::Graph(args) => deploy(graph::run(&args)),
+        Command::Plan(args) => plan::run(&args),
+        Command::Apply(args) => apply::run(&args),
+        Command::Destroy(args) => destroy::run(&args),
+        Command::Drift(args) => drift::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::State(args) => state_cmd::run(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Access(args) => access::run(&args),
     };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_ERROR)
-        }
-    }
+    result.unwrap_or_else(|failure| failure.exit(format))
 }
 
-/// Reports a deploy command's failure and maps it to an exit code.
-fn deploy(result: Result<ExitCode, session::Failure>) -> anyhow::Result<ExitCode> {
-    match result {
-        Ok(code) => Ok(code),
-        Err(session::Failure::Usage(message)) => {
-            eprintln!("error: {message}");
-            Ok(ExitCode::from(EXIT_USAGE))
-        }
-        Err(failure) => {
-            failure.report();
-            Ok(ExitCode::from(EXIT_ERROR))
-        }
+/// How a command's failure is shown: as JSON on stdout when the command was asked for JSON, so
+/// that a machine reading its output always reads one JSON document.
+fn error_format(command: &Command) -> Format {
+    let json = match command {
+        Command::Validate(args) => args.format == Format::Json,
+        Command::Plan(args) => args.format == plan::PlanFormat::Json,
+        Command::Drift(args) => args.format == Format::Json,
+        Command::Status(args) => args.format == status::StatusFormat::Json,
+        _ => false,
+    };
+    if json {
+        Format::Json
+    } else {
+        Format::Human
     }
 }

@@ -52,7 +52,7 @@ pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
-    let session = Session::open(&args.config, &args.selection, super::Format::Human)?;
+    let session = Session::open(&args.config, &args.selection)?;
     let observed = if args.refresh {
         let rt = session::runtime();
         Some(rt.block_on(async {
@@ -82,7 +82,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         // Slots and claims of other project environments matter too: read every recorded state.
         None => session.recorded(session.store.deployments())?,
     };
-    let plan = session::plan(&desired, &observed, &options)?;
+    let plan = session.plan(&desired, &observed, &options)?;
     print!("{}", render(&plan, args.format));
     if let Some(path) = &args.out {
         let (lineage, serial) = session::lineage_and_serial(&states);

@@ -2,10 +2,11 @@
 //! project environments in scope, reading secret digests, reading the cluster (or the recorded
 //! state), and planning. Each step's failure becomes a [`Failure`] the command reports.
 
-use super::{load, ConfigArgs, Format};
+pub use super::failure::Failure;
+use super::{load, ConfigArgs};
 use berth_apply::payload::Payloads;
 use berth_apply::state::{observed_from_states, State, Store};
-use berth_apply::{ApplyError, Cluster};
+use berth_apply::Cluster;
 use berth_lang::model::{Config, Deployment, Environment};
 use berth_planner::{
     Coverage, DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, ProxyPresence, Scope,
@@ -13,6 +14,7 @@ use berth_planner::{
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Which project environments a command acts on.
 #[derive(Debug, Args, Clone, Default)]
@@ -39,61 +41,20 @@ impl Selection {
     }
 }
 
-/// Why a command stopped; already worth showing to the user as is.
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    #[error("the configuration has errors")]
-    Invalid,
-    #[error(transparent)]
-    Load(#[from] load::LoadError),
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-    #[error("{0}")]
-    Plan(String),
-    #[error("{0}")]
-    Usage(String),
-    /// The access roles refused the actor; the refusals were shown.
-    #[error("refused by the access roles")]
-    Refused,
-}
-
-impl Failure {
-    pub fn report(&self) {
-        match self {
-            Failure::Invalid | Failure::Refused => {}
-            Failure::Apply(e) => {
-                eprintln!("error: {e}");
-                if let ApplyError::Failed { errors, .. } = e {
-                    for err in errors {
-                        eprintln!("  - {err}");
-                    }
-                }
-                if let Some(hint) = e.hint() {
-                    eprintln!("help: {hint}");
-                }
-            }
-            other => eprintln!("error: {other}"),
-        }
-    }
-}
-
 pub struct Session {
     pub dir: PathBuf,
     pub config: Config,
     /// The configuration's sources, for rendering diagnostics about it.
-    pub sources: berth_lang::SourceMap,
+    pub sources: Arc<berth_lang::SourceMap>,
     pub store: Store,
     /// The deployments in scope, by ID.
     pub selected: BTreeMap<DeploymentId, Deployment>,
 }
 
 impl Session {
-    /// Reads and checks the configuration; reports its diagnostics.
-    pub fn open(
-        config: &ConfigArgs,
-        selection: &Selection,
-        format: Format,
-    ) -> Result<Session, Failure> {
+    /// Reads and checks the configuration. Its warnings are shown; its errors (with the
+    /// warnings) are the failure.
+    pub fn open(config: &ConfigArgs, selection: &Selection) -> Result<Session, Failure> {
         let env = match &selection.env {
             Some(e) => Some(Environment::parse(e).ok_or_else(|| {
                 Failure::Usage(format!(
@@ -124,19 +85,13 @@ impl Session {
                 if *errors == 1 { "" } else { "s" }
             );
         }
-        if !analysis.diagnostics.is_empty() {
-            load::report(
-                &analysis,
-                if format == Format::Json {
-                    Format::Human
-                } else {
-                    format
-                },
-            );
-        }
+        let sources = Arc::new(analysis.sources);
         let Some(cfg) = analysis.config else {
-            return Err(Failure::Invalid);
+            return Err(Failure::invalid(analysis.diagnostics, sources));
         };
+        if !analysis.diagnostics.is_empty() {
+            load::report_human(&analysis.diagnostics, &sources);
+        }
         let mut selected = BTreeMap::new();
         for d in &cfg.deployments {
             if selection.project.as_ref().is_some_and(|p| *p != d.project)
@@ -173,7 +128,7 @@ impl Session {
         Ok(Session {
             dir: config.dir.clone(),
             config: cfg,
-            sources: analysis.sources,
+            sources,
             store,
             selected,
         })
@@ -218,8 +173,22 @@ impl Session {
             p.certificates.clear();
             p.proxy.dashboard_users = None;
         }
-        berth_planner::compile(&deployments, &p, digests)
-            .map_err(|e| Failure::Plan(plan_errors(&e)))
+        berth_planner::compile(&deployments, &p, digests).map_err(|e| self.plan_failure(&e))
+    }
+
+    /// Plans; the planner's errors are shown against this configuration's sources.
+    pub fn plan(
+        &self,
+        desired: &Desired,
+        observed: &Observed,
+        options: &PlanOptions,
+    ) -> Result<Plan, Failure> {
+        berth_planner::plan(desired, observed, options).map_err(|e| self.plan_failure(&e))
+    }
+
+    /// The planner's errors as a failure shown against this configuration's sources.
+    pub fn plan_failure(&self, errors: &PlanErrors) -> Failure {
+        Failure::plan(errors, &self.sources)
     }
 
     /// The states of these deployments (absent ones are new).
@@ -244,19 +213,6 @@ impl Session {
         let states = self.states(ids)?;
         Ok(observed_from_states(states.values()))
     }
-}
-
-/// Planning errors, one a line, each with its diagnostic code when it has one (`berth explain
-/// CODE` says more).
-pub fn plan_errors(e: &PlanErrors) -> String {
-    let mut out = String::from("the plan cannot be made:");
-    for err in &e.0 {
-        match err.code() {
-            Some(code) => out.push_str(&format!("\n  - [{code}] {err}")),
-            None => out.push_str(&format!("\n  - {err}")),
-        }
-    }
-    out
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {
@@ -297,14 +253,6 @@ pub async fn connect_for_apply(session: &Session) -> Result<Cluster, Failure> {
 pub async fn observe(cluster: &Cluster) -> Result<Observed, Failure> {
     let snapshot = berth_apply::read::snapshot(cluster).await?;
     Observed::from_docker(&snapshot).map_err(|e| Failure::Apply(e.into()))
-}
-
-pub fn plan(
-    desired: &Desired,
-    observed: &Observed,
-    options: &PlanOptions,
-) -> Result<Plan, Failure> {
-    berth_planner::plan(desired, observed, options).map_err(|e| Failure::Plan(plan_errors(&e)))
 }
 
 /// Lineage and serial of a set of states, as one value a plan file records.

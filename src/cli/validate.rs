@@ -1,9 +1,10 @@
 //! `berth validate`: parse and type-check, print every diagnostic, exit 1 on errors.
 
+use super::failure::Failure;
 use super::{load, Format, ValidateArgs, EXIT_ERROR};
 use std::process::ExitCode;
 
-pub fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
     let mut analysis = load::analyze(&args.config, false)?;
     load::check_sources(&args.config.dir, &mut analysis, None, true);
     load::report(&analysis, args.format);

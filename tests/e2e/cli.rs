@@ -1,7 +1,7 @@
 //! The language commands through the binary: exit codes, JSON diagnostics, explain, fmt; and
 //! access roles: who may apply and destroy, and the CODEOWNERS file they give.
 
-use crate::harness::{docker, expect_code, stdout, text, World};
+use crate::harness::{docker, expect_code, flat, stdout, text, World};
 use std::process::Command;
 
 fn berth(args: &[&str]) -> std::process::Output {
@@ -389,14 +389,6 @@ fn access_roles_refuse_an_apply_without_an_actor_or_by_a_viewer_and_admit_an_own
 }
 
 /// A rendered diagnostic's text without its frame and line breaks, to search for a sentence.
-fn flat(rendered: &str) -> String {
-    rendered
-        .replace(['│', '·'], " ")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
 #[test]
 fn the_platforms_admins_and_saved_plans_are_checked_before_the_cluster_is_reached() {
     let mut world = World::new();
@@ -484,7 +476,7 @@ fn the_platforms_admins_and_saved_plans_are_checked_before_the_cluster_is_reache
     );
     expect_code(&out, 1);
     assert!(
-        text(&out).contains("cannot reach the Docker Engine"),
+        flat(&text(&out)).contains("cannot reach the Docker Engine"),
         "{}",
         text(&out)
     );
@@ -516,7 +508,7 @@ fn the_platforms_admins_and_saved_plans_are_checked_before_the_cluster_is_reache
     let out = unreachable(&saved, Some("alice@example.com"));
     expect_code(&out, 1);
     assert!(
-        text(&out).contains("cannot reach the Docker Engine"),
+        flat(&text(&out)).contains("cannot reach the Docker Engine"),
         "{}",
         text(&out)
     );

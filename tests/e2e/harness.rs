@@ -177,6 +177,15 @@ fn require_swarm() {
     );
 }
 
+/// A rendered diagnostic as one line of words: miette wraps long messages and draws frames.
+pub fn flat(rendered: &str) -> String {
+    rendered
+        .replace(['│', '·'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn text(out: &Output) -> String {
     format!(
         "--- status: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",

@@ -3,7 +3,7 @@
 //! one environment with volumes kept, secrets never written anywhere, locks, crash safety and
 //! concurrent applies.
 
-use crate::harness::{docker, expect_code, inspect, read_tree, stdout, text, World};
+use crate::harness::{docker, expect_code, flat, inspect, read_tree, stdout, text, World};
 use std::time::{Duration, Instant};
 
 /// A project with a health-checked web service (a volume, a secret by env), a worker, and a
@@ -354,7 +354,7 @@ fn image_change_rolls_start_first_and_a_broken_version_is_rolled_back() {
     s.write("berth/demo:broken", 2, 1);
     let out = s.apply("production");
     expect_code(&out, 1);
-    assert!(text(&out).contains("rolled back"), "{}", text(&out));
+    assert!(flat(&text(&out)).contains("rolled back"), "{}", text(&out));
     assert_eq!(
         inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
         "berth/demo:2",
@@ -477,7 +477,11 @@ fn a_second_apply_to_the_same_environment_fails_fast_naming_the_holder() {
     let status = child.wait().unwrap();
     assert!(status.success());
     expect_code(&second, 1);
-    assert!(text(&second).contains("is locked by"), "{}", text(&second));
+    assert!(
+        flat(&text(&second)).contains("is locked by"),
+        "{}",
+        text(&second)
+    );
 }
 
 #[test]

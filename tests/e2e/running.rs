@@ -4,7 +4,7 @@
 //! --project`, and by `berth apply` of a plan saved before the other project ran, and none of
 //! these creates anything.
 
-use crate::harness::{docker, expect_code, text, World};
+use crate::harness::{docker, expect_code, flat, text, World};
 
 /// One unrouted service, so the proxy is not involved.
 fn project(name: &str) -> String {
@@ -65,9 +65,9 @@ fn a_project_imitating_a_running_one_is_refused_before_anything_changes() {
 
     let refused = |out: &std::process::Output| {
         expect_code(out, 1);
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stderr = flat(&String::from_utf8_lossy(&out.stderr));
         assert!(
-            stderr.contains("[E0208]")
+            stderr.contains("E0208")
                 && stderr.contains(&format!(
                     "looks like service `api` of the running project `{owner}`"
                 )),

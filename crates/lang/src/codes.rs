@@ -258,6 +258,14 @@ codes! {
     InvalidAccessEntry = "E0213", Error, "an access entry is not a single name",
         "The entries of `access` lists and of the platform's `admins` name people, teams or CI\nidentities: an e-mail address, `@user`, `@org/team`, or a plain name. berth compares them with\nthe actor of an apply and writes them into CODEOWNERS (`berth access codeowners`), where\nwhitespace separates owners and `#` starts a comment. So an entry may not be empty, and may not\ncontain whitespace, control characters or `#`: one entry `\"alice #\"` or `\"a b\"` would otherwise\nbecome something else in CODEOWNERS.";
 
+    // Produced by the `berth` binary about its command line and what it was pointed at.
+    Usage = "E0350", Error, "invalid command-line usage",
+        "The command line asks for something that cannot be: an environment that does not exist\n(`-e prod` for `production`), a project the configuration does not have, or a value in the\nwrong form (`--var NAME=VALUE`). Nothing was read from or written to the cluster. berth exits\nwith 64 (a usage error) and says what it expected; `berth help <command>` lists the\narguments.";
+    Unreadable = "E0351", Error, "a file or directory berth needs cannot be read or written",
+        "berth was pointed at a path it cannot use: the configuration directory does not exist or is\nnot a directory, a var file is not valid TOML, or a file cannot be read or written\n(permissions, a full disk). The message names the path and the operating system's reason.";
+    ApplyFailed = "E0352", Error, "the cluster or the state refused an operation",
+        "An operation on the Docker Engine or on berth's state failed; the message says which and why,\nand the notes list each change that failed with the errors of its tasks.";
+
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",
         "A service that receives traffic through the proxy has no health check. Swarm then considers a\ntask ready as soon as its process starts, so rolling updates can send requests to a task that\ncannot answer yet, and a broken version is never rolled back. Add a `health` block.";

@@ -68,7 +68,7 @@ pub fn summary(errors: usize, warnings: usize) -> String {
 }
 
 fn location(sources: &SourceMap, span: Option<Span>) -> Value {
-    let Some(span) = span else {
+    let Some(span) = span.filter(|s| known(sources, *s)) else {
         return Value::Null;
     };
     let file = sources.get(span.file);
@@ -120,7 +120,7 @@ impl<'a> Report<'a> {
         let mut labels = Vec::new();
         let mut related = Vec::new();
         let mut source = None;
-        if let Some(span) = d.span {
+        if let Some(span) = d.span.filter(|s| known(sources, *s)) {
             let file = sources.get(span.file);
             labels.push(LabeledSpan::new_primary_with_span(
                 (!d.label.is_empty()).then(|| d.label.clone()),
@@ -128,7 +128,7 @@ impl<'a> Report<'a> {
             ));
             source = Some(Source(file));
         }
-        for l in &d.secondary {
+        for l in d.secondary.iter().filter(|l| known(sources, l.span)) {
             if d.span.is_some_and(|s| s.file == l.span.file) {
                 let len = sources.get(l.span.file).text.len();
                 labels.push(LabeledSpan::new_with_span(
@@ -222,6 +222,12 @@ impl SourceCode for Source<'_> {
             read.line_count() + first_line,
         )))
     }
+}
+
+/// Whether a span points into one of these sources: a diagnostic rendered without the
+/// configuration it came from is shown without its snippet rather than not at all.
+fn known(sources: &SourceMap, span: Span) -> bool {
+    (span.file.0 as usize) < sources.len()
 }
 
 fn clamp(span: Span, len: usize) -> (usize, usize) {

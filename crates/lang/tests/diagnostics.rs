@@ -62,10 +62,8 @@ const PLANNER_ONLY_CODES: [Code; 5] = [
     Code::TooManyPreviews,
 ];
 
-/// Codes of planning errors that depend on what the cluster holds or can hold, or on the
-/// planner's caller: no configuration alone produces them. The planner's tests produce each:
-/// `crates/planner/tests/errors.rs` (stack collision, task too large), `plans.rs` (cluster full,
-/// data loss), `edge.rs` (the three edge slot errors) and `model.rs` (a missing digest).
+/// Planning errors no configuration alone produces; `crates/planner/tests/` produces each
+/// (`errors.rs`, `plans.rs`, `edge.rs` for the edge slots, `model.rs` for a missing digest).
 const PLANNING_CODES: [Code; 8] = [
     Code::StackCollision,
     Code::EdgeSlotsExhausted,
@@ -81,10 +79,14 @@ const PLANNING_CODES: [Code; 8] = [
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
 /// of `berth_lang::access` check what each one says.
-const PRODUCED_BY_THE_BINARY: [Code; 3] = [
+const PRODUCED_BY_THE_BINARY: [Code; 6] = [
     Code::ActorRequired,
     Code::NotAnOwnerOrAdmin,
     Code::NotAPlatformAdmin,
+    // Its command line and the paths it is given (`tests/e2e/cli.rs`).
+    Code::Usage,
+    Code::Unreadable,
+    Code::ApplyFailed,
 ];
 
 fn fixtures_root() -> PathBuf {

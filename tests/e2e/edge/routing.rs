@@ -2,7 +2,7 @@
 //! and zero-downtime updates with automatic rollback, seen from a client.
 
 use super::*;
-use crate::harness::{expect_code, inspect, stdout, text};
+use crate::harness::{expect_code, flat, inspect, stdout, text};
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
@@ -283,7 +283,7 @@ fn routes_answer_onboarding_disturbs_nobody_and_updates_drop_no_request() {
         tally.versions
     );
     expect_code(&out, 1);
-    assert!(text(&out).contains("rolled back"), "{}", text(&out));
+    assert!(flat(&text(&out)).contains("rolled back"), "{}", text(&out));
     assert_eq!(
         tally.failed, 0,
         "requests failed during the rollback: {tally:?}"
