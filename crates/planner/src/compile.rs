@@ -827,12 +827,12 @@ pub fn update_config(
 }
 
 /// The monitor window a health check needs: start period + interval x retries, at least 5 s.
+/// The rule is lang's ([`model::Health::monitor_window`]); a window lang refused (E0190) saturates
+/// at the largest duration Swarm stores, so that the planner never panics nor wraps.
 pub fn auto_monitor(health: Option<&model::Health>) -> u64 {
-    let needed = health.map_or(0, |h| {
-        h.start_period_ns
-            .saturating_add(h.interval_ns.saturating_mul(h.retries))
-    });
-    needed.max(DEFAULT_MONITOR_NS)
+    health.map_or(model::MIN_MONITOR_NS, |h| {
+        h.monitor_window().unwrap_or(berth_lang::units::MAX_UNITS)
+    })
 }
 
 fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {

@@ -740,12 +740,10 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
     let timeout_ns = timeout_e
         .and_then(|e| lw.duration(e))
         .unwrap_or(5_000_000_000);
-    let retries = attr(body, "retries")
-        .and_then(|e| lw.int(e, 1, 100))
-        .unwrap_or(3);
-    let start_period_ns = attr(body, "start_period")
-        .and_then(|e| lw.duration(e))
-        .unwrap_or(0);
+    let retries_e = attr(body, "retries");
+    let start_period_e = attr(body, "start_period");
+    let retries = retries_e.and_then(|e| lw.int(e, 1, 100)).unwrap_or(3);
+    let start_period_ns = start_period_e.and_then(|e| lw.duration(e)).unwrap_or(0);
     if !disable && timeout_ns >= interval_ns {
         let span = timeout_e.or(interval_e).map_or(b.kind.span, |e| e.span);
         let mut d = Diagnostic::new(
@@ -764,13 +762,37 @@ fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
         }
         lw.sink.push(d);
     }
-    Some(Health {
+    let health = Health {
         test,
         interval_ns,
         timeout_ns,
         retries,
         start_period_ns,
-    })
+    };
+    if health.monitor_window().is_none() {
+        let span = interval_e
+            .or(start_period_e)
+            .or(retries_e)
+            .map_or(b.kind.span, |e| e.span);
+        let mut d = Diagnostic::new(
+            Code::NumberOverflow,
+            span,
+            format!(
+                "the update's monitor window (start_period + interval x retries = {} + {} x {retries}) is beyond what Swarm can store (about 292 years)",
+                crate::units::format_duration(start_period_ns),
+                crate::units::format_duration(interval_ns),
+            ),
+        )
+        .with_label("too large to watch for")
+        .with_help("write a shorter interval, start period or fewer retries, or set the update's `monitor`");
+        for (e, what) in [(start_period_e, "start period"), (retries_e, "retries")] {
+            if let Some(e) = e.filter(|e| e.span != span) {
+                d = d.with_secondary(e.span, what);
+            }
+        }
+        lw.sink.push(d);
+    }
+    Some(health)
 }
 
 fn policy(
@@ -781,8 +803,10 @@ fn policy(
     default_action: FailureAction,
     base: Option<&UpdatePolicy>,
 ) -> UpdatePolicy {
-    let monitor_default = health.map_or(5_000_000_000, |h| {
-        (h.start_period_ns + h.interval_ns * h.retries).max(5_000_000_000)
+    // A window too large to store was refused where the health check is lowered (E0190); the
+    // model still needs a value, so it saturates at the largest Swarm can store.
+    let monitor_default = health.map_or(MIN_MONITOR_NS, |h| {
+        h.monitor_window().unwrap_or(crate::units::MAX_UNITS)
     });
     let default_order = if host_ports {
         UpdateOrder::StopFirst
