@@ -3,13 +3,15 @@
 //! configs, services with secure, zero-downtime defaults and Traefik labels, and, when a service
 //! is routed, the claim of an edge slot; plus the platform's proxy and its edge slot networks.
 //! It decides nothing about what exists; that is the diff's job. In particular it cannot know
-//! which edge slot is free: it writes [`edge::UNASSIGNED`] and `plan()` assigns the slot.
+//! which edge slot is free: it writes [`crate::swarm::slot::UNASSIGNED`] and `plan()` assigns the
+//! slot.
 
 use crate::docker::*;
-use crate::edge;
 use crate::error::{PlanError, PlanErrors};
-use crate::resource::{berth_labels, label, Address, DeploymentId, Kind, Resource, Spec};
-use crate::resource::{DEFAULT_NETWORK, EDGE_CLAIM, EDGE_NETWORK, PLATFORM_STACK};
+use crate::resource::{berth_labels, claim_address, network_address};
+use crate::resource::{Address, DeploymentId, Kind, Resource, Spec};
+use crate::swarm::{self, defaults, label, slot};
+use crate::swarm::{DEFAULT_NETWORK, EDGE_CLAIM, EDGE_NETWORK, PLATFORM_STACK};
 use crate::units;
 use berth_lang::model::{self, Config, Deployment, Platform};
 use berth_lang::{naming, Span};
@@ -21,10 +23,6 @@ use std::collections::{BTreeMap, BTreeSet};
 /// entry: the compiler hashes it itself.
 pub type Digests = BTreeMap<String, String>;
 
-/// Swarm's own monitor default, and the least berth uses.
-pub const DEFAULT_MONITOR_NS: u64 = 5_000_000_000;
-/// The restart delay Swarm assumes when a spec has none; the proxy sets it explicitly.
-pub const SWARM_RESTART_DELAY_NS: u64 = 5_000_000_000;
 /// File mode of mounted secrets and configs (0444), as `docker stack deploy` uses.
 const FILE_MODE: u32 = 0o444;
 /// The resolver name every TLS route uses.
@@ -74,7 +72,7 @@ pub const DIAL_TIMEOUT: &str = "2s";
 /// What the configuration wants to exist, with what the planner needs to admit it.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
-    /// Routed services and claims carry the placeholder slot [`edge::UNASSIGNED`] until
+    /// Routed services and claims carry the placeholder slot [`slot::UNASSIGNED`](crate::swarm::slot::UNASSIGNED) until
     /// `plan()` assigns one (see [`crate::edge`]).
     pub resources: BTreeMap<Address, Resource>,
     pub deployments: BTreeMap<DeploymentId, DeploymentInfo>,
@@ -411,11 +409,11 @@ impl DeploymentCompiler<'_> {
     /// The claim of an edge slot: a config named like the slot's network, holding the
     /// deployment's id. The slot is a placeholder until `plan()` assigns one.
     fn claim(&mut self) {
-        let address = edge::claim_address(&self.id);
+        let address = claim_address(&self.id);
         let mut labels = self.labels(&address);
-        edge::slot_labels(&mut labels, edge::UNASSIGNED);
+        slot::slot_labels(&mut labels, slot::UNASSIGNED);
         let spec = ConfigSpec {
-            name: edge::network_name(edge::UNASSIGNED),
+            name: slot::network_name(slot::UNASSIGNED),
             labels,
             data: Some(units::base64_encode(self.id.to_string().as_bytes())),
         };
@@ -526,10 +524,10 @@ impl DeploymentCompiler<'_> {
         if !s.routes.is_empty() {
             // The slot's network belongs to the platform: like a shared network, it is expected
             // to exist. The claim comes first, so no two deployments ever share the network.
-            deps.insert(edge::claim_address(&self.id));
-            deps.insert(edge::network_address(edge::UNASSIGNED));
+            deps.insert(claim_address(&self.id));
+            deps.insert(network_address(slot::UNASSIGNED));
             networks.push(NetworkAttachment {
-                target: edge::network_name(edge::UNASSIGNED),
+                target: slot::network_name(slot::UNASSIGNED),
                 aliases: Vec::new(),
             });
         }
@@ -614,8 +612,8 @@ impl DeploymentCompiler<'_> {
         }
         labels.insert("traefik.enable".into(), "true".into());
         labels.insert(
-            edge::TRAEFIK_NETWORK_LABEL.into(),
-            edge::network_name(edge::UNASSIGNED),
+            label::TRAEFIK_NETWORK.into(),
+            slot::network_name(slot::UNASSIGNED),
         );
         for (n, route) in s.routes.iter().enumerate() {
             // The stack and service are DNS labels without `_`, and `-<n>` ends the name, so the
@@ -803,7 +801,7 @@ pub fn update_config(
     rollback: bool,
 ) -> UpdateConfig {
     let monitor = if p.monitor_ns == 0 {
-        auto_monitor(health)
+        swarm::auto_monitor(health)
     } else {
         p.monitor_ns
     };
@@ -824,15 +822,6 @@ pub fn update_config(
         }
         .into(),
     }
-}
-
-/// The monitor window a health check needs: start period + interval x retries, at least 5 s.
-/// The rule is lang's ([`model::Health::monitor_window`]); a window lang refused (E0190) saturates
-/// at the largest duration Swarm stores, so that the planner never panics nor wraps.
-pub fn auto_monitor(health: Option<&model::Health>) -> u64 {
-    health.map_or(model::MIN_MONITOR_NS, |h| {
-        h.monitor_window().unwrap_or(berth_lang::units::MAX_UNITS)
-    })
 }
 
 fn ports(publish: &[model::Publish]) -> Vec<PortConfig> {
@@ -1094,12 +1083,12 @@ pub fn platform_resources(
     let count = platform.proxy.edge_slots;
     let mut networks = Vec::with_capacity(count as usize);
     for slot in 0..count {
-        let text = edge::slot_text(slot, count);
-        let address = edge::network_address(&text);
+        let text = slot::slot_text(slot, count);
+        let address = network_address(&text);
         let mut labels = berth_labels(&address, PLATFORM_STACK);
-        edge::slot_labels(&mut labels, &text);
+        slot::slot_labels(&mut labels, &text);
         let spec = NetworkSpec {
-            name: edge::network_name(&text),
+            name: slot::network_name(&text),
             driver: "overlay".into(),
             internal: false,
             attachable: false,
@@ -1257,10 +1246,10 @@ pub fn platform_resources(
             },
             resources: None,
             restart_policy: Some(RestartPolicy {
-                condition: "any".into(),
-                delay: Some(SWARM_RESTART_DELAY_NS),
-                max_attempts: Some(0),
-                window: Some(0),
+                condition: defaults::RESTART_CONDITION.into(),
+                delay: Some(defaults::RESTART_DELAY_NS),
+                max_attempts: Some(defaults::RESTART_MAX_ATTEMPTS),
+                window: Some(defaults::RESTART_WINDOW_NS),
             }),
             placement: Some(Placement {
                 constraints,
@@ -1278,7 +1267,7 @@ pub fn platform_resources(
             parallelism: 1,
             delay: 0,
             failure_action: "rollback".into(),
-            monitor: DEFAULT_MONITOR_NS,
+            monitor: defaults::MONITOR_NS,
             max_failure_ratio: 0.0,
             order: "stop-first".into(),
         }),
@@ -1286,7 +1275,7 @@ pub fn platform_resources(
             parallelism: 1,
             delay: 0,
             failure_action: "pause".into(),
-            monitor: DEFAULT_MONITOR_NS,
+            monitor: defaults::MONITOR_NS,
             max_failure_ratio: 0.0,
             order: "stop-first".into(),
         }),

@@ -25,6 +25,7 @@ pub mod plan;
 pub mod planfile;
 pub mod render;
 pub mod resource;
+pub mod swarm;
 pub mod units;
 
 pub use admission::{Allocation, AllocationItem};
