@@ -72,12 +72,12 @@ pub const DIAL_TIMEOUT: &str = "2s";
 /// What the configuration wants to exist, with what the planner needs to admit it.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
-    /// Routed services and claims carry the placeholder slot [`slot::UNASSIGNED`](crate::swarm::slot::UNASSIGNED) until
-    /// `plan()` assigns one (see [`crate::edge`]).
+    /// Routed services and claims carry the placeholder slot [`crate::swarm::slot::UNASSIGNED`]
+    /// until `plan()` assigns one (see [`crate::edge`]).
     pub resources: BTreeMap<Address, Resource>,
     pub deployments: BTreeMap<DeploymentId, DeploymentInfo>,
-    /// How many edge slots the platform has (`platform.proxy.edge_slots`); 0 when no platform
-    /// was compiled.
+    /// How many edge slots the platform has (`platform.proxy.edge_slots`), also when only
+    /// deployments were compiled: assigning them a slot needs the count, not the proxy.
     pub edge_slots: u32,
 }
 
@@ -118,6 +118,15 @@ impl RouteInfo {
 }
 
 impl Desired {
+    /// Adds what another compilation produced (the platform's, to the deployments'). The two
+    /// cover different deployments, so nothing is overwritten; the edge slot count is the
+    /// platform's either way.
+    pub fn join(&mut self, other: Desired) {
+        self.resources.extend(other.resources);
+        self.deployments.extend(other.deployments);
+        self.edge_slots = self.edge_slots.max(other.edge_slots);
+    }
+
     pub fn get(&self, address: &Address) -> Option<&Resource> {
         self.resources.get(address)
     }
@@ -130,20 +139,62 @@ impl Desired {
     }
 }
 
-/// Compiles a whole configuration.
+/// Compiles a whole configuration, the platform included.
 pub fn compile_config(config: &Config, digests: &Digests) -> Result<Desired, PlanErrors> {
     compile(&config.deployments, &config.platform, digests)
 }
 
-/// Compiles deployments and the platform. The platform's objects do not depend on the
-/// deployments given; routes are checked for collisions across all deployments given, so pass
-/// every deployment known when possible (the plan's scope decides what changes).
+/// Compiles deployments and the platform: [`compile_deployments`] joined with
+/// [`compile_platform`], what a plan that covers the platform needs. `digests` holds the
+/// deployments' digests and the platform's ([`platform_sources`]).
 pub fn compile(
     deployments: &[Deployment],
     platform: &Platform,
     digests: &Digests,
 ) -> Result<Desired, PlanErrors> {
-    let mut desired = Desired::default();
+    compile_in_scope(deployments, platform, digests, true)
+}
+
+/// Compiles deployments, and the platform only when `with_platform` (the plan's scope includes
+/// it, [`crate::Scope::has_platform`]). Without it, no digest of the platform is needed and the
+/// desired state holds no platform object, so a plan must not cover the platform: the scope
+/// that decided `with_platform` decides both. Route collisions and edge slots still work, from
+/// the deployments and the observed proxy.
+pub fn compile_in_scope(
+    deployments: &[Deployment],
+    platform: &Platform,
+    digests: &Digests,
+    with_platform: bool,
+) -> Result<Desired, PlanErrors> {
+    let mut errors = Vec::new();
+    let mut desired = compile_deployments(deployments, platform, digests).unwrap_or_else(|e| {
+        errors.extend(e.0);
+        Desired::default()
+    });
+    if with_platform {
+        match compile_platform(platform, digests) {
+            Ok(p) => desired.join(p),
+            Err(e) => errors.extend(e.0),
+        }
+    }
+    PlanErrors(errors).into_result(desired)
+}
+
+/// Compiles project environments: per deployment its networks, volumes, content-named secrets
+/// and configs, services and the claim of an edge slot, and its facts (quota, routes). Routes
+/// are checked for collisions across all deployments given, so pass every deployment known
+/// when possible (the plan's scope decides what changes). Of the platform it reads only what the
+/// deployments' specs depend on: whether it has ACME (routers then ask it for certificates)
+/// and how many edge slots it has; none of its files.
+pub fn compile_deployments(
+    deployments: &[Deployment],
+    platform: &Platform,
+    digests: &Digests,
+) -> Result<Desired, PlanErrors> {
+    let mut desired = Desired {
+        edge_slots: platform.proxy.edge_slots,
+        ..Desired::default()
+    };
     let mut errors = Vec::new();
     let mut stacks: BTreeMap<String, DeploymentId> = BTreeMap::new();
     stacks.insert(PLATFORM_STACK.to_string(), DeploymentId::platform());
@@ -193,7 +244,19 @@ pub fn compile(
         );
     }
     check_routes(&desired, &mut errors);
-    desired.edge_slots = platform.proxy.edge_slots;
+    PlanErrors(errors).into_result(desired)
+}
+
+/// Compiles the platform (`platform/proxy`): the proxy, its edge slot networks, and with them
+/// its certificate volume, the ACME CA, custom certificates and the dashboard's users. Its
+/// objects do not depend on any deployment. `digests` needs an entry for each of
+/// [`platform_sources`]; nothing else.
+pub fn compile_platform(platform: &Platform, digests: &Digests) -> Result<Desired, PlanErrors> {
+    let mut errors = Vec::new();
+    let mut desired = Desired {
+        edge_slots: platform.proxy.edge_slots,
+        ..Desired::default()
+    };
     for r in platform_resources(platform, digests, &mut errors) {
         desired.resources.insert(r.address.clone(), r);
     }
@@ -884,6 +947,27 @@ pub fn platform_sources(platform: &Platform) -> Vec<PlatformSource> {
     out
 }
 
+/// Every address the compiler needs a digest for: each deployment's secrets and file-backed
+/// configs, and with a platform its [`platform_sources`]. What a caller that reads no content
+/// (`berth graph`) gives placeholder digests for.
+pub fn digests_needed(deployments: &[Deployment], platform: Option<&Platform>) -> Vec<Address> {
+    let mut out = Vec::new();
+    for d in deployments {
+        let id = DeploymentId::new(&d.project, d.environment, d.pr);
+        out.extend(d.secrets.iter().map(|s| id.address(Kind::Secret, &s.name)));
+        out.extend(
+            d.configs
+                .iter()
+                .filter(|c| matches!(c.source, model::ConfigSource::File(_)))
+                .map(|c| id.address(Kind::Config, &c.name)),
+        );
+    }
+    if let Some(p) = platform {
+        out.extend(platform_sources(p).into_iter().map(|s| s.address));
+    }
+    out
+}
+
 /// Traefik's dynamic configuration (the file provider's file) listing the custom certificates
 /// as the proxy sees them mounted. Paths only: the key material stays in the secrets.
 pub fn tls_file(certificates: &[model::Certificate]) -> String {
@@ -1063,7 +1147,7 @@ fn internal_labels(platform: &Platform, first_slot: Option<&str>) -> Labels {
         "8080".into(),
     );
     if let Some(slot) = first_slot {
-        labels.insert("traefik.swarm.network".into(), slot.to_string());
+        labels.insert(label::TRAEFIK_NETWORK.into(), slot.to_string());
     }
     labels
 }
