@@ -5,7 +5,7 @@
 //! kind (`service.rs`, `health.rs`, `placement.rs`, `route.rs`).
 
 use super::rules;
-use super::schema::RefKind;
+use super::schema::{self, AttrSchema, RefKind};
 use super::scope::{Scope, Target};
 use super::value::{Lower, Val};
 use crate::codes::Code;
@@ -25,6 +25,32 @@ use health::*;
 use placement::*;
 use route::*;
 use service::*;
+
+/// The schema of an attribute whose default or bounds lowering applies: they are written once,
+/// in the schema (and so in `schema/LANGUAGE.md`), never repeated here. Lowering asks only for
+/// attributes the schema declares, on paths every valid fixture runs, so a miss is a bug of
+/// berth's, not of the input.
+#[track_caller]
+pub(crate) fn declared(kind: &str, name: &str) -> &'static AttrSchema {
+    schema::attribute(kind, name)
+        .unwrap_or_else(|| panic!("the schema declares no `{name}` in `{kind}`"))
+}
+
+/// The schema's default of a duration attribute (`health.interval`: `10s`), in nanoseconds.
+#[track_caller]
+pub(crate) fn default_ns(kind: &str, name: &str) -> u64 {
+    declared(kind, name)
+        .default_duration()
+        .unwrap_or_else(|| panic!("the schema states no duration default for `{kind}.{name}`"))
+}
+
+/// The schema's default of a whole-number attribute (`health.retries`: `3`).
+#[track_caller]
+pub(crate) fn default_int(kind: &str, name: &str) -> u64 {
+    declared(kind, name)
+        .default_int()
+        .unwrap_or_else(|| panic!("the schema states no number default for `{kind}.{name}`"))
+}
 
 pub fn attr<'b>(body: &'b Body, name: &str) -> Option<&'b Expr> {
     body.attributes()
@@ -258,8 +284,8 @@ pub(crate) fn quota(lw: &mut Lower, b: &Block) -> Quota {
         limit_cpu: attr(body, "limit_cpu").and_then(|e| lw.cpu(e)),
         limit_memory: attr(body, "limit_memory").and_then(|e| lw.size(e)),
         storage: attr(body, "storage").and_then(|e| lw.size(e)),
-        replicas: attr(body, "replicas").and_then(|e| lw.int(e, 0, u64::MAX)),
-        previews: attr(body, "previews").and_then(|e| lw.int(e, 0, 1000)),
+        replicas: attr(body, "replicas").and_then(|e| lw.int_in(e, declared("quota", "replicas"))),
+        previews: attr(body, "previews").and_then(|e| lw.int_in(e, declared("quota", "previews"))),
         span: Some(b.kind.span),
     }
 }

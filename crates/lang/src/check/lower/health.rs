@@ -65,14 +65,18 @@ pub(super) fn health(lw: &mut Lower, b: &Block) -> Option<Health> {
     let timeout_e = attr(body, "timeout");
     let interval_ns = interval_e
         .and_then(|e| lw.duration(e))
-        .unwrap_or(10_000_000_000);
+        .unwrap_or_else(|| default_ns("health", "interval"));
     let timeout_ns = timeout_e
         .and_then(|e| lw.duration(e))
-        .unwrap_or(5_000_000_000);
+        .unwrap_or_else(|| default_ns("health", "timeout"));
     let retries_e = attr(body, "retries");
     let start_period_e = attr(body, "start_period");
-    let retries = retries_e.and_then(|e| lw.int(e, 1, 100)).unwrap_or(3);
-    let start_period_ns = start_period_e.and_then(|e| lw.duration(e)).unwrap_or(0);
+    let retries = retries_e
+        .and_then(|e| lw.int_in(e, declared("health", "retries")))
+        .unwrap_or_else(|| default_int("health", "retries"));
+    let start_period_ns = start_period_e
+        .and_then(|e| lw.duration(e))
+        .unwrap_or_else(|| default_ns("health", "start_period"));
     if !disable && timeout_ns >= interval_ns {
         let span = timeout_e.or(interval_e).map_or(b.kind.span, |e| e.span);
         let mut d = Diagnostic::new(
@@ -142,17 +146,23 @@ pub(super) fn policy(
     } else {
         UpdateOrder::StartFirst
     };
+    // The update block's defaults, or the rollback block's (the same numbers, stated for each).
+    let kind = if base.is_some() { "rollback" } else { "update" };
     let mut p = UpdatePolicy {
-        parallelism: 1,
-        delay_ns: 0,
+        parallelism: default_int(kind, "parallelism"),
+        delay_ns: default_ns(kind, "delay"),
         order: base.map_or(default_order, |u| u.order),
         failure_action: default_action,
         monitor_ns: base.map_or(monitor_default, |u| u.monitor_ns),
-        max_failure_ratio: 0.0,
+        max_failure_ratio: declared(kind, "max_failure_ratio")
+            .default_float()
+            .unwrap_or_default(),
     };
     let Some(b) = b else { return p };
     let body = &b.body;
-    if let Some(v) = attr(body, "parallelism").and_then(|e| lw.int(e, 0, u64::MAX)) {
+    if let Some(v) =
+        attr(body, "parallelism").and_then(|e| lw.int_in(e, declared(kind, "parallelism")))
+    {
         p.parallelism = v;
     }
     if let Some(v) = attr(body, "delay").and_then(|e| lw.duration(e)) {
@@ -181,12 +191,15 @@ pub(super) fn policy(
     if let Some(v) = attr(body, "monitor").and_then(|e| lw.duration(e)) {
         p.monitor_ns = v;
     }
-    if let Some(v) = attr(body, "max_failure_ratio").and_then(|e| lw.float(e, 0.0, 1.0)) {
+    if let Some(v) = attr(body, "max_failure_ratio")
+        .and_then(|e| lw.float_in(e, declared(kind, "max_failure_ratio")))
+    {
         p.max_failure_ratio = v;
     }
     p
 }
 
+/// The restart policy of a `restart` block, or of none (`body` empty): the schema's defaults.
 pub(super) fn restart(lw: &mut Lower, body: &Body) -> RestartPolicy {
     let condition =
         match attr(body, "condition").and_then(|e| lw.choice(e, &["any", "on-failure", "none"])) {
@@ -198,8 +211,9 @@ pub(super) fn restart(lw: &mut Lower, body: &Body) -> RestartPolicy {
         condition,
         delay_ns: attr(body, "delay")
             .and_then(|e| lw.duration(e))
-            .unwrap_or(5_000_000_000),
-        max_attempts: attr(body, "max_attempts").and_then(|e| lw.int(e, 0, u64::MAX)),
+            .unwrap_or_else(|| default_ns("restart", "delay")),
+        max_attempts: attr(body, "max_attempts")
+            .and_then(|e| lw.int_in(e, declared("restart", "max_attempts"))),
         window_ns: attr(body, "window").and_then(|e| lw.duration(e)),
     }
 }

@@ -24,7 +24,7 @@ pub(super) fn placement(lw: &mut Lower, body: &Body) -> Placement {
         constraints,
         spread,
         max_replicas_per_node: attr(body, "max_replicas_per_node")
-            .and_then(|e| lw.int(e, 1, u64::MAX)),
+            .and_then(|e| lw.int_in(e, declared("placement", "max_replicas_per_node"))),
     }
 }
 

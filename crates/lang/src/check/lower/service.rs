@@ -14,7 +14,7 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
     let global =
         attr(body, "mode").and_then(|e| lw.choice(e, &["replicated", "global"])) == Some("global");
     let replicas_expr = attr(body, "replicas");
-    let replicas = replicas_expr.and_then(|e| lw.int(e, 0, 10_000));
+    let replicas = replicas_expr.and_then(|e| lw.int_in(e, declared("service", "replicas")));
     if global {
         if let Some(e) = replicas_expr {
             lw.sink.push(
@@ -32,7 +32,7 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
         ServiceMode::Global
     } else {
         ServiceMode::Replicated {
-            replicas: replicas.unwrap_or(1),
+            replicas: replicas.unwrap_or_else(|| default_int("service", "replicas")),
         }
     };
     let list = |lw: &mut Lower, n: &str| {
@@ -182,14 +182,10 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
         FailureAction::Pause,
         Some(&update),
     );
-    let restart = block(body, "restart")
-        .map(|r| restart(lw, &r.body))
-        .unwrap_or(RestartPolicy {
-            condition: RestartCondition::Any,
-            delay_ns: 5_000_000_000,
-            max_attempts: None,
-            window_ns: None,
-        });
+    let restart = match block(body, "restart") {
+        Some(r) => restart(lw, &r.body),
+        None => restart(lw, &Body::default()),
+    };
     let placement = block(body, "placement")
         .map(|p| placement(lw, &p.body))
         .unwrap_or_default();
@@ -325,7 +321,8 @@ pub(super) fn resources(lw: &mut Lower, service: &str, b: &Block) -> Resources {
             out.limits.memory_bytes = lw.size(e);
             spans.insert("limit memory", e.span);
         }
-        out.limits.pids = attr(&l.body, "pids").and_then(|e| lw.int(e, 1, u64::MAX));
+        out.limits.pids =
+            attr(&l.body, "pids").and_then(|e| lw.int_in(e, declared("limits", "pids")));
     }
     if let Some(r) = block(&b.body, "reservations") {
         if let Some(e) = attr(&r.body, "cpu") {
