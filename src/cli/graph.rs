@@ -2,6 +2,7 @@
 
 use super::session::{Failure, Selection, Session};
 use super::ConfigArgs;
+use berth_planner::ProxyPresence;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -13,33 +14,24 @@ pub struct GraphArgs {
     pub selection: Selection,
 }
 
+/// The graph covers what a plan of the same selection from recorded state covers (the scope
+/// rule, without a read of the cluster): the whole configuration draws the platform when it has
+/// one or routes anything, a selection draws its deployments. A graph shows objects and their
+/// edges, never contents, so drawing one reads no secret, certificate or key: every address the
+/// compiler needs a digest for gets the same placeholder.
 pub fn run(args: &GraphArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.config, &args.selection)?;
-    let desired = session.desired(&placeholder_digests(&session), true)?;
+    let platform = session
+        .scope(&args.selection, ProxyPresence::Unknown)
+        .has_platform();
+    let deployments: Vec<_> = session.selected.values().cloned().collect();
+    let placeholder = "0".repeat(64);
+    let digests =
+        berth_planner::digests_needed(&deployments, platform.then_some(&session.config.platform))
+            .into_iter()
+            .map(|a| (a.to_string(), placeholder.clone()))
+            .collect();
+    let desired = session.desired(&digests, platform)?;
     print!("{}", berth_planner::dot(&desired));
     Ok(ExitCode::SUCCESS)
-}
-
-/// A graph shows objects and their edges, never contents, so drawing one reads no secret or
-/// certificate: every secret and file-backed config gets the same placeholder digest.
-fn placeholder_digests(session: &Session) -> berth_planner::Digests {
-    use berth_lang::model::ConfigSource;
-    let placeholder = "0".repeat(64);
-    let mut out = berth_planner::Digests::new();
-    for (id, d) in &session.selected {
-        for s in &d.secrets {
-            out.insert(format!("{id}/secret.{}", s.name), placeholder.clone());
-        }
-        for c in d
-            .configs
-            .iter()
-            .filter(|c| matches!(c.source, ConfigSource::File(_)))
-        {
-            out.insert(format!("{id}/config.{}", c.name), placeholder.clone());
-        }
-    }
-    for s in berth_planner::platform_sources(&session.config.platform) {
-        out.insert(s.address.to_string(), placeholder.clone());
-    }
-    out
 }

@@ -159,21 +159,17 @@ impl Session {
         Ok((digests, payloads))
     }
 
-    /// The desired state. Without the platform in scope, its file-backed objects (read only
-    /// when it is) are left out: the proxy is then neither planned nor changed.
+    /// The desired state: the selected deployments, and the platform only when it is in scope
+    /// (`platform`, from the same scope as [`Session::payloads`]), so that its digests are
+    /// needed only then.
     pub fn desired(
         &self,
         digests: &berth_planner::Digests,
         platform: bool,
     ) -> Result<Desired, Failure> {
         let deployments: Vec<Deployment> = self.selected.values().cloned().collect();
-        let mut p = self.config.platform.clone();
-        if !platform {
-            p.acme_ca_certificate = None;
-            p.certificates.clear();
-            p.proxy.dashboard_users = None;
-        }
-        berth_planner::compile(&deployments, &p, digests).map_err(|e| self.plan_failure(&e))
+        berth_planner::compile_in_scope(&deployments, &self.config.platform, digests, platform)
+            .map_err(|e| self.plan_failure(&e))
     }
 
     /// Plans; the planner's errors are shown against this configuration's sources.

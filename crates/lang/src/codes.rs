@@ -258,6 +258,10 @@ codes! {
     InvalidAccessEntry = "E0213", Error, "an access entry is not a single name",
         "The entries of `access` lists and of the platform's `admins` name people, teams or CI\nidentities: an e-mail address, `@user`, `@org/team`, or a plain name. berth compares them with\nthe actor of an apply and writes them into CODEOWNERS (`berth access codeowners`), where\nwhitespace separates owners and `#` starts a comment. So an entry may not be empty, and may not\ncontain whitespace, control characters or `#`: one entry `\"alice #\"` or `\"a b\"` would otherwise\nbecome something else in CODEOWNERS.";
 
+    // Numbers too large for what berth computes from them.
+    NumberOverflow = "E0190", Error, "a number too large for what berth computes from it",
+        "berth computes some values from the numbers a configuration gives: the window a rolling update\nwatches each new task (a health check's `start_period` plus `interval` x `retries`, when\n`monitor` is not set). Swarm stores durations as signed 64-bit nanoseconds (about 292 years), so\na result beyond that cannot be sent. berth refuses it instead of wrapping it around to a short or\nnegative window. Write smaller values, or set the update's `monitor` yourself.";
+
     // Produced by the `berth` binary about its command line and what it was pointed at.
     Usage = "E0350", Error, "invalid command-line usage",
         "The command line asks for something that cannot be: an environment that does not exist\n(`-e prod` for `production`), a project the configuration does not have, or a value in the\nwrong form (`--var NAME=VALUE`). Nothing was read from or written to the cluster. berth exits\nwith 64 (a usage error) and says what it expected; `berth help <command>` lists the\narguments.";

@@ -437,6 +437,25 @@ pub struct Health {
     pub start_period_ns: u64,
 }
 
+/// The least monitor window berth gives a rolling update, health check or not: 5 s, what Swarm
+/// itself watches a new task for when a spec gives no monitor.
+pub const MIN_MONITOR_NS: u64 = 5_000_000_000;
+
+impl Health {
+    /// How long a rolling update must watch a new task so that this health check could first
+    /// report it unhealthy: `start_period + interval x retries`, at least [`MIN_MONITOR_NS`]. This
+    /// is the one home of the rule (lowering's default and the planner's reading of a zero
+    /// `monitor` both call it). `None` when the window is beyond what Swarm can store
+    /// ([`crate::units::MAX_UNITS`]); the checker refuses that configuration (E0190).
+    pub fn monitor_window(&self) -> Option<u64> {
+        let window = self
+            .interval_ns
+            .checked_mul(self.retries)?
+            .checked_add(self.start_period_ns)?;
+        (window <= crate::units::MAX_UNITS).then_some(window.max(MIN_MONITOR_NS))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum UpdateOrder {

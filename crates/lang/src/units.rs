@@ -8,6 +8,10 @@ use nom::multi::many1;
 use nom::sequence::{pair, tuple};
 use nom::IResult;
 
+/// The largest duration or size berth accepts or computes: Swarm stores both as signed 64-bit
+/// integers (nanoseconds, bytes), so anything above would be refused or wrap in the engine.
+pub const MAX_UNITS: u64 = i64::MAX as u64;
+
 /// Why a unit literal was refused; rendered into the diagnostic's message and help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
@@ -76,7 +80,7 @@ pub fn size(text: &str) -> Result<u64, UnitError> {
         other => return Err(UnitError::UnknownSizeUnit(other.to_string())),
     };
     let bytes = n * factor as f64;
-    if bytes > u64::MAX as f64 / 2.0 {
+    if bytes >= MAX_UNITS as f64 {
         return Err(UnitError::Overflow);
     }
     if bytes.fract() != 0.0 {
@@ -112,7 +116,7 @@ pub fn duration(text: &str) -> Result<u64, UnitError> {
         let n: f64 = num.parse().map_err(|_| UnitError::Malformed)?;
         total += n * factor;
     }
-    if total > u64::MAX as f64 / 2.0 {
+    if total >= MAX_UNITS as f64 {
         return Err(UnitError::Overflow);
     }
     Ok(total.round() as u64)

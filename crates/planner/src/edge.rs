@@ -33,73 +33,18 @@
 //! when N > 100. Raising N past 100 therefore renames every slot (and moves every project once).
 
 use crate::compile::Desired;
-use crate::docker::Labels;
 use crate::error::{PlanError, PlanErrors};
 use crate::observed::Observed;
-use crate::resource::{label, Address, DeploymentId, Kind, Spec, EDGE_CLAIM, PLATFORM_STACK};
+use crate::resource::{label, Address, DeploymentId, Kind, Spec};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The slot text compiled specs carry until a slot is assigned.
-pub const UNASSIGNED: &str = "unassigned";
-
-/// The label Traefik reads to know which network reaches a service.
-pub const TRAEFIK_NETWORK_LABEL: &str = "traefik.swarm.network";
-
-/// Digits of a slot number: two, three when there are more than 100 slots.
-pub fn width(count: u32) -> usize {
-    if count > 100 {
-        3
-    } else {
-        2
-    }
-}
-
-/// A slot number as names and labels write it: `03` (or `003` with more than 100 slots).
-pub fn slot_text(slot: u32, count: u32) -> String {
-    format!("{slot:0width$}", width = width(count))
-}
-
-/// The short name of a slot's network within the platform: `edge-03`.
-pub fn network_short_name(slot_text: &str) -> String {
-    format!("edge-{slot_text}")
-}
-
-/// The Swarm name of a slot's network, which is also the name of the config claiming it:
-/// `platform_edge-03`.
-pub fn network_name(slot_text: &str) -> String {
-    format!("{PLATFORM_STACK}_{}", network_short_name(slot_text))
-}
-
-/// The address of a slot's network: `platform/proxy/network.edge-03`.
-pub fn network_address(slot_text: &str) -> Address {
-    DeploymentId::platform().address(Kind::Network, &network_short_name(slot_text))
-}
-
-/// The address of a deployment's claim: `shop/production/config.edge-slot`.
-pub fn claim_address(deployment: &DeploymentId) -> Address {
-    deployment.address(Kind::Config, EDGE_CLAIM)
-}
-
-/// Whether an address is a deployment's claim.
-pub fn is_claim(address: &Address) -> bool {
-    address.kind == Kind::Config && address.name == EDGE_CLAIM
-}
-
-/// The slot text of a slot network's or claim's Swarm name (`platform_edge-03` → `03`).
-pub fn slot_text_of(name: &str) -> Option<&str> {
-    name.strip_prefix(PLATFORM_STACK)?
-        .strip_prefix("_edge-")
-        .filter(|t| !t.is_empty())
-}
-
-/// The slot number of a slot network's or claim's Swarm name (`platform_edge-03` → 3).
-pub fn slot_of(name: &str) -> Option<u32> {
-    let text = slot_text_of(name)?;
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
+// Slot names are the bottom layer's, the slot addresses the resource model's; they are
+// re-exported here, where callers (apply, the renderers) have always found them.
+pub use crate::resource::{claim_address, is_claim, network_address};
+pub use crate::swarm::label::TRAEFIK_NETWORK as TRAEFIK_NETWORK_LABEL;
+pub use crate::swarm::slot::{
+    network_name, network_short_name, slot_of, slot_text, slot_text_of, width, UNASSIGNED,
+};
 
 /// The slot a claim (or slot network) records: its `berth.edge-slot` label, else its name.
 pub fn recorded_slot(spec: &Spec) -> Option<u32> {
@@ -156,11 +101,6 @@ pub fn rewrite_slot_dependencies(depends_on: &mut [Address], from: &str, to: &st
         }
     }
     depends_on.sort();
-}
-
-/// The labels of a slot network or claim, besides berth's own.
-pub(crate) fn slot_labels(labels: &mut Labels, slot_text: &str) {
-    labels.insert(label::EDGE_SLOT.into(), slot_text.to_string());
 }
 
 /// Who holds or uses each slot in the observed state.
@@ -400,7 +340,7 @@ pub fn resolve(desired: &Desired, observed: &Observed) -> Result<Desired, PlanEr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::docker::{ConfigSpec, NetworkAttachment, ServiceSpec};
+    use crate::docker::{ConfigSpec, Labels, NetworkAttachment, ServiceSpec};
 
     #[test]
     fn names_and_widths() {

@@ -25,10 +25,14 @@ pub mod plan;
 pub mod planfile;
 pub mod render;
 pub mod resource;
+pub mod swarm;
 pub mod units;
 
 pub use admission::{Allocation, AllocationItem};
-pub use compile::{compile, compile_config, platform_sources, Desired, Digests, PlatformSource};
+pub use compile::{
+    compile, compile_config, compile_deployments, compile_in_scope, compile_platform,
+    digests_needed, platform_sources, Desired, Digests, PlatformSource,
+};
 pub use diff::{plan, Coverage, PlanOptions, ProxyPresence, Scope};
 pub use edge::{rewrite_slot, EdgeSlots};
 pub use error::{Measure, PlanError, PlanErrors};

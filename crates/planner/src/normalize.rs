@@ -18,12 +18,10 @@
 //! - Networks: the overlay driver's `vxlanid_list` option is dropped; the IPAM Swarm allocated is
 //!   ignored unless the configuration declares one. Volumes: an empty driver is `local`.
 
-use crate::compile::DEFAULT_MONITOR_NS;
 use crate::docker::*;
-use crate::resource::{label, Spec};
+use crate::resource::Spec;
+use crate::swarm::{defaults, label};
 use std::collections::BTreeMap;
-
-const SWARM_RESTART_DELAY_NS: u64 = 5_000_000_000;
 
 /// Normalises a spec in place. `network_name` maps a network ID to its name.
 pub fn spec(spec: &mut Spec, network_name: &dyn Fn(&str) -> Option<String>) {
@@ -163,14 +161,14 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
 
     let rp = t.restart_policy.get_or_insert_with(Default::default);
     if rp.condition.is_empty() {
-        rp.condition = "any".into();
+        rp.condition = defaults::RESTART_CONDITION.into();
     }
-    rp.delay.get_or_insert(SWARM_RESTART_DELAY_NS);
+    rp.delay.get_or_insert(defaults::RESTART_DELAY_NS);
     if rp.max_attempts.is_none() {
-        rp.max_attempts = Some(0);
+        rp.max_attempts = Some(defaults::RESTART_MAX_ATTEMPTS);
     }
     if rp.window.is_none() {
-        rp.window = Some(0);
+        rp.window = Some(defaults::RESTART_WINDOW_NS);
     }
 
     if let Some(p) = &mut t.placement {
@@ -191,38 +189,40 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
     t.networks.sort();
 
     if let Some(r) = &mut s.mode.replicated {
-        r.replicas.get_or_insert(1);
+        r.replicas.get_or_insert(defaults::REPLICAS);
     }
     if s.mode.replicated.is_none() && s.mode.global.is_none() {
-        s.mode.replicated = Some(Replicated { replicas: Some(1) });
+        s.mode.replicated = Some(Replicated {
+            replicas: Some(defaults::REPLICAS),
+        });
     }
 
     for u in [&mut s.update_config, &mut s.rollback_config] {
         let u = u.get_or_insert_with(|| UpdateConfig {
-            parallelism: 1,
+            parallelism: defaults::UPDATE_PARALLELISM,
             ..UpdateConfig::default()
         });
         if u.failure_action.is_empty() {
-            u.failure_action = "pause".into();
+            u.failure_action = defaults::UPDATE_FAILURE_ACTION.into();
         }
         if u.monitor == 0 {
-            u.monitor = DEFAULT_MONITOR_NS;
+            u.monitor = defaults::MONITOR_NS;
         }
         if u.order.is_empty() {
-            u.order = "stop-first".into();
+            u.order = defaults::UPDATE_ORDER.into();
         }
     }
 
     let e = s.endpoint_spec.get_or_insert_with(Default::default);
     if e.mode.is_empty() {
-        e.mode = "vip".into();
+        e.mode = defaults::ENDPOINT_MODE.into();
     }
     for p in &mut e.ports {
         if p.protocol.is_empty() {
-            p.protocol = "tcp".into();
+            p.protocol = defaults::PORT_PROTOCOL.into();
         }
         if p.publish_mode.is_empty() {
-            p.publish_mode = "ingress".into();
+            p.publish_mode = defaults::PUBLISH_MODE.into();
         }
         if p.published_port == Some(0) {
             p.published_port = None;

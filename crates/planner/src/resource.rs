@@ -11,39 +11,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::str::FromStr;
 
-/// Label keys berth puts on every object it creates.
-pub mod label {
-    pub const MANAGED: &str = "berth.managed";
-    pub const PROJECT: &str = "berth.project";
-    pub const ENVIRONMENT: &str = "berth.environment";
-    pub const ADDRESS: &str = "berth.address";
-    /// The sha256 of a secret's or config's content.
-    pub const DIGEST: &str = "berth.digest";
-    /// A volume's declared size in bytes, as the storage quota counts it.
-    pub const SIZE: &str = "berth.size";
-    /// `docker stack ls` and `docker stack ps` group objects by this label.
-    pub const STACK: &str = "com.docker.stack.namespace";
-    /// The seed's network labels.
-    pub const PROJECT_ID: &str = "project.id";
-    pub const PROJECT_ENVIRONMENT: &str = "project.environment";
-    /// The number of an edge slot (zero-padded, `03`), on the slot's network and on the claim
-    /// that holds it.
-    pub const EDGE_SLOT: &str = "berth.edge-slot";
-}
-
-/// The project and environment of the platform's own objects: `platform/proxy/...`.
-pub const PLATFORM_PROJECT: &str = "platform";
-pub const PLATFORM_ENV: &str = "proxy";
-/// The stack namespace of the platform's objects (`platform_traefik`); `platform` is a reserved
-/// word of the language, so no project can have this stack.
-pub const PLATFORM_STACK: &str = "platform";
-/// A network name berth reserves: it named each deployment's proxy network before edge slots,
-/// and a project network called `edge` would be mistaken for one.
-pub const EDGE_NETWORK: &str = "edge";
-/// The name of each routed deployment's claim of an edge slot: `<deployment>/config.edge-slot`.
-pub const EDGE_CLAIM: &str = "edge-slot";
-/// The name of each deployment's implicit network.
-pub const DEFAULT_NETWORK: &str = "default";
+// berth's label keys and the platform's and deployments' reserved names live in the bottom
+// layer; they are re-exported here, where callers have always found them.
+use crate::swarm::slot;
+pub use crate::swarm::{
+    label, DEFAULT_NETWORK, EDGE_CLAIM, EDGE_NETWORK, PLATFORM_ENV, PLATFORM_PROJECT,
+    PLATFORM_STACK,
+};
 
 /// One project environment, the unit of planning: `shop/production`, `shop/preview-123`, or the
 /// platform, `platform/proxy`.
@@ -183,6 +157,21 @@ impl Address {
     pub fn proxy() -> Address {
         DeploymentId::platform().address(Kind::Service, "traefik")
     }
+}
+
+/// The address of an edge slot's network: `platform/proxy/network.edge-03`.
+pub fn network_address(slot_text: &str) -> Address {
+    DeploymentId::platform().address(Kind::Network, &slot::network_short_name(slot_text))
+}
+
+/// The address of a deployment's claim of an edge slot: `shop/production/config.edge-slot`.
+pub fn claim_address(deployment: &DeploymentId) -> Address {
+    deployment.address(Kind::Config, EDGE_CLAIM)
+}
+
+/// Whether an address is a deployment's claim of an edge slot.
+pub fn is_claim(address: &Address) -> bool {
+    address.kind == Kind::Config && address.name == EDGE_CLAIM
 }
 
 impl fmt::Display for Address {

@@ -709,7 +709,8 @@ pub fn totals(deployments: &[Deployment], sink: &mut Sink) {
                     // A global service counts one task per node; berth counts it once here and the
                     // planner counts nodes.
                     let tasks = s.replicas().unwrap_or(1) as u128;
-                    env_total += tasks * per_task(s).unwrap_or(0) as u128;
+                    env_total = env_total
+                        .saturating_add(tasks.saturating_mul(per_task(s).unwrap_or(0) as u128));
                 }
                 let w = weight(d) as u128;
                 if env_total > 0 {
@@ -717,13 +718,17 @@ pub fn totals(deployments: &[Deployment], sink: &mut Sink) {
                         format!(
                             "{} {} x {w}",
                             d.environment,
-                            quota_value(name, env_total as u64)
+                            quota_value(name, env_total.min(u64::MAX as u128) as u64)
                         )
                     } else {
-                        format!("{} {}", d.environment, quota_value(name, env_total as u64))
+                        format!(
+                            "{} {}",
+                            d.environment,
+                            quota_value(name, env_total.min(u64::MAX as u128) as u64)
+                        )
                     });
                 }
-                total += env_total * w;
+                total = total.saturating_add(env_total.saturating_mul(w));
             }
             if total > granted as u128 {
                 let mut diag = Diagnostic::new(
@@ -751,10 +756,10 @@ pub fn totals(deployments: &[Deployment], sink: &mut Sink) {
                         .iter()
                         .filter_map(|v| v.size)
                         .map(u128::from)
-                        .sum::<u128>()
-                        * weight(d) as u128
+                        .fold(0, u128::saturating_add)
+                        .saturating_mul(weight(d) as u128)
                 })
-                .sum();
+                .fold(0, u128::saturating_add);
             if total > granted as u128 {
                 let mut diag = Diagnostic::new(
                     Code::AboveGrant,

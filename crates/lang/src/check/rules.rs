@@ -496,7 +496,12 @@ pub fn quotas(d: &Deployment, sink: &mut Sink) {
     let Some(qspan) = q.span else { return };
     let at = |s: &Service| s.span;
     let env = d.environment;
-    let replicas: u64 = d.services.iter().filter_map(Service::replicas).sum();
+    // Sums saturate: a total beyond u64 is above any quota, and must not panic or wrap.
+    let replicas: u64 = d
+        .services
+        .iter()
+        .filter_map(Service::replicas)
+        .fold(0, u64::saturating_add);
     if let Some(max) = q.replicas {
         if replicas > max {
             let mut diag = Diagnostic::new(
@@ -571,7 +576,11 @@ pub fn quotas(d: &Deployment, sink: &mut Sink) {
         }
     }
     if let Some(max) = q.storage {
-        let total: u64 = d.volumes.iter().filter_map(|v| v.size).sum();
+        let total: u64 = d
+            .volumes
+            .iter()
+            .filter_map(|v| v.size)
+            .fold(0, u64::saturating_add);
         if total > max {
             let top = d
                 .volumes

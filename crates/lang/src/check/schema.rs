@@ -519,3 +519,90 @@ impl BlockSchema {
         self.attrs.iter().find(|a| a.name == name)
     }
 }
+
+/// The schema of attribute `name` of block `kind`. Lowering reads defaults and bounds from
+/// here, so that each is written once (and shown in `schema/LANGUAGE.md` as it is applied).
+pub fn attribute(kind: &str, name: &str) -> Option<&'static AttrSchema> {
+    block(kind)?.attr(name)
+}
+
+impl AttrSchema {
+    /// The bounds of a whole-number attribute; any `u64` for another type.
+    pub fn int_bounds(&self) -> (u64, u64) {
+        match self.ty {
+            Ty::Int(lo, hi) => (lo, hi),
+            _ => (0, u64::MAX),
+        }
+    }
+
+    /// The bounds of a number attribute; any finite number for another type.
+    pub fn float_bounds(&self) -> (f64, f64) {
+        match self.ty {
+            Ty::Float(lo, hi) => (lo, hi),
+            _ => (f64::MIN, f64::MAX),
+        }
+    }
+
+    /// The default of a duration attribute in nanoseconds, when the schema states one as a
+    /// duration literal (`10s`); not when it is a rule (`start_period + interval x retries`).
+    pub fn default_duration(&self) -> Option<u64> {
+        match self.ty {
+            Ty::Duration => crate::units::duration(self.default).ok(),
+            _ => None,
+        }
+    }
+
+    /// The default of a number attribute, when the schema states one as a number.
+    pub fn default_float(&self) -> Option<f64> {
+        match self.ty {
+            Ty::Float(..) => self.default.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The default of a whole-number attribute, when the schema states one as a number.
+    pub fn default_int(&self) -> Option<u64> {
+        match self.ty {
+            Ty::Int(..) => self.default.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stated_defaults_are_within_their_bounds_and_parse() {
+        for b in BLOCKS {
+            for a in b.attrs {
+                if let (Ty::Int(lo, hi), Some(n)) = (a.ty, a.default_int()) {
+                    assert!((lo..=hi).contains(&n), "{}.{}", b.kind, a.name);
+                }
+                // A duration default that starts with a digit is a literal and must parse.
+                if a.ty == Ty::Duration && a.default.starts_with(|c: char| c.is_ascii_digit()) {
+                    assert!(a.default_duration().is_some(), "{}.{}", b.kind, a.name);
+                }
+            }
+        }
+        let interval = attribute("health", "interval").unwrap();
+        assert_eq!(interval.default_duration(), Some(10_000_000_000));
+        assert_eq!(
+            attribute("health", "retries").unwrap().int_bounds(),
+            (1, 100)
+        );
+        assert!(attribute("health", "nothing").is_none());
+    }
+
+    #[test]
+    fn the_monitor_rule_states_the_models_minimum() {
+        let monitor = attribute("update", "monitor").unwrap();
+        let least = crate::units::format_duration(crate::model::MIN_MONITOR_NS);
+        assert!(
+            monitor.default.ends_with(&format!("at least {least}")),
+            "{}",
+            monitor.default
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Lowering of single values: variables substituted, references resolved, and the result checked
 //! against the type the attribute expects. Every problem is reported with the span of the value.
 
-use super::schema::{RefKind, Ty};
+use super::schema::{AttrSchema, RefKind, Ty};
 use super::scope::{Scope, Target};
 use crate::codes::Code;
 use crate::diagnostic::{Diagnostic, Sink};
@@ -268,6 +268,18 @@ impl Lower<'_, '_> {
             return None;
         }
         Some(n as u64)
+    }
+
+    /// A whole number within the bounds the schema gives the attribute.
+    pub fn int_in(&mut self, expr: &Expr, schema: &AttrSchema) -> Option<u64> {
+        let (lo, hi) = schema.int_bounds();
+        self.int(expr, lo, hi)
+    }
+
+    /// A number within the bounds the schema gives the attribute.
+    pub fn float_in(&mut self, expr: &Expr, schema: &AttrSchema) -> Option<f64> {
+        let (lo, hi) = schema.float_bounds();
+        self.float(expr, lo, hi)
     }
 
     pub fn float(&mut self, expr: &Expr, lo: f64, hi: f64) -> Option<f64> {
