@@ -32,19 +32,6 @@ pub enum Outcome {
     NotAnswering { reason: String },
 }
 
-/// Where the proxy listens: the engine's host (loopback for a local socket).
-pub fn proxy_host() -> String {
-    match std::env::var("DOCKER_HOST") {
-        Ok(h) if h.starts_with("tcp://") => h
-            .trim_start_matches("tcp://")
-            .split(':')
-            .next()
-            .unwrap_or("127.0.0.1")
-            .to_string(),
-        _ => "127.0.0.1".into(),
-    }
-}
-
 /// Checks one route until it answers (with its ACME certificate, for a route that asks for
 /// one) or `timeout` passes (bounded: one request every 250 ms).
 pub async fn route(
