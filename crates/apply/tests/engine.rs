@@ -100,3 +100,46 @@ async fn an_engine_that_does_not_answer_times_out_per_request() {
     assert_eq!(err.status, None);
     assert!(err.message.contains("no answer within"), "{err}");
 }
+
+/// A CA and a client certificate signed by it, in the names `DOCKER_CERT_PATH` holds.
+fn client_certificates(dir: &std::path::Path) {
+    use berth_testkit::certs;
+    std::fs::create_dir_all(dir).unwrap();
+    certs::ca(dir, "ca", "berth-test-ca")
+        .and_then(|_| certs::signed(dir, "ca", "cert", certs::CLIENT_EXTENSIONS))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(dir.join("cert.key"), dir.join("key.pem")).unwrap();
+}
+
+#[test]
+fn a_tls_endpoint_loads_its_certificates_when_made_and_refuses_a_key_that_does_not_match() {
+    let dir = std::env::temp_dir().join(format!("berth-apply-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    client_certificates(&dir);
+    let settings = |certs: &std::path::Path| Settings {
+        docker_host: Some("tcp://127.0.0.1:2376".into()),
+        tls_verify: true,
+        cert_path: Some(certs.to_path_buf()),
+        home: None,
+    };
+    let endpoint = EngineEndpoint::from_settings(&settings(&dir)).unwrap();
+    assert!(matches!(
+        &endpoint.transport,
+        berth_apply::endpoint::Transport::Tls { addr, .. } if addr == "127.0.0.1:2376"
+    ));
+    assert_eq!(endpoint.proxy_host(), "127.0.0.1");
+
+    // A key of another certificate: refused when the endpoint is made, not on first use.
+    let other = dir.join("other");
+    client_certificates(&other);
+    std::fs::copy(other.join("key.pem"), dir.join("key.pem")).unwrap();
+    let refused = EngineEndpoint::from_settings(&settings(&dir));
+    std::fs::remove_dir_all(&dir).unwrap();
+    match refused {
+        Err(berth_apply::ApplyError::Unreachable { message, hint, .. }) => {
+            assert!(message.contains("client certificate"), "{message}");
+            assert!(hint.contains("DOCKER_CERT_PATH"), "{hint}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+}
