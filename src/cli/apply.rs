@@ -264,7 +264,7 @@ pub fn execute_with(
         if code != ExitCode::SUCCESS || exec.no_verify {
             return Ok(code);
         }
-        verify_routes(session, &desired, &plan).await
+        verify_routes(session, &cluster, &desired, &plan).await
     });
     drop(locks);
     result
@@ -402,6 +402,7 @@ pub fn warn_broken(lock: &lock::Lock) {
 /// through the proxy before the apply counts as a success.
 async fn verify_routes(
     session: &Session,
+    cluster: &berth_apply::Cluster,
     desired: &Desired,
     plan: &Plan,
 ) -> Result<ExitCode, Failure> {
@@ -430,7 +431,7 @@ async fn verify_routes(
         return Ok(ExitCode::SUCCESS);
     }
     let proxy = &session.config.platform.proxy;
-    let host = verify::proxy_host();
+    let host = cluster.engine.proxy_host();
     let checks = targets.iter().map(|(_, t)| {
         verify::route(
             &host,

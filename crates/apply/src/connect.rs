@@ -1,8 +1,10 @@
-//! Connecting to the Docker Engine: the local socket by default, `DOCKER_HOST` when set (unix,
-//! tcp, and tcp with TLS through `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`), with API version
-//! negotiation, so that an engine older than bollard's default API (this machine's speaks 1.41)
-//! is not refused. Every failure says plainly what is wrong and how to fix it.
+//! Connecting to the Docker Engine at the run's [`EngineEndpoint`] (the local socket by default,
+//! `DOCKER_HOST` when set: unix, tcp, and tcp with TLS), with API version negotiation, so that an
+//! engine older than bollard's default API (this machine's speaks 1.41) is not refused. bollard
+//! and the raw reader share one HTTP client ([`crate::raw::Client`]). Every failure says plainly
+//! what is wrong and how to fix it.
 
+use crate::endpoint::{unreachable, EngineEndpoint};
 use crate::error::ApplyError;
 use bollard::Docker;
 
@@ -14,34 +16,24 @@ pub struct Cluster {
     pub endpoint: String,
     /// The negotiated API version.
     pub api_version: String,
-}
-
-fn endpoint() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into())
-}
-
-fn unreachable(endpoint: &str, message: String) -> ApplyError {
-    let hint = if endpoint.starts_with("unix://") {
-        format!("is the Docker daemon running, and may this user open {}? (`docker info` shows the same problem)", endpoint.trim_start_matches("unix://"))
-    } else {
-        "check DOCKER_HOST, and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH for TLS; `docker info` shows the same problem".to_string()
-    };
-    ApplyError::Unreachable {
-        endpoint: endpoint.to_string(),
-        message,
-        hint,
-    }
+    /// The connection settings of this run, read once.
+    pub engine: EngineEndpoint,
+    /// The client raw reads go through ([`crate::raw::get`]); bollard uses the same one.
+    pub raw: crate::raw::Client,
 }
 
 /// Connects and negotiates the API version, without checking swarm mode.
 pub async fn connect_engine() -> Result<Cluster, ApplyError> {
-    let endpoint = endpoint();
-    let docker =
-        Docker::connect_with_defaults().map_err(|e| unreachable(&endpoint, e.to_string()))?;
+    let engine = EngineEndpoint::from_env()?;
+    let endpoint = engine.host.clone();
+    let raw = crate::raw::Client::new(&engine);
+    let docker = raw
+        .docker()
+        .map_err(|e| unreachable(&endpoint, crate::raw::chain(&e)))?;
     let docker = docker
         .negotiate_version()
         .await
-        .map_err(|e| unreachable(&endpoint, e.to_string()))?;
+        .map_err(|e| unreachable(&endpoint, crate::raw::chain(&e)))?;
     let version = docker.client_version();
     let api_version = format!("{}.{}", version.major_version, version.minor_version);
     if (version.major_version, version.minor_version) < (1, 41) {
@@ -53,6 +45,8 @@ pub async fn connect_engine() -> Result<Cluster, ApplyError> {
         docker,
         endpoint,
         api_version,
+        engine,
+        raw,
     })
 }
 
@@ -62,7 +56,7 @@ async fn swarm_state(cluster: &Cluster) -> Result<(String, bool), ApplyError> {
         .docker
         .info()
         .await
-        .map_err(|e| unreachable(&cluster.endpoint, e.to_string()))?;
+        .map_err(|e| unreachable(&cluster.endpoint, crate::raw::chain(&e)))?;
     let swarm = info.swarm.unwrap_or_default();
     let state = swarm
         .local_node_state

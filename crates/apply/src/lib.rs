@@ -6,6 +6,7 @@
 //! never prints (progress is reported through [`progress::Progress`]).
 
 pub mod connect;
+pub mod endpoint;
 pub mod error;
 pub mod lock;
 pub mod read;
@@ -14,6 +15,7 @@ pub mod status;
 pub mod verify;
 
 pub use connect::{connect, connect_engine, Cluster};
+pub use endpoint::EngineEndpoint;
 pub use error::ApplyError;
 pub mod converge;
 pub mod execute;

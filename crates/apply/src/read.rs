@@ -29,8 +29,8 @@ fn to_json<T: Serialize>(value: &T) -> String {
 
 /// Everything berth manages, and the cluster's capacity, in seven list calls made concurrently.
 pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
-    match crate::raw::Endpoint::from_env() {
-        Some(endpoint) => snapshot_raw(cluster, &endpoint).await,
+    match Some(&cluster.raw) {
+        Some(endpoint) => snapshot_raw(cluster, endpoint).await,
         None => snapshot_typed(cluster).await,
     }
 }
@@ -59,10 +59,10 @@ pub async fn service_spec(
     cluster: &Cluster,
     id: &str,
 ) -> Result<(serde_json::Value, u64, Option<String>), String> {
-    let service: serde_json::Value = match crate::raw::Endpoint::from_env() {
+    let service: serde_json::Value = match Some(&cluster.raw) {
         Some(endpoint) => {
             let path = format!("/v{}/services/{id}", cluster.api_version);
-            let text = crate::raw::get(&endpoint, &path, std::time::Duration::from_secs(60))
+            let text = crate::raw::get(endpoint, &path, std::time::Duration::from_secs(60))
                 .await
                 .map_err(|e| e.to_string())?;
             serde_json::from_str(&text).map_err(|e| e.to_string())?
@@ -88,7 +88,7 @@ pub async fn service_spec(
 /// Docker's JSON as it is, through [`crate::raw`].
 async fn snapshot_raw(
     cluster: &Cluster,
-    endpoint: &crate::raw::Endpoint,
+    endpoint: &crate::raw::Client,
 ) -> Result<DockerSnapshot, ApplyError> {
     let v = format!("/v{}", cluster.api_version);
     let managed = crate::raw::encode(r#"{"label":["berth.managed=true"]}"#);

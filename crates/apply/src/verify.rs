@@ -5,9 +5,13 @@
 //! that asks ACME for its certificate is given the rest of the time to get it (the CA answers
 //! within seconds once the router exists), so a fresh apply reports the real outcome.
 
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::http::{header, Request, StatusCode};
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// A route to check.
@@ -30,19 +34,6 @@ pub enum Outcome {
     },
     /// Only the proxy answered (no router, or no healthy backend), or nothing did.
     NotAnswering { reason: String },
-}
-
-/// Where the proxy listens: the engine's host (loopback for a local socket).
-pub fn proxy_host() -> String {
-    match std::env::var("DOCKER_HOST") {
-        Ok(h) if h.starts_with("tcp://") => h
-            .trim_start_matches("tcp://")
-            .split(':')
-            .next()
-            .unwrap_or("127.0.0.1")
-            .to_string(),
-        _ => "127.0.0.1".into(),
-    }
 }
 
 /// Checks one route until it answers (with its ACME certificate, for a route that asks for
@@ -74,10 +65,6 @@ pub async fn route(
 }
 
 async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outcome {
-    let request = format!(
-        "GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: berth-verify\r\n\r\n",
-        t.path, t.host
-    );
     let port = if t.tls { https_port } else { http_port };
     let connect =
         tokio::time::timeout(Duration::from_secs(3), TcpStream::connect((proxy, port))).await;
@@ -106,7 +93,7 @@ async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outco
             .with_no_client_auth();
             let name = tokio_rustls::rustls::pki_types::ServerName::try_from(t.host.clone())
                 .map_err(|e| e.to_string())?;
-            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+            let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
                 .connect(name, stream)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -116,24 +103,15 @@ async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outco
                 .peer_certificates()
                 .and_then(|c| c.first())
                 .is_some_and(|leaf| contains(leaf.as_ref(), b"TRAEFIK DEFAULT CERT"));
-            tls.write_all(request.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut buf = Vec::new();
-            let _ = tls.read_to_end(&mut buf).await;
-            Ok::<_, String>((buf, default_certificate))
+            let (status, body) = get(tls, t).await?;
+            Ok::<_, String>((status, body, default_certificate))
         } else {
-            let mut s = stream;
-            s.write_all(request.as_bytes())
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut buf = Vec::new();
-            s.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
-            Ok((buf, false))
+            let (status, body) = get(stream, t).await?;
+            Ok((status, body, false))
         }
     };
     match tokio::time::timeout(Duration::from_secs(5), exchange).await {
-        Ok(Ok((buf, default_certificate))) => classify(&buf, default_certificate),
+        Ok(Ok((status, body, default_certificate))) => classify(status, &body, default_certificate),
         Ok(Err(e)) => Outcome::NotAnswering { reason: e },
         Err(_) => Outcome::NotAnswering {
             reason: "no answer within 5 s".into(),
@@ -141,28 +119,49 @@ async fn once(proxy: &str, http_port: u16, https_port: u16, t: &Target) -> Outco
     }
 }
 
+/// One GET of the target's path with its Host over `io` (HTTP/1.1 through hyper), and the
+/// answer's status and body.
+async fn get<S>(io: S, t: &Target) -> Result<(StatusCode, Bytes), String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let fail = |e: &dyn std::error::Error| format!("no HTTP answer: {}", crate::raw::chain(e));
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| fail(&e))?;
+    let request = Request::get(t.path.as_str())
+        .header(header::HOST, t.host.as_str())
+        .header(header::USER_AGENT, "berth-verify")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("cannot ask for {}{}: {e}", t.host, t.path))?;
+    let exchange = async move {
+        let response = sender.send_request(request).await.map_err(|e| fail(&e))?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| fail(&e))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    // The connection is driven beside the exchange; it ends once the exchange drops its sender.
+    let (answer, _) = tokio::join!(exchange, connection);
+    answer
+}
+
 /// Traefik answers 404 with this body when no router matches, and 502/503/504 when no backend
 /// can take the request: those are the proxy speaking, not the service.
-fn classify(response: &[u8], default_certificate: bool) -> Outcome {
-    let text = String::from_utf8_lossy(response);
-    let status: u16 = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    match status {
-        0 => Outcome::NotAnswering {
-            reason: "no HTTP answer".into(),
-        },
-        404 if body == "404 page not found\n" => Outcome::NotAnswering {
+fn classify(status: StatusCode, body: &[u8], default_certificate: bool) -> Outcome {
+    match status.as_u16() {
+        404 if body == b"404 page not found\n" => Outcome::NotAnswering {
             reason: "the proxy has no router for this host yet".into(),
         },
-        502..=504 => Outcome::NotAnswering {
-            reason: format!("the proxy answered {status}: no healthy task behind the route yet"),
+        code @ 502..=504 => Outcome::NotAnswering {
+            reason: format!("the proxy answered {code}: no healthy task behind the route yet"),
         },
-        _ => Outcome::Answered {
-            status,
+        code => Outcome::Answered {
+            status: code,
             default_certificate,
         },
     }
@@ -228,25 +227,22 @@ mod tests {
     #[test]
     fn tells_the_proxy_from_the_service() {
         assert!(matches!(
-            classify(
-                b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n404 page not found\n",
-                false
-            ),
+            classify(StatusCode::NOT_FOUND, b"404 page not found\n", false),
             Outcome::NotAnswering { .. }
         ));
         assert!(matches!(
-            classify(b"HTTP/1.1 502 Bad Gateway\r\n\r\nBad Gateway", false),
+            classify(StatusCode::BAD_GATEWAY, b"Bad Gateway", false),
             Outcome::NotAnswering { .. }
         ));
         assert_eq!(
-            classify(b"HTTP/1.1 200 OK\r\n\r\nberth-demo", true),
+            classify(StatusCode::OK, b"berth-demo", true),
             Outcome::Answered {
                 status: 200,
                 default_certificate: true
             }
         );
         assert_eq!(
-            classify(b"HTTP/1.1 404 Not Found\r\n\r\nnot found\n", false),
+            classify(StatusCode::NOT_FOUND, b"not found\n", false),
             Outcome::Answered {
                 status: 404,
                 default_certificate: false

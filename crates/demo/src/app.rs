@@ -1,4 +1,4 @@
-//! What the demo service answers, kept apart from sockets and threads.
+//! What the demo service answers, kept apart from sockets and HTTP framing.
 //!
 //! berth's examples and end-to-end tests depend on these answers (the version line shows which
 //! image a request reached, and the health endpoint drives Swarm health checks and rollbacks), so
@@ -6,7 +6,29 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::http::Response;
+/// An answer of the service: small bodies, always `text/plain`, sent with a `Content-Length`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A `text/plain` response.
+    pub fn text(status: u16, body: impl Into<String>) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type", "text/plain; charset=utf-8".to_string())],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+}
 
 /// The service's identity and its switchable health.
 #[derive(Debug)]
@@ -49,15 +71,16 @@ impl App {
         self.healthy.load(Ordering::SeqCst)
     }
 
-    /// Answers one request. `HEAD` is routed like `GET`; the server leaves out the body.
-    pub fn handle(&self, method: &str, target: &str) -> Response {
+    /// Answers one request for `path` (without its query). `HEAD` is routed like `GET`; the
+    /// server leaves out the body.
+    pub fn handle(&self, method: &str, path: &str) -> Response {
         let method = if method == "HEAD" { "GET" } else { method };
-        let allowed = match path_of(target) {
+        let allowed = match path {
             "/" | "/health" | "/version" => "GET, HEAD",
             "/admin/fail" | "/admin/recover" => "POST",
             _ => return Response::text(404, "not found\n"),
         };
-        match (method, path_of(target)) {
+        match (method, path) {
             ("GET", "/") => Response::text(
                 200,
                 format!(
@@ -79,21 +102,6 @@ impl App {
             _ => Response::text(405, "method not allowed\n").with_header("Allow", allowed),
         }
     }
-}
-
-/// The path of a request target without its query, also for the absolute form
-/// (`http://host/path`) that clients use when they talk to a proxy.
-fn path_of(target: &str) -> &str {
-    let target = match target
-        .get(..7)
-        .filter(|s| s.eq_ignore_ascii_case("http://"))
-    {
-        Some(_) => target[7..]
-            .find('/')
-            .map_or("/", |slash| &target[7 + slash..]),
-        None => target,
-    };
-    target.split(['?', '#']).next().unwrap_or("/")
 }
 
 /// The container's host name, which Docker sets to the container ID unless told otherwise, so that
@@ -128,7 +136,7 @@ mod tests {
             body(&response),
             "berth-demo version=2 host=task-1 project=shop\n"
         );
-        assert_eq!(app(true).handle("HEAD", "/?x=1").status, 200);
+        assert_eq!(app(true).handle("HEAD", "/").status, 200);
     }
 
     #[test]
@@ -165,13 +173,5 @@ mod tests {
         assert_eq!(response.status, 405);
         assert!(response.headers.contains(&("Allow", "POST".to_string())));
         assert_eq!(app(true).handle("DELETE", "/").status, 405);
-    }
-
-    #[test]
-    fn extracts_paths_from_targets() {
-        assert_eq!(path_of("/health?verbose=1"), "/health");
-        assert_eq!(path_of("http://demo.test:8080/version?x"), "/version");
-        assert_eq!(path_of("HTTP://demo.test"), "/");
-        assert_eq!(path_of("*"), "*");
     }
 }

@@ -1,5 +1,5 @@
-//! A tiny command-line parser, because the crate takes no dependencies and each subcommand needs
-//! only a few positional arguments and `--name value` options.
+//! A tiny command-line parser: each subcommand needs only a few positional arguments and
+//! `--name value` options, and the static binary stays small without an argument-parsing crate.
 
 use std::str::FromStr;
 

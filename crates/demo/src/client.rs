@@ -1,16 +1,22 @@
 //! Outgoing TCP and HTTP for the `check`, `get` and `connect` commands.
 //!
 //! A scratch image has no curl, wget or netcat, yet Docker health checks and berth's isolation and
-//! routing tests need to make requests from inside containers. Every operation here has a deadline
-//! so that a health check or a test can never hang, and response bodies are size-limited.
+//! routing tests need to make requests from inside containers. URLs are parsed by `http::Uri`,
+//! requests go through hyper's HTTP/1.1 client connection, every operation has a deadline so that
+//! a health check or a test can never hang, and response bodies are size-limited.
 
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::http::{self, ReadHeadError};
-use crate::url::Url;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{self, HeaderValue};
+use hyper::Uri;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 /// The largest response body that is kept in memory.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -24,9 +30,7 @@ pub enum ClientError {
     Connect(String),
     /// The deadline passed.
     Timeout,
-    /// The connection broke during the exchange.
-    Io(io::Error),
-    /// The peer did not speak HTTP/1.x as expected.
+    /// The peer did not speak HTTP/1.x as expected, or the connection broke.
     Protocol(String),
 }
 
@@ -36,30 +40,70 @@ impl fmt::Display for ClientError {
             ClientError::Resolve(reason) => write!(f, "cannot resolve {reason}"),
             ClientError::Connect(reason) => f.write_str(reason),
             ClientError::Timeout => f.write_str("timed out"),
-            ClientError::Io(e) => write!(f, "{e}"),
             ClientError::Protocol(reason) => write!(f, "protocol error: {reason}"),
         }
     }
 }
 
-impl From<io::Error> for ClientError {
-    fn from(e: io::Error) -> ClientError {
-        if matches!(
-            e.kind(),
-            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-        ) {
-            ClientError::Timeout
-        } else {
-            ClientError::Io(e)
+/// A URL given to `check` or `get`: `http://host[:port][/path][?query]`.
+#[derive(Debug, Clone)]
+pub struct Target {
+    uri: Uri,
+    /// `host:port` to connect to (the host bracketed when it is an IPv6 literal).
+    address: String,
+}
+
+impl Target {
+    /// Parses a URL; only plain `http://` without user information is accepted, as a health
+    /// check never needs more.
+    pub fn parse(input: &str) -> Result<Target, String> {
+        let uri: Uri = input.parse().map_err(|e| format!("not a URL: {e}"))?;
+        if uri.scheme() != Some(&hyper::http::uri::Scheme::HTTP) {
+            return Err("only http:// URLs are supported".into());
         }
+        let authority = uri.authority().ok_or("the URL has no host")?;
+        if authority.as_str().contains('@') {
+            return Err("user information in URLs is not supported".into());
+        }
+        if authority.host().is_empty() {
+            return Err("the URL has no host".into());
+        }
+        // What follows the host is empty or `:port`; `Authority::port` hides a bad port.
+        let port = match &authority.as_str()[authority.host().len()..] {
+            "" => 80,
+            after => match after[1..].parse::<u16>() {
+                Ok(port) if port > 0 => port,
+                _ => return Err(format!("invalid port {:?}", &after[1..])),
+            },
+        };
+        let address = format!("{}:{port}", authority.host());
+        Ok(Target { uri, address })
+    }
+
+    /// The `Host` header: the URL's authority as written.
+    fn authority(&self) -> &str {
+        self.uri.authority().map_or("", |a| a.as_str())
+    }
+
+    /// The request target: the path and query, `/` when the URL has none.
+    fn path_and_query(&self) -> &str {
+        self.uri.path_and_query().map_or("/", |p| p.as_str())
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "http://{}{}", self.authority(), self.path_and_query())
     }
 }
 
 /// Opens a TCP connection to `target` (`host:port`), trying each resolved address in turn until
 /// the deadline.
-pub fn connect(target: &str, deadline: Instant) -> Result<TcpStream, ClientError> {
-    let addresses: Vec<SocketAddr> = target
-        .to_socket_addrs()
+pub async fn connect(target: &str, deadline: Instant) -> Result<TcpStream, ClientError> {
+    let resolve = tokio::net::lookup_host(target);
+    let addresses: Vec<SocketAddr> = tokio::time::timeout(remaining(deadline)?, resolve)
+        .await
+        .map_err(|_| ClientError::Timeout)?
         .map_err(|e| ClientError::Resolve(format!("{target}: {e}")))?
         .collect();
     if addresses.is_empty() {
@@ -68,9 +112,10 @@ pub fn connect(target: &str, deadline: Instant) -> Result<TcpStream, ClientError
     let mut last = ClientError::Timeout;
     for address in addresses {
         let left = remaining(deadline)?;
-        match TcpStream::connect_timeout(&address, left) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = ClientError::Connect(describe_connect_error(&e)),
+        match tokio::time::timeout(left, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => last = ClientError::Connect(describe_connect_error(&e)),
+            Err(_) => last = ClientError::Timeout,
         }
     }
     Err(last)
@@ -104,296 +149,146 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
-/// An open connection and the bytes read from it but not consumed yet.
-struct Connection {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-/// A reader that gives every read only the time left until the deadline.
-struct DeadlineReader<'a> {
-    stream: &'a TcpStream,
-    deadline: Instant,
-}
-
-impl Read for DeadlineReader<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left =
-            remaining(self.deadline).map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?;
-        self.stream.set_read_timeout(Some(left))?;
-        let mut stream = self.stream;
-        stream.read(buf)
-    }
-}
-
 /// Makes GET requests to one URL, reusing the connection while the server keeps it open, so that
 /// long request loops do not use up local ports.
 pub struct HttpClient {
-    url: Url,
-    host_header: String,
+    target: Target,
+    host_header: HeaderValue,
     timeout: Duration,
-    connection: Option<Connection>,
+    connection: Option<SendRequest<Empty<Bytes>>>,
 }
 
 /// How an exchange failed, and whether retrying on a new connection is safe.
 enum ExchangeError {
-    /// A reused connection turned out to be closed before any byte of a response arrived.
-    Stale,
+    /// The connection was closed before any byte of a response arrived.
+    Stale(String),
     Failed(ClientError),
-}
-
-impl From<ClientError> for ExchangeError {
-    fn from(e: ClientError) -> ExchangeError {
-        ExchangeError::Failed(e)
-    }
-}
-
-impl From<io::Error> for ExchangeError {
-    fn from(e: io::Error) -> ExchangeError {
-        ExchangeError::Failed(e.into())
-    }
 }
 
 impl HttpClient {
     /// `host_header` replaces the URL's authority in the `Host` header, to reach a virtual host
     /// through a proxy such as Traefik.
-    pub fn new(url: Url, host_header: Option<String>, timeout: Duration) -> HttpClient {
-        let host_header = host_header.unwrap_or_else(|| url.authority());
-        HttpClient {
-            url,
+    pub fn new(
+        target: Target,
+        host_header: Option<String>,
+        timeout: Duration,
+    ) -> Result<HttpClient, String> {
+        let host = host_header.unwrap_or_else(|| target.authority().to_string());
+        let host_header =
+            HeaderValue::from_str(&host).map_err(|_| format!("{host:?} is not a host"))?;
+        Ok(HttpClient {
+            target,
             host_header,
             timeout,
             connection: None,
-        }
+        })
     }
 
     /// Sends one GET request and reads the whole response, within the client's timeout.
-    pub fn get(&mut self) -> Result<Reply, ClientError> {
+    pub async fn get(&mut self) -> Result<Reply, ClientError> {
         let deadline = Instant::now() + self.timeout;
-        if let Some(connection) = self.connection.take() {
-            match self.exchange(connection, deadline, true) {
-                Ok(reply) => return Ok(reply),
-                Err(ExchangeError::Failed(e)) => return Err(e),
-                // GET is idempotent, so a request lost to a closed idle connection is retried.
-                Err(ExchangeError::Stale) => {}
+        match tokio::time::timeout(self.timeout, self.get_within(deadline)).await {
+            Ok(result) => result,
+            Err(_) => {
+                self.connection = None;
+                Err(ClientError::Timeout)
             }
         }
-        let target = format!("{}:{}", bracket(&self.url.host), self.url.port);
-        let stream = connect(&target, deadline)?;
-        stream.set_nodelay(true)?;
-        let connection = Connection {
-            stream,
-            buf: Vec::new(),
-        };
-        self.exchange(connection, deadline, false)
-            .map_err(|e| match e {
-                ExchangeError::Stale => {
-                    ClientError::Protocol("connection closed before a response".into())
-                }
-                ExchangeError::Failed(e) => e,
-            })
     }
 
-    fn exchange(
-        &mut self,
-        mut conn: Connection,
-        deadline: Instant,
-        reused: bool,
+    async fn get_within(&mut self, deadline: Instant) -> Result<Reply, ClientError> {
+        if let Some(mut sender) = self.connection.take() {
+            if sender.ready().await.is_ok() {
+                match self.exchange(&mut sender).await {
+                    Ok(reply) => {
+                        self.connection = Some(sender);
+                        return Ok(reply);
+                    }
+                    Err(ExchangeError::Failed(e)) => return Err(e),
+                    // GET is idempotent, so a request lost to a closed idle connection is retried.
+                    Err(ExchangeError::Stale(_)) => {}
+                }
+            }
+        }
+        let stream = connect(&self.target.address, deadline).await?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        // The connection is driven on the runtime; it ends when the sender is dropped.
+        tokio::spawn(connection);
+        match self.exchange(&mut sender).await {
+            Ok(reply) => {
+                self.connection = Some(sender);
+                Ok(reply)
+            }
+            Err(ExchangeError::Stale(reason)) => Err(ClientError::Protocol(reason)),
+            Err(ExchangeError::Failed(e)) => Err(e),
+        }
+    }
+
+    async fn exchange(
+        &self,
+        sender: &mut SendRequest<Empty<Bytes>>,
     ) -> Result<Reply, ExchangeError> {
-        let request = format!(
-            "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: berth-demo/{}\r\nAccept: */*\r\n\r\n",
-            self.url.path,
-            self.host_header,
-            env!("CARGO_PKG_VERSION")
-        );
-        conn.stream.set_write_timeout(Some(remaining(deadline)?))?;
-        if let Err(e) = conn.stream.write_all(request.as_bytes()) {
-            return Err(if reused {
-                ExchangeError::Stale
+        let request = hyper::Request::get(self.target.path_and_query())
+            .header(header::HOST, self.host_header.clone())
+            .header(
+                header::USER_AGENT,
+                concat!("berth-demo/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(header::ACCEPT, "*/*")
+            .body(Empty::new())
+            .map_err(|e| ExchangeError::Failed(ClientError::Protocol(e.to_string())))?;
+        let response = sender.send_request(request).await.map_err(|e| {
+            if e.is_canceled() || e.is_incomplete_message() {
+                ExchangeError::Stale("connection closed before a response".into())
             } else {
-                e.into()
-            });
-        }
-        let mut reader = DeadlineReader {
-            stream: &conn.stream,
-            deadline,
-        };
-        // Interim responses such as `100 Continue` precede the final one; a few are skipped.
-        for _ in 0..8 {
-            let head_len = match http::read_head(&mut reader, &mut conn.buf) {
-                Ok(Some(len)) => len,
-                Ok(None) if reused => return Err(ExchangeError::Stale),
-                Err(ReadHeadError::Io(e))
-                    if reused && e.kind() == io::ErrorKind::ConnectionReset =>
-                {
-                    return Err(ExchangeError::Stale)
-                }
-                Ok(None) => {
-                    return Err(
-                        ClientError::Protocol("connection closed before a response".into()).into(),
-                    )
-                }
-                Err(ReadHeadError::Truncated) => {
-                    return Err(ClientError::Protocol("truncated response head".into()).into())
-                }
-                Err(ReadHeadError::TooLarge) => {
-                    return Err(ClientError::Protocol("response head too large".into()).into())
-                }
-                Err(ReadHeadError::Io(e)) => return Err(e.into()),
-            };
-            let head = http::parse_response(&conn.buf[..head_len])
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
-            conn.buf.drain(..head_len);
-            if (100..200).contains(&head.status) {
-                continue;
+                ExchangeError::Failed(ClientError::Protocol(e.to_string()))
             }
-            let framed_length = head
-                .content_length()
-                .map_err(|e| ClientError::Protocol(e.to_string()))?;
-            let (body, framed) = if head.status == 204 || head.status == 304 {
-                (Vec::new(), true)
-            } else if head.is_chunked() {
-                (read_chunked(&mut reader, &mut conn.buf)?, true)
-            } else if let Some(len) = framed_length {
-                (read_exact_len(&mut reader, &mut conn.buf, len)?, true)
-            } else {
-                (read_to_end(&mut reader, &mut conn.buf)?, false)
-            };
-            if framed && head.keep_alive() {
-                self.connection = Some(conn);
-            }
-            return Ok(Reply {
-                status: head.status,
-                body,
-            });
-        }
-        Err(ClientError::Protocol("too many interim responses".into()).into())
-    }
-}
-
-/// Brackets an IPv6 literal so that it can be followed by `:port`.
-fn bracket(host: &str) -> String {
-    if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_string()
-    }
-}
-
-/// Reads until `buf` holds at least `len` bytes.
-fn fill(reader: &mut impl Read, buf: &mut Vec<u8>, len: usize) -> Result<(), ClientError> {
-    let mut chunk = [0u8; 8192];
-    while buf.len() < len {
-        match reader.read(&mut chunk) {
-            Ok(0) => {
-                return Err(ClientError::Protocol(
-                    "connection closed in the middle of a body".into(),
-                ))
-            }
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
-}
-
-fn read_exact_len(
-    reader: &mut impl Read,
-    buf: &mut Vec<u8>,
-    len: usize,
-) -> Result<Vec<u8>, ClientError> {
-    if len > MAX_BODY {
-        return Err(ClientError::Protocol(format!(
-            "response body of {len} bytes is too large"
-        )));
-    }
-    fill(reader, buf, len)?;
-    Ok(buf.drain(..len).collect())
-}
-
-fn read_to_end(reader: &mut impl Read, buf: &mut Vec<u8>) -> Result<Vec<u8>, ClientError> {
-    let mut chunk = [0u8; 8192];
-    loop {
-        if buf.len() > MAX_BODY {
-            return Err(ClientError::Protocol("response body is too large".into()));
-        }
-        match reader.read(&mut chunk) {
-            Ok(0) => return Ok(std::mem::take(buf)),
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Reads one line ending in `\n` and returns it without the line end.
-fn read_line(reader: &mut impl Read, buf: &mut Vec<u8>) -> Result<String, ClientError> {
-    loop {
-        if let Some(end) = buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buf.drain(..=end).collect();
-            return Ok(String::from_utf8_lossy(&line)
-                .trim_end_matches(['\r', '\n'])
-                .to_string());
-        }
-        if buf.len() > http::MAX_HEAD {
-            return Err(ClientError::Protocol("chunk line too long".into()));
-        }
-        let len = buf.len() + 1;
-        fill(reader, buf, len)?;
-    }
-}
-
-/// Decodes a body in the chunked transfer coding (RFC 9112 section 7.1), discarding trailers.
-fn read_chunked(reader: &mut impl Read, buf: &mut Vec<u8>) -> Result<Vec<u8>, ClientError> {
-    let mut body = Vec::new();
-    loop {
-        let line = read_line(reader, buf)?;
-        let size_text = line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size_text, 16)
-            .map_err(|_| ClientError::Protocol(format!("invalid chunk size {size_text:?}")))?;
-        if size == 0 {
-            while !read_line(reader, buf)?.is_empty() {}
-            return Ok(body);
-        }
-        if body.len() + size > MAX_BODY {
-            return Err(ClientError::Protocol("response body is too large".into()));
-        }
-        body.extend(read_exact_len(reader, buf, size)?);
-        if !read_line(reader, buf)?.is_empty() {
-            return Err(ClientError::Protocol(
-                "missing line end after a chunk".into(),
-            ));
-        }
+        })?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| ExchangeError::Failed(ClientError::Protocol(e.to_string())))?
+            .to_bytes();
+        Ok(Reply {
+            status,
+            body: body.to_vec(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Target;
 
     #[test]
-    fn decodes_chunked_bodies_with_extensions_and_trailers() {
-        let mut input: &[u8] = b"5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT";
-        let mut buf = Vec::new();
-        assert_eq!(read_chunked(&mut input, &mut buf).unwrap(), b"hello, world");
-        assert_eq!(buf, b"NEXT");
+    fn parses_the_urls_a_health_check_uses() {
+        let t = Target::parse("http://127.0.0.1:8080/health?x=1").unwrap();
+        assert_eq!(t.address, "127.0.0.1:8080");
+        assert_eq!(t.authority(), "127.0.0.1:8080");
+        assert_eq!(t.path_and_query(), "/health?x=1");
+        let t = Target::parse("http://demo").unwrap();
+        assert_eq!((t.address.as_str(), t.path_and_query()), ("demo:80", "/"));
+        let t = Target::parse("http://[::1]:9/").unwrap();
+        assert_eq!(t.address, "[::1]:9");
+        assert_eq!(t.to_string(), "http://[::1]:9/");
     }
 
     #[test]
-    fn rejects_bad_chunk_sizes() {
-        let mut input: &[u8] = b"zz\r\n";
-        assert!(matches!(
-            read_chunked(&mut input, &mut Vec::new()),
-            Err(ClientError::Protocol(_))
-        ));
-    }
-
-    #[test]
-    fn reads_exact_lengths_and_keeps_the_rest() {
-        let mut input: &[u8] = b"lo";
-        let mut buf = b"hel".to_vec();
-        assert_eq!(read_exact_len(&mut input, &mut buf, 4).unwrap(), b"hell");
-        assert_eq!(buf, b"o");
+    fn refuses_what_a_health_check_never_needs() {
+        for bad in [
+            "https://127.0.0.1/",
+            "ftp://a/",
+            "http://user:pw@a/",
+            "http:///path",
+            "http://a:99999/",
+            "http://a b/",
+            "127.0.0.1:8080",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad} was accepted");
+        }
     }
 }

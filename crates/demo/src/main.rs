@@ -9,10 +9,7 @@
 mod app;
 mod args;
 mod client;
-mod http;
 mod server;
-mod signals;
-mod url;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -20,8 +17,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use args::Args;
-use client::HttpClient;
-use url::Url;
+use client::{HttpClient, Target};
 
 /// The largest `--count` that `get` accepts, so that every request loop stays bounded.
 const MAX_COUNT: u64 = 100_000;
@@ -141,13 +137,31 @@ fn serve(argv: Vec<String>) -> Outcome {
 }
 
 /// Parses `URL` plus the given options, the shape shared by `check` and `get`.
-fn url_command(argv: Vec<String>, command: &str, known: &[&str]) -> Result<(Url, Args), Failure> {
+fn url_command(
+    argv: Vec<String>,
+    command: &str,
+    known: &[&str],
+) -> Result<(Target, Args), Failure> {
     let args = Args::parse(argv, known).map_err(Failure::Usage)?;
     let [url] = args.positionals() else {
         return Err(Failure::Usage(format!("{command} takes exactly one URL")));
     };
-    let url = Url::parse(url).map_err(|e| Failure::Usage(format!("{url:?}: {e}")))?;
+    let url = Target::parse(url).map_err(|e| Failure::Usage(format!("{url:?}: {e}")))?;
     Ok((url, args))
+}
+
+/// Runs a client command on a single-threaded runtime.
+fn block_on<F: std::future::Future<Output = Outcome>>(command: F) -> Outcome {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(command),
+        Err(e) => {
+            eprintln!("berth-demo: cannot start: {e}");
+            Err(Failure::Failed)
+        }
+    }
 }
 
 fn timeout(args: &Args) -> Result<Duration, Failure> {
@@ -160,20 +174,23 @@ fn timeout(args: &Args) -> Result<Duration, Failure> {
 /// `check URL`: one GET, success on a 2xx status. It is the image's health check command.
 fn check(argv: Vec<String>) -> Outcome {
     let (url, args) = url_command(argv, "check", &["timeout-ms"])?;
-    match HttpClient::new(url.clone(), None, timeout(&args)?).get() {
-        Ok(reply) if (200..300).contains(&reply.status) => {
-            say!("{url}: {}\n", reply.status);
-            Ok(())
+    let mut client = HttpClient::new(url.clone(), None, timeout(&args)?).map_err(Failure::Usage)?;
+    block_on(async move {
+        match client.get().await {
+            Ok(reply) if (200..300).contains(&reply.status) => {
+                say!("{url}: {}\n", reply.status);
+                Ok(())
+            }
+            Ok(reply) => {
+                say!("{url}: {}\n", reply.status);
+                Err(Failure::Failed)
+            }
+            Err(e) => {
+                say!("{url}: {e}\n");
+                Err(Failure::Failed)
+            }
         }
-        Ok(reply) => {
-            say!("{url}: {}\n", reply.status);
-            Err(Failure::Failed)
-        }
-        Err(e) => {
-            say!("{url}: {e}\n");
-            Err(Failure::Failed)
-        }
-    }
+    })
 }
 
 /// `get URL`: a bounded loop of GETs, with a summary line and the first body received.
@@ -185,43 +202,46 @@ fn get(argv: Vec<String>) -> Outcome {
             "--count must be between 1 and {MAX_COUNT}"
         )));
     }
-    let mut client = HttpClient::new(url, args.value("host").map(str::to_string), timeout(&args)?);
-    let (mut ok, mut failed) = (0u64, 0u64);
-    let mut first_body: Option<Vec<u8>> = None;
-    let mut first_error: Option<String> = None;
-    for _ in 0..count {
-        match client.get() {
-            Ok(reply) => {
-                if (200..300).contains(&reply.status) {
-                    ok += 1;
-                } else {
-                    failed += 1;
-                    first_error.get_or_insert_with(|| format!("status {}", reply.status));
+    let mut client = HttpClient::new(url, args.value("host").map(str::to_string), timeout(&args)?)
+        .map_err(Failure::Usage)?;
+    block_on(async move {
+        let (mut ok, mut failed) = (0u64, 0u64);
+        let mut first_body: Option<Vec<u8>> = None;
+        let mut first_error: Option<String> = None;
+        for _ in 0..count {
+            match client.get().await {
+                Ok(reply) => {
+                    if (200..300).contains(&reply.status) {
+                        ok += 1;
+                    } else {
+                        failed += 1;
+                        first_error.get_or_insert_with(|| format!("status {}", reply.status));
+                    }
+                    first_body.get_or_insert(reply.body);
                 }
-                first_body.get_or_insert(reply.body);
-            }
-            Err(e) => {
-                failed += 1;
-                first_error.get_or_insert_with(|| e.to_string());
+                Err(e) => {
+                    failed += 1;
+                    first_error.get_or_insert_with(|| e.to_string());
+                }
             }
         }
-    }
-    say!("ok={ok} failed={failed}\n");
-    if let Some(body) = first_body {
-        let body = String::from_utf8_lossy(&body);
-        say!("{body}");
-        if !body.is_empty() && !body.ends_with('\n') {
-            say!("\n");
+        say!("ok={ok} failed={failed}\n");
+        if let Some(body) = first_body {
+            let body = String::from_utf8_lossy(&body);
+            say!("{body}");
+            if !body.is_empty() && !body.ends_with('\n') {
+                say!("\n");
+            }
         }
-    }
-    if let Some(error) = first_error {
-        eprintln!("berth-demo: first failure: {error}");
-    }
-    if failed == 0 {
-        Ok(())
-    } else {
-        Err(Failure::Failed)
-    }
+        if let Some(error) = first_error {
+            eprintln!("berth-demo: first failure: {error}");
+        }
+        if failed == 0 {
+            Ok(())
+        } else {
+            Err(Failure::Failed)
+        }
+    })
 }
 
 /// `connect HOST:PORT`: one TCP connection attempt, reported as `open` or `closed: <reason>`.
@@ -231,18 +251,21 @@ fn connect(argv: Vec<String>) -> Outcome {
         return Err(Failure::Usage("connect takes exactly one HOST:PORT".into()));
     };
     let timeout = timeout(&args)?;
-    match client::connect(target, Instant::now() + timeout) {
-        Ok(_stream) => {
-            say!("open\n");
-            Ok(())
+    let target = target.clone();
+    block_on(async move {
+        match client::connect(&target, Instant::now() + timeout).await {
+            Ok(_stream) => {
+                say!("open\n");
+                Ok(())
+            }
+            Err(client::ClientError::Timeout) => {
+                say!("closed: timed out after {} ms\n", timeout.as_millis());
+                Err(Failure::Failed)
+            }
+            Err(e) => {
+                say!("closed: {e}\n");
+                Err(Failure::Failed)
+            }
         }
-        Err(client::ClientError::Timeout) => {
-            say!("closed: timed out after {} ms\n", timeout.as_millis());
-            Err(Failure::Failed)
-        }
-        Err(e) => {
-            say!("closed: {e}\n");
-            Err(Failure::Failed)
-        }
-    }
+    })
 }

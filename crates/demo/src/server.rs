@@ -1,21 +1,30 @@
-//! The `serve` command: an HTTP/1.1 server with one thread per connection.
+//! The `serve` command: hyper's HTTP/1.1 server on tokio's single-threaded runtime.
 //!
-//! A thread per connection keeps the code obvious and is plenty for a demo service behind Traefik.
-//! Connections stay open between requests as HTTP/1.1 expects (Traefik and wrk reuse them), an
-//! idle connection is closed after a timeout, and the number of open connections is capped so that
-//! a flood cannot exhaust threads. On SIGTERM the server finishes the requests in progress and
-//! exits with status 0.
+//! Connections stay open between requests as HTTP/1.1 expects (Traefik and wrk reuse them), a
+//! connection that stays silent waiting for a request head is closed after the idle timeout, and
+//! the number of open connections is capped so that a flood cannot exhaust memory: connections
+//! beyond the cap are answered 503 and closed. On SIGTERM (or SIGINT) the server keeps answering
+//! for the stop delay, then stops accepting, lets the requests in progress finish (closing idle
+//! connections at once), and exits with status 0.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::io::{self, Write};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
-use crate::app::App;
-use crate::http::{self, ParseError, ReadHeadError, Response};
-use crate::signals;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Request, Version};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::app::{App, Response};
 
 /// The largest request body that is read; the demo's endpoints ignore bodies anyway.
 const MAX_BODY: usize = 1024 * 1024;
@@ -36,29 +45,35 @@ pub struct Options {
     pub stop_delay: Duration,
 }
 
-/// State shared by the accepting loop, the connection threads and the stop handler.
+/// State shared by the accepting loop and the connections.
 struct Shared {
     app: App,
     options: Options,
     stopping: AtomicBool,
     open: AtomicUsize,
-    in_flight: AtomicUsize,
 }
 
-/// Decrements a counter when dropped, so that counts stay right even if a thread panics.
-struct CountGuard<'a>(&'a AtomicUsize);
+/// Decrements the open-connection count when a connection ends, however it ends.
+struct OpenGuard(Arc<Shared>);
 
-impl Drop for CountGuard<'_> {
+impl Drop for OpenGuard {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-/// Binds, prints the bound address as the first line on stdout, and serves until a stop signal
-/// ends the process.
+/// Binds, prints the bound address as the first line on stdout, and serves until a stop signal.
 pub fn run(options: Options, app: App) -> io::Result<()> {
-    let stop_signals = signals::install()?;
-    let listener = TcpListener::bind(options.listen)?;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve(options, app))
+}
+
+async fn serve(options: Options, app: App) -> io::Result<()> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let listener = TcpListener::bind(options.listen).await?;
     let address = listener.local_addr()?;
     {
         let mut stdout = io::stdout().lock();
@@ -74,171 +89,151 @@ pub fn run(options: Options, app: App) -> io::Result<()> {
         options,
         stopping: AtomicBool::new(false),
         open: AtomicUsize::new(0),
-        in_flight: AtomicUsize::new(0),
     });
-    let for_stop = Arc::clone(&shared);
-    thread::Builder::new()
-        .name("stop".into())
-        .spawn(move || stop_when_signalled(stop_signals, &for_stop))?;
-
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => accept(&shared, stream),
-            Err(e) => {
-                eprintln!("berth-demo: accept failed: {e}");
-                // Running out of file descriptors makes accept fail at once until a connection
-                // closes; pausing avoids spinning on the error.
-                thread::sleep(Duration::from_millis(50));
+    let graceful = GracefulShutdown::new();
+    let stop = async {
+        let name = tokio::select! {
+            _ = terminate.recv() => "SIGTERM",
+            _ = interrupt.recv() => "SIGINT",
+        };
+        eprintln!("berth-demo: {name} received, stopping");
+    };
+    tokio::pin!(stop);
+    let mut delay: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => accept(&shared, &graceful, stream),
+                Err(e) => {
+                    eprintln!("berth-demo: accept failed: {e}");
+                    // Running out of file descriptors makes accept fail at once until a
+                    // connection closes; pausing avoids spinning on the error.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            () = &mut stop, if delay.is_none() => {
+                delay = Some(Box::pin(tokio::time::sleep(shared.options.stop_delay)));
             }
+            () = async { delay.as_mut().expect("armed").await }, if delay.is_some() => break,
         }
     }
+    // From now on every response closes its connection, and nothing new is accepted.
+    shared.stopping.store(true, Ordering::SeqCst);
+    drop(listener);
+    let _ = tokio::time::timeout(DRAIN_LIMIT, graceful.shutdown()).await;
     Ok(())
 }
 
-fn stop_when_signalled(stop_signals: signals::StopSignals, shared: &Shared) {
-    let stop = stop_signals.wait();
-    eprintln!("berth-demo: {stop} received, stopping");
-    if !shared.options.stop_delay.is_zero() {
-        thread::sleep(shared.options.stop_delay);
-    }
-    // From now on every response closes its connection; idle connections are simply cut when the
-    // process exits, which is safe because no request is outstanding on them.
-    shared.stopping.store(true, Ordering::SeqCst);
-    let limit = Instant::now() + DRAIN_LIMIT;
-    while shared.in_flight.load(Ordering::SeqCst) > 0 && Instant::now() < limit {
-        thread::sleep(Duration::from_millis(5));
-    }
-    std::process::exit(0);
-}
-
-fn accept(shared: &Arc<Shared>, stream: TcpStream) {
-    if shared.open.fetch_add(1, Ordering::SeqCst) >= shared.options.max_connections {
-        let _guard = CountGuard(&shared.open);
-        refuse(stream);
-        return;
-    }
-    let for_thread = Arc::clone(shared);
-    let spawned = thread::Builder::new()
-        .stack_size(256 * 1024)
-        .spawn(move || {
-            let _guard = CountGuard(&for_thread.open);
-            if let Err(e) = serve_connection(&for_thread, stream) {
-                if !is_disconnect(&e) {
-                    eprintln!("berth-demo: connection error: {e}");
-                }
+fn accept(shared: &Arc<Shared>, graceful: &GracefulShutdown, stream: tokio::net::TcpStream) {
+    let over_cap = shared.open.fetch_add(1, Ordering::SeqCst) >= shared.options.max_connections;
+    let guard = OpenGuard(Arc::clone(shared));
+    let _ = stream.set_nodelay(true);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.options.idle_timeout)
+        .title_case_headers(true);
+    let for_service = Arc::clone(shared);
+    let service = hyper::service::service_fn(move |request| {
+        let shared = Arc::clone(&for_service);
+        async move { Ok::<_, Infallible>(answer(&shared, request, over_cap).await) }
+    });
+    let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+    tokio::spawn(async move {
+        let _guard = guard;
+        if let Err(e) = connection.await {
+            if !is_disconnect(&e) {
+                eprintln!("berth-demo: connection error: {e}");
             }
-        });
-    if let Err(e) = spawned {
-        // The closure, and with it the guard and the stream, is dropped when spawning fails.
-        eprintln!("berth-demo: cannot start a connection thread: {e}");
-    }
-}
-
-/// Answers a connection beyond the cap with 503 without reading its request.
-fn refuse(mut stream: TcpStream) {
-    let response =
-        Response::text(503, "too many connections\n").to_bytes(false, false, SystemTime::now());
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(100)));
-    let _ = stream.write_all(&response);
-}
-
-/// Serves requests on one connection until the client closes it, asks to close it, stays idle too
-/// long, or sends something that cannot be answered in sequence.
-fn serve_connection(shared: &Shared, mut stream: TcpStream) -> io::Result<()> {
-    let idle = shared.options.idle_timeout;
-    stream.set_read_timeout(Some(idle))?;
-    stream.set_write_timeout(Some(idle))?;
-    stream.set_nodelay(true)?;
-    let mut buf = Vec::with_capacity(1024);
-    loop {
-        let head_len = match http::read_head(&mut stream, &mut buf) {
-            Ok(Some(len)) => len,
-            Ok(None) => return Ok(()),
-            Err(ReadHeadError::TooLarge) => {
-                return send_error(&mut stream, 431, "request head too large\n")
-            }
-            Err(ReadHeadError::Truncated) => return Ok(()),
-            Err(ReadHeadError::Io(e)) if is_timeout(&e) => return Ok(()),
-            Err(ReadHeadError::Io(e)) => return Err(e),
-        };
-        shared.in_flight.fetch_add(1, Ordering::SeqCst);
-        let _in_flight = CountGuard(&shared.in_flight);
-        let request = match http::parse_request(&buf[..head_len]) {
-            Ok(request) => request,
-            Err(e) => return send_error(&mut stream, error_status(&e), &format!("{e}\n")),
-        };
-        buf.drain(..head_len);
-        let body_len = match request.content_length() {
-            Ok(len) if len > MAX_BODY => {
-                return send_error(&mut stream, 413, "request body too large\n")
-            }
-            Ok(len) => len,
-            Err(e) => return send_error(&mut stream, error_status(&e), &format!("{e}\n")),
-        };
-        if body_len > buf.len() && request.expects_continue() {
-            stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
         }
-        if !skip_body(&mut stream, &mut buf, body_len)? {
-            return Ok(());
+    });
+}
+
+/// Answers one request: the app's answer, or an error when the request cannot be served.
+async fn answer(
+    shared: &Shared,
+    request: Request<Incoming>,
+    over_cap: bool,
+) -> hyper::Response<Full<Bytes>> {
+    let keep_alive = wants_keep_alive(&request) && !shared.stopping.load(Ordering::SeqCst);
+    if over_cap {
+        return encode(Response::text(503, "too many connections\n"), false);
+    }
+    if request.headers().contains_key(header::TRANSFER_ENCODING) {
+        return encode(
+            Response::text(501, "transfer codings are not supported\n"),
+            false,
+        );
+    }
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    // The body is read (and dropped) so that the next request on the connection can be found.
+    let body = Limited::new(request.into_body(), MAX_BODY).collect();
+    match tokio::time::timeout(shared.options.idle_timeout, body).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            return encode(Response::text(413, "request body too large\n"), false)
         }
-        let response = shared.app.handle(&request.method, &request.target);
-        let keep_alive = request.keep_alive() && !shared.stopping.load(Ordering::SeqCst);
-        let bytes = response.to_bytes(request.method == "HEAD", keep_alive, SystemTime::now());
-        stream.write_all(&bytes)?;
-        if !keep_alive {
-            return Ok(());
+        // The client stalled or went away in the middle of its body.
+        _ => return encode(Response::text(400, "incomplete request body\n"), false),
+    }
+    encode(shared.app.handle(&method, &path), keep_alive)
+}
+
+/// Whether the client wants the connection kept open after the response: the default for
+/// HTTP/1.1 unless it sent `Connection: close`, and opt-in for HTTP/1.0.
+fn wants_keep_alive(request: &Request<Incoming>) -> bool {
+    let has = |token: &str| {
+        request
+            .headers()
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    };
+    match request.version() {
+        Version::HTTP_10 => has("keep-alive"),
+        _ => !has("close"),
+    }
+}
+
+/// The app's response as hyper's, with a `Connection` header that says what happens next (hyper
+/// closes the connection after a response that says `close`).
+fn encode(response: Response, keep_alive: bool) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(response.status).unwrap_or(hyper::StatusCode::OK);
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(name, value);
         }
     }
+    headers.insert(
+        header::CONNECTION,
+        HeaderValue::from_static(if keep_alive { "keep-alive" } else { "close" }),
+    );
+    out
 }
 
-/// Consumes a request body of `len` bytes, from what is already buffered and then from the stream.
-/// Returns `false` when the client disconnects or stalls before sending all of it.
-fn skip_body(stream: &mut TcpStream, buf: &mut Vec<u8>, len: usize) -> io::Result<bool> {
-    let mut missing = len.saturating_sub(buf.len());
-    buf.drain(..len.min(buf.len()));
-    let mut chunk = [0u8; 4096];
-    while missing > 0 {
-        let n = match stream.read(&mut chunk[..missing.min(4096)]) {
-            Ok(0) => return Ok(false),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if is_timeout(&e) => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        missing -= n;
+/// Whether an error only means that the client went away or stayed silent, which is not worth
+/// logging.
+fn is_disconnect(error: &hyper::Error) -> bool {
+    error.is_incomplete_message() || error.is_timeout() || {
+        let mut source = std::error::Error::source(error);
+        let mut io_gone = false;
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<io::Error>() {
+                io_gone = matches!(
+                    io.kind(),
+                    io::ErrorKind::BrokenPipe
+                        | io::ErrorKind::ConnectionReset
+                        | io::ErrorKind::ConnectionAborted
+                );
+            }
+            source = e.source();
+        }
+        io_gone
     }
-    Ok(true)
-}
-
-/// Sends an error response and ends the connection, because after a framing error the start of
-/// the next request cannot be found.
-fn send_error(stream: &mut TcpStream, status: u16, message: &str) -> io::Result<()> {
-    stream.write_all(&Response::text(status, message).to_bytes(false, false, SystemTime::now()))
-}
-
-fn error_status(error: &ParseError) -> u16 {
-    match error {
-        ParseError::Malformed(_) => 400,
-        ParseError::UnsupportedVersion => 505,
-        ParseError::TooManyHeaders => 431,
-        ParseError::UnsupportedTransferEncoding => 501,
-    }
-}
-
-/// A read timeout surfaces as `WouldBlock` on Unix and as `TimedOut` elsewhere.
-fn is_timeout(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
-}
-
-/// Whether an error only means that the client went away, which is not worth logging.
-fn is_disconnect(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    ) || is_timeout(error)
 }

@@ -414,6 +414,29 @@ fn get_retries_a_reused_connection_that_the_server_closed() {
 }
 
 #[test]
+fn answers_503_beyond_the_connection_cap() {
+    let server = Server::start(&["--max-connections", "1"], &[]);
+    let mut held = connect(server.addr);
+    write!(held, "GET /health HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(held.try_clone().unwrap());
+    assert_eq!(read_response(&mut reader).status, 200);
+
+    let refused = request(server.addr, "GET", "/health");
+    assert_eq!(
+        (refused.status, refused.body.as_str()),
+        (503, "too many connections\n")
+    );
+
+    // Once the first connection is gone, the next one is served again.
+    drop((reader, held));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while request(server.addr, "GET", "/health").status != 200 {
+        assert!(Instant::now() < deadline, "the cap was not released");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn connect_reports_open_and_closed() {
     let server = Server::start(&[], &[]);
     let open = run(&["connect", &server.addr.to_string()]);
