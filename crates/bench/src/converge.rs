@@ -29,6 +29,10 @@ use std::time::{Duration, Instant};
 const COMMAND_LIMIT: Duration = Duration::from_secs(600);
 /// The floor's poller asks the engine at most this often (berth's own poll interval).
 const POLL: Duration = Duration::from_millis(250);
+/// Before measuring, wait (at most [`SETTLE_LIMIT`]) for the 1-minute load average to fall
+/// below this (`--settle-load L`; 0 skips the wait).
+const SETTLE_LOAD: f64 = 2.5;
+const SETTLE_LIMIT: Duration = Duration::from_secs(180);
 const FLOOR_RATIO_TARGET: f64 = 1.25;
 const PEER_RATIO_TARGET: f64 = 3.0;
 
@@ -333,7 +337,7 @@ fn seconds((median, min, max): (Duration, Duration, Duration), rounds: usize) ->
 }
 
 /// `berth-bench converge [--projects N] [--rounds N] [--berth PATH] [--parallelism N]
-/// [--peer]`. Exit code 0 when every target measured was met, 3 when one was missed, 1 when the
+/// [--settle-load L] [--peer]`. Exit code 0 when every target measured was met, 3 when one was missed, 1 when the
 /// benchmark could not run.
 pub fn run_bench(args: &[String]) -> i32 {
     match measure(args) {
@@ -367,13 +371,21 @@ fn measure(args: &[String]) -> Result<bool, String> {
             run.berth.display()
         ));
     }
+    // Let the previous user of the machine's containers stop and the load fall first, so that
+    // every re-run starts from a comparable engine.
+    let settle = report::flag(args, "--settle-load", SETTLE_LOAD);
+    let waited = Instant::now();
+    while settle > 0.0 && load() >= settle && waited.elapsed() < SETTLE_LIMIT {
+        std::thread::sleep(Duration::from_secs(5));
+    }
     std::fs::create_dir_all(&run.dir).map_err(|e| e.to_string())?;
     let _scratch = Scratch(run.dir.clone());
     println!(
         "converge: {n} projects x 2 one-replica services of berth/demo:1 (one health-checked every 2 s), \
-         {rounds} round(s), parallelism {}, load before {:.2}",
+         {rounds} round(s), parallelism {}, load before {:.2} (after waiting {:.0} s for it to fall below {settle})",
         run.parallelism.as_deref().unwrap_or("default"),
-        load()
+        load(),
+        waited.elapsed().as_secs_f64()
     );
 
     let mut berth = Vec::new();

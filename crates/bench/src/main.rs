@@ -22,7 +22,7 @@ fn main() {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
             eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
             eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
-            eprintln!("       berth-bench converge [--projects N] [--rounds N] [--berth PATH] [--parallelism N] [--peer]   (real swarm, waiting for convergence vs not, vs docker stack deploy --detach=false)");
+            eprintln!("       berth-bench converge [--projects N] [--rounds N] [--berth PATH] [--parallelism N] [--settle-load L] [--peer]   (real swarm, waiting for convergence vs not, vs docker stack deploy --detach=false)");
             eprintln!(
                 "       berth-bench edge [--projects N] [--berth PATH]   (real swarm and Traefik)"
             );
