@@ -3,6 +3,8 @@
 //! reports (`VmHWM`) belongs to that benchmark alone. Targets are checked here and printed, never
 //! asserted in tests, because timings depend on the machine.
 
+mod cluster;
+mod converge;
 mod diagnostics;
 mod edge;
 mod lang;
@@ -17,11 +19,13 @@ fn main() {
         Some("deploy") => swarm::deploy(&args[1..]),
         Some("plan") => swarm::plan(&args[1..]),
         Some("edge") => edge::run(&args[1..]),
+        Some("converge") => converge::run_bench(&args[1..]),
         _ => {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
             eprintln!("       berth-bench diagnostics [--errors N] [--files N] [--iterations N]");
             eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
             eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
+            eprintln!("       berth-bench converge [--projects N] [--rounds N] [--berth PATH] [--parallelism N] [--settle-load L] [--peer]   (real swarm, waiting for convergence vs not, vs docker stack deploy --detach=false)");
             eprintln!(
                 "       berth-bench edge [--projects N] [--berth PATH]   (real swarm and Traefik)"
             );

@@ -8,17 +8,11 @@
 //!
 //! Every object has a unique `bench<id>` prefix and is removed at the end.
 
+use crate::cluster::{berth_binary, cleanup, count, docker, id};
 use crate::report;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI runs")
-}
 
 fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("the command runs");
@@ -31,19 +25,6 @@ fn run_ok(cmd: &mut Command) -> Output {
         std::process::exit(1);
     }
     out
-}
-
-fn berth_binary(args: &[String]) -> PathBuf {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/berth");
-    PathBuf::from(report::flag(args, "--berth", default.display().to_string()))
-}
-
-fn id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("bench{:x}", nanos % 0xfffff)
 }
 
 /// A project of two services on one overlay network (the project's implicit `default`, which
@@ -69,29 +50,6 @@ fn compose_project(replicas: u32) -> String {
     format!("version: \"3.8\"\nservices:\n{}{}networks:\n  back:\n    driver: overlay\nvolumes:\n  data: {{}}\nsecrets:\n  token:\n    file: ./token.txt\n", service("web"), service("worker"))
 }
 
-/// Services whose name starts with `prefix`, and how many of them run all their tasks.
-fn count(prefix: &str) -> (usize, usize) {
-    let out = docker(&["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
-    let mut total = 0;
-    let mut running = 0;
-    for line in String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(prefix))
-    {
-        total += 1;
-        if let Some((r, d)) = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|x| x.split_once('/'))
-        {
-            if r == d.split(' ').next().unwrap_or(d) {
-                running += 1;
-            }
-        }
-    }
-    (total, running)
-}
-
 fn wait_running(prefix: &str, expected: usize, start: Instant) -> Duration {
     let deadline = start + Duration::from_secs(600);
     loop {
@@ -104,45 +62,6 @@ fn wait_running(prefix: &str, expected: usize, start: Instant) -> Duration {
             std::process::exit(1);
         }
         std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn cleanup(prefix: &str) {
-    let out = docker(&["service", "ls", "--format", "{{.Name}}"]);
-    let services: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with(prefix))
-        .map(str::to_string)
-        .collect();
-    for chunk in services.chunks(50) {
-        let mut args = vec!["service", "rm"];
-        args.extend(chunk.iter().map(String::as_str));
-        docker(&args);
-    }
-    for _ in 0..300 {
-        let ps = docker(&["ps", "-q", "--filter", &format!("name={prefix}")]);
-        if ps.stdout.is_empty() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    for kind in ["secret", "config", "network", "volume"] {
-        let out = docker(&[kind, "ls", "--format", "{{.Name}}"]);
-        let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| l.starts_with(prefix))
-            .map(str::to_string)
-            .collect();
-        for chunk in names.chunks(50) {
-            let mut args = vec![kind, "rm"];
-            args.extend(chunk.iter().map(String::as_str));
-            for _ in 0..50 {
-                if docker(&args).status.success() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-        }
     }
 }
 
