@@ -10,7 +10,7 @@
 
 use crate::connect::Cluster;
 use crate::converge;
-use crate::error::ApplyError;
+use crate::error::{ApplyError, DockerErrorKind};
 use crate::ops::{self, Ids, Updated};
 use crate::payload::Payloads;
 use crate::progress::{Event, Progress};
@@ -255,6 +255,7 @@ pub async fn execute(
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut started: BTreeSet<usize> = BTreeSet::new();
     let mut running: JoinSet<(usize, Result<bool, ApplyError>)> = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
         let cancelled = options.cancel.load(Ordering::Relaxed);
         if !cancelled {
@@ -272,13 +273,14 @@ pub async fn execute(
                 let kind = step.kind;
                 let change = step.change;
                 let leaves = step.leaves.clone();
-                running.spawn(async move {
+                let handle = running.spawn(async move {
                     let leaves: Vec<&Change> = leaves.iter().map(|&l| &changes[l]).collect();
                     (
                         s,
                         run_step(&shared, &changes[change], kind, &leaves, &payloads).await,
                     )
                 });
+                tasks.insert(handle.id(), s);
             }
         }
         let Some(joined) = running.join_next().await else {
@@ -299,13 +301,18 @@ pub async fn execute(
             }
             Err(join_error) => {
                 // A panicking step is a bug; it is reported like a failure, never hidden.
+                // It is blamed on its own step, found by the task's ID.
+                let s = tasks.get(&join_error.id()).copied();
+                if let Some(s) = s {
+                    failed.insert(s);
+                }
+                let address = s.map(|s| changes[steps[s].change].address.clone());
+                let at = address
+                    .as_ref()
+                    .map_or("a step".to_string(), |a| a.to_string());
                 report.failed.push((
-                    changes[0].address.clone(),
-                    ApplyError::Docker {
-                        operation: "run",
-                        address: "a step".into(),
-                        message: join_error.to_string(),
-                    },
+                    address.unwrap_or_else(|| changes[0].address.clone()),
+                    ApplyError::internal(at, format!("the step panicked: {join_error}")),
                 ));
             }
         }
@@ -322,11 +329,7 @@ pub async fn execute(
         let address = changes[change].address.clone();
         report.failed.push((
             address.clone(),
-            ApplyError::Docker {
-                operation: "order",
-                address: address.to_string(),
-                message: "the plan's steps wait for each other in a circle; this is a berth bug, please report it".into(),
-            },
+            ApplyError::internal(&address, "the plan's steps wait for each other in a circle"),
         ));
     }
     for (s, step) in steps.iter().enumerate() {
@@ -371,11 +374,7 @@ pub async fn execute(
 /// join networks berth does not manage, such as another project's shared network).
 async fn current_ids(cluster: &Cluster) -> Result<Ids, ApplyError> {
     let d = &cluster.docker;
-    let err = |e| ApplyError::Docker {
-        operation: "list",
-        address: "the cluster".into(),
-        message: ops::message_of(&e),
-    };
+    let err = |e| ApplyError::engine("list", "the cluster", e);
     let mut ids = Ids::default();
     for n in d
         .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
@@ -506,9 +505,7 @@ async fn claim_slot(
                 }
                 return Ok((id, Spec::Config(current)));
             }
-            Err(ApplyError::Docker { message, .. })
-                if message.contains("AlreadyExists") || message.contains("already exists") =>
-            {
+            Err(e) if e.docker_kind() == Some(DockerErrorKind::Conflict) => {
                 let observed = berth_planner::Observed::from_docker(
                     &crate::read::snapshot(&shared.cluster).await?,
                 )?;
@@ -516,10 +513,8 @@ async fn claim_slot(
                     .into_iter()
                     .find(|n| !tried.contains(n))
                 else {
-                    return Err(ApplyError::Docker {
-                        operation: "create",
-                        address: address.to_string(),
-                        message: "every edge slot is claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)".into(),
+                    return Err(ApplyError::EdgeSlotsExhausted {
+                        address: Box::new(address.clone()),
                     });
                 };
                 let mut moved = Spec::Config(current.clone());
@@ -537,11 +532,8 @@ async fn claim_slot(
 async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result<(), ApplyError> {
     let docker = &shared.cluster.docker;
     let address = &change.address;
-    let spec = effective_spec(shared, change).ok_or_else(|| ApplyError::Docker {
-        operation: "create",
-        address: address.to_string(),
-        message: "the plan has no spec".into(),
-    })?;
+    let spec = effective_spec(shared, change)
+        .ok_or_else(|| ApplyError::internal(address, "the plan has no spec to create"))?;
     let (id, version) = match &spec {
         Spec::Network(n) => {
             // Docker allows two networks of one name; berth never creates the second.
@@ -552,13 +544,9 @@ async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result
                 .networks
                 .contains_key(&n.name)
             {
-                return Err(ApplyError::Docker {
-                    operation: "create",
-                    address: address.to_string(),
-                    message: format!(
-                        "a network named `{}` already exists and is not managed at this address",
-                        n.name
-                    ),
+                return Err(ApplyError::NetworkNameTaken {
+                    address: Box::new(address.clone()),
+                    name: n.name.clone(),
                 });
             }
             let id = ops::create_network(docker, address, n).await?;
@@ -647,11 +635,10 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
     let address = &change.address;
     let after = effective_spec(shared, change);
     let (Some(Spec::Service(spec)), Some(observed)) = (&after, &change.observed) else {
-        return Err(ApplyError::Docker {
-            operation: "update",
-            address: address.to_string(),
-            message: "only services are updated in place".into(),
-        });
+        return Err(ApplyError::internal(
+            address,
+            "only services are updated in place",
+        ));
     };
     let detached = shared
         .detached
@@ -686,12 +673,9 @@ async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
                         version = current.version.unwrap_or(0);
                     }
                     _ => {
-                        return Err(ApplyError::Docker {
-                            operation: "update",
-                            address: address.to_string(),
-                            message:
-                                "the service changed since it was planned; run `berth plan` again"
-                                    .into(),
+                        return Err(ApplyError::ChangedSincePlan {
+                            address: Box::new(address.clone()),
+                            doing: "update",
                         })
                     }
                 }
@@ -733,7 +717,7 @@ async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<
     let (mut spec, version, previous_update) =
         crate::read::service_spec(&shared.cluster, &observed.id)
             .await
-            .map_err(|e| ops::docker_error_text("inspect", address, e))?;
+            .map_err(|e| ApplyError::engine("inspect", address, e))?;
     let mut networks = BTreeSet::new();
     let mut volumes = BTreeSet::new();
     for leave in leaves {
@@ -760,8 +744,7 @@ async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<
             !(m["Type"] == "volume" && m["Source"].as_str().is_some_and(|s| volumes.contains(s)))
         });
     }
-    let request =
-        ops::raw_service_request(spec).map_err(|e| ops::docker_error_text("detach", address, e))?;
+    let request = ops::raw_service_request(spec).map_err(|e| ApplyError::internal(address, e))?;
     match ops::update_service(
         &shared.cluster.docker,
         address,
@@ -773,12 +756,9 @@ async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<
     {
         Updated::Done => {}
         Updated::OutOfSequence => {
-            return Err(ApplyError::Docker {
-                operation: "detach",
-                address: address.to_string(),
-                message: "the service changed while berth moved it off a replaced network or \
-                          volume; run `berth plan` again"
-                    .into(),
+            return Err(ApplyError::ChangedSincePlan {
+                address: Box::new(address.clone()),
+                doing: "moving it off a replaced network or volume",
             })
         }
     }
@@ -788,7 +768,7 @@ async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<
         None => {
             crate::read::service_spec(&shared.cluster, &observed.id)
                 .await
-                .map_err(|e| ops::docker_error_text("inspect", address, e))?
+                .map_err(|e| ApplyError::engine("inspect", address, e))?
                 .1
         }
     };
@@ -836,8 +816,9 @@ async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
             .await
             {
                 Ok(()) => break,
-                Err(ApplyError::Docker { message, .. })
-                    if message.contains("in use") && Instant::now() < deadline => {}
+                Err(e)
+                    if e.docker_kind() == Some(DockerErrorKind::InUse)
+                        && Instant::now() < deadline => {}
                 Err(e) => return Err(e),
             }
         }

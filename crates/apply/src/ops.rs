@@ -3,7 +3,7 @@
 //! serde (both speak Docker's JSON). Removals of objects still held by exiting tasks are retried
 //! until they are free, within a deadline; nothing else is retried blindly.
 
-use crate::error::ApplyError;
+use crate::error::{ApplyError, DockerError, DockerErrorKind};
 use base64::Engine;
 use berth_planner::docker::{ConfigSpec, NetworkSpec, SecretSpec, ServiceSpec, VolumeSpec};
 use berth_planner::Address;
@@ -19,37 +19,13 @@ pub fn convert<A: Serialize, B: DeserializeOwned>(spec: &A) -> B {
     serde_json::from_value(value).expect("planner specs are Docker's JSON shapes")
 }
 
+/// A refusal of bollard's call, classified once ([`DockerError`]).
 pub fn docker_error(
     operation: &'static str,
     address: &Address,
     e: bollard::errors::Error,
 ) -> ApplyError {
-    let message = match &e {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("{message} (HTTP {status_code})"),
-        other => other.to_string(),
-    };
-    ApplyError::Docker {
-        operation,
-        address: address.to_string(),
-        message,
-    }
-}
-
-pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
-
-pub fn message_of(e: &bollard::errors::Error) -> String {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
+    ApplyError::engine(operation, address, e)
 }
 
 pub async fn create_network(
@@ -101,11 +77,8 @@ pub async fn create_config(
 ) -> Result<String, ApplyError> {
     let mut request: bollard::models::ConfigSpec = convert(spec);
     if request.data.is_none() {
-        let data = data.ok_or_else(|| ApplyError::Docker {
-            operation: "create",
-            address: address.to_string(),
-            message: "no content for this config".into(),
-        })?;
+        let data =
+            data.ok_or_else(|| ApplyError::internal(address, "no content for this config"))?;
         request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
     }
     let response = docker
@@ -130,10 +103,10 @@ pub fn service_request(
     ids: &Ids,
 ) -> Result<bollard::models::ServiceSpec, ApplyError> {
     let mut spec = spec.clone();
-    let missing = |kind: &str, name: &str| ApplyError::Docker {
-        operation: "prepare",
-        address: address.to_string(),
-        message: format!("{kind} `{name}` does not exist"),
+    let missing = |kind: &'static str, name: &str| ApplyError::MissingReference {
+        address: Box::new(address.clone()),
+        kind,
+        name: name.to_string(),
     };
     for n in &mut spec.task_template.networks {
         n.target = ids
@@ -156,8 +129,9 @@ pub fn service_request(
             .cloned()
             .ok_or_else(|| missing("config", &c.config_name))?;
     }
-    let value = serde_json::to_value(&spec).expect("specs serialize");
-    Ok(raw_service_request(value).expect("planner specs are Docker's JSON shapes"))
+    let value =
+        serde_json::to_value(&spec).map_err(|e| ApplyError::internal(address, e.to_string()))?;
+    raw_service_request(value).map_err(|e| ApplyError::internal(address, e))
 }
 
 /// A service spec in Docker's own JSON as bollard sends it. bollard names the health check
@@ -177,19 +151,6 @@ pub fn raw_service_request(
     serde_json::from_value(value).map_err(|e| format!("a service spec Docker sent: {e}"))
 }
 
-/// An error berth met talking to Docker, as text.
-pub fn docker_error_text(
-    operation: &'static str,
-    address: &Address,
-    message: String,
-) -> ApplyError {
-    ApplyError::Docker {
-        operation,
-        address: address.to_string(),
-        message,
-    }
-}
-
 pub async fn create_service(
     docker: &Docker,
     address: &Address,
@@ -199,10 +160,12 @@ pub async fn create_service(
         .create_service(spec, None)
         .await
         .map_err(|e| docker_error("create", address, e))?;
-    response.id.ok_or_else(|| ApplyError::Docker {
-        operation: "create",
-        address: address.to_string(),
-        message: "Docker returned no ID".into(),
+    response.id.ok_or_else(|| {
+        ApplyError::engine(
+            "create",
+            address,
+            DockerError::other("Docker returned no ID"),
+        )
     })
 }
 
@@ -225,8 +188,13 @@ pub async fn update_service(
         .build();
     match docker.update_service(id, spec, options, None).await {
         Ok(_) => Ok(Updated::Done),
-        Err(e) if message_of(&e).contains("update out of sequence") => Ok(Updated::OutOfSequence),
-        Err(e) => Err(docker_error("update", address, e)),
+        Err(e) => {
+            let e = DockerError::from(e);
+            match e.kind {
+                DockerErrorKind::OutOfSequence => Ok(Updated::OutOfSequence),
+                _ => Err(ApplyError::engine("update", address, e)),
+            }
+        }
     }
 }
 
@@ -252,18 +220,14 @@ pub async fn remove(
             Kind::Secret => docker.delete_secret(id).await,
             Kind::Config => docker.delete_config(id).await,
         };
-        match result {
+        match result.map_err(DockerError::from) {
             Ok(()) => return Ok(()),
             // Gone already (Swarm removes networks in the background and then answers 500 with
             // "not found" to a second removal).
-            Err(e) if status_of(&e) == Some(404) || message_of(&e).contains("not found") => {
-                return Ok(())
-            }
+            Err(e) if e.kind == DockerErrorKind::NotFound => return Ok(()),
             Err(e) => {
-                let message = message_of(&e).to_lowercase();
-                let busy = message.contains("in use") || message.contains("active endpoints");
-                if !busy || Instant::now() >= deadline {
-                    return Err(docker_error("delete", address, e));
+                if e.kind != DockerErrorKind::InUse || Instant::now() >= deadline {
+                    return Err(ApplyError::engine("delete", address, e));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }

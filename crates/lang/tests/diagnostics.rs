@@ -72,6 +72,33 @@ const PRODUCED_BY_THE_BINARY: [Code; 3] = [
     Code::NotAPlatformAdmin,
 ];
 
+/// Codes only `crates/apply` produces (`ApplyError::code`), when berth talks to the Docker
+/// Engine or keeps its state: no configuration alone can produce them.
+/// `crates/apply/src/error_tests.rs` (`every_apply_code_is_produced_and_explained`) produces
+/// each one and checks that they are exactly the registered `E03xx` codes.
+const APPLY_ONLY_CODES: [Code; 20] = [
+    Code::EngineUnreachable,
+    Code::SwarmInactive,
+    Code::EngineTooOld,
+    Code::DockerRefused,
+    Code::UnreadableAnswer,
+    Code::StateLocked,
+    Code::NoSuchLock,
+    Code::BadStateFile,
+    Code::FileUnreadable,
+    Code::SecretUnreadable,
+    Code::NotConverged,
+    Code::RolledBack,
+    Code::StalePlan,
+    Code::ApplyInterrupted,
+    Code::ChangesFailed,
+    Code::InternalError,
+    Code::ChangedSincePlan,
+    Code::NetworkNameTaken,
+    Code::EdgeSlotsExhausted,
+    Code::MissingReference,
+];
+
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
@@ -567,6 +594,7 @@ fn every_code_is_exercised() {
         .chain(PRODUCED_BY_THE_BINARY)
         .collect();
     covered.extend(PLANNER_ONLY_CODES);
+    covered.extend(APPLY_ONLY_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
         for code in PLANNER_ONLY_CODES {
