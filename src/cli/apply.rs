@@ -297,11 +297,11 @@ fn record_outputs(
     }
 }
 
-/// How many steps executing the plan takes: a replacement is a delete and a create.
+/// How many steps executing the plan takes (its schedule: a replacement is a delete and a
+/// create, a service that leaves a replaced network or volume has a detach step).
 pub fn steps(plan: &Plan) -> u64 {
-    plan.actionable()
-        .map(|c| if c.action == Action::Replace { 2 } else { 1 })
-        .sum()
+    let changes: Vec<berth_planner::Change> = plan.actionable().cloned().collect();
+    berth_apply::schedule::Schedule::build(&changes).len() as u64
 }
 
 /// A saved plan's secrets must be the ones read now: otherwise the plan is stale.

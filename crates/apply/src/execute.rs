@@ -14,8 +14,9 @@ use crate::error::{ApplyError, DockerErrorKind};
 use crate::ops::{self, Ids, Updated};
 use crate::payload::Payloads;
 use crate::progress::{Event, Progress};
+use crate::schedule::{Schedule, StepKind};
 use crate::state::{State, Store};
-use berth_planner::{Action, Address, Change, DeploymentId, Kind, ObservedResource, Plan, Spec};
+use berth_planner::{Address, Change, DeploymentId, Kind, ObservedResource, Plan, Spec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,140 +43,6 @@ impl Default for Options {
             cancel: Arc::new(AtomicBool::new(false)),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StepKind {
-    Create,
-    Update,
-    Delete,
-    /// Moves a service's tasks off networks and volumes that are deleted and created again
-    /// (Docker refuses to remove a network or volume a service uses).
-    Detach,
-}
-
-impl StepKind {
-    fn verb(self) -> &'static str {
-        match self {
-            StepKind::Create => "create",
-            StepKind::Update => "update",
-            StepKind::Delete => "delete",
-            StepKind::Detach => "detach",
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Step {
-    change: usize,
-    kind: StepKind,
-    deps: BTreeSet<usize>,
-    /// For a detach step: the changes (replaced networks and volumes) the service leaves.
-    leaves: Vec<usize>,
-}
-
-/// The steps of a plan and their order.
-fn steps(changes: &[&Change]) -> Vec<Step> {
-    let index: HashMap<&Address, usize> = changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.address, i))
-        .collect();
-    let mut steps: Vec<Step> = Vec::new();
-    // For each change: its first step, and the step after which its new object exists.
-    let mut first = vec![0; changes.len()];
-    let mut ready = vec![0; changes.len()];
-    let mut last = vec![0; changes.len()];
-    for (i, c) in changes.iter().enumerate() {
-        let mut push = |kind| {
-            steps.push(Step {
-                change: i,
-                kind,
-                deps: BTreeSet::new(),
-                leaves: Vec::new(),
-            });
-            steps.len() - 1
-        };
-        match c.action {
-            Action::Create => {
-                let s = push(StepKind::Create);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Update | Action::NoOp => {
-                let s = push(StepKind::Update);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Delete => {
-                let s = push(StepKind::Delete);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Replace if c.create_before_destroy => {
-                let create = push(StepKind::Create);
-                let delete = push(StepKind::Delete);
-                steps[delete].deps.insert(create);
-                (first[i], ready[i], last[i]) = (create, create, delete);
-            }
-            Action::Replace => {
-                let delete = push(StepKind::Delete);
-                let create = push(StepKind::Create);
-                steps[create].deps.insert(delete);
-                (first[i], ready[i], last[i]) = (delete, create, create);
-            }
-        }
-    }
-    // The detach step of each service that must leave replaced objects, by change.
-    let mut detach: HashMap<usize, usize> = HashMap::new();
-    for (i, c) in changes.iter().enumerate() {
-        for dep in &c.depends_on {
-            let Some(&k) = index.get(dep) else { continue };
-            // The planner lists, on an object it removes or replaces, the services that still
-            // use it: they must move off it first, so only the removal waits for them.
-            let k_uses_i = changes[k].depends_on.contains(&c.address);
-            match c.action {
-                Action::Delete => {
-                    steps[first[i]].deps.insert(last[k]);
-                }
-                Action::Replace if k_uses_i => {
-                    if c.create_before_destroy {
-                        steps[last[i]].deps.insert(last[k]);
-                    } else if changes[k].action == Action::Delete {
-                        // A user that goes anyway goes first.
-                        steps[first[i]].deps.insert(last[k]);
-                    } else if changes[k].kind() == Kind::Service && changes[k].observed.is_some() {
-                        // A replacement deleted first cannot wait for users that need the new
-                        // object: they leave the old one first (a detach step), and their
-                        // update attaches them to the new one once it exists.
-                        let d = match detach.get(&k) {
-                            Some(&d) => d,
-                            None => {
-                                steps.push(Step {
-                                    change: k,
-                                    kind: StepKind::Detach,
-                                    deps: BTreeSet::new(),
-                                    leaves: Vec::new(),
-                                });
-                                detach.insert(k, steps.len() - 1);
-                                steps.len() - 1
-                            }
-                        };
-                        steps[d].leaves.push(i);
-                        steps[first[i]].deps.insert(d);
-                    }
-                }
-                _ if changes[k].action == Action::Delete => {
-                    steps[first[i]].deps.insert(last[k]);
-                }
-                _ => {
-                    steps[first[i]].deps.insert(ready[k]);
-                }
-            }
-            // The old generation of a replaced object goes once its users moved to the new one.
-            if changes[k].action == Action::Replace && changes[k].create_before_destroy {
-                steps[last[k]].deps.insert(last[i]);
-            }
-        }
-    }
-    steps
 }
 
 /// What one apply did.
@@ -231,8 +98,7 @@ pub async fn execute(
     options: Options,
 ) -> Result<(Report, BTreeMap<DeploymentId, State>), (ApplyError, BTreeMap<DeploymentId, State>)> {
     let changes: Vec<Change> = plan.actionable().cloned().collect();
-    let refs: Vec<&Change> = changes.iter().collect();
-    let steps = steps(&refs);
+    let schedule = Schedule::build(&changes);
     let mut report = Report::default();
 
     let ids = match current_ids(cluster).await {
@@ -259,11 +125,11 @@ pub async fn execute(
     loop {
         let cancelled = options.cancel.load(Ordering::Relaxed);
         if !cancelled {
-            for (s, step) in steps.iter().enumerate() {
+            for (s, step) in schedule.steps() {
                 if running.len() >= options.parallelism.max(1) {
                     break;
                 }
-                if started.contains(&s) || !step.deps.iter().all(|d| done.contains(d)) {
+                if started.contains(&s) || !schedule.deps(s).iter().all(|d| done.contains(d)) {
                     continue;
                 }
                 started.insert(s);
@@ -297,7 +163,7 @@ pub async fn execute(
                 failed.insert(s);
                 report
                     .failed
-                    .push((changes[steps[s].change].address.clone(), e));
+                    .push((changes[schedule.step(s).change].address.clone(), e));
             }
             Err(join_error) => {
                 // A panicking step is a bug; it is reported like a failure, never hidden.
@@ -306,7 +172,7 @@ pub async fn execute(
                 if let Some(s) = s {
                     failed.insert(s);
                 }
-                let address = s.map(|s| changes[steps[s].change].address.clone());
+                let address = s.map(|s| changes[schedule.step(s).change].address.clone());
                 let at = address
                     .as_ref()
                     .map_or("a step".to_string(), |a| a.to_string());
@@ -318,12 +184,11 @@ pub async fn execute(
         }
     }
     let cancelled = options.cancel.load(Ordering::Relaxed);
-    if started.len() < steps.len() && failed.is_empty() && !cancelled {
+    if started.len() < schedule.len() && failed.is_empty() && !cancelled {
         // Nothing failed, nothing was interrupted, and still steps never became ready: they wait
         // for each other. Said plainly rather than reported as a vague skip.
-        let change = steps
-            .iter()
-            .enumerate()
+        let change = schedule
+            .steps()
             .find(|(s, _)| !started.contains(s))
             .map_or(0, |(_, st)| st.change);
         let address = changes[change].address.clone();
@@ -332,7 +197,7 @@ pub async fn execute(
             ApplyError::internal(&address, "the plan's steps wait for each other in a circle"),
         ));
     }
-    for (s, step) in steps.iter().enumerate() {
+    for (s, step) in schedule.steps() {
         if !started.contains(&s) {
             let address = changes[step.change].address.clone();
             let reason = if cancelled {
@@ -352,13 +217,12 @@ pub async fn execute(
         }
     }
     let mut seen = BTreeSet::new();
-    for (s, step) in steps.iter().enumerate() {
+    for (s, step) in schedule.steps() {
         let address = &changes[step.change].address;
-        let all_done = steps
+        let all_done = schedule
+            .steps_of(step.change)
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.change == step.change)
-            .all(|(i, _)| done.contains(&i));
+            .all(|i| done.contains(i));
         if done.contains(&s) && all_done && seen.insert(address.clone()) {
             report.done.push(address.clone());
         }
@@ -936,163 +800,5 @@ async fn wait_gone(shared: &Shared, service_id: &str, deadline: Instant) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use berth_planner::Action;
-
-    fn change(address: &str, action: Action, cbd: bool, deps: &[&str]) -> Change {
-        Change {
-            address: address.parse().unwrap(),
-            action,
-            before: None,
-            after: None,
-            observed: None,
-            replace_paths: Vec::new(),
-            create_before_destroy: cbd,
-            restarts_tasks: false,
-            data_loss: false,
-            reason: None,
-            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
-        }
-    }
-
-    #[test]
-    fn secret_rotation_creates_updates_then_deletes() {
-        // As the planner makes them: the replaced secret lists the service that uses it.
-        let secret = change(
-            "shop/production/secret.key",
-            Action::Replace,
-            true,
-            &["shop/production/service.web"],
-        );
-        let web = change(
-            "shop/production/service.web",
-            Action::Update,
-            false,
-            &["shop/production/secret.key"],
-        );
-        let changes = vec![&secret, &web];
-        let s = steps(&changes);
-        // create secret (0), delete old secret (1), update web (2)
-        assert_eq!(
-            (s[0].kind, s[1].kind, s[2].kind),
-            (StepKind::Create, StepKind::Delete, StepKind::Update)
-        );
-        assert!(s[2].deps.contains(&0), "web waits for the new secret");
-        assert!(
-            s[1].deps.contains(&2),
-            "the old secret goes after web moved"
-        );
-    }
-
-    #[test]
-    fn deletes_remove_users_first() {
-        let net = change(
-            "shop/production/network.default",
-            Action::Delete,
-            false,
-            &["shop/production/service.web"],
-        );
-        let web = change("shop/production/service.web", Action::Delete, false, &[]);
-        let changes = vec![&net, &web];
-        let s = steps(&changes);
-        assert!(s[0].deps.contains(&1));
-    }
-
-    fn observed(mut c: Change, id: &str) -> Change {
-        c.observed = Some(berth_planner::plan::ObservedRef {
-            id: id.into(),
-            name: id.into(),
-            version: Some(1),
-        });
-        c
-    }
-
-    #[test]
-    fn a_network_replaced_in_place_is_left_first_and_joined_again_after() {
-        // A network that cannot be created before the old one goes (same name): its user leaves
-        // it (detach), it is deleted and created, and the user's update attaches the new one.
-        let net = observed(
-            change(
-                "shop/production/network.backend",
-                Action::Replace,
-                false,
-                &["shop/production/service.web", "shop/production/service.api"],
-            ),
-            "n1",
-        );
-        let web = observed(
-            change(
-                "shop/production/service.web",
-                Action::Update,
-                false,
-                &["shop/production/network.backend"],
-            ),
-            "s1",
-        );
-        let api = observed(
-            change(
-                "shop/production/service.api",
-                Action::Update,
-                false,
-                &["shop/production/network.backend"],
-            ),
-            "s2",
-        );
-        let changes = vec![&net, &web, &api];
-        let s = steps(&changes);
-        let find = |change: usize, kind: StepKind| {
-            s.iter()
-                .position(|st| st.change == change && st.kind == kind)
-                .unwrap_or_else(|| panic!("no {kind:?} step of change {change}: {s:?}"))
-        };
-        let (delete, create) = (find(0, StepKind::Delete), find(0, StepKind::Create));
-        let (detach_web, detach_api) = (find(1, StepKind::Detach), find(2, StepKind::Detach));
-        let (update_web, update_api) = (find(1, StepKind::Update), find(2, StepKind::Update));
-        assert!(s[delete].deps.contains(&detach_web) && s[delete].deps.contains(&detach_api));
-        assert!(s[create].deps.contains(&delete));
-        assert!(s[update_web].deps.contains(&create) && s[update_api].deps.contains(&create));
-        assert_eq!(s[detach_web].leaves, vec![0]);
-        assert!(s[detach_web].deps.is_empty(), "leaving needs nothing first");
-    }
-
-    #[test]
-    fn a_service_leaves_two_replaced_objects_in_one_detach() {
-        let net = observed(
-            change(
-                "p/production/network.backend",
-                Action::Replace,
-                false,
-                &["p/production/service.db"],
-            ),
-            "n1",
-        );
-        let vol = observed(
-            change(
-                "p/production/volume.data",
-                Action::Replace,
-                false,
-                &["p/production/service.db"],
-            ),
-            "v1",
-        );
-        let db = observed(
-            change(
-                "p/production/service.db",
-                Action::Update,
-                false,
-                &["p/production/network.backend", "p/production/volume.data"],
-            ),
-            "s1",
-        );
-        let changes = vec![&net, &vol, &db];
-        let s = steps(&changes);
-        let detaches: Vec<&Step> = s.iter().filter(|st| st.kind == StepKind::Detach).collect();
-        assert_eq!(detaches.len(), 1, "{s:?}");
-        assert_eq!(detaches[0].leaves, vec![0, 1]);
     }
 }

@@ -22,4 +22,5 @@ pub mod payload;
 pub mod progress;
 mod random;
 pub mod raw;
+pub mod schedule;
 pub mod sources;
