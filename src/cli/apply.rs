@@ -250,7 +250,7 @@ pub fn execute_with(
             begun.insert(id.clone(), session.store.begin(id)?);
         }
         berth_apply::state::record_unchanged(&mut begun, &plan);
-        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone() };
+        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone(), ..Options::default() };
         let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, progress::reporter(exec.progress, steps(&plan)), opts).await {
             Ok(done) => done,
             Err((e, states)) => {
