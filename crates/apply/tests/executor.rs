@@ -94,7 +94,11 @@ fn service(name: &str, networks: &[&str], deps: &[&str]) -> Change {
     let mut deps: Vec<String> = deps.iter().map(|d| d.to_string()).collect();
     deps.extend(networks.iter().map(|n| format!("network.{n}")));
     let deps: Vec<&str> = deps.iter().map(String::as_str).collect();
-    create(&format!("service.{name}"), Spec::Service(Box::new(spec)), &deps)
+    create(
+        &format!("service.{name}"),
+        Spec::Service(Box::new(spec)),
+        &deps,
+    )
 }
 
 fn plan(changes: Vec<Change>) -> Plan {

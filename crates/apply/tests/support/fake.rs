@@ -409,12 +409,14 @@ impl Engine for Fake {
         let in_use = w.uses(id);
         let gone = match kind {
             Kind::Service => w.services.remove(id).is_none(),
-            Kind::Network if in_use => return Err(DockerError::new(
-                Some(400),
-                format!(
+            Kind::Network if in_use => {
+                return Err(DockerError::new(
+                    Some(400),
+                    format!(
                     "rpc error: code = FailedPrecondition desc = network {id} is in use by service"
                 ),
-            )),
+                ))
+            }
             Kind::Network => w.networks.remove(id).is_none(),
             Kind::Volume if in_use => {
                 return Err(DockerError::new(
