@@ -110,14 +110,23 @@ fn plan(changes: Vec<Change>) -> Plan {
     }
 }
 
+/// Removes a test's state directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A state directory of its own for each test.
-fn store(test: &str) -> Store {
+fn store(test: &str) -> (Store, Cleanup) {
     let dir: PathBuf = std::env::temp_dir().join(format!(
         "berth-apply-executor-{test}-{}",
         std::process::id()
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    Store::new(dir)
+    (Store::new(&dir), Cleanup(dir))
 }
 
 /// Records the events; on each one that finishes a step, reads the state file from disk.
@@ -200,7 +209,7 @@ fn failed(report: &Report) -> Vec<String> {
 async fn a_failure_stops_its_dependents_and_nothing_else() {
     let fake = Arc::new(Fake::new());
     fake.refuse("create_network:shop_backend");
-    let store = store("failure");
+    let (store, _dir) = store("failure");
     let plan = plan(vec![
         network("backend"),
         service("web", &["backend"], &[]),
@@ -220,7 +229,7 @@ async fn a_failure_stops_its_dependents_and_nothing_else() {
 #[tokio::test(start_paused = true)]
 async fn ctrl_c_starts_nothing_new_and_records_what_was_sent() {
     let fake = Arc::new(Fake::new());
-    let store = store("cancel");
+    let (store, _dir) = store("cancel");
     let cancel = Arc::new(AtomicBool::new(false));
     let recorder = Arc::new(Recorder {
         cancel_on_start: Some(cancel.clone()),
@@ -262,7 +271,7 @@ async fn ctrl_c_starts_nothing_new_and_records_what_was_sent() {
 async fn a_panicking_step_is_blamed_on_its_own_change() {
     let fake = Arc::new(Fake::new());
     fake.panic_on("create_service:shop_api");
-    let store = store("panic");
+    let (store, _dir) = store("panic");
     // The panicking change is not the first: the blame must not fall on `volume.data`.
     let plan = plan(vec![
         volume("data"),
@@ -318,7 +327,7 @@ async fn an_update_out_of_sequence_is_re_read_and_continues_when_unchanged() {
     let fake = Arc::new(Fake::new());
     let web = existing_web(&fake, "berth/demo:2");
     fake.bump_before_update("shop_web", None);
-    let store = store("sequence-same");
+    let (store, _dir) = store("sequence-same");
     let report = apply(
         &fake,
         &store,
@@ -352,7 +361,7 @@ async fn an_update_out_of_sequence_stops_when_someone_changed_the_service() {
     let fake = Arc::new(Fake::new());
     let web = existing_web(&fake, "berth/demo:2");
     fake.bump_before_update("shop_web", Some("someone/else:9"));
-    let store = store("sequence-changed");
+    let (store, _dir) = store("sequence-changed");
     let report = apply(
         &fake,
         &store,
@@ -383,7 +392,7 @@ async fn convergence_holds_no_slot_and_dependents_wait_for_it() {
             rolls_back: false,
         },
     );
-    let store = store("slot");
+    let (store, _dir) = store("slot");
     let plan = plan(vec![
         service("slow", &[], &[]),
         service("api", &[], &["service.slow"]),
@@ -418,7 +427,7 @@ async fn one_poller_reads_every_converging_service_in_one_call() {
             },
         );
     }
-    let store = store("poller");
+    let (store, _dir) = store("poller");
     let plan = plan(vec![
         service("a", &[], &[]),
         service("b", &[], &[]),
@@ -460,7 +469,7 @@ async fn a_rollback_by_swarm_fails_the_update_with_the_task_errors() {
         },
     );
     let web = existing_web(&fake, "berth/demo:broken");
-    let store = store("rollback");
+    let (store, _dir) = store("rollback");
     let report = apply(
         &fake,
         &store,
@@ -483,7 +492,7 @@ async fn a_rollback_by_swarm_fails_the_update_with_the_task_errors() {
 #[tokio::test(start_paused = true)]
 async fn the_state_is_on_disk_after_every_step() {
     let fake = Arc::new(Fake::new());
-    let store = store("checkpoint");
+    let (store, _dir) = store("checkpoint");
     let recorder = Recorder::new(&store);
     let plan = plan(vec![
         network("backend"),
