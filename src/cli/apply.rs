@@ -250,7 +250,7 @@ pub fn execute_with(
             begun.insert(id.clone(), session.store.begin(id)?);
         }
         berth_apply::state::record_unchanged(&mut begun, &plan);
-        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone() };
+        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone(), ..Options::default() };
         let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, progress::reporter(exec.progress, steps(&plan)), opts).await {
             Ok(done) => done,
             Err((e, states)) => {
@@ -297,11 +297,11 @@ fn record_outputs(
     }
 }
 
-/// How many steps executing the plan takes: a replacement is a delete and a create.
+/// How many steps executing the plan takes (its schedule: a replacement is a delete and a
+/// create, a service that leaves a replaced network or volume has a detach step).
 pub fn steps(plan: &Plan) -> u64 {
-    plan.actionable()
-        .map(|c| if c.action == Action::Replace { 2 } else { 1 })
-        .sum()
+    let changes: Vec<berth_planner::Change> = plan.actionable().cloned().collect();
+    berth_apply::schedule::Schedule::build(&changes).len() as u64
 }
 
 /// A saved plan's secrets must be the ones read now: otherwise the plan is stale.

@@ -126,6 +126,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             wait: true,
             timeout: Duration::from_secs(args.exec.timeout),
             cancel: Arc::new(AtomicBool::new(false)),
+            ..Options::default()
         };
         let (report, states) = match execute::execute(
             &cluster,

@@ -182,15 +182,3 @@ fn apply_diagnostic(e: &ApplyError) -> Diagnostic {
     }
     d
 }
-
-/// The code of an apply error. Until apply's errors carry their own codes, every one is
-/// reported as E0352 (the cluster or the state refused).
-trait ApplyCode {
-    fn code(&self) -> Code;
-}
-
-impl ApplyCode for ApplyError {
-    fn code(&self) -> Code {
-        Code::ApplyFailed
-    }
-}

@@ -1,56 +1,63 @@
-//! Waiting for a service to converge after berth created or updated it: every task it wants
-//! running is running (Swarm keeps a task with a health check in `starting` until it is
-//! healthy, so running means healthy there). A rolled-back or paused update, or a task Swarm
-//! cannot place, is a failure reported with Swarm's own task errors, never a success.
+//! When a service berth created or updated has converged: every task it wants running is
+//! running (Swarm keeps a task with a health check in `starting` until it is healthy, so running
+//! means healthy there). A rolled-back or paused update, or a task Swarm cannot place, is a
+//! failure reported with Swarm's own task errors, never a success.
+//!
+//! The rules are pure: a [`Watch`] judges what one poll read ([`Watch::check`]); the poller
+//! (`poller.rs`) reads every converging service of an apply in one call per poll.
 
+use crate::engine::{ServiceState, TaskView};
 use crate::error::ApplyError;
-use crate::progress::{Event, Progress};
 use berth_planner::Address;
-use bollard::query_parameters::ListTasksOptionsBuilder;
-use bollard::Docker;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// How long a task may stay unplaceable before berth calls the deployment failed.
-const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(5);
-const POLL: Duration = Duration::from_millis(250);
+pub const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(5);
 /// How long to wait for Swarm to report a rolling update before trusting the tasks alone.
-const NO_UPDATE_GRACE: Duration = Duration::from_secs(10);
+pub const NO_UPDATE_GRACE: Duration = Duration::from_secs(10);
 
-/// What a wait is looking for.
-pub struct Wait<'a> {
-    pub docker: &'a Docker,
-    pub address: &'a Address,
-    pub id: &'a str,
+/// One service being watched until it converges.
+#[derive(Debug)]
+pub struct Watch {
+    pub address: Address,
+    pub id: String,
     /// The update replaced the task template: wait for Swarm's rolling update to complete.
     pub rolling: bool,
     /// `UpdateStatus.StartedAt` before berth's update, to tell Swarm's report of this update
     /// from the one of an earlier update.
     pub previous_update: Option<String>,
-    pub timeout: Duration,
-    pub progress: &'a dyn Progress,
-    pub cancel: &'a AtomicBool,
+    pub start: Instant,
+    pending_since: HashMap<String, Instant>,
 }
 
-fn task_errors(tasks: &[bollard::models::Task]) -> Vec<String> {
+/// What one poll says about a watched service.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Converged, at this version index.
+    Converged(u64),
+    Waiting {
+        running: u64,
+        desired: u64,
+    },
+    Failed(ApplyError),
+}
+
+pub fn task_errors(tasks: &[&TaskView]) -> Vec<String> {
     let mut errors: Vec<String> = Vec::new();
     for t in tasks {
-        let Some(status) = &t.status else { continue };
-        let state = status.state.map(|s| s.to_string()).unwrap_or_default();
-        let err = status.err.clone().unwrap_or_default();
-        if !err.is_empty()
+        if !t.err.is_empty()
             && matches!(
-                state.as_str(),
+                t.state.as_str(),
                 "failed" | "rejected" | "pending" | "shutdown" | "complete"
             )
         {
-            let line = format!(
-                "task {} {state}: {err}",
-                t.slot
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| t.node_id.clone().unwrap_or_default())
-            );
+            let at = t
+                .slot
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| t.node_id.clone());
+            let line = format!("task {at} {}: {}", t.state, t.err);
             if !errors.contains(&line) {
                 errors.push(line);
             }
@@ -60,142 +67,228 @@ fn task_errors(tasks: &[bollard::models::Task]) -> Vec<String> {
     errors
 }
 
-/// Waits until the service converges; returns its version index.
-pub async fn service(w: Wait<'_>) -> Result<u64, ApplyError> {
-    let start = Instant::now();
-    let mut pending_since: HashMap<String, Instant> = HashMap::new();
-    let mut last_report = (u64::MAX, u64::MAX);
-    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("service", vec![w.id])]);
-    loop {
-        let service = w
-            .docker
-            .inspect_service(
-                w.id,
-                None::<bollard::query_parameters::InspectServiceOptions>,
-            )
-            .await
-            .map_err(|e| crate::ops::docker_error("inspect", w.address, e))?;
-        let version = service.version.as_ref().and_then(|v| v.index).unwrap_or(0);
-        let tasks = w
-            .docker
-            .list_tasks(Some(
-                ListTasksOptionsBuilder::default().filters(&filters).build(),
-            ))
-            .await
-            .map_err(|e| crate::ops::docker_error("list tasks of", w.address, e))?;
+impl Watch {
+    pub fn new(
+        address: Address,
+        id: String,
+        rolling: bool,
+        previous_update: Option<String>,
+    ) -> Watch {
+        Watch {
+            address,
+            id,
+            rolling,
+            previous_update,
+            start: Instant::now(),
+            pending_since: HashMap::new(),
+        }
+    }
 
-        let status = service.update_status.as_ref();
-        let state = status
-            .and_then(|s| s.state)
-            .map(|s| s.to_string())
-            .unwrap_or_default();
-        let message = status.and_then(|s| s.message.clone()).unwrap_or_default();
+    fn not_converged(&self, message: String, tasks: &[&TaskView]) -> Verdict {
+        Verdict::Failed(ApplyError::NotConverged {
+            address: Box::new(self.address.clone()),
+            message,
+            task_errors: task_errors(tasks),
+        })
+    }
+
+    /// Judges the service and its tasks as read at `now`; `timeout` is how long it may take.
+    pub fn check(
+        &mut self,
+        service: &ServiceState,
+        tasks: &[&TaskView],
+        now: Instant,
+        timeout: Duration,
+    ) -> Verdict {
+        let elapsed = now.saturating_duration_since(self.start);
+        let state = service.update_state.as_str();
         if state.starts_with("rollback") {
-            return Err(ApplyError::RolledBack {
-                address: Box::new(w.address.clone()),
-                message: if message.is_empty() {
+            return Verdict::Failed(ApplyError::RolledBack {
+                address: Box::new(self.address.clone()),
+                message: if service.update_message.is_empty() {
                     format!("update state {state}")
                 } else {
-                    message
+                    service.update_message.clone()
                 },
-                task_errors: task_errors(&tasks),
+                task_errors: task_errors(tasks),
             });
         }
         if state == "paused" {
-            return Err(ApplyError::NotConverged {
-                address: Box::new(w.address.clone()),
-                message: format!("the update was paused: {message}"),
-                task_errors: task_errors(&tasks),
-            });
+            return self.not_converged(
+                format!("the update was paused: {}", service.update_message),
+                tasks,
+            );
         }
         // An update counts once Swarm reports this update (not an earlier one) completed. Should
         // Swarm start no rolling update at all, converged tasks count after a grace period.
-        let started_at = status.and_then(|s| s.started_at.clone());
-        let this_update = started_at.is_some() && started_at != w.previous_update;
-        let update_done = !w.rolling
+        let this_update =
+            service.update_started.is_some() && service.update_started != self.previous_update;
+        let update_done = !self.rolling
             || (this_update && state == "completed")
-            || (!this_update && start.elapsed() > NO_UPDATE_GRACE);
+            || (!this_update && elapsed > NO_UPDATE_GRACE);
 
-        let wanted: Vec<&bollard::models::Task> = tasks
+        let wanted: Vec<&TaskView> = tasks
             .iter()
-            .filter(|t| t.desired_state.map(|s| s.to_string()).as_deref() == Some("running"))
+            .copied()
+            .filter(|t| t.desired_state == "running")
             .collect();
-        let running = wanted
-            .iter()
-            .filter(|t| {
-                t.status
-                    .as_ref()
-                    .and_then(|s| s.state)
-                    .map(|s| s.to_string())
-                    .as_deref()
-                    == Some("running")
-            })
-            .count() as u64;
-        let desired = match service
-            .spec
-            .as_ref()
-            .and_then(|s| s.mode.as_ref())
-            .and_then(|m| m.replicated.as_ref())
-        {
-            Some(r) => r.replicas.unwrap_or(1).max(0) as u64,
-            None => wanted.len() as u64,
-        };
-        if (running, desired) != last_report {
-            w.progress.event(Event::Converging {
-                address: w.address.clone(),
-                running,
-                desired,
-            });
-            last_report = (running, desired);
-        }
+        let running = wanted.iter().filter(|t| t.state == "running").count() as u64;
+        let desired = service.replicas.unwrap_or(wanted.len() as u64);
         if update_done && running == desired && wanted.len() as u64 == desired {
-            return Ok(version);
+            return Verdict::Converged(service.version);
         }
 
         // A task Swarm cannot place will stay pending forever.
         for t in &wanted {
-            let Some(s) = &t.status else { continue };
-            let id = t.id.clone().unwrap_or_default();
-            let is_pending = s.state.map(|s| s.to_string()).as_deref() == Some("pending")
-                && s.err.as_ref().is_some_and(|e| !e.is_empty());
-            if is_pending {
-                let since = *pending_since.entry(id).or_insert_with(Instant::now);
-                if since.elapsed() > UNSCHEDULABLE_GRACE {
-                    return Err(ApplyError::NotConverged {
-                        address: Box::new(w.address.clone()),
-                        message: format!(
-                            "Swarm cannot schedule its tasks: {}",
-                            s.err.clone().unwrap_or_default()
-                        ),
-                        task_errors: task_errors(&tasks),
-                    });
+            if t.state == "pending" && !t.err.is_empty() {
+                let since = *self.pending_since.entry(t.id.clone()).or_insert(now);
+                if now.saturating_duration_since(since) > UNSCHEDULABLE_GRACE {
+                    return self.not_converged(
+                        format!("Swarm cannot schedule its tasks: {}", t.err),
+                        tasks,
+                    );
                 }
             } else {
-                pending_since.remove(&id);
+                self.pending_since.remove(&t.id);
             }
         }
-        if start.elapsed() > w.timeout {
-            return Err(ApplyError::NotConverged {
-                address: Box::new(w.address.clone()),
-                message: format!(
+        if elapsed > timeout {
+            return self.not_converged(
+                format!(
                     "{running} of {desired} tasks running after {}s{}",
-                    w.timeout.as_secs(),
+                    timeout.as_secs(),
                     if update_done {
                         ""
                     } else {
                         "; the rolling update has not completed"
                     }
                 ),
-                task_errors: task_errors(&tasks),
-            });
+                tasks,
+            );
         }
-        if w.cancel.load(Ordering::Relaxed) {
-            return Err(ApplyError::NotConverged {
-                address: Box::new(w.address.clone()),
-                message: "interrupted while waiting for convergence".into(),
-                task_errors: Vec::new(),
-            });
+        Verdict::Waiting { running, desired }
+    }
+
+    /// The failure of a wait that was interrupted (Ctrl-C).
+    pub fn interrupted(&self) -> ApplyError {
+        ApplyError::NotConverged {
+            address: Box::new(self.address.clone()),
+            message: "interrupted while waiting for convergence".into(),
+            task_errors: Vec::new(),
         }
-        tokio::time::sleep(POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, desired: &str, state: &str, err: &str) -> TaskView {
+        TaskView {
+            id: id.into(),
+            service_id: "s1".into(),
+            slot: Some(1),
+            desired_state: desired.into(),
+            state: state.into(),
+            err: err.into(),
+            ..TaskView::default()
+        }
+    }
+
+    fn service(replicas: u64, update: &str, started: Option<&str>) -> ServiceState {
+        ServiceState {
+            id: "s1".into(),
+            version: 7,
+            update_state: update.into(),
+            update_message: String::new(),
+            update_started: started.map(str::to_string),
+            replicas: Some(replicas),
+        }
+    }
+
+    fn watch(rolling: bool) -> Watch {
+        Watch::new(
+            "shop/production/service.web".parse().unwrap(),
+            "s1".into(),
+            rolling,
+            Some("earlier".into()),
+        )
+    }
+
+    const T: Duration = Duration::from_secs(180);
+
+    #[tokio::test(start_paused = true)]
+    async fn running_tasks_converge_and_a_rolling_update_waits_for_swarm() {
+        let running = task("t1", "running", "running", "");
+        let now = Instant::now();
+        assert!(matches!(
+            watch(false).check(&service(1, "", None), &[&running], now, T),
+            Verdict::Converged(7)
+        ));
+        // The tasks run, but Swarm still reports the earlier update: not yet.
+        let mut w = watch(true);
+        let earlier = service(1, "completed", Some("earlier"));
+        assert!(matches!(
+            w.check(&earlier, &[&running], now, T),
+            Verdict::Waiting {
+                running: 1,
+                desired: 1
+            }
+        ));
+        let this = service(1, "completed", Some("now"));
+        assert!(matches!(
+            w.check(&this, &[&running], now, T),
+            Verdict::Converged(7)
+        ));
+        // Swarm starts no update at all: the tasks count after the grace period.
+        let later = now + NO_UPDATE_GRACE + Duration::from_secs(1);
+        assert!(matches!(
+            w.check(&earlier, &[&running], later, T),
+            Verdict::Converged(7)
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rollbacks_pauses_unschedulable_tasks_and_timeouts_fail() {
+        let failed = task("t1", "shutdown", "failed", "task: non-zero exit (1)");
+        let now = Instant::now();
+        match watch(true).check(
+            &service(1, "rollback_completed", Some("now")),
+            &[&failed],
+            now,
+            T,
+        ) {
+            Verdict::Failed(ApplyError::RolledBack { task_errors, .. }) => {
+                assert_eq!(task_errors, vec!["task 1 failed: task: non-zero exit (1)"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            watch(true).check(&service(1, "paused", Some("now")), &[], now, T),
+            Verdict::Failed(ApplyError::NotConverged { .. })
+        ));
+        let pending = task("t2", "running", "pending", "no suitable node");
+        let mut w = watch(false);
+        assert!(matches!(
+            w.check(&service(1, "", None), &[&pending], now, T),
+            Verdict::Waiting {
+                running: 0,
+                desired: 1
+            }
+        ));
+        let later = now + UNSCHEDULABLE_GRACE + Duration::from_secs(1);
+        match w.check(&service(1, "", None), &[&pending], later, T) {
+            Verdict::Failed(ApplyError::NotConverged { message, .. }) => {
+                assert!(message.contains("no suitable node"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        let starting = task("t3", "running", "starting", "");
+        match watch(false).check(&service(1, "", None), &[&starting], now + T + T, T) {
+            Verdict::Failed(ApplyError::NotConverged { message, .. }) => {
+                assert_eq!(message, "0 of 1 tasks running after 180s")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -1,26 +1,34 @@
-//! Executing a plan: its changes become steps in a dependency graph (a replacement that creates
-//! before it destroys is two steps, with the dependents' updates in between), run in topological
-//! order, up to `parallelism` at a time. After every step the project environment's state is
-//! checkpointed, so killing berth at any moment loses nothing: the next apply reads the cluster
-//! (where every object carries its address label) and converges without duplicates.
+//! Executing a plan: its schedule ([`crate::schedule`]) runs in dependency order over an
+//! [`Engine`], up to `parallelism` steps at a time. After every step the project environment's
+//! state is checkpointed, so killing berth at any moment loses nothing: the next apply reads the
+//! cluster (where every object carries its address label) and converges without duplicates.
+//!
+//! A service's step holds its slot only while its Docker call runs: once Docker accepted the
+//! change, the service is recorded and joins the apply's one poller ([`crate::poller`]); the
+//! step counts as done (and its dependents start) when the poller saw it converge. Ctrl-C (the
+//! `cancel` flag) starts nothing new; what was sent is recorded.
 //!
 //! Services are updated with the version index read when planning; when Swarm answers "update
 //! out of sequence", berth re-reads the service and continues only if it is still what the plan
 //! was made against. A service whose spec did not change is never updated.
 
 use crate::connect::Cluster;
-use crate::converge;
+use crate::engine::{DockerEngine, Engine};
 use crate::error::ApplyError;
-use crate::ops::{self, Ids, Updated};
+use crate::ops::Ids;
 use crate::payload::Payloads;
+use crate::poller;
 use crate::progress::{Event, Progress};
+use crate::schedule::Schedule;
 use crate::state::{State, Store};
-use berth_planner::{Action, Address, Change, DeploymentId, Kind, ObservedResource, Plan, Spec};
+use crate::step::{self, After, Sent};
+use berth_planner::{Address, Change, DeploymentId, ObservedResource, Plan, Spec};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 #[derive(Clone)]
 pub struct Options {
@@ -31,6 +39,8 @@ pub struct Options {
     pub timeout: Duration,
     /// Set by Ctrl-C: nothing new starts; what runs finishes and is recorded.
     pub cancel: Arc<AtomicBool>,
+    /// How often the poller reads the converging services.
+    pub poll: Duration,
 }
 
 impl Default for Options {
@@ -40,142 +50,9 @@ impl Default for Options {
             wait: true,
             timeout: Duration::from_secs(180),
             cancel: Arc::new(AtomicBool::new(false)),
+            poll: Duration::from_millis(250),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StepKind {
-    Create,
-    Update,
-    Delete,
-    /// Moves a service's tasks off networks and volumes that are deleted and created again
-    /// (Docker refuses to remove a network or volume a service uses).
-    Detach,
-}
-
-impl StepKind {
-    fn verb(self) -> &'static str {
-        match self {
-            StepKind::Create => "create",
-            StepKind::Update => "update",
-            StepKind::Delete => "delete",
-            StepKind::Detach => "detach",
-        }
-    }
-}
-
-#[derive(Debug)]
-struct Step {
-    change: usize,
-    kind: StepKind,
-    deps: BTreeSet<usize>,
-    /// For a detach step: the changes (replaced networks and volumes) the service leaves.
-    leaves: Vec<usize>,
-}
-
-/// The steps of a plan and their order.
-fn steps(changes: &[&Change]) -> Vec<Step> {
-    let index: HashMap<&Address, usize> = changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.address, i))
-        .collect();
-    let mut steps: Vec<Step> = Vec::new();
-    // For each change: its first step, and the step after which its new object exists.
-    let mut first = vec![0; changes.len()];
-    let mut ready = vec![0; changes.len()];
-    let mut last = vec![0; changes.len()];
-    for (i, c) in changes.iter().enumerate() {
-        let mut push = |kind| {
-            steps.push(Step {
-                change: i,
-                kind,
-                deps: BTreeSet::new(),
-                leaves: Vec::new(),
-            });
-            steps.len() - 1
-        };
-        match c.action {
-            Action::Create => {
-                let s = push(StepKind::Create);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Update | Action::NoOp => {
-                let s = push(StepKind::Update);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Delete => {
-                let s = push(StepKind::Delete);
-                (first[i], ready[i], last[i]) = (s, s, s);
-            }
-            Action::Replace if c.create_before_destroy => {
-                let create = push(StepKind::Create);
-                let delete = push(StepKind::Delete);
-                steps[delete].deps.insert(create);
-                (first[i], ready[i], last[i]) = (create, create, delete);
-            }
-            Action::Replace => {
-                let delete = push(StepKind::Delete);
-                let create = push(StepKind::Create);
-                steps[create].deps.insert(delete);
-                (first[i], ready[i], last[i]) = (delete, create, create);
-            }
-        }
-    }
-    // The detach step of each service that must leave replaced objects, by change.
-    let mut detach: HashMap<usize, usize> = HashMap::new();
-    for (i, c) in changes.iter().enumerate() {
-        for dep in &c.depends_on {
-            let Some(&k) = index.get(dep) else { continue };
-            // The planner lists, on an object it removes or replaces, the services that still
-            // use it: they must move off it first, so only the removal waits for them.
-            let k_uses_i = changes[k].depends_on.contains(&c.address);
-            match c.action {
-                Action::Delete => {
-                    steps[first[i]].deps.insert(last[k]);
-                }
-                Action::Replace if k_uses_i => {
-                    if c.create_before_destroy {
-                        steps[last[i]].deps.insert(last[k]);
-                    } else if changes[k].action == Action::Delete {
-                        // A user that goes anyway goes first.
-                        steps[first[i]].deps.insert(last[k]);
-                    } else if changes[k].kind() == Kind::Service && changes[k].observed.is_some() {
-                        // A replacement deleted first cannot wait for users that need the new
-                        // object: they leave the old one first (a detach step), and their
-                        // update attaches them to the new one once it exists.
-                        let d = match detach.get(&k) {
-                            Some(&d) => d,
-                            None => {
-                                steps.push(Step {
-                                    change: k,
-                                    kind: StepKind::Detach,
-                                    deps: BTreeSet::new(),
-                                    leaves: Vec::new(),
-                                });
-                                detach.insert(k, steps.len() - 1);
-                                steps.len() - 1
-                            }
-                        };
-                        steps[d].leaves.push(i);
-                        steps[first[i]].deps.insert(d);
-                    }
-                }
-                _ if changes[k].action == Action::Delete => {
-                    steps[first[i]].deps.insert(last[k]);
-                }
-                _ => {
-                    steps[first[i]].deps.insert(ready[k]);
-                }
-            }
-            // The old generation of a replaced object goes once its users moved to the new one.
-            if changes[k].action == Action::Replace && changes[k].create_before_destroy {
-                steps[last[k]].deps.insert(last[i]);
-            }
-        }
-    }
-    steps
 }
 
 /// What one apply did.
@@ -188,39 +65,56 @@ pub struct Report {
     pub service_updates: usize,
 }
 
-struct Shared {
-    cluster: Cluster,
-    store: Store,
-    states: Mutex<BTreeMap<DeploymentId, State>>,
-    ids: Mutex<Ids>,
+/// What the steps of one apply share.
+pub(crate) struct Shared<E> {
+    pub engine: Arc<E>,
+    pub store: Store,
+    pub states: Mutex<BTreeMap<DeploymentId, State>>,
+    pub ids: Mutex<Ids>,
     /// Edge slots moved because a concurrent apply claimed the planned one first: per
     /// deployment, the planned slot network's name and the one claimed instead.
-    moved_slots: Mutex<BTreeMap<DeploymentId, (String, String)>>,
+    pub moved_slots: Mutex<BTreeMap<DeploymentId, (String, String)>>,
     /// Services a detach step updated, by ID: their version index afterwards, which their planned
     /// update then uses (the plan's version is older by the detach).
-    detached: Mutex<HashMap<String, u64>>,
-    options: Options,
-    progress: Arc<dyn Progress>,
+    pub detached: Mutex<HashMap<String, u64>>,
+    pub options: Options,
 }
 
-impl Shared {
-    fn checkpoint(
+impl<E> Shared<E> {
+    pub fn checkpoint(
         &self,
         deployment: &DeploymentId,
         f: impl FnOnce(&mut State),
     ) -> Result<(), ApplyError> {
-        let mut states = self.states.lock().expect("state lock");
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
         let state = states
             .entry(deployment.clone())
             .or_insert_with(|| State::new(deployment.clone()));
         f(state);
         self.store.save(state)
     }
+
+    /// Records what exists now at a change's address.
+    pub fn record(
+        &self,
+        change: &Change,
+        id: String,
+        version: Option<u64>,
+        spec: Spec,
+    ) -> Result<(), ApplyError> {
+        let resource = ObservedResource {
+            address: change.address.clone(),
+            id,
+            version,
+            spec,
+        };
+        self.checkpoint(&change.address.deployment, |s| s.record(&resource))
+    }
 }
 
-/// Runs the plan. `states` are the states the apply started from (from [`Store::begin`]), one
-/// per project environment in the plan's scope; they are checkpointed as steps finish and
-/// returned at the end.
+/// Runs the plan against the cluster. `states` are the states the apply started from (from
+/// [`Store::begin`]), one per project environment in the plan's scope; they are checkpointed
+/// as steps finish and returned at the end.
 pub async fn execute(
     cluster: &Cluster,
     store: &Store,
@@ -230,106 +124,228 @@ pub async fn execute(
     progress: Arc<dyn Progress>,
     options: Options,
 ) -> Result<(Report, BTreeMap<DeploymentId, State>), (ApplyError, BTreeMap<DeploymentId, State>)> {
-    let changes: Vec<Change> = plan.actionable().cloned().collect();
-    let refs: Vec<&Change> = changes.iter().collect();
-    let steps = steps(&refs);
+    let engine = Arc::new(DockerEngine::new(cluster));
+    run(engine, store, plan, payloads, states, progress, options).await
+}
+
+/// How a finished step's outcome is settled.
+enum Finish {
+    Ok { service_update: bool },
+    Err(ApplyError),
+}
+
+/// Runs the plan over any engine.
+pub async fn run<E: Engine>(
+    engine: Arc<E>,
+    store: &Store,
+    plan: &Plan,
+    payloads: Arc<Payloads>,
+    states: BTreeMap<DeploymentId, State>,
+    progress: Arc<dyn Progress>,
+    options: Options,
+) -> Result<(Report, BTreeMap<DeploymentId, State>), (ApplyError, BTreeMap<DeploymentId, State>)> {
+    let changes: Arc<Vec<Change>> = Arc::new(plan.actionable().cloned().collect());
+    let schedule = Schedule::build(&changes);
     let mut report = Report::default();
 
-    let ids = match current_ids(cluster).await {
+    let ids = match engine.ids().await {
         Ok(ids) => ids,
-        Err(e) => return Err((e, states)),
+        Err(e) => return Err((ApplyError::engine("list", "the cluster", e), states)),
     };
     let shared = Arc::new(Shared {
-        cluster: cluster.clone(),
+        engine: engine.clone(),
         store: store.clone(),
         states: Mutex::new(states),
         ids: Mutex::new(ids),
         moved_slots: Mutex::new(BTreeMap::new()),
         detached: Mutex::new(HashMap::new()),
         options: options.clone(),
-        progress,
     });
-    let changes = Arc::new(changes);
+    let (watch, mut converged, poller) = poller::spawn(
+        engine,
+        poller::Settings {
+            interval: options.poll,
+            timeout: options.timeout,
+            cancel: options.cancel.clone(),
+            progress: progress.clone(),
+        },
+    );
 
     let mut done: BTreeSet<usize> = BTreeSet::new();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut started: BTreeSet<usize> = BTreeSet::new();
-    let mut running: JoinSet<(usize, Result<bool, ApplyError>)> = JoinSet::new();
+    let mut began: HashMap<usize, Instant> = HashMap::new();
+    // Steps whose service converges: what to do once it did.
+    let mut converging: HashMap<usize, (After, bool)> = HashMap::new();
+    let mut running: JoinSet<(usize, Result<Sent, ApplyError>)> = JoinSet::new();
+    // Which step each task runs, so that a panic is blamed on its own step.
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
-        let cancelled = options.cancel.load(Ordering::Relaxed);
-        if !cancelled {
-            for (s, step) in steps.iter().enumerate() {
+        if !options.cancel.load(Ordering::Relaxed) {
+            for (s, step) in schedule.steps() {
                 if running.len() >= options.parallelism.max(1) {
                     break;
                 }
-                if started.contains(&s) || !step.deps.iter().all(|d| done.contains(d)) {
+                if started.contains(&s) || !schedule.deps(s).iter().all(|d| done.contains(d)) {
                     continue;
                 }
                 started.insert(s);
+                began.insert(s, Instant::now());
+                progress.event(Event::Started {
+                    address: changes[step.change].address.clone(),
+                    action: step.kind.verb(),
+                });
                 let shared = shared.clone();
                 let changes = changes.clone();
                 let payloads = payloads.clone();
-                let kind = step.kind;
-                let change = step.change;
-                let leaves = step.leaves.clone();
-                running.spawn(async move {
+                let (kind, change, leaves) = (step.kind, step.change, step.leaves.clone());
+                let handle = running.spawn(async move {
                     let leaves: Vec<&Change> = leaves.iter().map(|&l| &changes[l]).collect();
-                    (
-                        s,
-                        run_step(&shared, &changes[change], kind, &leaves, &payloads).await,
-                    )
+                    let sent = step::run(&shared, &changes[change], kind, &leaves, &payloads).await;
+                    (s, sent)
                 });
+                tasks.insert(handle.id(), s);
             }
         }
-        let Some(joined) = running.join_next().await else {
+        if running.is_empty() && converging.is_empty() {
             break;
-        };
-        match joined {
-            Ok((s, Ok(updated_service))) => {
-                done.insert(s);
-                if updated_service {
-                    report.service_updates += 1;
+        }
+        let (s, finish) = tokio::select! {
+            Some(joined) = running.join_next_with_id(), if !running.is_empty() => {
+                match joined {
+                    Ok((id, (s, sent))) => {
+                        tasks.remove(&id);
+                        match sent {
+                            Ok(Sent::Done { service_update }) => (s, Finish::Ok { service_update }),
+                            Ok(Sent::Converge { watch: w, after, service_update }) => {
+                                converging.insert(s, (*after, service_update));
+                                // The poller lives as long as this loop; should it be gone,
+                                // the step fails rather than waiting forever.
+                                if watch.send((s, *w)).is_err() {
+                                    converging.remove(&s);
+                                    (s, Finish::Err(ApplyError::internal(
+                                        &changes[schedule.step(s).change].address,
+                                        "the convergence poller stopped",
+                                    )))
+                                } else {
+                                    continue;
+                                }
+                            }
+                            Err(e) => (s, Finish::Err(e)),
+                        }
+                    }
+                    Err(join_error) => {
+                        let Some(s) = tasks.remove(&join_error.id()) else {
+                            // Every spawned task is in the map; a task unknown is a bug too.
+                            report.failed.push((
+                                changes[0].address.clone(),
+                                ApplyError::internal("a step", join_error.to_string()),
+                            ));
+                            continue;
+                        };
+                        let address = &changes[schedule.step(s).change].address;
+                        (s, Finish::Err(ApplyError::internal(
+                            address,
+                            format!("the step panicked: {join_error}"),
+                        )))
+                    }
                 }
             }
-            Ok((s, Err(e))) => {
-                failed.insert(s);
-                report
-                    .failed
-                    .push((changes[steps[s].change].address.clone(), e));
+            Some((s, outcome)) = converged.recv(), if !converging.is_empty() => {
+                let Some((after, service_update)) = converging.remove(&s) else { continue };
+                let change = &changes[schedule.step(s).change];
+                let settled = outcome.and_then(|version| match after {
+                    After::Record { id, spec } => shared.record(change, id, Some(version), spec),
+                    After::Detached { id } => {
+                        shared.detached.lock().unwrap_or_else(|p| p.into_inner()).insert(id, version);
+                        Ok(())
+                    }
+                });
+                match settled {
+                    Ok(()) => (s, Finish::Ok { service_update }),
+                    Err(e) => (s, Finish::Err(e)),
+                }
             }
-            Err(join_error) => {
-                // A panicking step is a bug; it is reported like a failure, never hidden.
-                report.failed.push((
-                    changes[0].address.clone(),
-                    ApplyError::Docker {
-                        operation: "run",
-                        address: "a step".into(),
-                        message: join_error.to_string(),
-                    },
-                ));
+            else => break,
+        };
+        let step = schedule.step(s);
+        let address = changes[step.change].address.clone();
+        match finish {
+            Finish::Ok { service_update } => {
+                done.insert(s);
+                if service_update {
+                    report.service_updates += 1;
+                }
+                let elapsed = began.get(&s).map(Instant::elapsed).unwrap_or_default();
+                progress.event(Event::Finished {
+                    address,
+                    action: step.kind.verb(),
+                    elapsed,
+                });
+            }
+            Finish::Err(e) => {
+                failed.insert(s);
+                progress.event(Event::Failed {
+                    address: address.clone(),
+                    action: step.kind.verb(),
+                    message: e.to_string(),
+                });
+                report.failed.push((address, e));
             }
         }
     }
+    drop(watch);
+    let _ = poller.await;
+    settle(
+        &schedule,
+        &changes,
+        &started,
+        &done,
+        &failed,
+        &options,
+        &progress,
+        &mut report,
+    );
+    let states = Arc::try_unwrap(shared)
+        .ok()
+        .map(|s| s.states.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .unwrap_or_default();
+    Ok((report, states))
+}
+
+/// Reports what never started, and which changes are done (all their steps).
+#[allow(clippy::too_many_arguments)]
+fn settle(
+    schedule: &Schedule,
+    changes: &[Change],
+    started: &BTreeSet<usize>,
+    done: &BTreeSet<usize>,
+    failed: &BTreeSet<usize>,
+    options: &Options,
+    progress: &Arc<dyn Progress>,
+    report: &mut Report,
+) {
     let cancelled = options.cancel.load(Ordering::Relaxed);
-    if started.len() < steps.len() && failed.is_empty() && !cancelled {
+    if started.len() < schedule.len() && failed.is_empty() && !cancelled {
         // Nothing failed, nothing was interrupted, and still steps never became ready: they wait
         // for each other. Said plainly rather than reported as a vague skip.
-        let change = steps
-            .iter()
-            .enumerate()
-            .find(|(s, _)| !started.contains(s))
-            .map_or(0, |(_, st)| st.change);
+        let change = schedule
+            .order()
+            .err()
+            .or_else(|| {
+                schedule
+                    .steps()
+                    .map(|(s, _)| s)
+                    .find(|s| !started.contains(s))
+            })
+            .map_or(0, |s| schedule.step(s).change);
         let address = changes[change].address.clone();
         report.failed.push((
             address.clone(),
-            ApplyError::Docker {
-                operation: "order",
-                address: address.to_string(),
-                message: "the plan's steps wait for each other in a circle; this is a berth bug, please report it".into(),
-            },
+            ApplyError::internal(&address, "the plan's steps wait for each other in a circle"),
         ));
     }
-    for (s, step) in steps.iter().enumerate() {
+    for (s, step) in schedule.steps() {
         if !started.contains(&s) {
             let address = changes[step.change].address.clone();
             let reason = if cancelled {
@@ -339,7 +355,7 @@ pub async fn execute(
             } else {
                 "a change it depends on failed".to_string()
             };
-            shared.progress.event(Event::Skipped {
+            progress.event(Event::Skipped {
                 address: address.clone(),
                 reason,
             });
@@ -349,769 +365,14 @@ pub async fn execute(
         }
     }
     let mut seen = BTreeSet::new();
-    for (s, step) in steps.iter().enumerate() {
+    for (s, step) in schedule.steps() {
         let address = &changes[step.change].address;
-        let all_done = steps
+        let all_done = schedule
+            .steps_of(step.change)
             .iter()
-            .enumerate()
-            .filter(|(_, t)| t.change == step.change)
-            .all(|(i, _)| done.contains(&i));
+            .all(|i| done.contains(i));
         if done.contains(&s) && all_done && seen.insert(address.clone()) {
             report.done.push(address.clone());
         }
-    }
-    let states = Arc::try_unwrap(shared)
-        .ok()
-        .map(|s| s.states.into_inner().unwrap_or_default())
-        .unwrap_or_default();
-    Ok((report, states))
-}
-
-/// Names to IDs of the networks, secrets and configs that exist now (all of them: services may
-/// join networks berth does not manage, such as another project's shared network).
-async fn current_ids(cluster: &Cluster) -> Result<Ids, ApplyError> {
-    let d = &cluster.docker;
-    let err = |e| ApplyError::Docker {
-        operation: "list",
-        address: "the cluster".into(),
-        message: ops::message_of(&e),
-    };
-    let mut ids = Ids::default();
-    for n in d
-        .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
-        .await
-        .map_err(err)?
-    {
-        if let (Some(name), Some(id)) = (n.name, n.id) {
-            ids.networks.insert(name, id);
-        }
-    }
-    for s in d
-        .list_secrets(None::<bollard::query_parameters::ListSecretsOptions>)
-        .await
-        .map_err(err)?
-    {
-        if let (Some(name), Some(id)) = (s.spec.and_then(|s| s.name), s.id) {
-            ids.secrets.insert(name, id);
-        }
-    }
-    for c in d
-        .list_configs(None::<bollard::query_parameters::ListConfigsOptions>)
-        .await
-        .map_err(err)?
-    {
-        if let (Some(name), Some(id)) = (c.spec.and_then(|s| s.name), c.id) {
-            ids.configs.insert(name, id);
-        }
-    }
-    Ok(ids)
-}
-
-/// Runs one step; returns whether it updated a service.
-async fn run_step(
-    shared: &Shared,
-    change: &Change,
-    kind: StepKind,
-    leaves: &[&Change],
-    payloads: &Payloads,
-) -> Result<bool, ApplyError> {
-    let address = &change.address;
-    let started = Instant::now();
-    shared.progress.event(Event::Started {
-        address: address.clone(),
-        action: kind.verb(),
-    });
-    let result = match kind {
-        StepKind::Create => create(shared, change, payloads).await.map(|_| false),
-        StepKind::Update => update(shared, change).await.map(|_| true),
-        StepKind::Delete => delete(shared, change).await.map(|_| false),
-        StepKind::Detach => detach(shared, change, leaves).await.map(|_| true),
-    };
-    match &result {
-        Ok(_) => shared.progress.event(Event::Finished {
-            address: address.clone(),
-            action: kind.verb(),
-            elapsed: started.elapsed(),
-        }),
-        Err(e) => shared.progress.event(Event::Failed {
-            address: address.clone(),
-            action: kind.verb(),
-            message: e.to_string(),
-        }),
-    }
-    result
-}
-
-fn record(
-    shared: &Shared,
-    change: &Change,
-    id: String,
-    version: Option<u64>,
-    spec: Spec,
-) -> Result<(), ApplyError> {
-    let resource = ObservedResource {
-        address: change.address.clone(),
-        id,
-        version,
-        spec,
-    };
-    shared.checkpoint(&change.address.deployment, |s| s.record(&resource))
-}
-
-/// The spec to send for a change: the planned one, moved to another edge slot if this
-/// deployment's planned slot was taken by a concurrent apply.
-fn effective_spec(shared: &Shared, change: &Change) -> Option<Spec> {
-    let mut spec = change.after.clone()?;
-    if let Some((from, to)) = shared
-        .moved_slots
-        .lock()
-        .expect("slots")
-        .get(&change.address.deployment)
-    {
-        berth_planner::edge::rewrite_slot(&mut spec, from, to);
-    }
-    Some(spec)
-}
-
-/// Claims an edge slot: the claim config's name is the slot's, unique in the cluster, so
-/// creating it is atomic. When a concurrent apply claimed the planned slot first, the lowest
-/// free slot is claimed instead and the deployment's services follow it.
-async fn claim_slot(
-    shared: &Shared,
-    change: &Change,
-    spec: &berth_planner::docker::ConfigSpec,
-    payloads: &Payloads,
-) -> Result<(String, Spec), ApplyError> {
-    let docker = &shared.cluster.docker;
-    let address = &change.address;
-    let planned = spec.name.clone();
-    let mut current = spec.clone();
-    let mut tried: BTreeSet<String> = BTreeSet::new();
-    loop {
-        tried.insert(current.name.clone());
-        match ops::create_config(
-            docker,
-            address,
-            &current,
-            payloads.get(&address.to_string()),
-        )
-        .await
-        {
-            Ok(id) => {
-                if current.name != planned {
-                    shared.moved_slots.lock().expect("slots").insert(
-                        address.deployment.clone(),
-                        (planned.clone(), current.name.clone()),
-                    );
-                }
-                return Ok((id, Spec::Config(current)));
-            }
-            Err(ApplyError::Docker { message, .. })
-                if message.contains("AlreadyExists") || message.contains("already exists") =>
-            {
-                let observed = berth_planner::Observed::from_docker(
-                    &crate::read::snapshot(&shared.cluster).await?,
-                )?;
-                let Some(next) = berth_planner::edge::free_slots(&observed)
-                    .into_iter()
-                    .find(|n| !tried.contains(n))
-                else {
-                    return Err(ApplyError::Docker {
-                        operation: "create",
-                        address: address.to_string(),
-                        message: "every edge slot is claimed; raise `platform.proxy.edge_slots` (this restarts the proxy once)".into(),
-                    });
-                };
-                let mut moved = Spec::Config(current.clone());
-                berth_planner::edge::rewrite_slot(&mut moved, &current.name, &next);
-                let Spec::Config(c) = moved else {
-                    unreachable!("a config stays a config")
-                };
-                current = c;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-async fn create(shared: &Shared, change: &Change, payloads: &Payloads) -> Result<(), ApplyError> {
-    let docker = &shared.cluster.docker;
-    let address = &change.address;
-    let spec = effective_spec(shared, change).ok_or_else(|| ApplyError::Docker {
-        operation: "create",
-        address: address.to_string(),
-        message: "the plan has no spec".into(),
-    })?;
-    let (id, version) = match &spec {
-        Spec::Network(n) => {
-            // Docker allows two networks of one name; berth never creates the second.
-            if shared
-                .ids
-                .lock()
-                .expect("ids")
-                .networks
-                .contains_key(&n.name)
-            {
-                return Err(ApplyError::Docker {
-                    operation: "create",
-                    address: address.to_string(),
-                    message: format!(
-                        "a network named `{}` already exists and is not managed at this address",
-                        n.name
-                    ),
-                });
-            }
-            let id = ops::create_network(docker, address, n).await?;
-            shared
-                .ids
-                .lock()
-                .expect("ids")
-                .networks
-                .insert(n.name.clone(), id.clone());
-            (id, None)
-        }
-        Spec::Volume(v) => (ops::create_volume(docker, address, v).await?, None),
-        Spec::Secret(s) => {
-            let data =
-                payloads
-                    .get(&address.to_string())
-                    .ok_or_else(|| ApplyError::SecretSource {
-                        deployment: address.deployment.clone(),
-                        name: address.name.clone(),
-                        message: "its value was not read".into(),
-                    })?;
-            let id = ops::create_secret(docker, address, s, data).await?;
-            shared
-                .ids
-                .lock()
-                .expect("ids")
-                .secrets
-                .insert(s.name.clone(), id.clone());
-            (id, None)
-        }
-        Spec::Config(c) if berth_planner::edge::is_claim(address) => {
-            let (id, claimed) = claim_slot(shared, change, c, payloads).await?;
-            return record(shared, change, id, None, claimed);
-        }
-        Spec::Config(c) => {
-            let id =
-                ops::create_config(docker, address, c, payloads.get(&address.to_string())).await?;
-            shared
-                .ids
-                .lock()
-                .expect("ids")
-                .configs
-                .insert(c.name.clone(), id.clone());
-            (id, None)
-        }
-        Spec::Service(s) => {
-            let request =
-                ops::service_request(address, s, &shared.ids.lock().expect("ids").clone())?;
-            let id = ops::create_service(docker, address, request).await?;
-            // Record at once, so that an interrupted wait still leaves the service in state.
-            record(shared, change, id.clone(), None, spec.clone())?;
-            let version = wait(shared, address, &id, false, None).await?;
-            (id, version)
-        }
-    };
-    // A replaced object's old generation is deleted by its delete step, which forgets it.
-    record(shared, change, id, version, spec)
-}
-
-async fn wait(
-    shared: &Shared,
-    address: &Address,
-    id: &str,
-    rolling: bool,
-    previous_update: Option<String>,
-) -> Result<Option<u64>, ApplyError> {
-    if !shared.options.wait {
-        return Ok(None);
-    }
-    let version = converge::service(converge::Wait {
-        docker: &shared.cluster.docker,
-        address,
-        id,
-        rolling,
-        previous_update,
-        timeout: shared.options.timeout,
-        progress: shared.progress.as_ref(),
-        cancel: &shared.options.cancel,
-    })
-    .await?;
-    Ok(Some(version))
-}
-
-async fn update(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
-    let docker = &shared.cluster.docker;
-    let address = &change.address;
-    let after = effective_spec(shared, change);
-    let (Some(Spec::Service(spec)), Some(observed)) = (&after, &change.observed) else {
-        return Err(ApplyError::Docker {
-            operation: "update",
-            address: address.to_string(),
-            message: "only services are updated in place".into(),
-        });
-    };
-    let detached = shared
-        .detached
-        .lock()
-        .expect("detached")
-        .get(&observed.id)
-        .copied();
-    let mut version = detached.or(observed.version).unwrap_or(0);
-    let previous_update = docker
-        .inspect_service(
-            &observed.id,
-            None::<bollard::query_parameters::InspectServiceOptions>,
-        )
-        .await
-        .map_err(|e| ops::docker_error("inspect", address, e))?
-        .update_status
-        .and_then(|u| u.started_at);
-    loop {
-        let request =
-            ops::service_request(address, spec, &shared.ids.lock().expect("ids").clone())?;
-        match ops::update_service(docker, address, &observed.id, version, request).await? {
-            Updated::Done => break,
-            Updated::OutOfSequence => {
-                // Someone changed the service since it was read: re-read, re-check, and continue
-                // only when it is still what the plan was made against.
-                let current = reread(shared, address).await?;
-                match current {
-                    Some(current)
-                        if Some(&current.spec) == change.before.as_ref()
-                            && current.version != Some(version) =>
-                    {
-                        version = current.version.unwrap_or(0);
-                    }
-                    _ => {
-                        return Err(ApplyError::Docker {
-                            operation: "update",
-                            address: address.to_string(),
-                            message:
-                                "the service changed since it was planned; run `berth plan` again"
-                                    .into(),
-                        })
-                    }
-                }
-            }
-        }
-    }
-    record(
-        shared,
-        change,
-        observed.id.clone(),
-        None,
-        Spec::Service(spec.clone()),
-    )?;
-    let new_version = wait(
-        shared,
-        address,
-        &observed.id,
-        change.restarts_tasks,
-        previous_update,
-    )
-    .await?;
-    record(
-        shared,
-        change,
-        observed.id.clone(),
-        new_version,
-        Spec::Service(spec.clone()),
-    )
-}
-
-/// Updates a service so that its tasks leave networks and volumes that are about to be deleted
-/// and created again: its live spec without them. Its planned update attaches it to the new ones.
-/// The live spec is read at once (with its current version), so nothing else is changed.
-async fn detach(shared: &Shared, change: &Change, leaves: &[&Change]) -> Result<(), ApplyError> {
-    let address = &change.address;
-    let Some(observed) = &change.observed else {
-        return Ok(());
-    };
-    let (mut spec, version, previous_update) =
-        crate::read::service_spec(&shared.cluster, &observed.id)
-            .await
-            .map_err(|e| ops::docker_error_text("inspect", address, e))?;
-    let mut networks = BTreeSet::new();
-    let mut volumes = BTreeSet::new();
-    for leave in leaves {
-        let Some(before) = &leave.observed else {
-            continue;
-        };
-        match leave.kind() {
-            Kind::Network => {
-                networks.insert(before.id.clone());
-                networks.insert(before.name.clone());
-            }
-            Kind::Volume => {
-                volumes.insert(before.name.clone());
-            }
-            _ => {}
-        }
-    }
-    let template = &mut spec["TaskTemplate"];
-    if let Some(list) = template["Networks"].as_array_mut() {
-        list.retain(|n| !n["Target"].as_str().is_some_and(|t| networks.contains(t)));
-    }
-    if let Some(list) = template["ContainerSpec"]["Mounts"].as_array_mut() {
-        list.retain(|m| {
-            !(m["Type"] == "volume" && m["Source"].as_str().is_some_and(|s| volumes.contains(s)))
-        });
-    }
-    let request =
-        ops::raw_service_request(spec).map_err(|e| ops::docker_error_text("detach", address, e))?;
-    match ops::update_service(
-        &shared.cluster.docker,
-        address,
-        &observed.id,
-        version,
-        request,
-    )
-    .await?
-    {
-        Updated::Done => {}
-        Updated::OutOfSequence => {
-            return Err(ApplyError::Docker {
-                operation: "detach",
-                address: address.to_string(),
-                message: "the service changed while berth moved it off a replaced network or \
-                          volume; run `berth plan` again"
-                    .into(),
-            })
-        }
-    }
-    // The convergence wait reads the version anyway; only `--no-wait` needs a read of its own.
-    let version = match wait(shared, address, &observed.id, true, previous_update).await? {
-        Some(version) => version,
-        None => {
-            crate::read::service_spec(&shared.cluster, &observed.id)
-                .await
-                .map_err(|e| ops::docker_error_text("inspect", address, e))?
-                .1
-        }
-    };
-    shared
-        .detached
-        .lock()
-        .expect("detached")
-        .insert(observed.id.clone(), version);
-    Ok(())
-}
-
-/// The normalised live spec and version of one address.
-async fn reread(
-    shared: &Shared,
-    address: &Address,
-) -> Result<Option<ObservedResource>, ApplyError> {
-    let snapshot = crate::read::snapshot(&shared.cluster).await?;
-    let observed = berth_planner::Observed::from_docker(&snapshot)?;
-    Ok(observed
-        .resources
-        .into_iter()
-        .find(|r| &r.address == address))
-}
-
-async fn delete(shared: &Shared, change: &Change) -> Result<(), ApplyError> {
-    let address = &change.address;
-    let Some(observed) = &change.observed else {
-        return Ok(());
-    };
-    let deadline = Instant::now() + shared.options.timeout;
-    if change.kind() == Kind::Volume {
-        // Swarm keeps the stopped containers of a service's earlier tasks (its task history),
-        // and a stopped container still holds its volumes: once the service left the volume
-        // (or is gone), those are removed, a second at a time, until the volume goes.
-        loop {
-            release_volume(shared, &observed.name).await;
-            let attempt = (Instant::now() + Duration::from_secs(1)).min(deadline);
-            match ops::remove(
-                &shared.cluster.docker,
-                address,
-                Kind::Volume,
-                &observed.id,
-                attempt,
-            )
-            .await
-            {
-                Ok(()) => break,
-                Err(ApplyError::Docker { message, .. })
-                    if message.contains("in use") && Instant::now() < deadline => {}
-                Err(e) => return Err(e),
-            }
-        }
-    } else {
-        ops::remove(
-            &shared.cluster.docker,
-            address,
-            change.kind(),
-            &observed.id,
-            deadline,
-        )
-        .await?;
-    }
-    match change.kind() {
-        Kind::Service => wait_gone(shared, &observed.id, deadline).await,
-        Kind::Network => {
-            wait_network_gone(shared, &observed.id, deadline).await;
-            // Its name is free again: a replacement may create it.
-            let mut ids = shared.ids.lock().expect("ids");
-            ids.networks.retain(|_, id| *id != observed.id);
-        }
-        _ => {}
-    }
-    shared.checkpoint(&address.deployment, |s| s.forget(&observed.id))
-}
-
-/// Removes the stopped containers of Swarm tasks that still hold a volume. A running container
-/// is never touched: then the volume stays in use and its removal fails with Docker's reason.
-async fn release_volume(shared: &Shared, volume: &str) {
-    let filters: HashMap<&str, Vec<&str>> = HashMap::from([
-        ("volume", vec![volume]),
-        ("label", vec!["com.docker.swarm.task.id"]),
-        ("status", vec!["created", "exited", "dead"]),
-    ]);
-    let docker = &shared.cluster.docker;
-    let Ok(containers) = docker
-        .list_containers(Some(
-            bollard::query_parameters::ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    else {
-        return;
-    };
-    for c in containers {
-        if let Some(id) = c.id {
-            let _ = docker
-                .remove_container(
-                    &id,
-                    None::<bollard::query_parameters::RemoveContainerOptions>,
-                )
-                .await;
-        }
-    }
-}
-
-/// A removed swarm network stays listed (though unusable) while containers of removed tasks
-/// that used it linger; an apply right after would take it for existing. So a network delete
-/// waits (bounded) until the network is no longer listed.
-async fn wait_network_gone(shared: &Shared, id: &str, deadline: Instant) {
-    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("id", vec![id])]);
-    while Instant::now() < deadline {
-        let listed = shared
-            .cluster
-            .docker
-            .list_networks(Some(
-                bollard::query_parameters::ListNetworksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .map(|l| l.iter().any(|n| n.id.as_deref() == Some(id)))
-            .unwrap_or(false);
-        if !listed {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// After a service is removed its tasks exit in the background; objects they used can only be
-/// removed once they are gone, so the delete waits (bounded) for the tasks to disappear.
-async fn wait_gone(shared: &Shared, service_id: &str, deadline: Instant) {
-    let filters: HashMap<&str, Vec<&str>> = HashMap::from([("service", vec![service_id])]);
-    while Instant::now() < deadline {
-        let tasks = shared
-            .cluster
-            .docker
-            .list_tasks(Some(
-                bollard::query_parameters::ListTasksOptionsBuilder::default()
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-            .unwrap_or_default();
-        // Containers of removed tasks linger, and one still starting would create a volume it
-        // mounts anew (without berth's labels) after berth removed it: wait for them too.
-        let label = format!("com.docker.swarm.service.id={service_id}");
-        let containers: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![label.as_str()])]);
-        let lingering = shared
-            .cluster
-            .docker
-            .list_containers(Some(
-                bollard::query_parameters::ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&containers)
-                    .build(),
-            ))
-            .await
-            .map(|c| !c.is_empty())
-            .unwrap_or(false);
-        if tasks.is_empty() && !lingering {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use berth_planner::Action;
-
-    fn change(address: &str, action: Action, cbd: bool, deps: &[&str]) -> Change {
-        Change {
-            address: address.parse().unwrap(),
-            action,
-            before: None,
-            after: None,
-            observed: None,
-            replace_paths: Vec::new(),
-            create_before_destroy: cbd,
-            restarts_tasks: false,
-            data_loss: false,
-            reason: None,
-            depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
-        }
-    }
-
-    #[test]
-    fn secret_rotation_creates_updates_then_deletes() {
-        // As the planner makes them: the replaced secret lists the service that uses it.
-        let secret = change(
-            "shop/production/secret.key",
-            Action::Replace,
-            true,
-            &["shop/production/service.web"],
-        );
-        let web = change(
-            "shop/production/service.web",
-            Action::Update,
-            false,
-            &["shop/production/secret.key"],
-        );
-        let changes = vec![&secret, &web];
-        let s = steps(&changes);
-        // create secret (0), delete old secret (1), update web (2)
-        assert_eq!(
-            (s[0].kind, s[1].kind, s[2].kind),
-            (StepKind::Create, StepKind::Delete, StepKind::Update)
-        );
-        assert!(s[2].deps.contains(&0), "web waits for the new secret");
-        assert!(
-            s[1].deps.contains(&2),
-            "the old secret goes after web moved"
-        );
-    }
-
-    #[test]
-    fn deletes_remove_users_first() {
-        let net = change(
-            "shop/production/network.default",
-            Action::Delete,
-            false,
-            &["shop/production/service.web"],
-        );
-        let web = change("shop/production/service.web", Action::Delete, false, &[]);
-        let changes = vec![&net, &web];
-        let s = steps(&changes);
-        assert!(s[0].deps.contains(&1));
-    }
-
-    fn observed(mut c: Change, id: &str) -> Change {
-        c.observed = Some(berth_planner::plan::ObservedRef {
-            id: id.into(),
-            name: id.into(),
-            version: Some(1),
-        });
-        c
-    }
-
-    #[test]
-    fn a_network_replaced_in_place_is_left_first_and_joined_again_after() {
-        // A network that cannot be created before the old one goes (same name): its user leaves
-        // it (detach), it is deleted and created, and the user's update attaches the new one.
-        let net = observed(
-            change(
-                "shop/production/network.backend",
-                Action::Replace,
-                false,
-                &["shop/production/service.web", "shop/production/service.api"],
-            ),
-            "n1",
-        );
-        let web = observed(
-            change(
-                "shop/production/service.web",
-                Action::Update,
-                false,
-                &["shop/production/network.backend"],
-            ),
-            "s1",
-        );
-        let api = observed(
-            change(
-                "shop/production/service.api",
-                Action::Update,
-                false,
-                &["shop/production/network.backend"],
-            ),
-            "s2",
-        );
-        let changes = vec![&net, &web, &api];
-        let s = steps(&changes);
-        let find = |change: usize, kind: StepKind| {
-            s.iter()
-                .position(|st| st.change == change && st.kind == kind)
-                .unwrap_or_else(|| panic!("no {kind:?} step of change {change}: {s:?}"))
-        };
-        let (delete, create) = (find(0, StepKind::Delete), find(0, StepKind::Create));
-        let (detach_web, detach_api) = (find(1, StepKind::Detach), find(2, StepKind::Detach));
-        let (update_web, update_api) = (find(1, StepKind::Update), find(2, StepKind::Update));
-        assert!(s[delete].deps.contains(&detach_web) && s[delete].deps.contains(&detach_api));
-        assert!(s[create].deps.contains(&delete));
-        assert!(s[update_web].deps.contains(&create) && s[update_api].deps.contains(&create));
-        assert_eq!(s[detach_web].leaves, vec![0]);
-        assert!(s[detach_web].deps.is_empty(), "leaving needs nothing first");
-    }
-
-    #[test]
-    fn a_service_leaves_two_replaced_objects_in_one_detach() {
-        let net = observed(
-            change(
-                "p/production/network.backend",
-                Action::Replace,
-                false,
-                &["p/production/service.db"],
-            ),
-            "n1",
-        );
-        let vol = observed(
-            change(
-                "p/production/volume.data",
-                Action::Replace,
-                false,
-                &["p/production/service.db"],
-            ),
-            "v1",
-        );
-        let db = observed(
-            change(
-                "p/production/service.db",
-                Action::Update,
-                false,
-                &["p/production/network.backend", "p/production/volume.data"],
-            ),
-            "s1",
-        );
-        let changes = vec![&net, &vol, &db];
-        let s = steps(&changes);
-        let detaches: Vec<&Step> = s.iter().filter(|st| st.kind == StepKind::Detach).collect();
-        assert_eq!(detaches.len(), 1, "{s:?}");
-        assert_eq!(detaches[0].leaves, vec![0, 1]);
     }
 }

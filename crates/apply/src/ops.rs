@@ -1,9 +1,10 @@
 //! One Docker call per kind of change: create, update and remove networks, volumes, secrets,
 //! configs and services, with the specs the planner produced converted to bollard's types by
-//! serde (both speak Docker's JSON). Removals of objects still held by exiting tasks are retried
-//! until they are free, within a deadline; nothing else is retried blindly.
+//! serde (both speak Docker's JSON). Each call makes one attempt and returns Docker's answer
+//! classified ([`DockerError`]); what to retry is the executor's decision. [`DockerEngine`]
+//! (crate::engine::DockerEngine) is their only caller.
 
-use crate::error::ApplyError;
+use crate::error::{ApplyError, DockerError, DockerErrorKind};
 use base64::Engine;
 use berth_planner::docker::{ConfigSpec, NetworkSpec, SecretSpec, ServiceSpec, VolumeSpec};
 use berth_planner::Address;
@@ -11,108 +12,46 @@ use bollard::Docker;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-/// Converts one of the planner's Docker-shaped specs into bollard's equivalent type.
-pub fn convert<A: Serialize, B: DeserializeOwned>(spec: &A) -> B {
-    let value = serde_json::to_value(spec).expect("specs serialize");
-    serde_json::from_value(value).expect("planner specs are Docker's JSON shapes")
+/// Converts one of the planner's Docker-shaped specs into bollard's equivalent type. Both are
+/// Docker's JSON; a spec that does not convert is a bug, reported as such.
+pub fn convert<A: Serialize, B: DeserializeOwned>(spec: &A) -> Result<B, DockerError> {
+    serde_json::to_value(spec)
+        .and_then(serde_json::from_value)
+        .map_err(|e| DockerError::other(format!("berth could not convert its spec: {e}")))
 }
 
-pub fn docker_error(
-    operation: &'static str,
-    address: &Address,
-    e: bollard::errors::Error,
-) -> ApplyError {
-    let message = match &e {
-        bollard::errors::Error::DockerResponseServerError {
-            status_code,
-            message,
-        } => format!("{message} (HTTP {status_code})"),
-        other => other.to_string(),
-    };
-    ApplyError::Docker {
-        operation,
-        address: address.to_string(),
-        message,
-    }
+pub async fn create_network(docker: &Docker, spec: &NetworkSpec) -> Result<String, DockerError> {
+    let request: bollard::models::NetworkCreateRequest = convert(spec)?;
+    Ok(docker.create_network(request).await?.id)
 }
 
-pub fn status_of(e: &bollard::errors::Error) -> Option<u16> {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
-        _ => None,
-    }
-}
-
-pub fn message_of(e: &bollard::errors::Error) -> String {
-    match e {
-        bollard::errors::Error::DockerResponseServerError { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
-}
-
-pub async fn create_network(
-    docker: &Docker,
-    address: &Address,
-    spec: &NetworkSpec,
-) -> Result<String, ApplyError> {
-    let request: bollard::models::NetworkCreateRequest = convert(spec);
-    let response = docker
-        .create_network(request)
-        .await
-        .map_err(|e| docker_error("create", address, e))?;
-    Ok(response.id)
-}
-
-pub async fn create_volume(
-    docker: &Docker,
-    address: &Address,
-    spec: &VolumeSpec,
-) -> Result<String, ApplyError> {
-    let request: bollard::models::VolumeCreateRequest = convert(spec);
-    let volume = docker
-        .create_volume(request)
-        .await
-        .map_err(|e| docker_error("create", address, e))?;
-    Ok(volume.name)
+pub async fn create_volume(docker: &Docker, spec: &VolumeSpec) -> Result<String, DockerError> {
+    let request: bollard::models::VolumeCreateRequest = convert(spec)?;
+    Ok(docker.create_volume(request).await?.name)
 }
 
 pub async fn create_secret(
     docker: &Docker,
-    address: &Address,
     spec: &SecretSpec,
     data: &[u8],
-) -> Result<String, ApplyError> {
-    let mut request: bollard::models::SecretSpec = convert(spec);
+) -> Result<String, DockerError> {
+    let mut request: bollard::models::SecretSpec = convert(spec)?;
     request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
-    let response = docker
-        .create_secret(request)
-        .await
-        .map_err(|e| docker_error("create", address, e))?;
-    Ok(response.id)
+    Ok(docker.create_secret(request).await?.id)
 }
 
+/// Creates a config; `data` is its content when the spec carries none.
 pub async fn create_config(
     docker: &Docker,
-    address: &Address,
     spec: &ConfigSpec,
-    data: Option<&[u8]>,
-) -> Result<String, ApplyError> {
-    let mut request: bollard::models::ConfigSpec = convert(spec);
+    data: &[u8],
+) -> Result<String, DockerError> {
+    let mut request: bollard::models::ConfigSpec = convert(spec)?;
     if request.data.is_none() {
-        let data = data.ok_or_else(|| ApplyError::Docker {
-            operation: "create",
-            address: address.to_string(),
-            message: "no content for this config".into(),
-        })?;
         request.data = Some(base64::engine::general_purpose::STANDARD.encode(data));
     }
-    let response = docker
-        .create_config(request)
-        .await
-        .map_err(|e| docker_error("create", address, e))?;
-    Ok(response.id)
+    Ok(docker.create_config(request).await?.id)
 }
 
 /// Names of networks, secrets and configs to their IDs, as services must refer to them.
@@ -123,17 +62,18 @@ pub struct Ids {
     pub configs: BTreeMap<String, String>,
 }
 
-/// The service spec as Docker must receive it: networks, secrets and configs by ID.
+/// The service spec as Docker must receive it, in Docker's JSON: networks, secrets and configs
+/// by ID.
 pub fn service_request(
     address: &Address,
     spec: &ServiceSpec,
     ids: &Ids,
-) -> Result<bollard::models::ServiceSpec, ApplyError> {
+) -> Result<serde_json::Value, ApplyError> {
     let mut spec = spec.clone();
-    let missing = |kind: &str, name: &str| ApplyError::Docker {
-        operation: "prepare",
-        address: address.to_string(),
-        message: format!("{kind} `{name}` does not exist"),
+    let missing = |kind: &'static str, name: &str| ApplyError::MissingReference {
+        address: Box::new(address.clone()),
+        kind,
+        name: name.to_string(),
     };
     for n in &mut spec.task_template.networks {
         n.target = ids
@@ -156,8 +96,7 @@ pub fn service_request(
             .cloned()
             .ok_or_else(|| missing("config", &c.config_name))?;
     }
-    let value = serde_json::to_value(&spec).expect("specs serialize");
-    Ok(raw_service_request(value).expect("planner specs are Docker's JSON shapes"))
+    serde_json::to_value(&spec).map_err(|e| ApplyError::internal(address, e.to_string()))
 }
 
 /// A service spec in Docker's own JSON as bollard sends it. bollard names the health check
@@ -174,99 +113,60 @@ pub fn raw_service_request(
             cs.insert("HealthCheck".into(), h);
         }
     }
-    serde_json::from_value(value).map_err(|e| format!("a service spec Docker sent: {e}"))
-}
-
-/// An error berth met talking to Docker, as text.
-pub fn docker_error_text(
-    operation: &'static str,
-    address: &Address,
-    message: String,
-) -> ApplyError {
-    ApplyError::Docker {
-        operation,
-        address: address.to_string(),
-        message,
-    }
+    serde_json::from_value(value).map_err(|e| format!("a service spec berth could not send: {e}"))
 }
 
 pub async fn create_service(
     docker: &Docker,
-    address: &Address,
     spec: bollard::models::ServiceSpec,
-) -> Result<String, ApplyError> {
-    let response = docker
+) -> Result<String, DockerError> {
+    docker
         .create_service(spec, None)
-        .await
-        .map_err(|e| docker_error("create", address, e))?;
-    response.id.ok_or_else(|| ApplyError::Docker {
-        operation: "create",
-        address: address.to_string(),
-        message: "Docker returned no ID".into(),
-    })
+        .await?
+        .id
+        .ok_or_else(|| DockerError::other("Docker returned no ID"))
 }
 
-/// The outcome of an update attempt.
-pub enum Updated {
-    Done,
-    /// Someone changed the service since its version was read.
-    OutOfSequence,
-}
-
+/// Updates a service at `version`; Swarm refuses an older version as
+/// [`DockerErrorKind::OutOfSequence`].
 pub async fn update_service(
     docker: &Docker,
-    address: &Address,
     id: &str,
     version: u64,
     spec: bollard::models::ServiceSpec,
-) -> Result<Updated, ApplyError> {
+) -> Result<(), DockerError> {
+    let version = i32::try_from(version)
+        .map_err(|_| DockerError::other(format!("version index {version} is out of range")))?;
     let options = bollard::query_parameters::UpdateServiceOptionsBuilder::default()
-        .version(version as i32)
+        .version(version)
         .build();
-    match docker.update_service(id, spec, options, None).await {
-        Ok(_) => Ok(Updated::Done),
-        Err(e) if message_of(&e).contains("update out of sequence") => Ok(Updated::OutOfSequence),
-        Err(e) => Err(docker_error("update", address, e)),
-    }
+    docker.update_service(id, spec, options, None).await?;
+    Ok(())
 }
 
-/// Removes an object; an object already gone counts as removed, and one still in use by exiting
-/// tasks is retried until `deadline`.
+/// One attempt to remove an object.
 pub async fn remove(
     docker: &Docker,
-    address: &Address,
     kind: berth_planner::Kind,
     id: &str,
-    deadline: Instant,
-) -> Result<(), ApplyError> {
+) -> Result<(), DockerError> {
     use berth_planner::Kind;
-    loop {
-        let result = match kind {
-            Kind::Service => docker.delete_service(id).await,
-            Kind::Network => docker.remove_network(id).await,
-            Kind::Volume => {
-                docker
-                    .remove_volume(id, None::<bollard::query_parameters::RemoveVolumeOptions>)
-                    .await
-            }
-            Kind::Secret => docker.delete_secret(id).await,
-            Kind::Config => docker.delete_config(id).await,
-        };
-        match result {
-            Ok(()) => return Ok(()),
-            // Gone already (Swarm removes networks in the background and then answers 500 with
-            // "not found" to a second removal).
-            Err(e) if status_of(&e) == Some(404) || message_of(&e).contains("not found") => {
-                return Ok(())
-            }
-            Err(e) => {
-                let message = message_of(&e).to_lowercase();
-                let busy = message.contains("in use") || message.contains("active endpoints");
-                if !busy || Instant::now() >= deadline {
-                    return Err(docker_error("delete", address, e));
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
+    let result = match kind {
+        Kind::Service => docker.delete_service(id).await,
+        Kind::Network => docker.remove_network(id).await,
+        Kind::Volume => {
+            docker
+                .remove_volume(id, None::<bollard::query_parameters::RemoveVolumeOptions>)
+                .await
         }
-    }
+        Kind::Secret => docker.delete_secret(id).await,
+        Kind::Config => docker.delete_config(id).await,
+    };
+    result.map_err(DockerError::from)
+}
+
+/// Whether a refusal means the object is gone already (Swarm removes networks in the background
+/// and then answers a second removal with "not found").
+pub fn gone(e: &DockerError) -> bool {
+    e.kind == DockerErrorKind::NotFound
 }

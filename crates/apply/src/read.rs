@@ -4,7 +4,7 @@
 //! knows what they mean.
 
 use crate::connect::Cluster;
-use crate::error::ApplyError;
+use crate::error::{ApplyError, DockerError};
 use berth_planner::resource::label;
 use berth_planner::{Address, DockerSnapshot};
 use bollard::query_parameters::{
@@ -16,11 +16,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 fn docker_err(operation: &'static str, e: bollard::errors::Error) -> ApplyError {
-    ApplyError::Docker {
-        operation,
-        address: "the cluster".into(),
-        message: e.to_string(),
-    }
+    ApplyError::engine(operation, "the cluster", e)
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -58,31 +54,27 @@ pub async fn proxy_exists(cluster: &Cluster) -> Result<bool, ApplyError> {
 pub async fn service_spec(
     cluster: &Cluster,
     id: &str,
-) -> Result<(serde_json::Value, u64, Option<String>), String> {
-    let service: serde_json::Value = match Some(&cluster.raw) {
-        Some(endpoint) => {
-            let path = format!("/v{}/services/{id}", cluster.api_version);
-            let text = crate::raw::get(endpoint, &path, std::time::Duration::from_secs(60))
-                .await
-                .map_err(|e| e.to_string())?;
-            serde_json::from_str(&text).map_err(|e| e.to_string())?
-        }
-        None => {
-            let s = cluster
-                .docker
-                .inspect_service(id, None::<bollard::query_parameters::InspectServiceOptions>)
-                .await
-                .map_err(|e| e.to_string())?;
-            serde_json::to_value(&s).map_err(|e| e.to_string())?
-        }
-    };
+) -> Result<(serde_json::Value, u64, Option<String>), DockerError> {
+    let service = inspect_service(cluster, id).await?;
     let version = service["Version"]["Index"]
         .as_u64()
-        .ok_or_else(|| format!("service {id} has no version"))?;
+        .ok_or_else(|| DockerError::other(format!("service {id} has no version")))?;
     let started = service["UpdateStatus"]["StartedAt"]
         .as_str()
         .map(str::to_string);
     Ok((service["Spec"].clone(), version, started))
+}
+
+/// One service as Docker's JSON (`GET /services/{id}`), in one call.
+pub async fn inspect_service(
+    cluster: &Cluster,
+    id: &str,
+) -> Result<serde_json::Value, DockerError> {
+    let path = format!("/v{}/services/{id}", cluster.api_version);
+    let text = crate::raw::get(&cluster.raw, &path, std::time::Duration::from_secs(60))
+        .await
+        .map_err(|e| DockerError::from_raw(&e))?;
+    serde_json::from_str(&text).map_err(|e| DockerError::other(e.to_string()))
 }
 
 /// Docker's JSON as it is, through [`crate::raw`].
@@ -97,11 +89,7 @@ async fn snapshot_raw(
     let get = |path: String| async move {
         crate::raw::get(endpoint, &path, timeout)
             .await
-            .map_err(|e| ApplyError::Docker {
-                operation: "read",
-                address: "the cluster".into(),
-                message: e.to_string(),
-            })
+            .map_err(|e| ApplyError::engine("read", "the cluster", DockerError::from_raw(&e)))
     };
     let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
         get(format!("{v}/services?status=true&filters={managed}")),

@@ -263,12 +263,54 @@ codes! {
         "berth computes some values from the numbers a configuration gives: the window a rolling update\nwatches each new task (a health check's `start_period` plus `interval` x `retries`, when\n`monitor` is not set). Swarm stores durations as signed 64-bit nanoseconds (about 292 years), so\na result beyond that cannot be sent. berth refuses it instead of wrapping it around to a short or\nnegative window. Write smaller values, or set the update's `monitor` yourself.";
 
     // Produced by the `berth` binary about its command line and what it was pointed at.
-    Usage = "E0350", Error, "invalid command-line usage",
+    Usage = "E0400", Error, "invalid command-line usage",
         "The command line asks for something that cannot be: an environment that does not exist\n(`-e prod` for `production`), a project the configuration does not have, or a value in the\nwrong form (`--var NAME=VALUE`). Nothing was read from or written to the cluster. berth exits\nwith 64 (a usage error) and says what it expected; `berth help <command>` lists the\narguments.";
-    Unreadable = "E0351", Error, "a file or directory berth needs cannot be read or written",
+    Unreadable = "E0401", Error, "a file or directory berth needs cannot be read or written",
         "berth was pointed at a path it cannot use: the configuration directory does not exist or is\nnot a directory, a var file is not valid TOML, or a file cannot be read or written\n(permissions, a full disk). The message names the path and the operating system's reason.";
-    ApplyFailed = "E0352", Error, "the cluster or the state refused an operation",
-        "An operation on the Docker Engine or on berth's state failed; the message says which and why,\nand the notes list each change that failed with the errors of its tasks.";
+
+    // Applying and destroying: errors of `crates/apply` (`ApplyError::code`), met when berth
+    // talks to the Docker Engine or keeps the state file. No configuration alone produces them;
+    // `crates/apply/src/error_tests.rs` produces one of each.
+    EngineUnreachable = "E0300", Error, "cannot reach the Docker Engine",
+        "berth connects to the engine at `DOCKER_HOST` (default: the local socket\n`unix:///var/run/docker.sock`), with `DOCKER_TLS_VERIFY` and `DOCKER_CERT_PATH` for TLS, and\nnegotiates the API version. The connection failed, or the node is a swarm worker (only managers\naccept service changes). `docker info` with the same environment shows the same problem.";
+    SwarmInactive = "E0301", Error, "swarm mode is not active",
+        "berth deploys Swarm services, so the engine must be a manager of an active swarm. Initialise\none with `docker swarm init --advertise-addr <address>`, or apply a `platform` that declares the\nswarm so that berth initialises it.";
+    EngineTooOld = "E0302", Error, "Docker Engine too old",
+        "berth speaks the Engine API 1.41 (Docker 20.10) and later. The engine answered with an older\nAPI version. Upgrade Docker on the manager node.";
+    DockerRefused = "E0303", Error, "Docker refused an operation",
+        "The engine refused a call berth made while applying (create, update, remove or inspect of a\nnetwork, volume, secret, config or service). The message is Docker's own, with the HTTP status.\nberth acts on some refusals itself (an object already gone counts as removed, an update out of\nsequence is re-read and re-checked, a volume still in use is retried until the timeout); what\nremains is reported here. Changes applied before it are recorded in the state.";
+    UnreadableAnswer = "E0304", Error, "cannot read Docker's answer",
+        "An answer of the engine could not be decoded into the shapes berth plans against. This\nusually means an engine version berth was not tested with; `docker version` shows which one\nruns. Please report it with that version.";
+    StateLocked = "E0305", Error, "state locked by another apply",
+        "Only one apply or destroy at a time may change a project environment: each takes the lock of\nits state file. Another berth holds it. Wait for it (`--lock-timeout 5m`), or, when its process\nno longer runs, remove the lock with `berth state unlock <id>`.";
+    NoSuchLock = "E0306", Error, "no lock with that ID",
+        "`berth state unlock <id>` removes the lock with that ID, and no project environment's state\nholds it (it was released, or the ID is mistyped). `berth state list` shows the locks held.";
+    BadStateFile = "E0307", Error, "state file unreadable or inconsistent",
+        "A state file could not be read or written as berth's versioned state format: it is corrupt,\nof a newer format, or the disk refused the write. berth never overwrites a state it cannot\nread. `berth state history <project/environment>` lists the earlier serials kept, and\n`berth state show --serial N` prints one.";
+    FileUnreadable = "E0308", Error, "cannot read or write a file",
+        "berth could not read or write a file it needs (the state directory, a lock, a plan file).\nThe message names the file and the system's reason (permissions, a missing directory, a full\ndisk).";
+    SecretUnreadable = "E0309", Error, "secret or config source unreadable",
+        "A secret's or config's value comes from a file or an environment variable, which berth reads\nonly when it creates the object. It was missing or unreadable. The value itself never appears\nin messages, plans or state; check the path or variable the message names.";
+    NotConverged = "E0310", Error, "service did not converge",
+        "After creating or updating a service berth waits (unless `--no-wait`) until every task it\nwants runs, and is healthy where the service has a health check. That did not happen within\n`--timeout`, Swarm could not schedule the tasks, the update was paused, or the wait was\ninterrupted. Swarm's task errors are listed; `docker service ps <name>` shows more.";
+    RolledBack = "E0311", Error, "update rolled back by Swarm",
+        "Swarm rolled the service back to its previous spec because the new tasks failed (the\nservice's `update { failure_action = \"rollback\" }`). The previous version runs again; berth\nreports the update as failed rather than as a success. Swarm's task errors say why the new\ntasks failed.";
+    StalePlan = "E0312", Error, "saved plan is stale",
+        "`berth apply PLANFILE` applies a reviewed plan only when the state and the cluster are still\nwhat the plan was made against. Something changed since: another apply, or a change by hand.\nRun `berth plan` again and review the new plan.";
+    ApplyInterrupted = "E0313", Error, "apply interrupted",
+        "The apply was interrupted (Ctrl-C): berth started nothing new, waited for what it had sent to\nDocker, and recorded it. Run the apply again to finish: the state and the cluster say what is\nalready done.";
+    ChangesFailed = "E0314", Error, "changes failed",
+        "One or more changes of the apply failed; each is reported with its own error. Changes that\ndepend on a failed one were not started; unrelated changes were applied and recorded.";
+    InternalError = "E0315", Error, "internal error",
+        "berth met a condition that is a bug of its own (a step panicked, a spec that cannot be\nconverted, steps that wait for each other), not a refusal of Docker. What was applied before it\nis recorded. Please report it with the message.";
+    ChangedSincePlan = "E0316", Error, "object changed since it was planned",
+        "berth updates a service at the version it read when planning. Swarm answered that the version\nis old (someone updated the service since), and the re-read service is no longer what the plan\nwas made against, so berth does not overwrite that change. Run `berth plan` again.";
+    NetworkNameTaken = "E0317", Error, "network name taken by an unmanaged network",
+        "Docker allows two networks of one name, and berth never creates the second: a network of the\nplanned name exists but is not berth's at this address (it was created by hand or by another\ntool). Remove or rename it, or import it.";
+    EdgeSlotsTakenDuringApply = "E0318", Error, "every edge slot was claimed while applying",
+        "Each routed project environment claims one of the proxy's edge slots (a network the proxy\nalready joined, so routing a new project does not restart it). Concurrent applies claimed every\nfree slot. Raise `platform.proxy.edge_slots` (this restarts the proxy once).";
+    MissingReference = "E0319", Error, "service refers to an object that does not exist",
+        "A service joins networks and mounts secrets and configs by ID, and one it refers to does not\nexist in the cluster (a shared network of another project that was removed, or an object\nremoved by hand during the apply). Create it, or plan again.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",

@@ -33,61 +33,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
+#[path = "common/codes.rs"]
+mod codes;
+use codes::*;
+
 const PHASES: [&str; 3] = ["syntax", "check", "valid"];
 const STYLE: Style = Style {
     color: false,
     width: 100,
 };
-
-/// Codes only the binary produces, from what it finds on disk (`tests/e2e/cli.rs` exercises them).
-const FROM_THE_FILE_SYSTEM: [Code; 1] = [Code::SourceNotFound];
-
-/// Codes the special tests below produce (no fixture file can produce the first three).
-const SPECIAL_CODES: [Code; 4] = [
-    Code::EmptyConfig,
-    Code::InvalidUtf8,
-    Code::FileTooLarge,
-    Code::TooDeep,
-];
-
-/// Codes only the planner produces: the tenant boundary checked against what the cluster runs,
-/// which no configuration alone can break. No fixture here can produce them;
-/// `crates/planner/tests/boundary.rs` (`every_planner_only_code_is_exercised`) produces each
-/// one from observed state captured from the real engine, and keeps its list equal to this one.
-const PLANNER_ONLY_CODES: [Code; 5] = [
-    Code::StackOfRunningProject,
-    Code::HostOfRunningProject,
-    Code::LooksLikeRunningEnvironment,
-    Code::LooksLikeRunningServiceHost,
-    Code::TooManyPreviews,
-];
-
-/// Planning errors no configuration alone produces; `crates/planner/tests/` produces each
-/// (`errors.rs`, `plans.rs`, `edge.rs` for the edge slots, `model.rs` for a missing digest).
-const PLANNING_CODES: [Code; 8] = [
-    Code::StackCollision,
-    Code::EdgeSlotsExhausted,
-    Code::EdgeNetworkMissing,
-    Code::EdgeSlotStillClaimed,
-    Code::TaskTooLarge,
-    Code::ClusterFull,
-    Code::DataLoss,
-    Code::MissingDigest,
-];
-
-/// Codes only the `berth` binary produces, when it refuses an apply or a destroy for the actor
-/// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
-/// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
-/// of `berth_lang::access` check what each one says.
-const PRODUCED_BY_THE_BINARY: [Code; 6] = [
-    Code::ActorRequired,
-    Code::NotAnOwnerOrAdmin,
-    Code::NotAPlatformAdmin,
-    // Its command line and the paths it is given (`tests/e2e/cli.rs`).
-    Code::Usage,
-    Code::Unreadable,
-    Code::ApplyFailed,
-];
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -588,6 +542,7 @@ fn every_code_is_exercised() {
         .collect();
     covered.extend(PLANNER_ONLY_CODES);
     covered.extend(PLANNING_CODES);
+    covered.extend(APPLY_ONLY_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
         for code in PLANNER_ONLY_CODES {

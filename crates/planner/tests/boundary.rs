@@ -130,7 +130,7 @@ fn previews_beyond_the_grant_are_refused_and_within_it_planned() {
     plan_alone(&[preview_of_shop(7, Some(1))], &preview).expect("pr 7 is the one that runs");
 }
 
-/// The planner-only codes, as `crates/lang/tests/diagnostics.rs` lists them.
+/// The planner-only codes, as `crates/lang/tests/common/codes.rs` lists them.
 const PLANNER_ONLY_CODES: [Code; 5] = [
     Code::StackOfRunningProject,
     Code::HostOfRunningProject,
@@ -154,14 +154,14 @@ fn every_planner_only_code_is_exercised() {
     }
     // The lang test exempts exactly these codes from its fixtures.
     let lang = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lang/tests/diagnostics.rs"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lang/tests/common/codes.rs"),
     )
     .unwrap();
     let list = lang
         .split("const PLANNER_ONLY_CODES")
         .nth(1)
         .and_then(|rest| rest.split("];").next())
-        .expect("diagnostics.rs lists PLANNER_ONLY_CODES");
+        .expect("common/codes.rs lists PLANNER_ONLY_CODES");
     let listed: Vec<&str> = list
         .split("Code::")
         .skip(1)

@@ -1,0 +1,2 @@
+//! Test support shared by the executor tests.
+pub mod fake;
