@@ -613,3 +613,42 @@ fn codeowners_of_the_tenants_example_and_its_check() {
         text(&out)
     );
 }
+
+/// A planner error is a diagnostic like the language's: a task that reserves more memory than
+/// the node (read from the real engine) has is shown with its code and a snippet of the
+/// reservation, and `--format json` carries it with its location.
+#[test]
+fn a_task_too_large_for_any_node_is_shown_at_its_reservation_in_both_forms() {
+    let mut world = World::new();
+    let project = world.project("big");
+    world.write(
+        "big.berth",
+        &format!(
+            "project {project} {{\n  service web {{\n    image = \"berth/demo:1\"\n\n    resources {{\n      reservations {{\n        memory = 4096G\n      }}\n\n      limits {{\n        memory = 4096G\n      }}\n    }}\n  }}\n}}\n"
+        ),
+    );
+    let out = world.berth(&["plan", world.dir_str()]);
+    expect_code(&out, 1);
+    let said = flat(&text(&out));
+    assert!(
+        said.contains("E0224") && said.contains("one task reserves 4TiB of memory"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        said.contains("7 memory = 4096G"),
+        "the snippet shows the reservation's line: {}",
+        text(&out)
+    );
+    let json = world.berth(&["plan", "--format", "json", world.dir_str()]);
+    expect_code(&json, 1);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("one JSON document on stdout ({e}): {}", text(&json)));
+    let d = v["diagnostics"]
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["code"] == "E0224"))
+        .unwrap_or_else(|| panic!("no E0224 in {v}"));
+    assert_eq!(d["location"]["line"], 7, "{d}");
+    assert_eq!(d["severity"], "error");
+    assert!(d["help"].is_string(), "{d}");
+}

@@ -399,6 +399,15 @@ pub struct Publish {
 pub struct Resources {
     pub limits: ResourceSet,
     pub reservations: ResourceSet,
+    /// Where the reservations are written, for the planner's capacity errors.
+    pub reservation_spans: ReservationSpans,
+}
+
+/// The spans of a service's `reservations` attributes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ReservationSpans {
+    pub cpu: Option<Span>,
+    pub memory: Option<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]

@@ -250,6 +250,12 @@ fn capacity(
                 (free[best].1, nodes[best].memory_bytes)
             };
             if needed > free_v {
+                // The reservation itself, where it is written; else the service.
+                let spans = desired.reservation_spans.get(&r.address);
+                let span = match measure {
+                    Measure::Cpu => spans.and_then(|s| s.cpu),
+                    _ => spans.and_then(|s| s.memory),
+                };
                 errors.push(PlanError::TaskTooLarge {
                     address: r.address.clone(),
                     measure,
@@ -257,7 +263,7 @@ fn capacity(
                     free: free_v,
                     capacity: cap_v,
                     reserved: cap_v - free_v,
-                    span: r.span,
+                    span: span.or(r.span),
                 });
             }
         }

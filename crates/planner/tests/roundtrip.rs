@@ -155,6 +155,7 @@ fn service_strategy(index: usize, names: Names) -> impl Strategy<Value = Service
                 s.resources = Resources {
                     limits,
                     reservations,
+                    ..Resources::default()
                 };
                 s.endpoint_mode = if dnsrr {
                     EndpointMode::Dnsrr

@@ -12,6 +12,7 @@ pub(super) struct DeploymentCompiler<'a> {
     pub(super) out: Vec<Resource>,
     pub(super) errors: &'a mut Vec<PlanError>,
     pub(super) routes: Vec<RouteInfo>,
+    pub(super) reservation_spans: Vec<(Address, model::ReservationSpans)>,
 }
 
 impl DeploymentCompiler<'_> {

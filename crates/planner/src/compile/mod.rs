@@ -40,6 +40,8 @@ pub struct Desired {
     /// until `plan()` assigns one (see [`crate::edge`]).
     pub resources: BTreeMap<Address, Resource>,
     pub deployments: BTreeMap<DeploymentId, DeploymentInfo>,
+    /// Where each service's reservations are written, for capacity errors.
+    pub reservation_spans: BTreeMap<Address, model::ReservationSpans>,
     /// How many edge slots the platform has (`platform.proxy.edge_slots`), also when only
     /// deployments were compiled: assigning them a slot needs the count, not the proxy.
     pub edge_slots: u32,
@@ -87,6 +89,7 @@ impl Desired {
     /// platform's either way.
     pub fn join(&mut self, other: Desired) {
         self.resources.extend(other.resources);
+        self.reservation_spans.extend(other.reservation_spans);
         self.deployments.extend(other.deployments);
         self.edge_slots = self.edge_slots.max(other.edge_slots);
     }
@@ -181,8 +184,12 @@ pub fn compile_deployments(
             out: Vec::new(),
             errors: &mut errors,
             routes: Vec::new(),
+            reservation_spans: Vec::new(),
         };
         c.run();
+        desired
+            .reservation_spans
+            .extend(c.reservation_spans.drain(..));
         let (resources, routes, id) = (c.out, c.routes, c.id);
         for r in resources {
             desired.resources.insert(r.address.clone(), r);

@@ -158,6 +158,8 @@ impl DeploymentCompiler<'_> {
                 ports: ports(&s.publish),
             }),
         };
+        self.reservation_spans
+            .push((address.clone(), s.resources.reservation_spans));
         self.push(address, Spec::Service(Box::new(spec)), deps, Some(s.span));
     }
 

@@ -247,6 +247,7 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
             memory_bytes: Some(64 * MIB),
             pids: None,
         },
+        ..Resources::default()
     };
     web.health = Some(health());
     web.routes.push(route(

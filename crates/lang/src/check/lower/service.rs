@@ -327,10 +327,12 @@ pub(super) fn resources(lw: &mut Lower, service: &str, b: &Block) -> Resources {
     if let Some(r) = block(&b.body, "reservations") {
         if let Some(e) = attr(&r.body, "cpu") {
             out.reservations.nano_cpus = lw.cpu(e);
+            out.reservation_spans.cpu = Some(e.span);
             spans.insert("reservation cpu", e.span);
         }
         if let Some(e) = attr(&r.body, "memory") {
             out.reservations.memory_bytes = lw.size(e);
+            out.reservation_spans.memory = Some(e.span);
             spans.insert("reservation memory", e.span);
         }
     }
