@@ -13,6 +13,7 @@ use crate::syntax::Block;
 use std::collections::BTreeMap;
 use value::Lower;
 
+/// The platform block lowered; without one, the defaults (which the schema states once).
 pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
     let mut p = Platform {
         domain: None,
@@ -22,13 +23,13 @@ pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
         acme_challenge: AcmeChallenge::Http,
         certificates: Vec::new(),
         address_pool: None,
-        subnet_size: 24,
+        subnet_size: lower::default_int("platform", "subnet_size") as u8,
         advertise_address: "127.0.0.1".into(),
         proxy: Proxy {
             image: "berth/traefik:3.7.15".into(),
-            http_port: 80,
-            https_port: 443,
-            refresh_ns: 1_000_000_000,
+            http_port: lower::default_int("proxy", "http_port") as u16,
+            https_port: lower::default_int("proxy", "https_port") as u16,
+            refresh_ns: lower::default_ns("proxy", "refresh"),
             dashboard: false,
             metrics: true,
             metrics_port: None,
@@ -36,7 +37,7 @@ pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
             access_log: true,
             redirect_https: true,
             constraints: vec!["node.role == manager".into()],
-            edge_slots: 32,
+            edge_slots: lower::default_int("proxy", "edge_slots") as u32,
             dashboard_host: None,
             dashboard_users: None,
         },

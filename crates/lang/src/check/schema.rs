@@ -563,7 +563,7 @@ impl AttrSchema {
     /// The default of a whole-number attribute, when the schema states one as a number.
     pub fn default_int(&self) -> Option<u64> {
         match self.ty {
-            Ty::Int(..) => self.default.parse().ok(),
+            Ty::Int(..) | Ty::Port => self.default.parse().ok(),
             _ => None,
         }
     }
