@@ -99,11 +99,17 @@ impl fmt::Display for Target {
 
 /// Opens a TCP connection to `target` (`host:port`), trying each resolved address in turn until
 /// the deadline.
+/// How long a name may take to resolve, apart from the connection's own deadline.
+const RESOLVE_LIMIT: Duration = Duration::from_secs(15);
+
 pub async fn connect(target: &str, deadline: Instant) -> Result<TcpStream, ClientError> {
+    // A name the network does not know is an answer, "cannot resolve", not a timeout, even when
+    // the engine's resolver takes longer than the connection's deadline to give it (it asks its
+    // upstream servers first): resolution has its own, longer bound.
     let resolve = tokio::net::lookup_host(target);
-    let addresses: Vec<SocketAddr> = tokio::time::timeout(remaining(deadline)?, resolve)
+    let addresses: Vec<SocketAddr> = tokio::time::timeout(RESOLVE_LIMIT, resolve)
         .await
-        .map_err(|_| ClientError::Timeout)?
+        .map_err(|_| ClientError::Resolve(format!("{target}: no answer within {RESOLVE_LIMIT:?}")))?
         .map_err(|e| ClientError::Resolve(format!("{target}: {e}")))?
         .collect();
     if addresses.is_empty() {
