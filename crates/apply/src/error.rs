@@ -109,14 +109,6 @@ pub enum ApplyError {
         "the Docker Engine's API version {version} is older than 1.41, the oldest berth supports"
     )]
     EngineTooOld { version: String },
-    /// A refusal known only as text (from code that does not classify it yet, such as
-    /// `swarm init` in `connect.rs`).
-    #[error("Docker refused {operation} of {address}: {message}")]
-    Docker {
-        operation: &'static str,
-        address: String,
-        message: String,
-    },
     /// A refusal of the engine, classified.
     #[error("Docker refused {operation} of {address}: {error}")]
     Engine {
@@ -232,7 +224,7 @@ impl ApplyError {
             ApplyError::Unreachable { .. } => Code::EngineUnreachable,
             ApplyError::SwarmInactive { .. } => Code::SwarmInactive,
             ApplyError::EngineTooOld { .. } => Code::EngineTooOld,
-            ApplyError::Docker { .. } | ApplyError::Engine { .. } => Code::DockerRefused,
+            ApplyError::Engine { .. } => Code::DockerRefused,
             ApplyError::Observe(_) => Code::UnreadableAnswer,
             ApplyError::Locked { .. } => Code::StateLocked,
             ApplyError::NoSuchLock { .. } => Code::NoSuchLock,
