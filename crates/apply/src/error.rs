@@ -155,6 +155,10 @@ pub enum ApplyError {
     },
     #[error("the saved plan is stale: {0}")]
     Stale(#[from] berth_planner::Stale),
+    /// A saved plan's secret or file-backed config no longer has the content it was planned
+    /// with (its digest differs): the plan is stale, like [`ApplyError::Stale`].
+    #[error("the saved plan is stale: the content of {address} changed since it was planned; plan again")]
+    PayloadChanged { address: Box<Address> },
     #[error("interrupted: {done} change(s) applied and recorded, {skipped} not started")]
     Interrupted { done: usize, skipped: usize },
     #[error("{failed} change(s) failed")]
@@ -233,7 +237,7 @@ impl ApplyError {
             ApplyError::SecretSource { .. } => Code::SecretUnreadable,
             ApplyError::NotConverged { .. } => Code::NotConverged,
             ApplyError::RolledBack { .. } => Code::RolledBack,
-            ApplyError::Stale(_) => Code::StalePlan,
+            ApplyError::Stale(_) | ApplyError::PayloadChanged { .. } => Code::StalePlan,
             ApplyError::Interrupted { .. } => Code::ApplyInterrupted,
             ApplyError::Failed { .. } => Code::ChangesFailed,
             ApplyError::Internal { .. } => Code::InternalError,
@@ -254,7 +258,9 @@ impl ApplyError {
             } else {
                 format!("wait for it (`--lock-timeout 5m`), or if you are sure nobody applies, `berth state unlock {id}`")
             }),
-            ApplyError::Stale(_) | ApplyError::ChangedSincePlan { .. } => {
+            ApplyError::Stale(_)
+            | ApplyError::PayloadChanged { .. }
+            | ApplyError::ChangedSincePlan { .. } => {
                 Some("run `berth plan` again and review the new plan".into())
             }
             ApplyError::EdgeSlotsExhausted { .. } => Some(

@@ -125,6 +125,7 @@ fn one_of_each() -> Vec<ApplyError> {
             planned: 1,
             current: 2,
         }),
+        ApplyError::PayloadChanged { address: boxed() },
         ApplyError::Interrupted {
             done: 1,
             skipped: 2,
@@ -151,15 +152,15 @@ fn one_of_each() -> Vec<ApplyError> {
     ]
 }
 
-/// The codes of apply's errors are exactly the registered E03xx codes, one per kind, and
-/// `berth explain` has a text for each.
+/// The codes of apply's errors are exactly the registered E03xx codes, one per kind (the two
+/// kinds of stale saved plan share one), and `berth explain` has a text for each.
 #[test]
 fn every_apply_code_is_produced_and_explained() {
     let produced: Vec<Code> = one_of_each().iter().map(ApplyError::code).collect();
     let mut unique = produced.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), produced.len(), "one code per kind");
+    assert_eq!(unique.len(), produced.len() - 1, "one code per kind");
     let registered: Vec<Code> = Code::ALL
         .iter()
         .copied()
