@@ -1,23 +1,27 @@
-//! `berth apply`: plans (or loads a saved plan and refuses it when stale), asks for confirmation
-//! on a terminal, locks the project environments in scope, executes, records state, and exits
-//! non-zero when anything failed, was rolled back or was interrupted.
+//! `berth apply`: the user interface of an apply. It reads the arguments (a configuration or a
+//! saved plan file), holds the access gate, decides the scope, and hands the run to
+//! `berth_apply::deploy` (locks, the read of the cluster, the saved plan's checks, states);
+//! here the plan is printed, confirmation asked on a terminal, progress shown, the summary and
+//! the route checks reported, and the exit is non-zero when anything failed, was rolled back or
+//! was interrupted.
 
 use super::access::{ActorArgs, Gate};
 use super::plan::{render, PlanFormat};
 use super::progress::{self, ProgressMode};
 use super::session::{self, Failure, Selection, Session};
 use super::ConfigArgs;
+use berth_apply::deploy::{self, Hooks, Operation, Outcome, Planning, Request};
+use berth_apply::engine::DockerEngine;
 use berth_apply::execute::{self, Options};
-use berth_apply::lock;
-use berth_apply::state::{RouteOutput, State};
+use berth_apply::lock::LockInfo;
+use berth_apply::progress::Progress;
 use berth_apply::ApplyError;
 use berth_lang::access::Action as Acting;
 use berth_planner::{
-    Action, DeploymentId, Desired, Plan, PlanErrors, PlanFile, PlanOptions, ProxyPresence, Scope,
-    Spec,
+    Action, DeploymentId, Desired, Observed, Plan, PlanErrors, PlanFile, PlanOptions,
+    ProxyPresence, Scope,
 };
 use clap::Args;
-use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -169,7 +173,9 @@ fn ids(scope: &Scope, session: &Session) -> Vec<DeploymentId> {
     }
 }
 
-/// Locks, plans (or checks the saved plan), confirms, executes and records.
+/// Reads the payloads and the desired state, and has the orchestration ([`deploy::run`]) lock,
+/// plan (or check the saved plan), confirm, execute and record; then shows the summary and
+/// checks the routes.
 pub fn execute_with(
     session: &Session,
     options: PlanOptions,
@@ -183,59 +189,91 @@ pub fn execute_with(
         Some(s) => s.plan.scope.clone(),
         None => options.scope.resolve(&desired).into_iter().collect(),
     };
-    // Locks are taken in a fixed order, so two applies never wait for each other in a circle.
-    let mut locks = Vec::new();
-    for id in &scope {
-        let lock = lock::acquire(
-            &session.store,
-            id,
-            "apply",
-            Duration::from_secs(exec.lock_timeout),
-        )?;
-        warn_broken(&lock);
-        locks.push(lock);
-    }
-    let rt = session::runtime();
     let cancel = Arc::new(AtomicBool::new(false));
-    let result = rt.block_on(async {
-        let cluster = berth_apply::connect().await?;
-        let observed = session::observe(&cluster).await?;
-        let states = session.states(scope.iter().cloned())?;
-        let plan = match saved {
-            Some(file) => {
-                let (lineage, serial) = session::lineage_and_serial(&states);
-                file.check_fresh(&lineage, serial, &observed).map_err(ApplyError::from)?;
-                check_payload_digests(&file.plan, &payloads)?;
-                // Freshness covers the plan's scope only. The tenant boundary is held again
-                // against everything that runs now: another project may have started to run
-                // since, with a stack, a host or a name this plan would squat.
-                let scope = file.plan.scope.iter().cloned().collect();
-                let squats = berth_planner::boundary::check(&desired, &observed, &scope);
-                if !squats.is_empty() {
-                    return Err(session.plan_failure(&PlanErrors(squats)));
-                }
-                file.plan
-            }
-            None => session.plan(&desired, &observed, &options)?,
+    let request = Request {
+        operation: Operation::Apply,
+        store: &session.store,
+        scope,
+        lock_timeout: Duration::from_secs(exec.lock_timeout),
+        desired: &desired,
+        payloads,
+        planning: saved.map_or(Planning::Now, |file| Planning::Saved(Box::new(file))),
+        outputs: deploy::route_outputs(&desired, &session.config.platform.proxy),
+        options: Options {
+            parallelism: exec.parallelism,
+            wait: !exec.no_wait,
+            timeout: Duration::from_secs(exec.timeout),
+            cancel: cancel.clone(),
+            ..Options::default()
+        },
+    };
+    let mut hooks = ApplyHooks {
+        session,
+        desired: &desired,
+        options: &options,
+        exec,
+        cancel: cancel.clone(),
+    };
+    let mut cluster = None;
+    session::runtime().block_on(async {
+        let connect = async {
+            let connected = berth_apply::connect().await?;
+            cluster = Some(connected.clone());
+            Ok(Arc::new(DockerEngine::new(&connected)))
         };
-        print!("{}", render(&plan, PlanFormat::Human));
-        if plan.is_empty() {
-            // Nothing to change, but state may lack objects an interrupted apply created.
-            let mut current: BTreeMap<DeploymentId, State> = scope.iter().map(|id| (id.clone(), states.get(id).cloned().unwrap_or_else(|| State::new(id.clone())))).collect();
-            if berth_apply::state::record_unchanged(&mut current, &plan) {
-                for id in &scope {
-                    let mut next = session.store.begin(id)?;
-                    next.resources = current[id].resources.clone();
-                    session.store.save(&next)?;
-                }
+        let (plan, report) = match deploy::run(request, connect, &mut hooks).await? {
+            Outcome::Unchanged(_) => return Ok(ExitCode::SUCCESS),
+            Outcome::Cancelled(_) => {
+                eprintln!("Apply cancelled.");
+                return Ok(ExitCode::from(super::EXIT_ERROR));
             }
-            return Ok(ExitCode::SUCCESS);
+            Outcome::Executed { plan, report } => (plan, report),
+        };
+        let code = summarize(&plan, &report, cancel.load(Ordering::SeqCst))?;
+        if code != ExitCode::SUCCESS || exec.no_verify {
+            return Ok(code);
         }
-        if !exec.auto_approve && !confirm()? {
-            eprintln!("Apply cancelled.");
-            return Ok(ExitCode::from(super::EXIT_ERROR));
+        match &cluster {
+            Some(cluster) => verify_routes(session, cluster, &desired, &plan).await,
+            None => Ok(code),
         }
-        let signal = cancel.clone();
+    })
+}
+
+/// What `berth apply` shows and answers while the orchestration runs.
+struct ApplyHooks<'a> {
+    session: &'a Session,
+    desired: &'a Desired,
+    options: &'a PlanOptions,
+    exec: &'a ExecArgs,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Hooks for ApplyHooks<'_> {
+    type Error = Failure;
+
+    fn broken_lock(&mut self, broken: &LockInfo) {
+        warn_broken(broken);
+    }
+
+    fn plan(&mut self, observed: &Observed) -> Result<Plan, Failure> {
+        self.session.plan(self.desired, observed, self.options)
+    }
+
+    fn refused(&mut self, errors: PlanErrors) -> Failure {
+        self.session.plan_failure(&errors)
+    }
+
+    fn show(&mut self, plan: &Plan) {
+        print!("{}", render(plan, PlanFormat::Human));
+    }
+
+    fn confirm(&mut self, _: &Plan) -> Result<bool, Failure> {
+        Ok(self.exec.auto_approve || confirm()?)
+    }
+
+    fn start(&mut self, plan: &Plan) -> Arc<dyn Progress> {
+        let signal = self.cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 eprintln!("\nInterrupted: starting nothing new; finishing and recording what is in flight. Press Ctrl-C again to stop at once.");
@@ -245,55 +283,7 @@ pub fn execute_with(
                 }
             }
         });
-        let mut begun = BTreeMap::new();
-        for id in &scope {
-            begun.insert(id.clone(), session.store.begin(id)?);
-        }
-        berth_apply::state::record_unchanged(&mut begun, &plan);
-        let opts = Options { parallelism: exec.parallelism, wait: !exec.no_wait, timeout: Duration::from_secs(exec.timeout), cancel: cancel.clone(), ..Options::default() };
-        let (report, mut states) = match execute::execute(&cluster, &session.store, &plan, Arc::new(payloads), begun, progress::reporter(exec.progress, steps(&plan)), opts).await {
-            Ok(done) => done,
-            Err((e, states)) => {
-                save_all(session, &states)?;
-                return Err(e.into());
-            }
-        };
-        record_outputs(&desired, &session.config.platform.proxy, &mut states);
-        save_all(session, &states)?;
-        let code = summarize(&plan, &report, cancel.load(Ordering::SeqCst))?;
-        if code != ExitCode::SUCCESS || exec.no_verify {
-            return Ok(code);
-        }
-        verify_routes(session, &cluster, &desired, &plan).await
-    });
-    drop(locks);
-    result
-}
-
-fn save_all(session: &Session, states: &BTreeMap<DeploymentId, State>) -> Result<(), Failure> {
-    for s in states.values() {
-        session.store.save(s)?;
-    }
-    Ok(())
-}
-
-fn record_outputs(
-    desired: &Desired,
-    proxy: &berth_lang::model::Proxy,
-    states: &mut BTreeMap<DeploymentId, State>,
-) {
-    for (id, state) in states.iter_mut() {
-        let Some(info) = desired.deployments.get(id) else {
-            continue;
-        };
-        state.outputs.routes = info
-            .routes
-            .iter()
-            .map(|r| RouteOutput {
-                service: r.service.name.clone(),
-                url: r.url(proxy),
-            })
-            .collect();
+        progress::reporter(self.exec.progress, steps(plan))
     }
 }
 
@@ -302,28 +292,6 @@ fn record_outputs(
 pub fn steps(plan: &Plan) -> u64 {
     let changes: Vec<berth_planner::Change> = plan.actionable().cloned().collect();
     berth_apply::schedule::Schedule::build(&changes).len() as u64
-}
-
-/// A saved plan's secrets must be the ones read now: otherwise the plan is stale.
-fn check_payload_digests(
-    plan: &Plan,
-    payloads: &berth_apply::payload::Payloads,
-) -> Result<(), Failure> {
-    for c in plan.actionable() {
-        let label = match &c.after {
-            Some(Spec::Secret(s)) => s.labels.get("berth.digest"),
-            Some(Spec::Config(s)) if s.data.is_none() => s.labels.get("berth.digest"),
-            _ => None,
-        };
-        let (Some(planned), Some(bytes)) = (label, payloads.get(&c.address.to_string())) else {
-            continue;
-        };
-        let now = berth_planner::units::sha256_hex(bytes);
-        if &now != planned {
-            return Err(Failure::Usage(format!("the saved plan is stale: the content of {} changed since it was planned; plan again", c.address)));
-        }
-    }
-    Ok(())
 }
 
 fn confirm() -> Result<bool, Failure> {
@@ -392,10 +360,8 @@ fn summarize(
 }
 
 /// Says so when taking a lock removed one that a dead process left behind.
-pub fn warn_broken(lock: &lock::Lock) {
-    if let Some(b) = &lock.broken {
-        eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
-    }
+pub fn warn_broken(b: &LockInfo) {
+    eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
 }
 
 /// The routes of services the plan created or changed (or of a changed proxy) must answer

@@ -1,18 +1,23 @@
 //! `berth destroy`: removes one project environment's objects, and nothing else. Volumes are
 //! kept unless `--allow-data-loss`. What exists is found by berth's labels, so a preview whose
 //! pull request is closed can still be destroyed; the configuration is read only for its access
-//! roles (without one, none are known, and berth says that anyone may destroy).
+//! roles (without one, none are known, and berth says that anyone may destroy). The run itself
+//! (lock, read, execute, save) is `berth_apply::deploy`'s; here are the arguments, the gate,
+//! the prompt and the summary.
 
 use super::access::{self, ActorArgs, Gate};
 use super::apply::ExecArgs;
 use super::session::{self, Failure};
 use super::ConfigArgs;
-use berth_apply::execute::{self, Options};
-use berth_apply::lock;
+use berth_apply::deploy::{self, Hooks, Operation, Outcome, Planning, Request};
+use berth_apply::engine::DockerEngine;
+use berth_apply::execute::Options;
+use berth_apply::lock::LockInfo;
 use berth_apply::payload::Payloads;
-use berth_apply::state::Store;
+use berth_apply::progress::Progress;
+use berth_apply::state::{Outputs, Store};
 use berth_lang::model::Environment;
-use berth_planner::{DeploymentId, Desired, PlanOptions, Scope};
+use berth_planner::{DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, Scope};
 use clap::Args;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -80,73 +85,48 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             .clone()
             .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
     );
-    let _lock = lock::acquire(
-        &store,
-        &id,
-        "destroy",
-        Duration::from_secs(args.exec.lock_timeout),
-    )?;
-    super::apply::warn_broken(&_lock);
     let options = PlanOptions {
         scope: Scope::Only(BTreeSet::from([id.clone()])),
         allow_data_loss: args.exec.allow_data_loss,
         keep_volumes: !args.exec.allow_data_loss,
     };
-    let rt = session::runtime();
-    rt.block_on(async {
-        let cluster = berth_apply::connect().await?;
-        let observed = session::observe(&cluster).await?;
-        let plan = berth_planner::plan(&Desired::default(), &observed, &options)
-            .map_err(|e| Failure::plan_unlocated(&e))?;
-        print!(
-            "{}",
-            super::plan::render(&plan, super::plan::PlanFormat::Human)
-        );
-        if plan.is_empty() {
-            println!("Nothing to destroy for {id}.");
-            return Ok(ExitCode::SUCCESS);
-        }
-        if !args.exec.auto_approve && !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-            return Err(Failure::Usage(
-                "refusing to destroy without confirmation: pass --auto-approve".into(),
-            ));
-        }
-        if !args.exec.auto_approve {
-            eprint!("\nDestroy {id}? Only 'yes' will be accepted: ");
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
-            if line.trim() != "yes" {
-                eprintln!("Destroy cancelled.");
-                return Ok(ExitCode::from(super::EXIT_ERROR));
-            }
-        }
-        let begun = BTreeMap::from([(id.clone(), store.begin(&id)?)]);
-        let opts = Options {
+    let desired = Desired::default();
+    let request = Request {
+        operation: Operation::Destroy,
+        store: &store,
+        scope: vec![id.clone()],
+        lock_timeout: Duration::from_secs(args.exec.lock_timeout),
+        desired: &desired,
+        payloads: Payloads::default(),
+        planning: Planning::Now,
+        // What is destroyed has no routes left.
+        outputs: BTreeMap::from([(id.clone(), Outputs::default())]),
+        options: Options {
             parallelism: args.exec.parallelism,
             wait: true,
             timeout: Duration::from_secs(args.exec.timeout),
             cancel: Arc::new(AtomicBool::new(false)),
             ..Options::default()
+        },
+    };
+    let mut hooks = DestroyHooks {
+        id: &id,
+        options: &options,
+        exec: &args.exec,
+    };
+    session::runtime().block_on(async {
+        let connect = async { Ok(Arc::new(DockerEngine::new(&berth_apply::connect().await?))) };
+        let (plan, report) = match deploy::run(request, connect, &mut hooks).await? {
+            Outcome::Unchanged(_) => {
+                println!("Nothing to destroy for {id}.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            Outcome::Cancelled(_) => {
+                eprintln!("Destroy cancelled.");
+                return Ok(ExitCode::from(super::EXIT_ERROR));
+            }
+            Outcome::Executed { plan, report } => (plan, report),
         };
-        let (report, states) = match execute::execute(
-            &cluster,
-            &store,
-            &plan,
-            Arc::new(Payloads::default()),
-            begun,
-            super::progress::reporter(args.exec.progress, super::apply::steps(&plan)),
-            opts,
-        )
-        .await
-        {
-            Ok(done) => done,
-            Err((e, _)) => return Err(e.into()),
-        };
-        for s in states.values() {
-            let mut s = s.clone();
-            s.outputs = Default::default();
-            store.save(&s)?;
-        }
         if report.failed.is_empty() {
             let kept = plan.notes.iter().filter(|n| n.contains("kept")).count();
             println!(
@@ -166,4 +146,54 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             Ok(ExitCode::from(super::EXIT_ERROR))
         }
     })
+}
+
+/// What `berth destroy` shows and answers while the orchestration runs.
+struct DestroyHooks<'a> {
+    id: &'a DeploymentId,
+    options: &'a PlanOptions,
+    exec: &'a ExecArgs,
+}
+
+impl Hooks for DestroyHooks<'_> {
+    type Error = Failure;
+
+    fn broken_lock(&mut self, broken: &LockInfo) {
+        super::apply::warn_broken(broken);
+    }
+
+    fn plan(&mut self, observed: &Observed) -> Result<Plan, Failure> {
+        berth_planner::plan(&Desired::default(), observed, self.options)
+            .map_err(|e| Failure::plan_unlocated(&e))
+    }
+
+    fn refused(&mut self, errors: PlanErrors) -> Failure {
+        Failure::plan_unlocated(&errors)
+    }
+
+    fn show(&mut self, plan: &Plan) {
+        print!(
+            "{}",
+            super::plan::render(plan, super::plan::PlanFormat::Human)
+        );
+    }
+
+    fn confirm(&mut self, _: &Plan) -> Result<bool, Failure> {
+        if self.exec.auto_approve {
+            return Ok(true);
+        }
+        if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return Err(Failure::Usage(
+                "refusing to destroy without confirmation: pass --auto-approve".into(),
+            ));
+        }
+        eprint!("\nDestroy {}? Only 'yes' will be accepted: ", self.id);
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        Ok(line.trim() == "yes")
+    }
+
+    fn start(&mut self, plan: &Plan) -> Arc<dyn Progress> {
+        super::progress::reporter(self.exec.progress, super::apply::steps(plan))
+    }
 }

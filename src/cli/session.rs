@@ -251,15 +251,10 @@ pub async fn observe(cluster: &Cluster) -> Result<Observed, Failure> {
     Observed::from_docker(&snapshot).map_err(|e| Failure::Apply(e.into()))
 }
 
-/// Lineage and serial of a set of states, as one value a plan file records.
+/// Lineage and serial of a set of states, as one value a plan file records: the same value
+/// the apply of a saved plan checks it against ([`berth_apply::deploy::lineage_and_serial`]).
 pub fn lineage_and_serial(states: &BTreeMap<DeploymentId, State>) -> (String, u64) {
-    let lineage = states
-        .iter()
-        .map(|(id, s)| format!("{id}={}", s.lineage))
-        .collect::<Vec<_>>()
-        .join(",");
-    let serial = states.values().map(|s| s.serial).sum();
-    (lineage, serial)
+    berth_apply::deploy::lineage_and_serial(states)
 }
 
 #[cfg(test)]

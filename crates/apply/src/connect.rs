@@ -107,10 +107,6 @@ pub async fn ensure_swarm(
         .docker
         .init_swarm(request)
         .await
-        .map_err(|e| ApplyError::Docker {
-            operation: "swarm init",
-            address: cluster.endpoint.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| ApplyError::engine("swarm init", &cluster.endpoint, e))?;
     Ok(true)
 }

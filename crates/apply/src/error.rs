@@ -109,14 +109,6 @@ pub enum ApplyError {
         "the Docker Engine's API version {version} is older than 1.41, the oldest berth supports"
     )]
     EngineTooOld { version: String },
-    /// A refusal known only as text (from code that does not classify it yet, such as
-    /// `swarm init` in `connect.rs`).
-    #[error("Docker refused {operation} of {address}: {message}")]
-    Docker {
-        operation: &'static str,
-        address: String,
-        message: String,
-    },
     /// A refusal of the engine, classified.
     #[error("Docker refused {operation} of {address}: {error}")]
     Engine {
@@ -163,6 +155,10 @@ pub enum ApplyError {
     },
     #[error("the saved plan is stale: {0}")]
     Stale(#[from] berth_planner::Stale),
+    /// A saved plan's secret or file-backed config no longer has the content it was planned
+    /// with (its digest differs): the plan is stale, like [`ApplyError::Stale`].
+    #[error("the saved plan is stale: the content of {address} changed since it was planned; plan again")]
+    PayloadChanged { address: Box<Address> },
     #[error("interrupted: {done} change(s) applied and recorded, {skipped} not started")]
     Interrupted { done: usize, skipped: usize },
     #[error("{failed} change(s) failed")]
@@ -232,7 +228,7 @@ impl ApplyError {
             ApplyError::Unreachable { .. } => Code::EngineUnreachable,
             ApplyError::SwarmInactive { .. } => Code::SwarmInactive,
             ApplyError::EngineTooOld { .. } => Code::EngineTooOld,
-            ApplyError::Docker { .. } | ApplyError::Engine { .. } => Code::DockerRefused,
+            ApplyError::Engine { .. } => Code::DockerRefused,
             ApplyError::Observe(_) => Code::UnreadableAnswer,
             ApplyError::Locked { .. } => Code::StateLocked,
             ApplyError::NoSuchLock { .. } => Code::NoSuchLock,
@@ -241,7 +237,7 @@ impl ApplyError {
             ApplyError::SecretSource { .. } => Code::SecretUnreadable,
             ApplyError::NotConverged { .. } => Code::NotConverged,
             ApplyError::RolledBack { .. } => Code::RolledBack,
-            ApplyError::Stale(_) => Code::StalePlan,
+            ApplyError::Stale(_) | ApplyError::PayloadChanged { .. } => Code::StalePlan,
             ApplyError::Interrupted { .. } => Code::ApplyInterrupted,
             ApplyError::Failed { .. } => Code::ChangesFailed,
             ApplyError::Internal { .. } => Code::InternalError,
@@ -262,7 +258,9 @@ impl ApplyError {
             } else {
                 format!("wait for it (`--lock-timeout 5m`), or if you are sure nobody applies, `berth state unlock {id}`")
             }),
-            ApplyError::Stale(_) | ApplyError::ChangedSincePlan { .. } => {
+            ApplyError::Stale(_)
+            | ApplyError::PayloadChanged { .. }
+            | ApplyError::ChangedSincePlan { .. } => {
                 Some("run `berth plan` again and review the new plan".into())
             }
             ApplyError::EdgeSlotsExhausted { .. } => Some(

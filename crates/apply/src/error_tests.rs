@@ -85,11 +85,6 @@ fn one_of_each() -> Vec<ApplyError> {
         ApplyError::EngineTooOld {
             version: "1.40".into(),
         },
-        ApplyError::Docker {
-            operation: "swarm init",
-            address: "e".into(),
-            message: "m".into(),
-        },
         ApplyError::engine("create", &address, DockerError::other("m")),
         ApplyError::Observe(observed),
         ApplyError::Locked {
@@ -130,6 +125,7 @@ fn one_of_each() -> Vec<ApplyError> {
             planned: 1,
             current: 2,
         }),
+        ApplyError::PayloadChanged { address: boxed() },
         ApplyError::Interrupted {
             done: 1,
             skipped: 2,
@@ -157,7 +153,7 @@ fn one_of_each() -> Vec<ApplyError> {
 }
 
 /// The codes of apply's errors are exactly the registered E03xx codes, one per kind (the two
-/// refusals of Docker share one), and `berth explain` has a text for each.
+/// kinds of stale saved plan share one), and `berth explain` has a text for each.
 #[test]
 fn every_apply_code_is_produced_and_explained() {
     let produced: Vec<Code> = one_of_each().iter().map(ApplyError::code).collect();

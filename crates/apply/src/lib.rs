@@ -18,6 +18,7 @@ pub use connect::{connect, connect_engine, Cluster};
 pub use endpoint::EngineEndpoint;
 pub use error::ApplyError;
 pub mod converge;
+pub mod deploy;
 pub mod engine;
 pub mod execute;
 pub mod ops;

@@ -27,11 +27,7 @@ pub async fn services(
     cluster: &Cluster,
     ids: &[DeploymentId],
 ) -> Result<BTreeMap<DeploymentId, Vec<ServiceStatus>>, ApplyError> {
-    let err = |e: bollard::errors::Error| ApplyError::Docker {
-        operation: "list",
-        address: "the cluster".into(),
-        message: e.to_string(),
-    };
+    let err = |e: bollard::errors::Error| ApplyError::engine("list", "the cluster", e);
     let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
     let services = cluster
         .docker
