@@ -40,12 +40,13 @@ pub struct ExecArgs {
     /// Do not wait for services to converge.
     #[arg(long)]
     pub no_wait: bool,
-    /// How long one service may take to converge, in seconds.
-    #[arg(long, default_value_t = 180)]
-    pub timeout: u64,
-    /// Wait this long for a lock held by another apply, in seconds (default: fail at once).
-    #[arg(long, default_value_t = 0)]
-    pub lock_timeout: u64,
+    /// How long one service may take to converge: a duration (`3m`, `90s`) or seconds.
+    #[arg(long, default_value = "180", value_parser = wait)]
+    pub timeout: Duration,
+    /// Wait this long for a lock held by another apply: a duration (`5m`) or seconds (default:
+    /// fail at once).
+    #[arg(long, default_value = "0", value_parser = wait)]
+    pub lock_timeout: Duration,
     /// Allow deleting or replacing volumes (their data is lost).
     #[arg(long)]
     pub allow_data_loss: bool,
@@ -194,7 +195,7 @@ pub fn execute_with(
         operation: Operation::Apply,
         store: &session.store,
         scope,
-        lock_timeout: Duration::from_secs(exec.lock_timeout),
+        lock_timeout: exec.lock_timeout,
         desired: &desired,
         payloads,
         planning: saved.map_or(Planning::Now, |file| Planning::Saved(Box::new(file))),
@@ -202,7 +203,7 @@ pub fn execute_with(
         options: Options {
             parallelism: exec.parallelism,
             wait: !exec.no_wait,
-            timeout: Duration::from_secs(exec.timeout),
+            timeout: exec.timeout,
             cancel: cancel.clone(),
             ..Options::default()
         },
@@ -437,4 +438,64 @@ async fn verify_routes(
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A wait given on the command line: a duration as the language writes it (`5m`, `1m30s`), or a
+/// whole number of seconds, so that the hints berth prints (`--lock-timeout 5m`) work as given.
+pub fn wait(text: &str) -> Result<Duration, String> {
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|e| e.to_string());
+    }
+    berth_lang::units::duration(text)
+        .map(Duration::from_nanos)
+        .map_err(|e| format!("`{text}` is not a duration ({e}): write e.g. `5m`, `90s` or `300`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn waits_are_durations_or_seconds() {
+        assert_eq!(wait("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(wait("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(wait("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(wait("0"), Ok(Duration::ZERO));
+        assert!(wait("five").is_err());
+        assert!(wait("").is_err());
+    }
+
+    /// The hint of a lock held by another apply works when followed: the flag it suggests is
+    /// accepted as written.
+    #[test]
+    fn the_lock_hint_is_a_command_line_berth_accepts() {
+        let e = ApplyError::Locked {
+            deployment: Box::new(DeploymentId::new(
+                "shop",
+                berth_lang::model::Environment::Production,
+                None,
+            )),
+            id: "abc".into(),
+            holder: "ci@runner".into(),
+            since: "now".into(),
+            stale: false,
+        };
+        let hint = e.hint().expect("a hint");
+        let flag = hint
+            .split('`')
+            .find(|part| part.starts_with("--lock-timeout"))
+            .expect("the hint names --lock-timeout");
+        let mut argv = vec!["berth", "apply"];
+        argv.extend(flag.split_whitespace());
+        argv.push(".");
+        let cli = crate::cli::Cli::try_parse_from(argv).expect("the hinted flag parses");
+        let crate::cli::Command::Apply(args) = cli.command else {
+            panic!("not an apply")
+        };
+        assert_eq!(args.exec.lock_timeout, Duration::from_secs(300));
+    }
 }

@@ -23,7 +23,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
@@ -95,7 +94,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         operation: Operation::Destroy,
         store: &store,
         scope: vec![id.clone()],
-        lock_timeout: Duration::from_secs(args.exec.lock_timeout),
+        lock_timeout: args.exec.lock_timeout,
         desired: &desired,
         payloads: Payloads::default(),
         planning: Planning::Now,
@@ -104,7 +103,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         options: Options {
             parallelism: args.exec.parallelism,
             wait: true,
-            timeout: Duration::from_secs(args.exec.timeout),
+            timeout: args.exec.timeout,
             cancel: Arc::new(AtomicBool::new(false)),
             ..Options::default()
         },
