@@ -7,28 +7,16 @@ use crate::connect::Cluster;
 use crate::error::{ApplyError, DockerError};
 use berth_planner::resource::label;
 use berth_planner::{Address, DockerSnapshot};
-use bollard::query_parameters::{
-    ListConfigsOptionsBuilder, ListNetworksOptionsBuilder, ListNodesOptions,
-    ListSecretsOptionsBuilder, ListServicesOptionsBuilder, ListTasksOptionsBuilder,
-    ListVolumesOptionsBuilder,
-};
-use serde::Serialize;
+use bollard::query_parameters::ListServicesOptionsBuilder;
 use std::collections::HashMap;
 
 fn docker_err(operation: &'static str, e: bollard::errors::Error) -> ApplyError {
     ApplyError::engine(operation, "the cluster", e)
 }
 
-fn to_json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_else(|_| "[]".into())
-}
-
 /// Everything berth manages, and the cluster's capacity, in seven list calls made concurrently.
 pub async fn snapshot(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
-    match Some(&cluster.raw) {
-        Some(endpoint) => snapshot_raw(cluster, endpoint).await,
-        None => snapshot_typed(cluster).await,
-    }
+    snapshot_raw(cluster, &cluster.raw).await
 }
 
 /// Whether the platform's proxy service ([`Address::proxy`]) exists: one list call filtered by
@@ -110,54 +98,5 @@ async fn snapshot_raw(
         configs: configs?,
         nodes: nodes?,
         tasks: tasks?,
-    })
-}
-
-/// Through bollard's types, for endpoints [`crate::raw`] does not speak (e.g. `ssh://`): health
-/// checks are lost there, see [`crate::raw`].
-async fn snapshot_typed(cluster: &Cluster) -> Result<DockerSnapshot, ApplyError> {
-    let d = &cluster.docker;
-    let managed: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec!["berth.managed=true"])]);
-    let running: HashMap<&str, Vec<&str>> = HashMap::from([("desired-state", vec!["running"])]);
-    let (services, networks, volumes, secrets, configs, nodes, tasks) = tokio::join!(
-        d.list_services(Some(
-            ListServicesOptionsBuilder::default()
-                .filters(&managed)
-                .status(true)
-                .build()
-        )),
-        d.list_networks(Some(
-            ListNetworksOptionsBuilder::default()
-                .filters(&managed)
-                .build()
-        )),
-        d.list_volumes(Some(
-            ListVolumesOptionsBuilder::default()
-                .filters(&managed)
-                .build()
-        )),
-        d.list_secrets(Some(
-            ListSecretsOptionsBuilder::default()
-                .filters(&managed)
-                .build()
-        )),
-        d.list_configs(Some(
-            ListConfigsOptionsBuilder::default()
-                .filters(&managed)
-                .build()
-        )),
-        d.list_nodes(None::<ListNodesOptions>),
-        d.list_tasks(Some(
-            ListTasksOptionsBuilder::default().filters(&running).build()
-        )),
-    );
-    Ok(DockerSnapshot {
-        services: to_json(&services.map_err(|e| docker_err("listing services", e))?),
-        networks: to_json(&networks.map_err(|e| docker_err("listing networks", e))?),
-        volumes: to_json(&volumes.map_err(|e| docker_err("listing volumes", e))?),
-        secrets: to_json(&secrets.map_err(|e| docker_err("listing secrets", e))?),
-        configs: to_json(&configs.map_err(|e| docker_err("listing configs", e))?),
-        nodes: to_json(&nodes.map_err(|e| docker_err("listing nodes", e))?),
-        tasks: to_json(&tasks.map_err(|e| docker_err("listing tasks", e))?),
     })
 }
