@@ -64,6 +64,7 @@ const SNAPSHOTS: &[(&str, &[&str])] = &[
     ("preview_creation", &["human", "markdown"]),
     ("preview_removal", &["human", "json"]),
     ("colour", &["human"]),
+    ("units", &["human", "markdown"]),
 ];
 
 /// The fixture directories the cases use.
@@ -530,6 +531,45 @@ fn colour() {
     let text = render::human(&p, &RenderOptions { color: true });
     assert!(text.contains("\x1b[33m~\x1b[0m"));
     snap("colour", "human", &text);
+}
+
+/// Sizes, durations and cpu read as the language writes them in the human and markdown plans,
+/// a changed value is a removed and an added line in markdown's `diff` block, and the JSON
+/// plan keeps Docker's exact numbers.
+#[test]
+fn units() {
+    let mut d = shop_prod();
+    let w = web(&mut d);
+    w.resources.limits.memory_bytes = Some(192 << 20);
+    w.resources.limits.nano_cpus = Some(250_000_000);
+    if let Some(h) = w.health.as_mut() {
+        h.interval_ns = 2_000_000_000;
+    }
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let text = human(&p);
+    assert!(text.contains("MemoryBytes = 128MiB -> 192MiB"), "{text}");
+    assert!(text.contains("NanoCPUs    = 0.5 -> 0.25"), "{text}");
+    assert!(text.contains("Interval = 5s -> 2s"), "{text}");
+    for raw in ["201326592", "250000000", "2000000000"] {
+        assert!(!text.contains(raw), "{raw} in {text}");
+    }
+    let md = render::markdown(&p, &RenderOptions::default());
+    assert!(
+        md.contains("\n-") && md.contains("MemoryBytes = 128MiB\n+"),
+        "{md}"
+    );
+    assert!(!md.contains("->"), "{md}");
+    let json = render::json_value(&p);
+    let web = json["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "berthfx-shop/production/service.web")
+        .unwrap();
+    let limits = &web["change"]["after"]["TaskTemplate"]["Resources"]["Limits"];
+    assert_eq!(limits["MemoryBytes"], 201_326_592u64);
+    assert_eq!(limits["NanoCPUs"], 250_000_000u64);
+    all_formats("units", &p);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! secrets, multi-line values and lists diffed line by line, and the closing
 //! `Plan: X to add, Y to change, Z to destroy.`
 
-use super::view::{shown_name, view, CUT, RAW};
+use super::view::{derived_labels, shown_name, view, CUT, RAW};
 use super::RenderOptions;
 use crate::admission::Allocation;
 use crate::edge;
@@ -25,6 +25,9 @@ struct Writer<'a> {
     out: String,
     color: bool,
     forcing: &'a [Vec<String>],
+    /// Shows a changed value as its removal and its addition (two lines) instead of
+    /// `before -> after`, so that a `diff` block highlights both (the markdown plan).
+    split: bool,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -161,6 +164,11 @@ impl Writer<'_> {
                     self.diff_text(indent + 2, b, a);
                     self.comment(indent + 2, "EOT");
                 }
+                (Some(b), Some(a)) if self.split && scalar(b) != scalar(a) => {
+                    let forces = self.forces(path);
+                    self.line(indent, Sym::Del, &format!("{prefix}{}", scalar(b)));
+                    self.line(indent, Sym::Add, &format!("{prefix}{}{forces}", scalar(a)));
+                }
                 (Some(b), Some(a)) => {
                     let forces = self.forces(path);
                     let text = if scalar(b) == scalar(a) {
@@ -204,6 +212,31 @@ impl Writer<'_> {
                 } => {
                     for v in &after[new_index..new_index + new_len] {
                         self.value(indent, Sym::Add, "", v);
+                    }
+                }
+                DiffOp::Replace {
+                    old_index,
+                    old_len,
+                    new_index,
+                    new_len,
+                } if old_len == new_len => {
+                    // Objects replaced one for one (a secret reference to a rotated secret)
+                    // show only what differs in each, not both whole objects.
+                    let pairs = before[old_index..old_index + old_len]
+                        .iter()
+                        .zip(&after[new_index..new_index + new_len]);
+                    for pair in pairs {
+                        match pair {
+                            (Value::Object(b), Value::Object(a)) => {
+                                self.line(indent, Sym::Chg, "{");
+                                self.diff_map(indent + 4, b, a, &mut Vec::new(), false);
+                                self.comment(indent + 2, "},");
+                            }
+                            (b, a) => {
+                                self.value(indent, Sym::Del, "", b);
+                                self.value(indent, Sym::Add, "", a);
+                            }
+                        }
                     }
                 }
                 DiffOp::Replace {
@@ -409,10 +442,25 @@ fn change(w: &mut Writer, c: &Change) {
         shown_name(c.kind(), c.name())
     );
     let empty = Map::new();
+    // The labels berth derives, from the desired spec where there is one.
+    let derived = c
+        .after
+        .as_ref()
+        .or(c.before.as_ref())
+        .map(|s| derived_labels(&c.address, s))
+        .unwrap_or_default();
+    let view = |s: &crate::resource::Spec| view(s, &derived);
     match c.action {
         Action::Create => {
-            if let Some(Value::Object(m)) = c.after.as_ref().map(view) {
+            if let Some(Value::Object(mut m)) = c.after.as_ref().map(view) {
+                let hidden = route_labels_hidden(&mut m);
                 w.all(6, Sym::Add, &m);
+                if hidden > 0 {
+                    w.comment(
+                        8,
+                        &format!("# ({hidden} Traefik labels derived from its routes hidden)"),
+                    );
+                }
             }
         }
         Action::Delete => {
@@ -441,6 +489,33 @@ fn change(w: &mut Writer, c: &Change) {
     }
     w.comment(4, "}");
     w.out.push('\n');
+}
+
+/// Leaves out of a new service's labels the Traefik labels berth derives from its routes, except
+/// each router's rule (which host and path it answers) and each service's port. A change of any
+/// of them still shows in an update's diff, which compares every label.
+fn route_labels_hidden(spec: &mut Map<String, Value>) -> usize {
+    let Some(Value::Object(labels)) = spec.get_mut("Labels") else {
+        return 0;
+    };
+    let before = labels.len();
+    labels.retain(|k, _| {
+        !k.starts_with("traefik.") || k.ends_with(".rule") || k.ends_with(".server.port")
+    });
+    before - labels.len()
+}
+
+/// One change as the markdown plan shows it in a `diff` block: without colour, and a changed
+/// value as a removed and an added line.
+pub(super) fn change_for_diff(c: &Change) -> String {
+    let mut w = Writer {
+        out: String::new(),
+        color: false,
+        forcing: &c.replace_paths,
+        split: true,
+    };
+    change(&mut w, c);
+    w.out
 }
 
 /// `shop/production  cpu 0.5 / 2 (25%) · memory 256MiB / 1GiB (25%)`.
@@ -473,6 +548,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
         out: String::new(),
         color: options.color,
         forcing: &[],
+        split: false,
     };
     if plan.is_empty() {
         let msg = w.paint(&format!("{BOLD}{GREEN}"), "No changes.");
@@ -488,6 +564,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
                 out: String::new(),
                 color: options.color,
                 forcing: &c.replace_paths,
+                split: false,
             };
             change(&mut cw, c);
             w.out.push_str(&cw.out);

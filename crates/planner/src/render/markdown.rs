@@ -2,7 +2,7 @@
 //! changes, and its allocation against its quota), then one collapsible `<details>` per changed
 //! resource holding the human rendering in a `diff` block, so GitHub colours it.
 
-use super::human::allocation_line;
+use super::human::{allocation_line, change_for_diff};
 use super::RenderOptions;
 use crate::plan::{Action, Plan};
 use crate::resource::DeploymentId;
@@ -113,19 +113,7 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             let _ = writeln!(out, "\n#### `{}`\n", c.address.deployment);
             current = Some(&c.address.deployment);
         }
-        let single = Plan {
-            scope: Vec::new(),
-            changes: vec![c.clone()],
-            allocations: Vec::new(),
-            notes: Vec::new(),
-        };
-        let body = super::human(&single, &RenderOptions { color: false });
-        let body: String = body
-            .lines()
-            .skip_while(|l| l.starts_with("berth will perform") || l.is_empty())
-            .take_while(|l| !l.starts_with("Plan:"))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let body = change_for_diff(c);
         let _ =
             writeln!(
             out,
