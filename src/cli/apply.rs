@@ -59,6 +59,9 @@ pub struct ExecArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(mut_arg("dir", |a| a
+    .value_name("DIR|PLANFILE")
+    .help("The configuration directory, or a plan file saved by `berth plan --out` (applied as reviewed, without asking again)")))]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -68,9 +71,10 @@ pub struct ApplyArgs {
     pub exec: ExecArgs,
     #[command(flatten)]
     pub actor: ActorArgs,
-    /// The configuration directory when applying a saved plan.
-    #[arg(long, default_value = ".")]
-    pub config_dir: PathBuf,
+    /// With a plan file: the directory of the configuration it was made from (default: the one
+    /// the plan file records).
+    #[arg(long = "dir", visible_alias = "config-dir", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
 }
 
 pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
@@ -136,10 +140,46 @@ fn run_saved(args: &ApplyArgs, path: &Path) -> Result<ExitCode, Failure> {
             path.display()
         ))
     })?;
+    let origin = saved.origin.clone();
+    // The configuration: `--dir`, else where the plan file says it was made, else here.
+    let dir = match (&args.config_dir, &origin) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(o)) => PathBuf::from(&o.dir),
+        (None, None) => PathBuf::from("."),
+    };
+    let has_files = super::load::berth_files(&dir).is_ok_and(|files| !files.is_empty());
+    if !has_files {
+        return Err(Failure::Load(super::load::LoadError::PlanConfig {
+            plan: path.to_path_buf(),
+            dir: std::path::absolute(&dir).unwrap_or(dir.clone()),
+            exists: dir.is_dir(),
+            given: args.config_dir.is_some(),
+        }));
+    }
     let config = ConfigArgs {
-        dir: args.config_dir.clone(),
+        dir,
         vars: args.config.vars.clone(),
         var_files: args.config.var_files.clone(),
+    };
+    // The selection the plan was made with, unless the command line gives one.
+    let mut selection = args.selection.clone();
+    if let Some(o) = &origin {
+        if selection.project.is_none() && selection.env.is_none() {
+            selection.project = o.project.clone();
+            selection.env = o.environment.clone();
+        }
+    }
+    let args = &ApplyArgs {
+        config: config.clone(),
+        selection,
+        exec: ExecArgs {
+            // The plan was reviewed when it was saved: applying it asks nothing (as Terraform's
+            // saved plans do).
+            auto_approve: true,
+            ..args.exec.clone()
+        },
+        actor: args.actor.clone(),
+        config_dir: None,
     };
     let session = Session::open(&config, &args.selection)?;
     // A saved plan is checked as a plan made now would be: against the access roles of the

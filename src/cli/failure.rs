@@ -149,6 +149,14 @@ fn load_diagnostic(e: &LoadError) -> Diagnostic {
             d.with_help("a var file is TOML: `name = \"value\"` lines, or `[project]` tables")
         }
         LoadError::Io { .. } => d,
+        LoadError::PlanConfig { given, .. } => {
+            let d = Diagnostic::unlocated(Code::PlanConfigNotFound, e.to_string());
+            if *given {
+                d.with_help("`--dir` names the directory that holds the configuration's *.berth files")
+            } else {
+                d.with_help("pass `--dir DIR` with the directory of the configuration the plan was made from")
+            }
+        }
     }
 }
 

@@ -20,6 +20,16 @@ pub enum LoadError {
     VarFile { path: PathBuf, message: String },
     #[error("`--var {0}` is not NAME=VALUE")]
     BadVar(String),
+    /// The configuration a saved plan belongs to is not at `dir` (recorded in the plan file,
+    /// or given with `--dir`).
+    #[error("the plan file `{}` belongs to the configuration in `{}`, which {}", plan.display(), dir.display(), if *exists { "holds no .berth files" } else { "does not exist" })]
+    PlanConfig {
+        plan: PathBuf,
+        dir: PathBuf,
+        exists: bool,
+        /// Whether `--dir` named it (else the plan file did).
+        given: bool,
+    },
 }
 
 /// The `*.berth` files of `dir`, sorted by name so every run reads them in the same order.
@@ -55,11 +65,17 @@ pub fn read_inputs(dir: &Path) -> Result<Vec<Input>, LoadError> {
         .collect()
 }
 
+/// A path as diagnostics name it: relative paths as given (without a leading `./`), and the
+/// current directory by its absolute path, so that a message never names an empty path.
 pub fn display(path: &Path) -> String {
-    path.strip_prefix("./")
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    let shown = path.strip_prefix("./").unwrap_or(path);
+    if shown.as_os_str().is_empty() || shown == Path::new(".") {
+        if let Ok(cwd) = std::env::current_dir() {
+            return cwd.display().to_string();
+        }
+        return ".".into();
+    }
+    shown.display().to_string()
 }
 
 /// Variable values, lowest precedence first: `BERTH_VAR_*`, var files, `--var`.

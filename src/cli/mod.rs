@@ -14,6 +14,7 @@ mod output;
 mod plan;
 mod progress;
 mod session;
+mod show;
 mod state_cmd;
 mod status;
 mod validate;
@@ -61,6 +62,8 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// What the access roles give: `berth access codeowners` prints a CODEOWNERS file.
     Access(access::AccessArgs),
+    /// Print a plan file saved by `berth plan --out` (human, markdown or JSON).
+    Show(show::ShowArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -129,6 +132,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::State(args) => state_cmd::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Access(args) => access::run(&args),
+        Command::Show(args) => show::run(&args),
     };
     result.unwrap_or_else(|failure| failure.exit(format))
 }
@@ -141,6 +145,7 @@ fn error_format(command: &Command) -> Format {
         Command::Plan(args) => args.format == plan::PlanFormat::Json,
         Command::Drift(args) => args.format == Format::Json,
         Command::Status(args) => args.format == status::StatusFormat::Json,
+        Command::Show(args) => args.format == plan::PlanFormat::Json,
         _ => false,
     };
     if json {

@@ -4,7 +4,7 @@
 
 use super::session::{self, Failure, Selection, Session};
 use super::{output, ConfigArgs, EXIT_CHANGES};
-use berth_planner::{PlanFile, PlanOptions, ProxyPresence, RenderOptions};
+use berth_planner::{Origin, PlanFile, PlanOptions, ProxyPresence, RenderOptions};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,8 +23,8 @@ pub struct PlanArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub selection: Selection,
-    /// Save the plan for `berth apply FILE`.
-    #[arg(long)]
+    /// Save the plan for `berth apply FILE` (and `berth show FILE`).
+    #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Read the live cluster (default). `--refresh=false` plans against the state file alone,
     /// for CI without access to the cluster.
@@ -33,6 +33,7 @@ pub struct PlanArgs {
     /// Exit 2 when the plan has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// How to show the plan: for a terminal, a pull-request comment, or machines.
     #[arg(long, value_enum, default_value_t)]
     pub format: PlanFormat,
     /// Allow deleting or replacing volumes (their data is lost).
@@ -86,13 +87,25 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     print!("{}", render(&plan, args.format));
     if let Some(path) = &args.out {
         let (lineage, serial) = session::lineage_and_serial(&states);
-        let file = PlanFile::new(
+        let mut file = PlanFile::new(
             plan.clone(),
             lineage,
             serial,
             &observed,
             config_digest(&session),
         );
+        // So that `berth apply FILE` finds the configuration from any directory.
+        let dir = std::fs::canonicalize(&args.config.dir).map_err(|e| {
+            Failure::Load(super::load::LoadError::Io {
+                path: args.config.dir.clone(),
+                source: e,
+            })
+        })?;
+        file.origin = Some(Origin {
+            dir: dir.display().to_string(),
+            project: args.selection.project.clone(),
+            environment: args.selection.env.clone(),
+        });
         std::fs::write(path, file.to_json()).map_err(|e| {
             Failure::Load(super::load::LoadError::Io {
                 path: path.clone(),

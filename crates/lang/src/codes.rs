@@ -268,6 +268,9 @@ codes! {
     Unreadable = "E0401", Error, "a file or directory berth needs cannot be read or written",
         "berth was pointed at a path it cannot use: the configuration directory does not exist or is\nnot a directory, a var file is not valid TOML, or a file cannot be read or written\n(permissions, a full disk). The message names the path and the operating system's reason.";
 
+    PlanConfigNotFound = "E0420", Error, "the configuration of a saved plan cannot be found",
+        "`berth apply PLANFILE` reads the configuration the plan was made from again (for the access\nroles, the secrets' files and the routes to check). A plan file records the absolute path of\nthat directory when `berth plan --out` writes it; `--dir DIR` names another (a delivery pipeline\nthat checked the same configuration out elsewhere). The directory named, by the plan file or by\n`--dir`, does not exist or holds no `.berth` files. Pass `--dir` with the configuration's\ndirectory.";
+
     // Applying and destroying: errors of `crates/apply` (`ApplyError::code`), met when berth
     // talks to the Docker Engine or keeps the state file. No configuration alone produces them;
     // `crates/apply/src/error_tests.rs` produces one of each.

@@ -39,6 +39,6 @@ pub use error::{Measure, PlanError, PlanErrors};
 pub use graph::{dot, DepGraph};
 pub use observed::{DockerSnapshot, Observed, ObservedError, ObservedResource};
 pub use plan::{Action, Change, Plan, Reason, Summary};
-pub use planfile::{PlanFile, Stale};
+pub use planfile::{Origin, PlanFile, Stale};
 pub use render::RenderOptions;
 pub use resource::{Address, DeploymentId, Kind, Resource, Spec};

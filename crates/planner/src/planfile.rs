@@ -24,6 +24,24 @@ pub struct PlanFile {
     pub config_digest: String,
     /// The changes, with the desired specs needed to execute them.
     pub plan: Plan,
+    /// Which configuration the plan was made from (given by the caller), so that applying the
+    /// plan file from another directory finds it. Absent in plan files of older versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+}
+
+/// Where a saved plan's configuration is and which part of it was planned: what `berth apply
+/// FILE` needs to read the same configuration again from anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    /// The configuration directory, as an absolute path.
+    pub dir: String,
+    /// `--project` of the plan, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `--env` of the plan, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// Why a saved plan cannot be applied any more.
@@ -75,6 +93,7 @@ impl PlanFile {
             observed_fingerprint: fingerprint(observed, &scope),
             config_digest: config_digest.into(),
             plan,
+            origin: None,
         }
     }
 
