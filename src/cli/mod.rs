@@ -48,9 +48,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Show what applying would change (exit 2 with --detailed-exitcode when it would).
     Plan(plan::PlanArgs),
-    /// Apply the configuration, or a saved plan file, to the cluster.
+    /// Apply the configuration, or a plan file saved by `berth plan --out`, to the cluster.
     Apply(apply::ApplyArgs),
-    /// Remove one project environment's objects (volumes kept unless --allow-data-loss).
+    /// Remove a project environment's objects, every environment of a project
+    /// (--all-environments), or the platform; volumes are kept unless --allow-data-loss.
     Destroy(destroy::DestroyArgs),
     /// Report what changed in the cluster outside berth (exit 2 on drift).
     Drift(drift::DriftArgs),

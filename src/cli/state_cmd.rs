@@ -6,34 +6,74 @@ use berth_apply::lock;
 use berth_apply::state::Store;
 use berth_planner::DeploymentId;
 use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
 pub struct StateArgs {
     #[command(subcommand)]
     pub command: StateCommand,
-    /// The configuration directory (state is under <DIR>/.berth/state).
-    #[arg(long, global = true, default_value = ".")]
-    pub dir: std::path::PathBuf,
+    /// The configuration directory, as an option (the subcommands also take it as their last
+    /// argument, like other commands).
+    #[arg(long, global = true, default_value = ".", hide = true)]
+    pub dir: PathBuf,
+    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
     #[arg(long, global = true, env = "BERTH_STATE_DIR")]
-    pub state_dir: Option<std::path::PathBuf>,
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The configuration directory, the last argument of each subcommand as of other commands.
+#[derive(Debug, Args, Clone)]
+pub struct Place {
+    /// The configuration directory (state is under <DIR>/.berth/state).
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// Every project environment with state: serial, resources, lock.
-    List,
+    List {
+        #[command(flatten)]
+        place: Place,
+    },
     /// The state of one project environment (`shop/production`), as JSON.
     Show {
+        /// The project environment: `project/environment`, e.g. `shop/production`.
         deployment: String,
+        #[command(flatten)]
+        place: Place,
         /// An earlier serial from `berth state history`.
         #[arg(long)]
         serial: Option<u64>,
     },
     /// The serials kept for one project environment.
-    History { deployment: String },
+    History {
+        /// The project environment: `project/environment`, e.g. `shop/production`.
+        deployment: String,
+        #[command(flatten)]
+        place: Place,
+    },
     /// Remove a lock by its ID (shown in the "locked" error and in `berth state list`).
-    Unlock { id: String },
+    Unlock {
+        /// The lock's ID.
+        id: String,
+        #[command(flatten)]
+        place: Place,
+    },
+}
+
+impl StateArgs {
+    /// The configuration directory: the subcommand's argument, else `--dir`.
+    fn dir(&self) -> &Path {
+        let place = match &self.command {
+            StateCommand::List { place }
+            | StateCommand::Show { place, .. }
+            | StateCommand::History { place, .. }
+            | StateCommand::Unlock { place, .. } => place,
+        };
+        place.dir.as_deref().unwrap_or(&self.dir)
+    }
 }
 
 fn parse(d: &str) -> Result<DeploymentId, Failure> {
@@ -44,10 +84,10 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
     let store = Store::new(
         args.state_dir
             .clone()
-            .unwrap_or_else(|| args.dir.join(".berth").join("state")),
+            .unwrap_or_else(|| args.dir().join(".berth").join("state")),
     );
     match &args.command {
-        StateCommand::List => {
+        StateCommand::List { .. } => {
             let locks = lock::held(&store);
             for id in store.deployments() {
                 let state = store.load(&id)?;
@@ -68,7 +108,9 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
                 }
             }
         }
-        StateCommand::Show { deployment, serial } => {
+        StateCommand::Show {
+            deployment, serial, ..
+        } => {
             let id = parse(deployment)?;
             let state = match serial {
                 Some(n) => store.load_serial(&id, *n)?,
@@ -87,7 +129,7 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
                 serde_json::to_string_pretty(&state).unwrap_or_default()
             );
         }
-        StateCommand::History { deployment } => {
+        StateCommand::History { deployment, .. } => {
             let id = parse(deployment)?;
             for serial in store.history(&id)? {
                 println!("{serial}");
@@ -96,7 +138,7 @@ pub fn run(args: &StateArgs) -> Result<ExitCode, Failure> {
                 println!("{} (current)", s.serial);
             }
         }
-        StateCommand::Unlock { id } => {
+        StateCommand::Unlock { id, .. } => {
             let (deployment, info) = lock::unlock(&store, id)?;
             println!(
                 "Unlocked {deployment} (held by {} since {}).",

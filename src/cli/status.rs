@@ -1,9 +1,14 @@
 //! `berth status`: per project environment, its services with running and desired tasks and
-//! health, its routes, and the last applied serial; as text, JSON or Prometheus metrics.
+//! health, its routes, and the last applied serial; as text, JSON or Prometheus metrics. The
+//! text is a table with column headers; a service whose running replicas differ from what berth
+//! applied (the recorded state) says so, and one that is not healthy shows its tasks' recent
+//! errors.
 
 use super::session::{self, Failure};
-use super::ConfigArgs;
 use berth_apply::state::Store;
+use berth_apply::status::ServiceStatus;
+use std::collections::BTreeMap;
+use std::fmt::Write;
 use berth_planner::DeploymentId;
 use clap::{Args, ValueEnum};
 use std::process::ExitCode;
@@ -18,26 +23,46 @@ pub enum StatusFormat {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
+    /// The configuration directory (state is under <DIR>/.berth/state).
+    #[arg(default_value = ".")]
+    pub dir: std::path::PathBuf,
+    /// Only this project.
     #[arg(long, short = 'p')]
     pub project: Option<String>,
+    /// Only this environment (production, staging, preview, development).
+    #[arg(long, short = 'e')]
+    pub env: Option<String>,
+    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
+    /// How to show the status: a table, JSON, or Prometheus metrics.
     #[arg(long, value_enum, default_value_t)]
     pub format: StatusFormat,
 }
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
+    let env = match &args.env {
+        Some(e) => Some(
+            berth_lang::model::Environment::parse(e)
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "`{e}` is not an environment: use production, staging, preview or development"
+                    ))
+                })?
+                .as_str(),
+        ),
+        None => None,
+    };
     let store = Store::new(
         args.state_dir
             .clone()
-            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
+            .unwrap_or_else(|| args.dir.join(".berth").join("state")),
     );
     let ids: Vec<DeploymentId> = store
         .deployments()
         .into_iter()
         .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
+        .filter(|d| env.is_none_or(|e| e == d.environment_label()))
         .collect();
     let rt = session::runtime();
     let services = rt.block_on(async {
@@ -45,8 +70,10 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         Ok::<_, Failure>(berth_apply::status::services(&cluster, &ids).await?)
     })?;
     let mut report = Vec::new();
+    let mut applied = Vec::new();
     for id in &ids {
         let state = store.load(id)?;
+        applied.push(applied_replicas(state.as_ref()));
         report.push(serde_json::json!({
             "deployment": id.to_string(),
             "serial": state.as_ref().map(|s| s.serial),
@@ -88,25 +115,150 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
             if ids.is_empty() {
                 println!("No project environment has been applied.");
             }
-            for (id, entry) in ids.iter().zip(&report) {
-                println!("{id} (serial {})", entry["serial"]);
-                for s in services.get(id).into_iter().flatten() {
-                    println!(
-                        "  {:<20} {:>3}/{:<3} {:<11} {}",
-                        s.name, s.running, s.desired, s.health, s.image
-                    );
-                }
-                if let Some(routes) = entry["routes"].as_array() {
-                    for r in routes {
-                        println!(
-                            "  route {} -> {}",
-                            r["url"].as_str().unwrap_or(""),
-                            r["service"].as_str().unwrap_or("")
-                        );
-                    }
-                }
+            for ((id, entry), applied) in ids.iter().zip(&report).zip(&applied) {
+                let none = Vec::new();
+                let list = services.get(id).unwrap_or(&none);
+                print!("{}", table(id, entry, list, applied));
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The replicas of each service as berth last applied them (the recorded state), by name.
+fn applied_replicas(state: Option<&berth_apply::state::State>) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for r in state.map(|s| s.resources.as_slice()).unwrap_or_default() {
+        if let berth_planner::Spec::Service(spec) = &r.spec {
+            if let Some(n) = spec.mode.replicated.as_ref().and_then(|m| m.replicas) {
+                out.insert(r.address.name.clone(), n);
+            }
+        }
+    }
+    out
+}
+
+/// One project environment as a table with column headers, then its routes. A service whose
+/// running replicas differ from those berth applied says so in its last column, and one that is
+/// not healthy lists its tasks' recent errors under its row.
+fn table(
+    id: &DeploymentId,
+    entry: &serde_json::Value,
+    services: &[ServiceStatus],
+    applied: &BTreeMap<String, u64>,
+) -> String {
+    let mut out = String::new();
+    let serial = entry["serial"]
+        .as_u64()
+        .map_or_else(|| "no state".to_string(), |s| format!("serial {s}"));
+    let _ = writeln!(out, "{id} ({serial})");
+    if services.is_empty() {
+        let _ = writeln!(out, "  no services running");
+    } else {
+        let mut rows = vec![[
+            "SERVICE".to_string(),
+            "RUNNING".into(),
+            "DESIRED".into(),
+            "HEALTH".into(),
+            "IMAGE".into(),
+            "NOTE".into(),
+        ]];
+        for s in services {
+            rows.push([
+                s.name.clone(),
+                s.running.to_string(),
+                s.desired.to_string(),
+                s.health.clone(),
+                s.image.clone(),
+                note(s, applied.get(&s.name).copied()),
+            ]);
+        }
+        let widths: Vec<usize> = (0..6)
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        for (i, row) in rows.iter().enumerate() {
+            let mut line = String::from(" ");
+            for (c, cell) in row.iter().enumerate() {
+                let _ = write!(line, " {cell:<w$}", w = widths[c]);
+            }
+            let _ = writeln!(out, "{}", line.trim_end());
+            if i > 0 {
+                for e in &services[i - 1].task_errors {
+                    let _ = writeln!(out, "    {e}");
+                }
+            }
+        }
+    }
+    if let Some(routes) = entry["routes"].as_array().filter(|r| !r.is_empty()) {
+        let urls: Vec<&str> = routes.iter().map(|r| r["url"].as_str().unwrap_or("")).collect();
+        let width = urls.iter().map(|u| u.chars().count()).max().unwrap_or(0).max(5);
+        let _ = writeln!(out, "  {:<width$}  SERVICE", "ROUTE");
+        for (r, url) in routes.iter().zip(urls) {
+            let _ = writeln!(out, "  {url:<width$}  {}", r["service"].as_str().unwrap_or(""));
+        }
+    }
+    out
+}
+
+/// What differs between a service's replicas and the configuration berth applied: `1 of 3
+/// configured running`, `scaled to 5 outside berth (3 configured)`.
+fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
+    let configured = applied.unwrap_or(s.desired);
+    let mut notes = Vec::new();
+    if s.desired != configured {
+        notes.push(format!("scaled to {} outside berth ({configured} configured)", s.desired));
+    }
+    if s.running != configured {
+        notes.push(format!("{} of {configured} configured running", s.running));
+    }
+    notes.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(name: &str, running: u64, desired: u64, health: &str) -> ServiceStatus {
+        ServiceStatus {
+            name: name.into(),
+            address: format!("shop/production/service.{name}"),
+            image: "berth/demo:1".into(),
+            running,
+            desired,
+            health: health.into(),
+            update_state: None,
+            task_errors: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_table_has_headers_and_says_when_replicas_differ() {
+        let id: DeploymentId = "shop/production".parse().unwrap();
+        let mut web = service("web", 1, 3, "failing");
+        web.task_errors = vec!["task 2 failed: task: non-zero exit (1)".into()];
+        let entry = serde_json::json!({
+            "serial": 4,
+            "routes": [{ "url": "http://shop.localhost/", "service": "web" }],
+        });
+        let applied = BTreeMap::from([("web".to_string(), 3), ("db".to_string(), 2)]);
+        let text = table(&id, &entry, &[service("db", 5, 5, "healthy"), web], &applied);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "shop/production (serial 4)");
+        let header: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(header, ["SERVICE", "RUNNING", "DESIRED", "HEALTH", "IMAGE", "NOTE"]);
+        assert!(
+            lines[2].ends_with("scaled to 5 outside berth (2 configured); 5 of 2 configured running"),
+            "{text}"
+        );
+        assert!(lines[3].ends_with("1 of 3 configured running"), "{text}");
+        assert_eq!(lines[4], "    task 2 failed: task: non-zero exit (1)");
+        assert!(lines[5].starts_with("  ROUTE") && lines[5].ends_with("SERVICE"));
+        assert!(lines[6].contains("http://shop.localhost/") && lines[6].ends_with("web"));
+    }
+
+    #[test]
+    fn a_service_as_configured_has_no_note() {
+        assert_eq!(note(&service("web", 2, 2, "healthy"), Some(2)), "");
+        assert_eq!(note(&service("web", 2, 2, "healthy"), None), "");
+    }
 }

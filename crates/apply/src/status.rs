@@ -1,5 +1,6 @@
 //! The status of project environments as the cluster reports it: each service's running and
-//! desired tasks and whether its tasks are healthy, for `berth status` (human, JSON, Prometheus).
+//! desired tasks, whether its tasks are healthy, and the recent errors of its tasks when it is
+//! not, for `berth status` (human, JSON, Prometheus).
 
 use crate::connect::Cluster;
 use crate::error::ApplyError;
@@ -20,6 +21,48 @@ pub struct ServiceStatus {
     pub health: String,
     /// Swarm's update state (`completed`, `rollback_completed`, ...) when an update happened.
     pub update_state: Option<String>,
+    /// The most recent errors of the service's tasks (newest first, at most [`RECENT_ERRORS`]),
+    /// when it is not healthy: `task 2 failed: task: non-zero exit (1)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub task_errors: Vec<String>,
+}
+
+/// How many task errors a service's status shows.
+pub const RECENT_ERRORS: usize = 3;
+
+/// The recent errors of a service's tasks, newest first, one per slot and message.
+fn recent_errors(tasks: &[&bollard::models::Task]) -> Vec<String> {
+    let mut failed: Vec<&&bollard::models::Task> = tasks
+        .iter()
+        .filter(|t| t.status.as_ref().and_then(|s| s.err.as_ref()).is_some_and(|e| !e.is_empty()))
+        .collect();
+    // RFC 3339 timestamps of one engine sort as text.
+    failed.sort_by(|a, b| {
+        let at = |t: &bollard::models::Task| t.status.as_ref().and_then(|s| s.timestamp.clone());
+        at(b).cmp(&at(a))
+    });
+    let mut out: Vec<String> = Vec::new();
+    for t in failed {
+        let status = t.status.as_ref();
+        let state = status
+            .and_then(|s| s.state)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        let err = status.and_then(|s| s.err.clone()).unwrap_or_default();
+        let at = t
+            .slot
+            .map(|s| s.to_string())
+            .or_else(|| t.node_id.clone())
+            .unwrap_or_default();
+        let line = format!("task {at} {state}: {err}");
+        if !out.contains(&line) {
+            out.push(line);
+        }
+        if out.len() == RECENT_ERRORS {
+            break;
+        }
+    }
+    out
 }
 
 /// Services of the given project environments, by deployment.
@@ -111,6 +154,11 @@ pub async fn services(
             .and_then(|t| t.container_spec.as_ref())
             .and_then(|c| c.image.clone())
             .unwrap_or_default();
+        let task_errors = if health == "healthy" || health == "stopped" {
+            Vec::new()
+        } else {
+            recent_errors(&mine)
+        };
         list.push(ServiceStatus {
             name: address.name.clone(),
             address: address.to_string(),
@@ -119,6 +167,7 @@ pub async fn services(
             desired,
             health: health.to_string(),
             update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
+            task_errors,
         });
     }
     for list in out.values_mut() {
