@@ -20,8 +20,10 @@ pub struct DriftArgs {
     /// Only this environment (`production`, `staging`, `development`, or `preview-<pr>`).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
+    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
+    /// How to show the drift: for people, or as JSON.
     #[arg(long, value_enum, default_value_t)]
     pub format: super::Format,
 }

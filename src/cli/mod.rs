@@ -9,6 +9,8 @@ mod explain;
 mod failure;
 mod fmt;
 mod graph;
+#[cfg(test)]
+mod help_tests;
 mod load;
 mod output;
 mod plan;
