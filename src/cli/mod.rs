@@ -3,6 +3,7 @@
 
 mod access;
 mod apply;
+mod completions;
 mod destroy;
 mod drift;
 mod explain;
@@ -11,7 +12,9 @@ mod fmt;
 mod graph;
 #[cfg(test)]
 mod help_tests;
+mod init;
 mod load;
+mod logs;
 mod output;
 mod plan;
 mod progress;
@@ -67,6 +70,12 @@ pub enum Command {
     Access(access::AccessArgs),
     /// Print a plan file saved by `berth plan --out` (human, markdown or JSON).
     Show(show::ShowArgs),
+    /// Write a commented starting project (`main.berth`) into a directory.
+    Init(init::InitArgs),
+    /// Print the services' logs, each line prefixed with its service and task.
+    Logs(logs::LogsArgs),
+    /// Print a completion script for bash, zsh or fish.
+    Completions(completions::CompletionsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -136,6 +145,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Access(args) => access::run(&args),
         Command::Show(args) => show::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Logs(args) => logs::run(&args),
+        Command::Completions(args) => completions::run(&args),
     };
     result.unwrap_or_else(|failure| failure.exit(format))
 }

@@ -7,10 +7,10 @@
 use super::session::{self, Failure};
 use berth_apply::state::Store;
 use berth_apply::status::ServiceStatus;
-use std::collections::BTreeMap;
-use std::fmt::Write;
 use berth_planner::DeploymentId;
 use clap::{Args, ValueEnum};
+use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -190,11 +190,23 @@ fn table(
         }
     }
     if let Some(routes) = entry["routes"].as_array().filter(|r| !r.is_empty()) {
-        let urls: Vec<&str> = routes.iter().map(|r| r["url"].as_str().unwrap_or("")).collect();
-        let width = urls.iter().map(|u| u.chars().count()).max().unwrap_or(0).max(5);
+        let urls: Vec<&str> = routes
+            .iter()
+            .map(|r| r["url"].as_str().unwrap_or(""))
+            .collect();
+        let width = urls
+            .iter()
+            .map(|u| u.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(5);
         let _ = writeln!(out, "  {:<width$}  SERVICE", "ROUTE");
         for (r, url) in routes.iter().zip(urls) {
-            let _ = writeln!(out, "  {url:<width$}  {}", r["service"].as_str().unwrap_or(""));
+            let _ = writeln!(
+                out,
+                "  {url:<width$}  {}",
+                r["service"].as_str().unwrap_or("")
+            );
         }
     }
     out
@@ -206,7 +218,10 @@ fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
     let configured = applied.unwrap_or(s.desired);
     let mut notes = Vec::new();
     if s.desired != configured {
-        notes.push(format!("scaled to {} outside berth ({configured} configured)", s.desired));
+        notes.push(format!(
+            "scaled to {} outside berth ({configured} configured)",
+            s.desired
+        ));
     }
     if s.running != configured {
         notes.push(format!("{} of {configured} configured running", s.running));
@@ -241,13 +256,22 @@ mod tests {
             "routes": [{ "url": "http://shop.localhost/", "service": "web" }],
         });
         let applied = BTreeMap::from([("web".to_string(), 3), ("db".to_string(), 2)]);
-        let text = table(&id, &entry, &[service("db", 5, 5, "healthy"), web], &applied);
+        let text = table(
+            &id,
+            &entry,
+            &[service("db", 5, 5, "healthy"), web],
+            &applied,
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "shop/production (serial 4)");
         let header: Vec<&str> = lines[1].split_whitespace().collect();
-        assert_eq!(header, ["SERVICE", "RUNNING", "DESIRED", "HEALTH", "IMAGE", "NOTE"]);
+        assert_eq!(
+            header,
+            ["SERVICE", "RUNNING", "DESIRED", "HEALTH", "IMAGE", "NOTE"]
+        );
         assert!(
-            lines[2].ends_with("scaled to 5 outside berth (2 configured); 5 of 2 configured running"),
+            lines[2]
+                .ends_with("scaled to 5 outside berth (2 configured); 5 of 2 configured running"),
             "{text}"
         );
         assert!(lines[3].ends_with("1 of 3 configured running"), "{text}");

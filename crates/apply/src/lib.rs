@@ -9,6 +9,7 @@ pub mod connect;
 pub mod endpoint;
 pub mod error;
 pub mod lock;
+pub mod logs;
 pub mod read;
 pub mod state;
 pub mod status;

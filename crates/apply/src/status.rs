@@ -34,7 +34,12 @@ pub const RECENT_ERRORS: usize = 3;
 fn recent_errors(tasks: &[&bollard::models::Task]) -> Vec<String> {
     let mut failed: Vec<&&bollard::models::Task> = tasks
         .iter()
-        .filter(|t| t.status.as_ref().and_then(|s| s.err.as_ref()).is_some_and(|e| !e.is_empty()))
+        .filter(|t| {
+            t.status
+                .as_ref()
+                .and_then(|s| s.err.as_ref())
+                .is_some_and(|e| !e.is_empty())
+        })
         .collect();
     // RFC 3339 timestamps of one engine sort as text.
     failed.sort_by(|a, b| {

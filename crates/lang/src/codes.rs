@@ -271,6 +271,9 @@ codes! {
     PlanConfigNotFound = "E0420", Error, "the configuration of a saved plan cannot be found",
         "`berth apply PLANFILE` reads the configuration the plan was made from again (for the access\nroles, the secrets' files and the routes to check). A plan file records the absolute path of\nthat directory when `berth plan --out` writes it; `--dir DIR` names another (a delivery pipeline\nthat checked the same configuration out elsewhere). The directory named, by the plan file or by\n`--dir`, does not exist or holds no `.berth` files. Pass `--dir` with the configuration's\ndirectory.";
 
+    InitWouldOverwrite = "E0421", Error, "`berth init` would overwrite a configuration",
+        "`berth init` writes a commented starting project (`main.berth`) into a directory, and never\nover a configuration: the directory already holds `.berth` files. Nothing was written. Run it\nin an empty directory, or give one (`berth init new-project/`).";
+
     // Applying and destroying: errors of `crates/apply` (`ApplyError::code`), met when berth
     // talks to the Docker Engine or keeps the state file. No configuration alone produces them;
     // `crates/apply/src/error_tests.rs` produces one of each.

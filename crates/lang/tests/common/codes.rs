@@ -44,7 +44,7 @@ pub const PLANNING_CODES: [Code; 8] = [
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
 /// of `berth_lang::access` check what each one says.
-pub const PRODUCED_BY_THE_BINARY: [Code; 6] = [
+pub const PRODUCED_BY_THE_BINARY: [Code; 7] = [
     Code::ActorRequired,
     Code::NotAnOwnerOrAdmin,
     Code::NotAPlatformAdmin,
@@ -53,6 +53,8 @@ pub const PRODUCED_BY_THE_BINARY: [Code; 6] = [
     Code::Unreadable,
     // A saved plan applied from elsewhere whose configuration is missing (`tests/e2e/everyday.rs`).
     Code::PlanConfigNotFound,
+    // `berth init` into a directory that holds a configuration (`tests/e2e/everyday.rs`).
+    Code::InitWouldOverwrite,
 ];
 
 /// Codes only `crates/apply` produces (`ApplyError::code`), when berth talks to the Docker
