@@ -29,7 +29,8 @@ const TEMPLATE: &str = r#"# A berth configuration: `berth validate` checks it, `
 # project, and what each project may use. On a shared cluster the platform team keeps this
 # block in its own `platform.berth`, and each project lives in `<project>.berth`.
 platform {
-  domain = "localhost"              # routes are <service>-<project>.localhost, the primary one {project}.localhost
+  # Routes are <service>-<project>.localhost, and the primary one {project}.localhost.
+  domain = "localhost"
 
   # What project `{project}` may use, over all of its environments together. A project's own
   # `quota` may only lower it.
@@ -53,7 +54,7 @@ project {project} {
   }
 
   service web {
-    image    = "berth/demo:1"       # your image, as `docker pull` names it
+    image    = "berth/demo:1" # your image, as `docker pull` names it
     replicas = 2
 
     env {
@@ -61,11 +62,12 @@ project {project} {
     }
 
     resources {
-      limits {                      # the most a task may use
-        cpu    = 0.25               # cores
+      # The most a task may use, and what Swarm sets aside for each task.
+      limits {
+        cpu    = 0.25 # cores
         memory = 64M
       }
-      reservations {                # what Swarm sets aside for each task
+      reservations {
         cpu    = 50m
         memory = 16M
       }

@@ -4,6 +4,7 @@
 mod boundary;
 mod cli;
 mod edge;
+mod everyday;
 mod examples;
 mod harness;
 mod lifecycle;
