@@ -251,9 +251,10 @@ fn rendered_plans_show_no_secret_digest() {
     for format in ["human", "markdown"] {
         let t = text(format);
         assert!(t.contains("# berthfx-shop/production/secret.db_password must be replaced"));
-        assert!(t.contains("~ Data   = (sensitive value) # forces replacement"));
-        assert!(t.contains("~ \"berth.digest\" = (sensitive value)"));
-        assert!(t.contains("~ Name   = \"berthfx-shop_db_password_…\" # forces replacement"));
+        assert!(t.contains("~ Data = (sensitive value) # forces replacement"));
+        // The digest label repeats what `Data` and `Name` say, and is left out.
+        assert!(!t.contains("berth.digest"), "{t}");
+        assert!(t.contains("~ Name = \"berthfx-shop_db_password_…\" # forces replacement"));
     }
     assert!(text("markdown").contains("<code>+/- secret.db_password</code> replace"));
     let json: serde_json::Value = serde_json::from_str(text("json")).unwrap();
@@ -570,6 +571,47 @@ fn units() {
     assert_eq!(limits["MemoryBytes"], 201_326_592u64);
     assert_eq!(limits["NanoCPUs"], 250_000_000u64);
     all_formats("units", &p);
+}
+
+/// A two-service environment's first plan is short enough to read: what berth derives (its own
+/// labels, a volume's labels in each mount, the routes' Traefik labels but rule and port) is
+/// left out of the human plan and kept in the JSON plan.
+#[test]
+fn a_first_plan_is_short_and_leaves_out_what_berth_derives() {
+    let mut d = shop_prod();
+    d.services.retain(|s| s.name != "api");
+    assert_eq!(d.services.len(), 2);
+    let p = run(&[d], &observed("empty"), &PlanOptions::default()).unwrap();
+    let text = human(&p);
+    // The project environment's part (the platform's first apply comes with it here).
+    let own: Vec<&str> = text
+        .split("\n\n")
+        .filter(|block| block.trim_start().starts_with("# berthfx-shop/production/"))
+        .collect();
+    assert_eq!(own.len(), 8, "{text}");
+    let lines: usize = own.iter().map(|b| b.lines().count()).sum();
+    assert!(lines <= 150, "{lines} lines:\n{}", own.join("\n\n"));
+    for derived in [
+        "berth.address",
+        "berth.managed",
+        "com.docker.stack.namespace",
+        "VolumeOptions",
+        "traefik.enable",
+        "berth.digest",
+    ] {
+        assert!(
+            !own.iter().any(|b| b.contains(derived)),
+            "{derived} in\n{text}"
+        );
+    }
+    assert!(text.contains(".rule"), "{text}");
+    let json = render::json(&p, &RenderOptions::default());
+    for derived in ["berth.address", "VolumeOptions", "traefik.enable"] {
+        assert!(
+            json.contains(derived),
+            "{derived} missing from the JSON plan"
+        );
+    }
 }
 
 #[test]

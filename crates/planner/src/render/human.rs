@@ -86,6 +86,11 @@ impl Writer<'_> {
 
     /// Like [`Writer::value`], with `suffix` (a comment) at the end of the first line.
     fn value_with(&mut self, indent: usize, s: Sym, prefix: &str, v: &Value, suffix: &str) {
+        if let Some(text) = inline(v) {
+            let comma = if prefix.is_empty() { "," } else { "" };
+            self.line(indent, s, &format!("{prefix}{text}{comma}{suffix}"));
+            return;
+        }
         match v {
             Value::Object(m) => {
                 self.line(indent, s, &format!("{prefix}{{{suffix}"));
@@ -316,6 +321,40 @@ fn key(k: &str) -> String {
         k.to_string()
     } else {
         Value::String(k.to_string()).to_string()
+    }
+}
+
+/// The longest object or list written on one line, as HCL allows (`{ Mode = "vip" }`,
+/// `["api"]`): a new or removed object's small parts then read at a glance.
+const INLINE_WIDTH: usize = 72;
+
+/// A small object or list (of scalars or small objects, no multi-line text) on one line, when it
+/// fits in [`INLINE_WIDTH`]; an empty one is `{}` or `[]`.
+fn inline(v: &Value) -> Option<String> {
+    let text = match v {
+        Value::Object(m) if m.is_empty() => "{}".to_string(),
+        Value::Array(items) if items.is_empty() => "[]".to_string(),
+        Value::Object(m) => {
+            let parts: Option<Vec<String>> = m
+                .iter()
+                .map(|(k, v)| Some(format!("{} = {}", key(k), inline_part(v)?)))
+                .collect();
+            format!("{{ {} }}", parts?.join(", "))
+        }
+        Value::Array(items) => {
+            let parts: Option<Vec<String>> = items.iter().map(inline_part).collect();
+            format!("[{}]", parts?.join(", "))
+        }
+        _ => return None,
+    };
+    (text.chars().count() <= INLINE_WIDTH).then_some(text)
+}
+
+fn inline_part(v: &Value) -> Option<String> {
+    match v {
+        Value::String(text) if is_multiline(text) => None,
+        Value::Object(_) | Value::Array(_) => inline(v),
+        other => Some(scalar(other)),
     }
 }
 

@@ -122,6 +122,7 @@ fn marked(shown: &str, original: &Value) -> Value {
 pub fn reviewable(v: &mut Value, derived: &Labels) {
     if let Value::Object(map) = v {
         drop_derived(map, "Labels", derived);
+        drop_repeated(map);
         if let Some(Value::Object(spec)) = map
             .get_mut("TaskTemplate")
             .and_then(|t| t.get_mut("ContainerSpec"))
@@ -148,6 +149,41 @@ pub fn reviewable(v: &mut Value, derived: &Labels) {
         }
     }
     in_units(v, "");
+}
+
+/// What a marked value stands for: the original after [`CUT`], else the value itself.
+fn original(text: &str) -> &str {
+    match text.strip_prefix(RAW) {
+        Some(rest) => rest.split_once(CUT).map_or(rest, |(_, o)| o),
+        None => text,
+    }
+}
+
+/// Leaves out the labels that repeat the object's name: a secret's or config's `berth.digest`,
+/// whose first ten digits end its content name (and whose change shows as a change of `Data`
+/// and `Name`), and an edge slot claim's `berth.edge-slot`, which ends the claim's name. A
+/// label that does not match its name stays.
+fn drop_repeated(map: &mut Map<String, Value>) {
+    let name = map
+        .get("Name")
+        .and_then(Value::as_str)
+        .map(|n| original(n).to_string())
+        .unwrap_or_default();
+    let Some(Value::Object(labels)) = map.get_mut("Labels") else {
+        return;
+    };
+    labels.retain(|k, v| {
+        let value = original(v.as_str().unwrap_or_default());
+        let repeats = match k.as_str() {
+            label::DIGEST => value.len() >= 10 && name.ends_with(&value[..10]),
+            label::EDGE_SLOT => !value.is_empty() && name.ends_with(&format!("-{value}")),
+            _ => false,
+        };
+        !repeats
+    });
+    if labels.is_empty() {
+        map.remove("Labels");
+    }
 }
 
 /// Removes the labels of `map[key]` that equal the derived ones, and the map when it is empty.
