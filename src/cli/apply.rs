@@ -81,6 +81,13 @@ pub fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     if args.config.dir.is_file() {
         return run_saved(args, &args.config.dir);
     }
+    if !args.config.dir.exists() {
+        // Neither a directory nor a plan file: name the path as given.
+        return Err(Failure::Load(super::load::LoadError::Io {
+            path: args.config.dir.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+        }));
+    }
     let session = Session::open(&args.config, &args.selection)?;
     let gate = Gate::new(
         &session.config,
