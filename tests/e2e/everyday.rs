@@ -127,6 +127,26 @@ fn logs_status_and_a_whole_project_destroyed() {
     );
     let last = ticks(&seen, "ticker.1.").into_iter().max().unwrap();
 
+    // `--since` bounds the lines by time: ten minutes back has them, an hour ahead none.
+    let recent = logs(&["ticker", "--since", "10m"]);
+    assert!(
+        !ticks(&stdout(&recent), "ticker.1.").is_empty(),
+        "{}",
+        text(&recent)
+    );
+    let ahead = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let future = logs(&["ticker", "--since", &ahead.to_string()]);
+    expect_code(&future, 0);
+    assert!(
+        ticks(&stdout(&future), "ticker.").is_empty(),
+        "{}",
+        text(&future)
+    );
+
     // Standard error goes to standard error, with the same prefix.
     let crasher = eventually(Duration::from_secs(60), || {
         let out = logs(&["crasher"]);
@@ -270,7 +290,7 @@ fn init_writes_a_project_that_validates_and_plans() {
     );
     // In the units the file writes.
     assert!(shown.contains("MemoryBytes = 64MiB"), "{shown}");
-    assert!(shown.contains("NanoCPUs    = 0.25"), "{shown}");
+    assert!(shown.contains("NanoCPUs = 0.25"), "{shown}");
 
     let again = w.berth(&["init", "--project", &name, dir]);
     expect_code(&again, 1);
