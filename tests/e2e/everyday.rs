@@ -182,13 +182,22 @@ fn logs_status_and_a_whole_project_destroyed() {
             }
         }
     });
+    // The history arrives at once; a line that arrives seconds after the first, newer than
+    // every line before it, was written while the command ran.
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut first: Option<Instant> = None;
+    let mut highest = 0;
     let mut newer = None;
     while Instant::now() < deadline && newer.is_none() {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
-            newer = ticks(&line, "ticker.1.")
-                .into_iter()
-                .find(|n| *n > last + 2);
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) else {
+            continue;
+        };
+        for n in ticks(&line, "ticker.1.") {
+            let at = *first.get_or_insert_with(Instant::now);
+            if n > highest && n > last && at.elapsed() > Duration::from_secs(2) {
+                newer = Some(n);
+            }
+            highest = highest.max(n);
         }
     }
     let _ = child.kill();
