@@ -570,6 +570,21 @@ fn units() {
     let limits = &web["change"]["after"]["TaskTemplate"]["Resources"]["Limits"];
     assert_eq!(limits["MemoryBytes"], 201_326_592u64);
     assert_eq!(limits["NanoCPUs"], 250_000_000u64);
+    // ... and gives the formatted form beside them, by JSON pointer.
+    let shown = &web["change"]["after_units"];
+    assert_eq!(
+        shown["/TaskTemplate/Resources/Limits/MemoryBytes"],
+        "192MiB"
+    );
+    assert_eq!(shown["/TaskTemplate/Resources/Limits/NanoCPUs"], "0.25");
+    assert_eq!(
+        shown["/TaskTemplate/ContainerSpec/Healthcheck/Interval"],
+        "2s"
+    );
+    assert_eq!(
+        web["change"]["before_units"]["/TaskTemplate/Resources/Limits/MemoryBytes"],
+        "128MiB"
+    );
     all_formats("units", &p);
 }
 

@@ -7,15 +7,16 @@
 //! in `name`, `observed.name` and the `SecretName` of a service's secrets) and its
 //! `berth.digest` label as `(sensitive value)`. Configs keep their digests.
 
-use super::view::{json_view, shown_name};
+use super::view::{json_view, shown_name, units_of};
 use super::RenderOptions;
 use crate::plan::{Action, Plan};
 use serde_json::{json, Value};
 
 /// The major number is bumped on any incompatible change of the JSON plan, the minor number on
 /// a compatible one. 1.1: secret names without their digest part, `berth.digest` of secrets
-/// shown as `(sensitive value)`.
-pub const FORMAT_VERSION: &str = "1.1";
+/// shown as `(sensitive value)`. 1.2: `before_units` and `after_units`, the sizes, durations
+/// and cpu amounts of `before` and `after` as the language writes them, by JSON pointer.
+pub const FORMAT_VERSION: &str = "1.2";
 
 pub fn json_value(plan: &Plan) -> Value {
     let changes: Vec<Value> = plan
@@ -42,6 +43,13 @@ pub fn json_value(plan: &Plan) -> Value {
                     "data_loss": c.data_loss,
                 },
             });
+            // Beside Docker's exact numbers, the same numbers as the configuration writes them.
+            for (field, side) in [("before_units", &before), ("after_units", &after)] {
+                let shown = side.as_ref().map(units_of).unwrap_or_default();
+                if !shown.is_empty() {
+                    v["change"][field] = Value::Object(shown);
+                }
+            }
             if let Some(r) = c.reason {
                 v["action_reason"] = Value::String(r.as_str().into());
             }

@@ -221,18 +221,63 @@ fn unit_of(parent: &str, key: &str) -> Option<Unit> {
     })
 }
 
+/// A number in its unit as the language writes it.
+fn shown_in(unit: Unit, n: u64) -> String {
+    match unit {
+        Unit::Bytes => exact_bytes(n),
+        Unit::Duration => units::duration(n),
+        Unit::Cpu => units::cpus(n),
+        Unit::Mode => format!("0{n:o}"),
+    }
+}
+
+/// The numbers of Docker's JSON of a spec whose unit is known, in the language's units, by
+/// their JSON pointer (`/TaskTemplate/Resources/Limits/MemoryBytes` → `64MiB`): what the JSON
+/// plan gives beside Docker's exact numbers.
+pub fn units_of(v: &Value) -> Map<String, Value> {
+    fn walk(v: &Value, parent: &str, pointer: &str, out: &mut Map<String, Value>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    let here = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                    match (unit_of(parent, k), child.as_u64()) {
+                        (Some(unit), Some(n)) => {
+                            out.insert(here, Value::String(shown_in(unit, n)));
+                        }
+                        _ => walk(child, k, &here, out),
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, parent, &format!("{pointer}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Map::new();
+    walk(v, "", "", &mut out);
+    let size = v
+        .pointer(&format!("/Labels/{}", label::SIZE))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<u64>().ok());
+    if let Some(bytes) = size {
+        out.insert(
+            format!("/Labels/{}", label::SIZE),
+            Value::String(exact_bytes(bytes)),
+        );
+    }
+    out
+}
+
 /// Shows every number whose unit is known in the language's units.
 fn in_units(v: &mut Value, parent: &str) {
     match v {
         Value::Object(map) => {
             for (k, child) in map.iter_mut() {
                 if let (Some(unit), Some(n)) = (unit_of(parent, k), child.as_u64()) {
-                    let shown = match unit {
-                        Unit::Bytes => exact_bytes(n),
-                        Unit::Duration => units::duration(n),
-                        Unit::Cpu => units::cpus(n),
-                        Unit::Mode => format!("0{n:o}"),
-                    };
+                    let shown = shown_in(unit, n);
                     *child = marked(&shown, child);
                 } else {
                     in_units(child, k);
