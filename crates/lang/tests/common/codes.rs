@@ -44,13 +44,17 @@ pub const PLANNING_CODES: [Code; 8] = [
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
 /// of `berth_lang::access` check what each one says.
-pub const PRODUCED_BY_THE_BINARY: [Code; 5] = [
+pub const PRODUCED_BY_THE_BINARY: [Code; 7] = [
     Code::ActorRequired,
     Code::NotAnOwnerOrAdmin,
     Code::NotAPlatformAdmin,
     // Its command line and the paths it is given (`tests/e2e/cli.rs`).
     Code::Usage,
     Code::Unreadable,
+    // `berth validate` of a directory with a compose file, and `berth import compose`
+    // (`tests/e2e/import.rs`).
+    Code::ComposeDirectory,
+    Code::ImportOutputExists,
 ];
 
 /// Codes only `crates/apply` produces (`ApplyError::code`), when berth talks to the Docker
@@ -78,4 +82,29 @@ pub const APPLY_ONLY_CODES: [Code; 20] = [
     Code::NetworkNameTaken,
     Code::EdgeSlotsTakenDuringApply,
     Code::MissingReference,
+];
+
+/// Codes only `berth import compose` and `berth export compose` produce (`crates/compose`),
+/// about compose files and stack files, which no berth configuration alone can produce.
+/// `crates/compose/tests/codes.rs` produces each one and keeps its list equal to this one.
+pub const IMPORT_EXPORT_CODES: [Code; 19] = [
+    Code::ComposeUnreadable,
+    Code::ComposeShape,
+    Code::ComposeInterpolation,
+    Code::ComposeNoEquivalent,
+    Code::ComposeBindMount,
+    Code::ComposeBuildOnly,
+    Code::ComposeExtends,
+    Code::ComposeName,
+    Code::ComposeUnknownKey,
+    Code::ComposeFileOutside,
+    Code::ImportRefused,
+    Code::ComposeUnsupportedValue,
+    Code::ExportMissing,
+    Code::ComposeChanged,
+    Code::ComposeTraefikLabel,
+    Code::ComposeDropped,
+    Code::ComposeFixedValue,
+    Code::ComposeProfile,
+    Code::ExportChanged,
 ];
