@@ -6,9 +6,11 @@ mod apply;
 mod destroy;
 mod drift;
 mod explain;
+mod export;
 mod failure;
 mod fmt;
 mod graph;
+mod import;
 mod load;
 mod output;
 mod plan;
@@ -61,6 +63,10 @@ pub enum Command {
     Graph(graph::GraphArgs),
     /// What the access roles give: `berth access codeowners` prints a CODEOWNERS file.
     Access(access::AccessArgs),
+    /// Translate compose files into a berth project: `berth import compose FILE...`.
+    Import(import::ImportArgs),
+    /// Write a project environment in another format: `berth export compose -p P -e E`.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -129,6 +135,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::State(args) => state_cmd::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Access(args) => access::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     result.unwrap_or_else(|failure| failure.exit(format))
 }
