@@ -63,6 +63,27 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Failure> {
     load::report_human(&warnings, &sources);
 
     let name = imported.file_name();
+    if let Some(dir) = &args.out {
+        let target = dir.join(&name);
+        let mut writes = vec![(target.clone(), None)];
+        for f in &imported.files {
+            writes.push((dir.join(&f.to), Some(f.from.clone())));
+        }
+        for (path, _) in &writes {
+            if path.exists() {
+                return Err(Failure::Found(Box::new(
+                    Diagnostic::unlocated(
+                        Code::ImportOutputExists,
+                        format!(
+                            "`{}` exists; the import would overwrite it",
+                            load::display(path)
+                        ),
+                    )
+                    .with_help("remove it, or import with another `--out` or `--project`"),
+                )));
+            }
+        }
+    }
     let existing = match &args.out {
         Some(dir) if dir.is_dir() => load::read_inputs(dir)?,
         _ => Vec::new(),
@@ -112,31 +133,17 @@ pub fn run(args: &ImportArgs) -> Result<ExitCode, Failure> {
         }
         return Ok(ExitCode::SUCCESS);
     };
-    let target = dir.join(&name);
-    let mut writes = vec![(target.clone(), None)];
-    for f in &imported.files {
-        writes.push((dir.join(&f.to), Some(f.from.clone())));
-    }
-    for (path, _) in &writes {
-        if path.exists() {
-            return Err(Failure::Found(Box::new(
-                Diagnostic::unlocated(
-                    Code::ImportOutputExists,
-                    format!(
-                        "`{}` exists; the import would overwrite it",
-                        load::display(path)
-                    ),
-                )
-                .with_help("remove it, or import with another `--out` or `--project`"),
-            )));
-        }
-    }
     let io = |path: &PathBuf, source: std::io::Error| {
         Failure::Load(load::LoadError::Io {
             path: path.clone(),
             source,
         })
     };
+    let target = dir.join(&name);
+    let mut writes = vec![(target.clone(), None)];
+    for f in &imported.files {
+        writes.push((dir.join(&f.to), Some(f.from.clone())));
+    }
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     for (path, from) in &writes {
         if let Some(parent) = path.parent() {

@@ -180,7 +180,9 @@ pub fn export(d: &Deployment, desired: &Desired) -> Export {
     if !configs.is_empty() {
         put(&mut doc, "configs", Value::Mapping(configs));
     }
-    let yaml = serde_yaml::to_string(&Value::Mapping(doc)).unwrap_or_default();
+    let mut doc = Value::Mapping(doc);
+    escape_dollars(&mut doc);
+    let yaml = serde_yaml::to_string(&doc).unwrap_or_default();
     Export {
         yaml: format!(
             "# Exported by `berth export compose` from project {} ({}): `docker stack deploy -c FILE {}`.\n{yaml}",
@@ -189,6 +191,16 @@ pub fn export(d: &Deployment, desired: &Desired) -> Export {
             d.stack
         ),
         diagnostics: warn,
+    }
+}
+
+/// Compose interpolates every string it reads: a literal `$` is written `$$`.
+fn escape_dollars(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| escape_dollars(v)),
+        Value::Sequence(l) => l.iter_mut().for_each(escape_dollars),
+        _ => {}
     }
 }
 
