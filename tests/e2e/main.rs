@@ -6,6 +6,7 @@ mod cli;
 mod edge;
 mod examples;
 mod harness;
+mod import;
 mod lifecycle;
 mod remote;
 mod running;
