@@ -36,8 +36,11 @@ fn codes_of(compose: &'static str, extra: &[(&'static str, &'static str)]) -> Ve
         .collect()
 }
 
+/// Files beside the compose file.
+type Extra = &'static [(&'static str, &'static str)];
+
 /// (code, compose file, other files, a word the message must hold)
-const CASES: &[(Code, &str, &[(&str, &str)], &str)] = &[
+const CASES: &[(Code, &str, Extra, &str)] = &[
     (Code::ComposeUnreadable, "services:\n  web: [\n", &[], "YAML"),
     (Code::ComposeShape, "services: [web]\n", &[], "services"),
     (Code::ComposeInterpolation, "services:\n  web:\n    image: a:${TAG\n", &[], "${"),
