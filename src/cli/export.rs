@@ -6,7 +6,6 @@
 use super::failure::Failure;
 use super::session::{Selection, Session};
 use super::{load, ConfigArgs};
-use berth_lang::{Code, Diagnostic};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,15 +46,10 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     };
     let session = Session::open(&args.config, &selection)?;
     let Some(deployment) = session.selected.values().next().cloned() else {
-        return Err(Failure::Found(Box::new(
-            Diagnostic::unlocated(
-                Code::ExportMissing,
-                format!(
-                    "the configuration deploys no `{}` environment of project `{}`",
-                    args.env, args.project
-                ),
-            )
-            .with_help("`berth validate` lists the configuration's project environments"),
+        // `Session::open` refuses a selection that matches nothing; this is its message.
+        return Err(Failure::Usage(format!(
+            "the configuration deploys no `{}` environment of project `{}`",
+            args.env, args.project
         )));
     };
     let placeholder = "0".repeat(64);

@@ -147,7 +147,7 @@ fn a_compose_file_imports_applies_answers_and_exports() {
 }
 
 /// What the grant refuses is refused at import, and nothing is written (E0510); an export of an
-/// environment the configuration does not deploy is refused (E0520).
+/// environment the configuration does not deploy is a usage error (E0400, exit 64).
 #[test]
 fn import_refuses_what_the_grant_refuses_and_export_what_is_not_deployed() {
     let mut world = crate::harness::World::new();
@@ -205,8 +205,8 @@ fn import_refuses_what_the_grant_refuses_and_export_what_is_not_deployed() {
         "-e",
         "staging",
     ]);
-    expect_code(&out, 1);
-    assert!(text(&out).contains("E0520"), "{}", text(&out));
+    expect_code(&out, 64);
+    assert!(text(&out).contains("E0400"), "{}", text(&out));
     let out = world.berth(&["export", "compose", world.dir_str(), "-p", &project]);
     expect_code(&out, 0);
     assert!(

@@ -105,7 +105,7 @@ fn svc() -> impl Strategy<Value = Svc> {
             prop::collection::vec(("[A-Z][A-Z0-9_]{0,6}", text_value()), 0..3),
             prop::option::of(prop::collection::vec(text_value(), 1..3)),
             prop::option::of(prop::collection::vec("[a-z/-]{1,8}", 1..2)),
-            prop::option::of((1u16..2000, 4u16..512)),
+            prop::option::of((1u16..2000, 32u16..512)),
         ),
         (
             prop::option::of(1u16..4),
@@ -291,7 +291,7 @@ fn project(services: &[Svc], env_secret: bool) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn an_exported_configuration_imports_back_to_the_same_specs(

@@ -277,7 +277,7 @@ codes! {
 
     // Importing compose files (`crates/compose`, `berth import compose`): a compose key or value
     // that berth cannot translate is refused with one of these, naming the key; what it translates
-    // with a change is a warning (E0530-E0534). Exporting is E0520 and E0540.
+    // with a change is a warning (E0530-E0534). Exporting warns with E0540.
     ComposeUnreadable = "E0500", Error, "compose file is not valid YAML",
         "A compose file is YAML (anchors, aliases and `<<` merge keys included). This one could not be\nread as YAML at the position shown, so nothing of it was imported.";
     ComposeShape = "E0501", Error, "compose value of the wrong shape",
@@ -302,8 +302,6 @@ codes! {
         "The importer checks the berth project it wrote the way `berth validate` would, together with the\nconfiguration in `--out` (its `platform.berth` and grants, when it has them), and refuses to\nwrite a project that does not validate: the tenant boundary or the project's grant refuses\nsomething the compose file asks for. The diagnostics after this one point at the generated\nproject; change the compose file (or ask the platform team for the grant) and import again.";
     ComposeUnsupportedValue = "E0511", Error, "compose value berth cannot translate",
         "The key has a berth equivalent, but not for this value: a port range too large to list, a\nrestart policy or mode berth does not know, a size or duration that does not parse, an\nexternal volume. The message says which value and what berth accepts.";
-    ExportMissing = "E0520", Error, "nothing to export",
-        "`berth export compose` writes one project environment, compiled as `berth plan` compiles it,\nas a stack file. The configuration has no such project or environment, or it does not validate\n(its own diagnostics come first).";
     ComposeChanged = "E0530", Warning, "compose key translated with a change",
         "The key was translated, but what berth deploys differs from what Compose would do, as the message\nsays: a published web port becomes a route through the proxy, container labels become service\nlabels, a name was made a DNS label, `restart: unless-stopped` becomes Swarm's restart policy,\nan external secret now reads an environment variable. Review the generated project.";
     ComposeTraefikLabel = "E0531", Warning, "Traefik label not translated",
