@@ -111,6 +111,13 @@ fn run(dir: &Path) -> Outcome {
             summary,
         };
     };
+    // Written as `berth fmt` writes it.
+    let formatted =
+        berth_lang::fmt::format_source(berth_lang::FileId(0), &text).expect("it parses");
+    assert_eq!(
+        formatted, text,
+        "{name}: the generated project is not formatted"
+    );
     let analysis = check(&imported.file_name(), &text, &imported.project, Vec::new());
     let errors: Vec<&Diagnostic> = analysis
         .diagnostics
