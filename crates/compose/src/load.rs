@@ -79,6 +79,8 @@ fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
     for seg in path {
         let mut off = start;
         let mut hit = None;
+        // Keys directly under the parent share the indentation of its first child.
+        let mut child: Option<usize> = None;
         for line in text[start..].split_inclusive('\n') {
             let content = line.trim_end_matches(['\n', '\r']);
             let t = content.trim_start();
@@ -92,6 +94,11 @@ fn locate(text: &str, path: &[&str]) -> Option<(usize, usize)> {
             }
             let item = t.strip_prefix("- ").unwrap_or(t);
             let lead = t.len() - item.len();
+            let level = *child.get_or_insert(indent);
+            if indent != level {
+                off += line.len();
+                continue;
+            }
             let bare = item.trim_start_matches(['"', '\'']);
             let quote = item.len() - bare.len();
             if let Some(after) = bare.strip_prefix(seg) {
@@ -391,6 +398,10 @@ mod tests {
         let (at, len) = locate(text, &["services", "web", "privileged"]).unwrap();
         assert_eq!(&text[at..at + len], "privileged");
         assert!(locate(text, &["services", "db", "privileged"]).is_none());
+        // A key of the same name deeper down is not the service.
+        let text = "services:\n  web:\n    depends_on:\n      db:\n        condition: x\n  db:\n    healthcheck: {}\n";
+        let (at, _) = locate(text, &["services", "db", "healthcheck"]).unwrap();
+        assert!(text[..at].ends_with("  db:\n    "));
     }
 
     #[test]
