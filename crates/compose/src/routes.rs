@@ -66,7 +66,7 @@ impl Cx<'_> {
         &mut self,
         service: &str,
         labels: Vec<(String, Value, &'static str)>,
-    ) -> (Vec<Route>, Vec<(String, Value, &'static str)>) {
+    ) -> (Vec<Route>, Vec<(String, Value, &'static str)>, Vec<String>) {
         let mut rest = Vec::new();
         let mut traefik = Vec::new();
         for (k, v, at) in labels {
@@ -77,7 +77,7 @@ impl Cx<'_> {
             }
         }
         if traefik.is_empty() {
-            return (Vec::new(), rest);
+            return (Vec::new(), rest, Vec::new());
         }
         let mut routers: BTreeMap<String, Router> = BTreeMap::new();
         let mut ports: BTreeMap<String, u16> = BTreeMap::new();
@@ -175,10 +175,15 @@ impl Cx<'_> {
                     "service `{service}` sets `traefik.enable=false`: its routers are not routes"
                 ),
             );
-            return (Vec::new(), rest);
+            let notes = vec!["its Traefik labels say `traefik.enable=false`: no route".to_string()];
+            return (Vec::new(), rest, notes);
         }
         untranslated.sort();
         untranslated.dedup();
+        let notes = untranslated
+            .iter()
+            .map(|k| format!("Traefik label `{k}` not translated (E0531)"))
+            .collect();
         for k in untranslated {
             self.push(
                 Code::ComposeTraefikLabel,
@@ -186,7 +191,7 @@ impl Cx<'_> {
                 format!("Traefik label `{k}` of service `{service}` is not translated: berth writes its services' Traefik labels from routes"),
             );
         }
-        (routes, rest)
+        (routes, rest, notes)
     }
 }
 

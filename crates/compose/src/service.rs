@@ -123,6 +123,8 @@ pub(crate) struct Svc {
     pub security: Vec<(String, String)>,
     pub routes: Vec<Route>,
     pub published: Vec<(u16, u16, String, Option<String>)>,
+    /// Comments written at the top of the service: what the import could not translate.
+    pub notes: Vec<String>,
 }
 
 pub(crate) fn block(kind: &str, attrs: &[(&str, String)]) -> String {
@@ -359,6 +361,9 @@ impl Cx<'_> {
         }
 
         out.open("service", Some(berth));
+        for note in &s.notes {
+            out.comment(note);
+        }
         for (k, v) in &s.attrs {
             out.attr(k, v);
         }

@@ -168,8 +168,9 @@ impl Cx<'_> {
                 }
             }
         }
-        let (routes, rest) = self.routes(name, labels);
+        let (routes, rest, notes) = self.routes(name, labels);
         s.routes = routes;
+        s.notes = notes;
         if !container_labels.is_empty() {
             self.push(
                 Code::ComposeChanged,

@@ -213,6 +213,7 @@ impl Cx<'_> {
             indent(&body.finish()),
             indent(&svc_out.finish())
         );
+        let text = spaced(&text);
         match berth_lang::fmt::format_source(berth_lang::FileId(0), &text) {
             Ok(formatted) => Some(formatted),
             Err(errors) => {
@@ -567,4 +568,23 @@ fn indent(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A blank line between the project's members, and before each block inside a service, as
+/// berth's examples are written.
+fn spaced(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut prev = "";
+    for line in text.lines() {
+        let member = line.starts_with("  ") && !line.starts_with("   ") && line.ends_with('{');
+        let inner = line.starts_with("    ") && !line.starts_with("     ") && line.ends_with('{');
+        let after_open = prev.ends_with('{');
+        if (member || inner) && !after_open && !prev.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
+        prev = line;
+    }
+    out
 }
