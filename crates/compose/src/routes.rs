@@ -18,6 +18,9 @@ pub struct Route {
     pub tls: Option<bool>,
 }
 
+/// A label: its key, value, and where it is written (`labels` or `deploy`).
+pub type LabelEntry = (String, Value, &'static str);
+
 #[derive(Default)]
 struct Router {
     rule: Option<String>,
@@ -65,8 +68,8 @@ impl Cx<'_> {
     pub fn routes(
         &mut self,
         service: &str,
-        labels: Vec<(String, Value, &'static str)>,
-    ) -> (Vec<Route>, Vec<(String, Value, &'static str)>, Vec<String>) {
+        labels: Vec<LabelEntry>,
+    ) -> (Vec<Route>, Vec<LabelEntry>, Vec<String>) {
         let mut rest = Vec::new();
         let mut traefik = Vec::new();
         for (k, v, at) in labels {
