@@ -325,10 +325,7 @@ impl Cx<'_> {
                 );
                 continue;
             };
-            let prefix = format!(
-                "BERTH_{}_",
-                self.project.to_ascii_uppercase().replace('-', "_")
-            );
+            let prefix = berth_lang::model::Grant::default_env_prefix(&self.project);
             if let Some(f) = get(spec, "file") {
                 let at = [kind, name.as_str(), "file"];
                 let Some(file) = self.fixed(f, &at) else {
