@@ -102,7 +102,11 @@ fn svc() -> impl Strategy<Value = Svc> {
             prop::sample::select(vec!["berth/demo:1", "nginx:1.25", "redis:7.2"]),
             prop::bool::weighted(0.15),
             0u8..4,
-            prop::collection::vec(("[A-Z][A-Z0-9_]{0,6}", text_value()), 0..3),
+            prop::collection::btree_map("[A-Z][A-Z0-9_]{0,6}", text_value(), 0..3).prop_map(|m| {
+                m.into_iter()
+                    .filter(|(k, _)| k != "TOKEN_FILE" && k != "PREVIOUS")
+                    .collect::<Vec<_>>()
+            }),
             prop::option::of(prop::collection::vec(text_value(), 1..3)),
             prop::option::of(prop::collection::vec("[a-z/-]{1,8}", 1..2)),
             prop::option::of((1u16..2000, 32u16..512)),
