@@ -9,7 +9,8 @@ use berth_lang::Code;
 use serde_yaml::Value;
 use std::collections::BTreeMap;
 
-/// A route read from a router's labels.
+/// A route read from a router's labels; `host` and `path` are berth string literals (with
+/// `${var.x}` where the rule interpolates a variable).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Route {
     pub host: Option<String>,
@@ -62,7 +63,31 @@ fn parse_rule(rule: &str) -> Option<(Option<String>, Option<String>)> {
     Some((host, path))
 }
 
+/// Marks a variable inside a rule while the rule is read: `\u{1}NAME\u{2}`.
+fn encode(t: &crate::Text) -> String {
+    t.0.iter()
+        .map(|p| match p {
+            crate::Part::Lit(s) => s.replace(['\u{1}', '\u{2}'], ""),
+            crate::Part::Var(v) => format!("\u{1}{v}\u{2}"),
+        })
+        .collect()
+}
+
 impl Cx<'_> {
+    /// A part of a rule read with [`encode`], as a berth string literal with its variables.
+    fn decode(&mut self, s: &str) -> String {
+        let mut parts = Vec::new();
+        for (i, chunk) in s.split(['\u{1}', '\u{2}']).enumerate() {
+            if i % 2 == 1 {
+                self.used_vars.insert(chunk.to_string());
+                parts.push(crate::Part::Var(chunk.to_string()));
+            } else if !chunk.is_empty() {
+                parts.push(crate::Part::Lit(chunk.to_string()));
+            }
+        }
+        crate::out::text(&crate::Text(parts), &crate::var_name)
+    }
+
     /// Splits `labels` into the routes their Traefik labels describe and the other labels.
     /// `at` is where the labels are written (for diagnostics).
     pub fn routes(
@@ -89,7 +114,14 @@ impl Cx<'_> {
         let mut enabled = true;
         for (k, v, at) in &traefik {
             let path = ["services", service, at];
-            let Some(value) = self.fixed(v, &path) else {
+            // A rule keeps its variables (a route's host may interpolate berth variables);
+            // other values are fixed.
+            let value = if k.ends_with(".rule") {
+                self.text(v, &path).map(|t| encode(&t))
+            } else {
+                self.fixed(v, &path)
+            };
+            let Some(value) = value else {
                 continue;
             };
             let parts: Vec<&str> = k.split('.').collect();
@@ -150,8 +182,8 @@ impl Cx<'_> {
             };
             r.ok = true;
             routes.push(Route {
-                host,
-                path,
+                host: host.map(|h| self.decode(&h)),
+                path: path.map(|p| self.decode(&p)),
                 port,
                 tls: r.tls.or(r.entry_tls),
             });

@@ -337,10 +337,10 @@ impl Cx<'_> {
         for r in s.routes.clone() {
             let mut attrs = Vec::new();
             if let Some(h) = &r.host {
-                attrs.push(("host", out::string(h)));
+                attrs.push(("host", h.clone()));
             }
             if let Some(p) = &r.path {
-                attrs.push(("path", out::string(p)));
+                attrs.push(("path", p.clone()));
             }
             let port = r.port.unwrap_or_else(|| {
                 let guess = s.published.first().map(|p| p.0).unwrap_or(80);
