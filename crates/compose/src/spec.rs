@@ -662,7 +662,8 @@ impl Cx<'_> {
                 .and_then(|(_, v)| units::duration(v))
         };
         if let Some(interval) = ns(&attrs, "interval") {
-            let timeout = ns(&attrs, "timeout").unwrap_or(5_000_000_000);
+            let given = ns(&attrs, "timeout");
+            let timeout = given.unwrap_or(5_000_000_000);
             if timeout >= interval {
                 let fixed = if interval > 2_000_000_000 {
                     interval - 1_000_000_000
@@ -670,7 +671,8 @@ impl Cx<'_> {
                     interval / 2
                 };
                 self.push(Code::ComposeChanged, &["services", name, "healthcheck"], format!(
-                    "the health check timeout of service `{name}` ({}) is not below its interval ({}), as berth needs: it becomes {}",
+                    "the health check timeout of service `{name}` ({}{}) is not below its interval ({}), as berth needs: it becomes {}",
+                    if given.is_none() { "berth's default, " } else { "" },
                     units::berth_duration(timeout), units::berth_duration(interval), units::berth_duration(fixed)));
                 attrs.retain(|(a, _)| *a != "timeout");
                 attrs.push(("timeout", units::berth_duration(fixed)));
