@@ -564,10 +564,14 @@ fn pasted_compose(file: FileId, text: &str) -> Option<Span> {
     if !is_key {
         return None;
     }
-    let lines: Vec<&str> = text.lines().collect();
+    // Blank and comment lines do not count; a key may be followed by a comment.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
     let services = lines.windows(2).any(|w| {
-        (w[0].trim_end() == "services:" || w[0].trim_end() == "include:")
-            && w[1].starts_with([' ', '\t', '-'])
+        let head = w[0].split(" #").next().unwrap_or("").trim_end();
+        (head == "services:" || head == "include:") && w[1].starts_with([' ', '\t', '-'])
     });
     services.then(|| Span::new(file, start, start + key.len() + 1))
 }
