@@ -219,10 +219,15 @@ impl Cx<'_> {
             .iter()
             .map(|k| format!("Traefik label `{k}` not translated (E0531)"))
             .collect();
+        // Where the labels are written, for the warnings' spans.
+        let at: &[&str] = match traefik.first().map(|t| t.2) {
+            Some("deploy") => &["services", service, "deploy", "labels"],
+            _ => &["services", service, "labels"],
+        };
         for k in untranslated {
             self.push(
                 Code::ComposeTraefikLabel,
-                &["services", service],
+                at,
                 format!("Traefik label `{k}` of service `{service}` is not translated: berth writes its services' Traefik labels from routes"),
             );
         }
