@@ -38,7 +38,7 @@ pub struct ImportCompose {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// The project's `domain`, that routes without a host of their own derive theirs from
-    /// (default: the platform's).
+    /// (default: the platform's); written only when such a route exists.
     #[arg(long)]
     pub domain: Option<String>,
 }

@@ -52,7 +52,7 @@ pub struct ImportOptions {
     /// The project's name; default the compose file's `name`, else its directory's name.
     pub project: Option<String>,
     /// The project's `domain`, written when a route has no host of its own (routes then derive
-    /// theirs from it); without it they derive it from the platform's.
+    /// theirs from it); without it they derive it from the platform's. Unused otherwise.
     pub domain: Option<String>,
 }
 
@@ -111,6 +111,7 @@ pub fn import(paths: &[PathBuf], fs: &dyn Fs, options: &ImportOptions) -> Import
         networks: BTreeMap::new(),
         extra_configs: Vec::new(),
         extra_volumes: Vec::new(),
+        hostless_route: false,
         fs,
     };
     let text = match doc {
@@ -169,6 +170,8 @@ pub(crate) struct Cx<'f> {
     pub extra_configs: Vec<(String, String)>,
     /// Named volumes made from anonymous ones.
     pub extra_volumes: Vec<String>,
+    /// A route has no host of its own (it derives one from a domain).
+    pub hostless_route: bool,
     pub fs: &'f dyn Fs,
 }
 

@@ -336,8 +336,9 @@ impl Cx<'_> {
         }
         for r in s.routes.clone() {
             let mut attrs = Vec::new();
-            if let Some(h) = &r.host {
-                attrs.push(("host", h.clone()));
+            match &r.host {
+                Some(h) => attrs.push(("host", h.clone())),
+                None => self.hostless_route = true,
             }
             if let Some(p) = &r.path {
                 attrs.push(("path", p.clone()));

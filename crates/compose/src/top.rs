@@ -203,7 +203,7 @@ impl Cx<'_> {
             files.join(", ")
         ));
         o.open("project", Some(&self.project));
-        if let Some(d) = &options.domain {
+        if let Some(d) = options.domain.as_ref().filter(|_| self.hostless_route) {
             o.attr("domain", &out::string(d));
         }
         self.variables(&mut o);
