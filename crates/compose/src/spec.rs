@@ -654,6 +654,12 @@ impl Cx<'_> {
                 }
             }
         }
+        // Docker checks every 30s when the file says no interval (berth's own default is 10s):
+        // the import keeps Docker's.
+        let tests = attrs.iter().any(|(a, _)| *a == "command" || *a == "shell");
+        if tests && !attrs.iter().any(|(a, _)| *a == "interval") {
+            attrs.push(("interval", "30s".into()));
+        }
         // berth needs the timeout below the interval (Docker lets a check run past it).
         let ns = |attrs: &[(&str, String)], k: &str| {
             attrs
@@ -677,6 +683,10 @@ impl Cx<'_> {
                 attrs.retain(|(a, _)| *a != "timeout");
                 attrs.push(("timeout", units::berth_duration(fixed)));
             }
+        }
+        if tests && !attrs.iter().any(|(a, _)| *a == "timeout") {
+            self.push(Code::ComposeChanged, &["services", name, "healthcheck"], format!(
+                "the health check of service `{name}` sets no timeout: berth's default (5s) applies, where Docker's is 30s"));
         }
         s.blocks.push(block("health", &attrs));
     }
