@@ -148,7 +148,47 @@ pub fn analyze(args: &ConfigArgs, strict: bool) -> Result<Analysis, LoadError> {
         preview: false,
         ..Options::default()
     };
-    Ok(berth_lang::analyze(&display(&args.dir), inputs, &options))
+    let mut analysis = berth_lang::analyze(&display(&args.dir), inputs, &options);
+    compose_hint(&args.dir, &mut analysis);
+    Ok(analysis)
+}
+
+/// The names Compose looks for, in its order.
+const COMPOSE_FILES: [&str; 4] = [
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
+/// A directory without `.berth` files but with a compose file gets one diagnostic that says so
+/// and suggests the import (E0402), instead of "no .berth files".
+pub fn compose_hint(dir: &Path, analysis: &mut Analysis) {
+    use berth_lang::{Code, Diagnostic};
+    let Some(file) = COMPOSE_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    else {
+        return;
+    };
+    for d in analysis.diagnostics.iter_mut() {
+        if d.code == Code::EmptyConfig {
+            *d = Diagnostic::unlocated(
+                Code::ComposeDirectory,
+                format!(
+                    "`{}` has a compose file (`{}`) and no .berth files",
+                    display(dir),
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            )
+            .with_help(format!(
+                "translate it: `berth import compose {} --out {}`",
+                display(&file),
+                display(dir)
+            ));
+        }
+    }
 }
 
 /// Checks where the secret and config sources of `project`'s deployments (all, without one)

@@ -7,11 +7,13 @@ mod completions;
 mod destroy;
 mod drift;
 mod explain;
+mod export;
 mod failure;
 mod fmt;
 mod graph;
 #[cfg(test)]
 mod help_tests;
+mod import;
 mod init;
 mod load;
 mod logs;
@@ -76,6 +78,10 @@ pub enum Command {
     Logs(logs::LogsArgs),
     /// Print a completion script for bash, zsh or fish.
     Completions(completions::CompletionsArgs),
+    /// Translate compose files into a berth project: `berth import compose FILE...`.
+    Import(import::ImportArgs),
+    /// Write a project environment in another format: `berth export compose -p P -e E`.
+    Export(export::ExportArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -148,6 +154,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Logs(args) => logs::run(&args),
         Command::Completions(args) => completions::run(&args),
+        Command::Import(args) => import::run(&args),
+        Command::Export(args) => export::run(&args),
     };
     result.unwrap_or_else(|failure| failure.exit(format))
 }

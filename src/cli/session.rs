@@ -72,6 +72,7 @@ impl Session {
             ..berth_lang::Options::default()
         };
         let mut analysis = berth_lang::analyze(&load::display(&config.dir), inputs, &options);
+        load::compose_hint(&config.dir, &mut analysis);
         // Links out of a selected project's directory are refused before anything is read.
         load::check_sources(
             &config.dir,

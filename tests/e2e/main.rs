@@ -7,6 +7,7 @@ mod edge;
 mod everyday;
 mod examples;
 mod harness;
+mod import;
 mod lifecycle;
 mod remote;
 mod running;

@@ -79,6 +79,8 @@ codes! {
         "Blocks, lists and maps may nest at most 64 levels deep. Real configurations never come close;\ndeeper input is rejected so that no input can exhaust berth's stack.";
     InvalidNumber = "E0011", Error, "invalid number or quantity",
         "A number is digits with an optional fraction (`3`, `0.25`). A quantity is a number directly followed\nby a unit (`512M`, `10s`, `1m30s`, `500m`). Anything else that starts with a digit is invalid.";
+    PastedCompose = "E0012", Error, "a compose file in a .berth file",
+        "The file reads as YAML with a Compose file's top-level keys (`services:`, `version:`,\n`name:`, `volumes:` ...), not as the berth language. berth does not read compose files as\nconfiguration, but it translates them: `berth import compose docker-compose.yml --out DIR`\nwrites an idiomatic berth project (one file per project) and says what it changed or could\nnot translate. docs/IMPORT.md has the whole mapping. The rest of this file was not read.";
 
     // Structure.
     UnknownBlock = "E0100", Error, "unknown block type",
@@ -273,6 +275,50 @@ codes! {
 
     InitWouldOverwrite = "E0421", Error, "`berth init` would overwrite a configuration",
         "`berth init` writes a commented starting project (`main.berth`) into a directory, and never\nover a configuration: the directory already holds `.berth` files. Nothing was written. Run it\nin an empty directory, or give one (`berth init new-project/`).";
+    ComposeDirectory = "E0402", Error, "a directory with a compose file and no .berth files",
+        "berth reads the `*.berth` files of a directory, and the directory given has none, but it has\na compose file (`compose.yaml`, `docker-compose.yml`, ...). berth translates compose files\ninstead of reading them: `berth import compose FILE --out DIR` writes the berth project, which\n`berth validate DIR` then checks.";
+    ImportOutputExists = "E0403", Error, "the import would overwrite a file",
+        "`berth import compose` writes `<project>.berth` (and copies the files its secrets and configs\nread into `<project>/`) in the `--out` directory, and one of them exists already. berth never\noverwrites a file it did not write in the same run: remove it, choose another `--out`, or another\n`--project` name.";
+
+    // Importing compose files (`crates/compose`, `berth import compose`): a compose key or value
+    // that berth cannot translate is refused with one of these, naming the key; what it translates
+    // with a change is a warning (E0530-E0534). Exporting warns with E0540.
+    ComposeUnreadable = "E0500", Error, "compose file is not valid YAML",
+        "A compose file is YAML (anchors, aliases and `<<` merge keys included). This one could not be\nread as YAML at the position shown, so nothing of it was imported.";
+    ComposeShape = "E0501", Error, "compose value of the wrong shape",
+        "A key of the compose file holds a value of a shape the Compose Specification does not allow\nthere: a list where a mapping is expected, a mapping for a scalar, a service that is not a\nmapping, or a file without `services`. The message names the key and the shape expected.";
+    ComposeInterpolation = "E0502", Error, "malformed or unresolvable interpolation",
+        "Compose interpolates `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR?error}` and\n`${VAR:?error}` (and `$$` for a literal `$`). berth turns an interpolated string into a berth\nvariable (`${var.name}`), with the default as the variable's default and the `.env` file's value\nbefore it. The interpolation was malformed (an unclosed `${`, an invalid name), or it stands\nwhere berth needs a fixed value (a number, a size, a port, a name) and has no default or `.env`\nvalue to fix it to: give the variable a default in the compose file or `.env`.";
+    ComposeNoEquivalent = "E0503", Error, "compose key with no berth equivalent",
+        "The service uses a key that berth cannot express and will not approximate, because what it does\ncrosses the tenant boundary (docs/SECURITY.md) or has no Swarm equivalent: `privileged`,\n`network_mode: host` or `service:`, `pid: host`, `ipc: host`, `devices`, `sysctls`, `userns_mode`,\n`cgroup_parent`, `security_opt`, `links`, `external_links`, `extra_hosts`, `dns` ... The project\nis not written. Remove the key (or move the service out of the project) and import again;\ndocs/IMPORT.md lists every key and what berth does with it.";
+    ComposeBindMount = "E0504", Error, "bind mount of a host path",
+        "A service mounts a path of the host (`./data:/data`, `/var/run/docker.sock:...`, `type: bind`).\nberth never gives a tenant's container a host path: it would read or write other tenants' data,\nthe host, or Docker itself. A read-only bind of a single file next to the compose file is\ntranslated into a config (its content travels with the project); anything else is refused. Use a\nnamed volume for data, a config or a secret for files.";
+    ComposeBuildOnly = "E0505", Error, "service with `build` and no `image`",
+        "berth deploys images; it does not build them. A service with `build` and no `image` has nothing\nberth could deploy. Build and push the image, then add `image:` to the service (a service with\nboth keeps the image, with a warning that `build` is left out).";
+    ComposeExtends = "E0506", Error, "`extends` cannot be resolved",
+        "`extends` copies another service's configuration, from the same file or another one. The\nservice it names does not exist, the file cannot be read or lies outside the compose file's\ndirectory, or the services extend each other in a cycle.";
+    ComposeName = "E0507", Error, "name cannot be made a berth name",
+        "berth names (projects, services, networks) are DNS labels: lowercase letters, digits and `-`,\nstarting with a letter; volumes, secrets and configs may also use `_`. The importer lowercases\nnames and turns `_` and `.` into `-` (with a warning), and this name is still not one, or two\nnames become the same one. Rename it in the compose file, or give `--project` for the project.";
+    ComposeUnknownKey = "E0508", Error, "key the Compose Specification does not define",
+        "The key is not one the Compose Specification defines at this place (extension keys start with\n`x-` and are allowed anywhere). It is probably misspelled; the help names the closest key.";
+    ComposeFileOutside = "E0509", Error, "file outside the compose file's directory",
+        "A secret, config, `env_file` or `extends` file is named by an absolute path or leaves the\ncompose file's directory with `..`. The importer reads and copies only files inside that\ndirectory, so that importing a file handed over by someone else cannot read the rest of the\nmachine. Move the file next to the compose file.";
+    ImportRefused = "E0510", Error, "the imported project does not validate",
+        "The importer checks the berth project it wrote the way `berth validate` would, together with the\nconfiguration in `--out` (its `platform.berth` and grants, when it has them), and refuses to\nwrite a project that does not validate: the tenant boundary or the project's grant refuses\nsomething the compose file asks for. The diagnostics after this one point at the generated\nproject; change the compose file (or ask the platform team for the grant) and import again.";
+    ComposeUnsupportedValue = "E0511", Error, "compose value berth cannot translate",
+        "The key has a berth equivalent, but not for this value: a port range too large to list, a\nrestart policy or mode berth does not know, a size or duration that does not parse, an\nexternal volume. The message says which value and what berth accepts.";
+    ComposeChanged = "E0530", Warning, "compose key translated with a change",
+        "The key was translated, but what berth deploys differs from what Compose would do, as the message\nsays: a published web port becomes a route through the proxy, container labels become service\nlabels, a name was made a DNS label, `restart: unless-stopped` becomes Swarm's restart policy,\nan external secret now reads an environment variable. Review the generated project.";
+    ComposeTraefikLabel = "E0531", Warning, "Traefik label not translated",
+        "berth writes a service's Traefik labels itself, from its `route` blocks, and a project may not\nset `traefik.` labels. The importer translates the routers it recognises (`Host(...)` rules, with\n`PathPrefix(...)`, their port, TLS and entrypoint) into routes; this label is something else\n(a middleware, a TCP router, a rule with other matchers) and was left out.";
+    ComposeDropped = "E0532", Warning, "compose key without effect on Swarm left out",
+        "The key configures something `docker stack deploy` ignores too (`container_name`,\n`restart`, `stdin_open`, `tty`, `expose`, `depends_on` conditions ...) or that berth manages\nitself (`networks` aliases, the default network). It was left out of the project.";
+    ComposeFixedValue = "E0533", Warning, "interpolated value fixed at import",
+        "An interpolation (`${VAR:-default}`) stands where berth needs a fixed value (a number, size,\nduration or port). The importer wrote the value it resolved to (the `.env` file's, else the\ndefault), so changing `VAR` no longer changes it. Make it a berth variable by hand if it must\nvary.";
+    ComposeProfile = "E0534", Warning, "service of a profile imported disabled",
+        "Compose starts a service with `profiles` only when one of its profiles is active. The importer\nkeeps the service with `enabled = false`: set `enabled = true` (in the project, or an\nenvironment) to deploy it.";
+    ExportChanged = "E0540", Warning, "exported with a change",
+        "The stack file says the same as the compiled project environment except where the message says:\na secret read from an environment variable becomes an external secret that must exist, routes\nneed berth's proxy and its edge network (declared external), objects keep their names instead\nof berth's content names.";
 
     // Applying and destroying: errors of `crates/apply` (`ApplyError::code`), met when berth
     // talks to the Docker Engine or keeps the state file. No configuration alone produces them;

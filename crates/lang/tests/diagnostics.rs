@@ -543,6 +543,7 @@ fn every_code_is_exercised() {
     covered.extend(PLANNER_ONLY_CODES);
     covered.extend(PLANNING_CODES);
     covered.extend(APPLY_ONLY_CODES);
+    covered.extend(IMPORT_EXPORT_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
         for code in PLANNER_ONLY_CODES {

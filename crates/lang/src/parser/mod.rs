@@ -18,6 +18,29 @@ pub const MAX_DEPTH: usize = 64;
 
 /// Parses one file. Problems go to `sink`; the returned tree holds whatever could be read.
 pub fn parse(file: FileId, text: &str, sink: &mut Sink) -> File {
+    if let Some(span) = pasted_compose(file, text) {
+        // One diagnostic for the whole file instead of one per `:` and `-` the lexer meets.
+        sink.push(
+            Diagnostic::new(
+                Code::PastedCompose,
+                span,
+                "this file is a compose file, not berth",
+            )
+            .with_label("a compose file's top-level key, written in YAML")
+            .with_help("translate it with `berth import compose FILE --out DIR`")
+            .with_note(
+                "berth reads compose files only through `berth import compose` (docs/IMPORT.md)",
+            ),
+        );
+        return File {
+            id: file,
+            body: Body {
+                items: Vec::new(),
+                trailing: Vec::new(),
+                span: Span::new(file, 0, text.len()),
+            },
+        };
+    }
     let tokens = lex(file, text, sink);
     // An unterminated `"""` string or `/*` comment runs to the end of the file; the blocks it
     // swallowed are then not reported as unclosed, since the lexer already reported the cause.
@@ -504,4 +527,51 @@ impl<'a> Parser<'a, '_> {
         self.pending.clear();
         false
     }
+}
+
+/// The top-level keys of the Compose Specification.
+const COMPOSE_KEYS: [&str; 8] = [
+    "version", "services", "name", "volumes", "networks", "secrets", "configs", "include",
+];
+
+/// Where `text` shows itself to be a pasted compose file: its first line that is not blank, a
+/// comment or a YAML document marker is a compose top-level key (`services:`, `version: "3"`,
+/// `x-common: &anchor`) at the start of the line, and the file has a top-level `services:` or
+/// `include:` line followed by an indented one. No berth file looks like that: berth has no `:`.
+fn pasted_compose(file: FileId, text: &str) -> Option<Span> {
+    let mut offset = 0;
+    let mut first = None;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        let skip = trimmed.trim_start().is_empty()
+            || trimmed.trim_start().starts_with('#')
+            || trimmed == "---";
+        if !skip {
+            first = Some((offset, trimmed));
+            break;
+        }
+        offset += line.len();
+    }
+    let (start, line) = first?;
+    let key = line.split(':').next()?;
+    let is_key = !key.is_empty()
+        && line.len() > key.len()
+        && (COMPOSE_KEYS.contains(&key) || (key.starts_with("x-") && !key.contains(' ')))
+        && line[key.len() + 1..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == '\t');
+    if !is_key {
+        return None;
+    }
+    // Blank and comment lines do not count; a key may be followed by a comment.
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .collect();
+    let services = lines.windows(2).any(|w| {
+        let head = w[0].split(" #").next().unwrap_or("").trim_end();
+        (head == "services:" || head == "include:") && w[1].starts_with([' ', '\t', '-'])
+    });
+    services.then(|| Span::new(file, start, start + key.len() + 1))
 }

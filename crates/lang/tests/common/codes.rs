@@ -44,7 +44,7 @@ pub const PLANNING_CODES: [Code; 8] = [
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
 /// of `berth_lang::access` check what each one says.
-pub const PRODUCED_BY_THE_BINARY: [Code; 7] = [
+pub const PRODUCED_BY_THE_BINARY: [Code; 8] = [
     Code::ActorRequired,
     Code::NotAnOwnerOrAdmin,
     Code::NotAPlatformAdmin,
@@ -55,6 +55,11 @@ pub const PRODUCED_BY_THE_BINARY: [Code; 7] = [
     Code::PlanConfigNotFound,
     // `berth init` into a directory that holds a configuration (`tests/e2e/everyday.rs`).
     Code::InitWouldOverwrite,
+    // `berth validate` of a directory with a compose file, and `berth import compose`
+    // (`tests/e2e/import.rs`).
+    Code::ComposeDirectory,
+    Code::ImportOutputExists,
+    Code::ImportRefused,
 ];
 
 /// Codes only `crates/apply` produces (`ApplyError::code`), when berth talks to the Docker
@@ -82,4 +87,27 @@ pub const APPLY_ONLY_CODES: [Code; 20] = [
     Code::NetworkNameTaken,
     Code::EdgeSlotsTakenDuringApply,
     Code::MissingReference,
+];
+
+/// Codes only `berth import compose` and `berth export compose` produce (`crates/compose`),
+/// about compose files and stack files, which no berth configuration alone can produce.
+/// `crates/compose/tests/codes.rs` produces each one and keeps its list equal to this one.
+pub const IMPORT_EXPORT_CODES: [Code; 17] = [
+    Code::ComposeUnreadable,
+    Code::ComposeShape,
+    Code::ComposeInterpolation,
+    Code::ComposeNoEquivalent,
+    Code::ComposeBindMount,
+    Code::ComposeBuildOnly,
+    Code::ComposeExtends,
+    Code::ComposeName,
+    Code::ComposeUnknownKey,
+    Code::ComposeFileOutside,
+    Code::ComposeUnsupportedValue,
+    Code::ComposeChanged,
+    Code::ComposeTraefikLabel,
+    Code::ComposeDropped,
+    Code::ComposeFixedValue,
+    Code::ComposeProfile,
+    Code::ExportChanged,
 ];
