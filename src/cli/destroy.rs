@@ -15,7 +15,7 @@ use berth_apply::execute::Options;
 use berth_apply::lock::LockInfo;
 use berth_apply::payload::Payloads;
 use berth_apply::progress::Progress;
-use berth_apply::state::{Outputs, Store};
+use berth_apply::state::Outputs;
 use berth_lang::model::Environment;
 use berth_planner::{DeploymentId, Desired, Observed, Plan, PlanErrors, PlanOptions, Scope};
 use clap::Args;
@@ -79,11 +79,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         None => Gate::without_configuration(&args.actor, berth_lang::access::Action::Destroy),
     };
     gate.check([&id])?;
-    let store = Store::new(
-        args.state_dir
-            .clone()
-            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
-    );
+    let store = super::session::store(args.state_dir.clone())?;
     let options = PlanOptions {
         scope: Scope::Only(BTreeSet::from([id.clone()])),
         allow_data_loss: args.exec.allow_data_loss,

@@ -80,7 +80,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     let observed = match observed {
         Some(o) => o,
         // Slots and claims of other project environments matter too: read every recorded state.
-        None => session.recorded(session.store.deployments())?,
+        None => session.recorded(session.store.deployments()?)?,
     };
     let plan = session.plan(&desired, &observed, &options)?;
     print!("{}", render(&plan, args.format));

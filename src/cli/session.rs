@@ -25,7 +25,7 @@ pub struct Selection {
     /// Only this environment (production, staging, preview, development).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Keep state and locks in this directory instead of on the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -119,12 +119,14 @@ impl Session {
                 "no project environment matches the selection".into(),
             ));
         }
-        let store = Store::new(
-            selection
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| config.dir.join(".berth").join("state")),
-        );
+        let store = store(selection.state_dir.clone())?;
+        if store.local_root().is_none() {
+            berth_apply::state::check_moved(
+                &store,
+                &config.dir.join(".berth").join("state"),
+                selected.keys(),
+            )?;
+        }
         Ok(Session {
             dir: config.dir.clone(),
             config: cfg,
@@ -209,6 +211,33 @@ impl Session {
         let states = self.states(ids)?;
         Ok(observed_from_states(states.values()))
     }
+}
+
+/// The store a command uses: the directory when one is given (`--state-dir`,
+/// `BERTH_STATE_DIR`), else the cluster. `BERTH_STATE_HISTORY` sets how many serials of each
+/// project environment are kept (default 100), `BERTH_LOCK_LEASE` the lease of a lock on the
+/// cluster (default 30s).
+pub fn store(state_dir: Option<PathBuf>) -> Result<Store, Failure> {
+    let retention = match std::env::var("BERTH_STATE_HISTORY") {
+        Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Failure::Usage(format!(
+                "BERTH_STATE_HISTORY=`{v}` is not a number of serials (at least 1)"
+            ))
+        })?,
+        Err(_) => berth_apply::state::DEFAULT_RETENTION,
+    };
+    let mut store = Store::choose(state_dir, retention);
+    if let Ok(v) = std::env::var("BERTH_LOCK_LEASE") {
+        store.lease = super::apply::wait(&v)
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "BERTH_LOCK_LEASE=`{v}` is not a duration of at least 1s"
+                ))
+            })?;
+    }
+    Ok(store)
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {

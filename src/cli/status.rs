@@ -3,7 +3,6 @@
 
 use super::session::{self, Failure};
 use super::ConfigArgs;
-use berth_apply::state::Store;
 use berth_planner::DeploymentId;
 use clap::{Args, ValueEnum};
 use std::process::ExitCode;
@@ -29,13 +28,9 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
-    let store = Store::new(
-        args.state_dir
-            .clone()
-            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
-    );
+    let store = super::session::store(args.state_dir.clone())?;
     let ids: Vec<DeploymentId> = store
-        .deployments()
+        .deployments()?
         .into_iter()
         .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
         .collect();

@@ -5,6 +5,7 @@
 //! **Architecture invariant:** no other crate performs Docker calls or writes state; this crate
 //! never prints (progress is reported through [`progress::Progress`]).
 
+pub mod backend;
 pub mod connect;
 pub mod endpoint;
 pub mod error;
