@@ -11,6 +11,7 @@ pub mod endpoint;
 pub mod error;
 pub mod lock;
 pub mod read;
+pub mod rollback;
 pub mod state;
 pub mod status;
 pub mod verify;

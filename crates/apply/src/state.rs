@@ -207,6 +207,41 @@ pub fn migrate(mut doc: serde_json::Value, path: &Path) -> Result<State, ApplyEr
     serde_json::from_value(doc).map_err(|e| err(e.to_string()))
 }
 
+/// The states in a file (one state, as `berth state pull` prints it) or in every `*.json` file
+/// of a directory, for planning without cluster access.
+pub fn read_files(path: &Path) -> Result<Vec<State>, ApplyError> {
+    let io = |e| ApplyError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).map_err(io)?.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") && p.is_file() {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| ApplyError::Io {
+            path: f.clone(),
+            source: e,
+        })?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ApplyError::State {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+        out.push(migrate(doc, &f)?);
+    }
+    Ok(out)
+}
+
 /// Refuses to use the cluster backend for project environments that have state in the
 /// configuration directory's local state (`legacy`, `<DIR>/.berth/state`) and none on the
 /// cluster: applying would start a second history. `berth state push` moves it.
