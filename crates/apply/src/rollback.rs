@@ -68,7 +68,7 @@ pub fn check_payloads(plan: &Plan, payloads: &Payloads, state: &State) -> Result
         };
         let now = payloads
             .get(&c.address.to_string())
-            .map(|b| berth_planner::units::sha256_hex(b));
+            .map(berth_planner::units::sha256_hex);
         if recorded.is_none() || now.as_ref() != recorded {
             return Err(ApplyError::RollbackSecretChanged {
                 deployment: Box::new(state.deployment.clone()),
