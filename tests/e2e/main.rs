@@ -9,6 +9,7 @@ mod harness;
 mod lifecycle;
 mod remote;
 mod running;
+mod state;
 mod tls;
 
 #[test]
