@@ -454,3 +454,64 @@ fn local_state_is_moved_to_the_cluster_with_push() {
     let list = run(&w, &["state", "list"], &[]);
     assert!(!stdout(&list).contains(&p), "{}", text(&list));
 }
+
+#[test]
+fn killed_at_any_moment_the_cluster_state_stays_whole() {
+    let _heavy = heavy();
+    let mut w = World::new();
+    let p = w.project("crash");
+    let services: String = (0..4)
+        .map(|i| format!("  service s{i} {{\n    image = \"berth/demo:1\"\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n  }}\n"))
+        .collect();
+    w.write("main.berth", &format!("project {p} {{\n{services}}}\n"));
+    let dir = w.dir_str().to_string();
+    for attempt in 0..5u64 {
+        // A short lease, so the killed holder's lock expires soon.
+        let mut child = command(
+            &w,
+            &["apply", "--auto-approve", &dir],
+            &[("BERTH_LOCK_LEASE", "1s")],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(200 + attempt * 400));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+
+        let out = run_apply(&w, &dir);
+        expect_code(&out, 0);
+        expect_code(&run(&w, &["plan", "--detailed-exitcode", &dir], &[]), 0);
+        let state = pulled(&w, &p);
+        assert_eq!(
+            state["resources"].as_array().unwrap().len(),
+            5,
+            "run {attempt}: every object recorded once (four services and the network)"
+        );
+        // Every serial kept reads back whole.
+        for line in history(&w, &p) {
+            let n = line.split_whitespace().next().unwrap();
+            let show = ["state", "show", &format!("{p}/production"), "--serial", n];
+            expect_code(&run(&w, &show, &[]), 0);
+        }
+        let destroy = [
+            "destroy",
+            "-p",
+            &p,
+            "-e",
+            "production",
+            "--auto-approve",
+            &dir,
+        ];
+        expect_code(&run(&w, &destroy, &[]), 0);
+    }
+}
+
+fn run_apply(w: &World, dir: &str) -> Output {
+    run(
+        w,
+        &["apply", "--auto-approve", "--lock-timeout", "1m", dir],
+        &[],
+    )
+}
