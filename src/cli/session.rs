@@ -194,13 +194,7 @@ impl Session {
         &self,
         ids: impl IntoIterator<Item = DeploymentId>,
     ) -> Result<BTreeMap<DeploymentId, State>, Failure> {
-        let mut out = BTreeMap::new();
-        for id in ids {
-            if let Some(s) = self.store.load(&id)? {
-                out.insert(id, s);
-            }
-        }
-        Ok(out)
+        Ok(self.store.load_many(ids)?)
     }
 
     /// Observed state from the recorded states alone (`--refresh=false`).

@@ -12,6 +12,7 @@ use crate::error::ApplyError;
 use berth_planner::{Address, DeploymentId, Observed, ObservedResource, Spec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 #[cfg(test)]
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -356,6 +357,25 @@ impl Store {
             Backend::Local(l) => l.load(d),
             Backend::Cluster(c) => c.load(d),
         }
+    }
+
+    /// The current states of these project environments (absent ones are new).
+    pub fn load_many(
+        &self,
+        ids: impl IntoIterator<Item = DeploymentId>,
+    ) -> Result<BTreeMap<DeploymentId, State>, ApplyError> {
+        let ids: Vec<DeploymentId> = ids.into_iter().collect();
+        let loaded = match &self.backend {
+            Backend::Local(l) => ids
+                .into_iter()
+                .map(|d| l.load(&d).map(|s| (d, s)))
+                .collect::<Result<Vec<_>, _>>()?,
+            Backend::Cluster(c) => c.load_many(ids)?,
+        };
+        Ok(loaded
+            .into_iter()
+            .filter_map(|(d, s)| s.map(|s| (d, s)))
+            .collect())
     }
 
     /// Serials kept in history (not the current one), oldest first.

@@ -426,18 +426,43 @@ impl ClusterStore {
             .filter(|o| o.label(label::KIND) == "head" && o.deployment().as_ref() == Some(d)))
     }
 
+    async fn load_with(c: &Cluster, d: &DeploymentId) -> Result<Option<State>, ApplyError> {
+        let Some(head) = Self::head(c, d).await? else {
+            return Ok(None);
+        };
+        let (serial, seq) = (head.number(label::SERIAL), head.number(label::SEQ));
+        let parts = head.number(label::PARTS) as usize;
+        Self::read_checkpoint(c, d, serial, seq, parts)
+            .await
+            .map(Some)
+    }
+
     pub fn load(&self, d: &DeploymentId) -> Result<Option<State>, ApplyError> {
         let (this, d) = (self.clone(), d.clone());
         block(async move {
             let c = this.cluster().await?;
-            let Some(head) = Self::head(&c, &d).await? else {
-                return Ok(None);
-            };
-            let (serial, seq) = (head.number(label::SERIAL), head.number(label::SEQ));
-            let parts = head.number(label::PARTS) as usize;
-            Self::read_checkpoint(&c, &d, serial, seq, parts)
+            Self::load_with(&c, &d).await
+        })
+    }
+
+    /// The current states of many project environments, read concurrently (a plan over
+    /// hundreds of them reads them all).
+    pub fn load_many(
+        &self,
+        ids: Vec<DeploymentId>,
+    ) -> Result<Vec<(DeploymentId, Option<State>)>, ApplyError> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        let this = self.clone();
+        block(async move {
+            let c = this.cluster().await?;
+            stream::iter(ids)
+                .map(|d| {
+                    let c = c.clone();
+                    async move { Self::load_with(&c, &d).await.map(|s| (d, s)) }
+                })
+                .buffered(32)
+                .try_collect()
                 .await
-                .map(Some)
         })
     }
 
