@@ -515,3 +515,73 @@ fn run_apply(w: &World, dir: &str) -> Output {
         &[],
     )
 }
+
+/// Removes the platform's state and lock from the cluster backend when dropped.
+struct PlatformState;
+
+impl Drop for PlatformState {
+    fn drop(&mut self) {
+        let out = docker(&[
+            "config",
+            "ls",
+            "-q",
+            "--filter",
+            "label=berth.store.project=platform",
+        ]);
+        for id in String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+        {
+            docker(&["config", "rm", id]);
+        }
+    }
+}
+
+#[test]
+fn two_directories_applying_the_platform_share_its_state_and_lock() {
+    let e = crate::edge::Edge::new();
+    // Dropped before the edge guard destroys the proxy.
+    let _state = PlatformState;
+    let w = &e.world;
+    let (a, b) = (w.dir.join("a"), w.dir.join("b"));
+    w.write("a/platform.berth", &e.platform_block());
+    w.write("b/platform.berth", &e.platform_block());
+
+    // While the first directory creates the proxy, the second is refused its lock; waiting,
+    // it finds the platform applied and nothing to change.
+    let first = spawn(w, &["apply", "--auto-approve", path(&a)], &[]);
+    wait_for_lock("platform");
+    let refused = run(w, &["apply", "--auto-approve", path(&b)], &[]);
+    expect_code(&refused, 1);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("E0305")
+            && stderr.contains("platform/proxy")
+            && stderr.contains(&format!("pid {}", first.id())),
+        "{}",
+        text(&refused)
+    );
+    let waited = run(
+        w,
+        &["apply", "--auto-approve", "--lock-timeout", "3m", path(&b)],
+        &[],
+    );
+    expect_code(&first.wait_with_output().unwrap(), 0);
+    expect_code(&waited, 0);
+    expect_code(&run(w, &["plan", "--detailed-exitcode", path(&b)], &[]), 0);
+    let history = run(w, &["state", "history", "platform/proxy"], &[]);
+    assert_eq!(stdout(&history).trim(), "1 (current)", "{}", text(&history));
+
+    let destroy = [
+        "destroy",
+        "--platform",
+        "--auto-approve",
+        "--allow-data-loss",
+        path(&b),
+    ];
+    expect_code(&run(w, &destroy, &[]), 0);
+    expect_code(
+        &run(w, &["state", "rm", "-p", "platform", "-e", "proxy"], &[]),
+        0,
+    );
+}

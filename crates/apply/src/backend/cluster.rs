@@ -580,7 +580,9 @@ impl ClusterStore {
             }
             let serials: Vec<u64> = kept.keys().copied().collect();
             // The serial being begun will be one of the `retention` kept.
-            let dropped = serials.len().saturating_sub(retention.saturating_sub(1).max(1));
+            let dropped = serials
+                .len()
+                .saturating_sub(retention.saturating_sub(1).max(1));
             for s in &serials[..dropped] {
                 if *s != current {
                     kept.remove(s);
