@@ -56,6 +56,7 @@ fn measure(
 ) -> (report::Summary, report::Summary, usize) {
     let mut s = state(d, services);
     let bytes = serde_json::to_vec(&s).map(|v| v.len()).unwrap_or(0);
+
     let (mut writes, mut reads) = (Vec::new(), Vec::new());
     for i in 0..iterations {
         // Checkpoints change the state a little each time, as an apply does.
@@ -94,9 +95,12 @@ pub fn run(args: &[String]) -> i32 {
     let _ = cluster.remove(&d);
     let _ = std::fs::remove_dir_all(&dir);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let parts = berth_apply::backend::cluster::encode(&state(&d, services));
     println!(
-        "state of {services} services ({} KiB of JSON), {iterations} iterations:",
-        bytes / 1024
+        "state of {services} services ({} KiB of JSON, {} KiB gzipped in {} config(s)), {iterations} iterations:",
+        bytes / 1024,
+        parts.iter().map(Vec::len).sum::<usize>() / 1024,
+        parts.len()
     );
     println!(
         "  write (checkpoint): local median {:.1} ms, cluster median {:.1} ms (min {:.1} ms)",
