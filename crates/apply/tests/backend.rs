@@ -229,6 +229,27 @@ fn on_the_cluster_a_torn_write_or_an_imitation_never_reads_as_state() {
     assert_eq!(store.load_serial(&d, 4).unwrap().unwrap().serial, 4);
     assert!(store.load_serial(&d, 1).unwrap().is_none());
     assert!(docker(&["config", "ls", "-q", "--filter", &format!("name={torn}")]).is_empty());
+
+    // A state larger than one config holds is split, and reads back whole.
+    let mut large = store.begin(&d).unwrap();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for i in 0..16000 {
+        let mut noise = String::new();
+        for _ in 0..4 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            noise.push_str(&format!("{seed:016x}"));
+        }
+        large.outputs.routes.push(state::RouteOutput {
+            service: format!("s{i}"),
+            url: format!("https://{noise}.example.com"),
+        });
+    }
+    let parts = berth_apply::backend::cluster::encode(&large).len();
+    assert!(parts > 1, "the state fits one config: {parts} part(s)");
+    store.save(&large).unwrap();
+    assert_eq!(store.load(&d).unwrap().unwrap(), large);
 }
 
 #[test]
