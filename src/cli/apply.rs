@@ -362,7 +362,7 @@ fn summarize(
 
 /// Says so when taking a lock removed one that a dead process left behind.
 pub fn warn_broken(b: &LockInfo) {
-    eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
+    eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); its holder no longer runs (its process is gone, or its lease on the cluster expired)", b.id, b.holder, b.pid, b.operation, b.created);
 }
 
 /// The routes of services the plan created or changed (or of a changed proxy) must answer

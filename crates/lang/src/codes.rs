@@ -282,7 +282,7 @@ codes! {
     UnreadableAnswer = "E0304", Error, "cannot read Docker's answer",
         "An answer of the engine could not be decoded into the shapes berth plans against. This\nusually means an engine version berth was not tested with; `docker version` shows which one\nruns. Please report it with that version.";
     StateLocked = "E0305", Error, "state locked by another apply",
-        "Only one apply or destroy at a time may change a project environment: each takes the lock of\nits state file. Another berth holds it. Wait for it (`--lock-timeout 5m`), or, when its process\nno longer runs, remove the lock with `berth state unlock <id>`.";
+        "Only one apply or destroy at a time may change a project environment: each takes its lock (on\nthe cluster, a lease its holder renews; in a `--state-dir`, a file). Another berth holds it. Wait\nfor it (`--lock-timeout 5m`): the lock of a holder that died expires with its lease (30 s unless\n`BERTH_LOCK_LEASE` says otherwise) and the next apply breaks it. `berth state unlock <id>`\nremoves one by hand.";
     NoSuchLock = "E0306", Error, "no lock with that ID",
         "`berth state unlock <id>` removes the lock with that ID, and no project environment's state\nholds it (it was released, or the ID is mistyped). `berth state list` shows the locks held.";
     BadStateFile = "E0307", Error, "state file unreadable or inconsistent",
