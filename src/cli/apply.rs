@@ -183,6 +183,7 @@ pub fn execute_with(
     exec: &ExecArgs,
     saved: Option<PlanFile>,
 ) -> Result<ExitCode, Failure> {
+    session.check_moved()?;
     let platform = options.scope.has_platform();
     let (digests, payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;

@@ -77,6 +77,9 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         None => None,
     };
     let session = Session::open(&args.config, &selection)?;
+    if files.is_none() {
+        session.check_moved()?;
+    }
     let observed = if args.refresh {
         let rt = session::runtime();
         Some(rt.block_on(async {

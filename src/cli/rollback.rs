@@ -48,6 +48,7 @@ pub fn run(args: &RollbackArgs) -> Result<ExitCode, Failure> {
         ));
     }
     let session = Session::open(&args.config, &args.selection)?;
+    session.check_moved()?;
     let id = match session.selected.keys().collect::<Vec<_>>()[..] {
         [one] => one.clone(),
         _ => {

@@ -120,13 +120,6 @@ impl Session {
             ));
         }
         let store = store(selection.state_dir.clone())?;
-        if store.local_root().is_none() {
-            berth_apply::state::check_moved(
-                &store,
-                &config.dir.join(".berth").join("state"),
-                selected.keys(),
-            )?;
-        }
         Ok(Session {
             dir: config.dir.clone(),
             config: cfg,
@@ -134,6 +127,17 @@ impl Session {
             store,
             selected,
         })
+    }
+
+    /// Refuses the cluster backend for selected project environments whose state is still in
+    /// this configuration directory's `.berth/state` (E0322): the commands that read or write
+    /// state call it, `berth graph` does not.
+    pub fn check_moved(&self) -> Result<(), Failure> {
+        Ok(berth_apply::state::check_moved(
+            &self.store,
+            &self.dir.join(".berth").join("state"),
+            self.selected.keys(),
+        )?)
     }
 
     /// The plan's scope, by the planner's scope rule ([`Scope::chosen`]): the selected
