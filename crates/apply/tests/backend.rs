@@ -219,6 +219,34 @@ fn on_the_cluster_a_torn_write_or_an_imitation_never_reads_as_state() {
     assert!(child.wait().unwrap().success());
     assert!(store.load(&imitated).unwrap().is_none());
 
+    // A writer killed before its first checkpoint of serial 2 moved the head leaves a complete
+    // part of serial 2: never history, never read, pruned by the next apply.
+    let early = berth_apply::backend::cluster::part_name(&key, 2, 50, 0);
+    let mut args = vec!["config".to_string(), "create".into()];
+    for l in labels.iter().map(|l| {
+        l.replace("serial=1", "serial=2")
+            .replace("seq=99", "seq=50")
+            .replace("parts=2", "parts=1")
+    }) {
+        args.extend(["--label".to_string(), l]);
+    }
+    args.extend([early.clone(), "-".into()]);
+    let mut child = Command::new("docker")
+        .args(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"never read")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(store.history(&d).unwrap().is_empty());
+    assert!(store.load_serial(&d, 2).unwrap().is_none());
+
     // History: every serial, up to the retention (3); the torn part is pruned.
     for _ in 0..4 {
         let next = store.begin(&d).unwrap();
@@ -229,6 +257,7 @@ fn on_the_cluster_a_torn_write_or_an_imitation_never_reads_as_state() {
     assert_eq!(store.load_serial(&d, 4).unwrap().unwrap().serial, 4);
     assert!(store.load_serial(&d, 1).unwrap().is_none());
     assert!(docker(&["config", "ls", "-q", "--filter", &format!("name={torn}")]).is_empty());
+    assert!(docker(&["config", "ls", "-q", "--filter", &format!("name={early}")]).is_empty());
 
     // A state larger than one config holds is split, and reads back whole.
     let mut large = store.begin(&d).unwrap();

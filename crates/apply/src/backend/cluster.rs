@@ -489,13 +489,17 @@ impl ClusterStore {
         let (this, d) = (self.clone(), d.clone());
         block(async move {
             let c = this.cluster().await?;
-            let current = Self::head(&c, &d).await?.map(|h| h.number(label::SERIAL));
+            // Without a head nothing was ever recorded; parts of a serial after the head's are
+            // a writer's killed before its first checkpoint moved the head: not history.
+            let Some(current) = Self::head(&c, &d).await?.map(|h| h.number(label::SERIAL)) else {
+                return Ok(Vec::new());
+            };
             let objs = Self::states_of(&c, &d, &[]).await?;
             let mut serials: Vec<u64> = checkpoints(&objs)
                 .iter()
                 .filter(|(_, parts)| complete(parts))
                 .map(|((serial, _), _)| *serial)
-                .filter(|s| Some(*s) != current)
+                .filter(|s| *s < current)
                 .collect();
             serials.dedup();
             Ok(serials)
@@ -506,14 +510,19 @@ impl ClusterStore {
         let (this, d) = (self.clone(), d.clone());
         block(async move {
             let c = this.cluster().await?;
-            if let Some(head) = Self::head(&c, &d).await? {
-                if head.number(label::SERIAL) == serial {
-                    let parts = head.number(label::PARTS) as usize;
-                    let seq = head.number(label::SEQ);
-                    return Self::read_checkpoint(&c, &d, serial, seq, parts)
-                        .await
-                        .map(Some);
-                }
+            let Some(head) = Self::head(&c, &d).await? else {
+                return Ok(None);
+            };
+            if head.number(label::SERIAL) == serial {
+                let parts = head.number(label::PARTS) as usize;
+                let seq = head.number(label::SEQ);
+                return Self::read_checkpoint(&c, &d, serial, seq, parts)
+                    .await
+                    .map(Some);
+            }
+            if serial > head.number(label::SERIAL) {
+                // Parts after the head's serial were never recorded.
+                return Ok(None);
             }
             let objs = Self::states_of(&c, &d, &[format!("{}={serial}", label::SERIAL)]).await?;
             let groups = checkpoints(&objs);
@@ -560,7 +569,8 @@ impl ClusterStore {
         Ok(next)
     }
 
-    /// Removes superseded checkpoints, and serials beyond the retention.
+    /// Removes superseded checkpoints, parts of serials after the current one (a writer killed
+    /// before its first checkpoint moved the head), and serials beyond the retention.
     fn prune(&self, d: &DeploymentId, current: u64) -> Result<(), ApplyError> {
         let (this, d) = (self.clone(), d.clone());
         let retention = self.inner.retention.max(1);
@@ -574,7 +584,7 @@ impl ClusterStore {
             for ((serial, seq), parts) in &groups {
                 if *serial == current {
                     kept.insert(*serial, head_seq.unwrap_or(*seq));
-                } else if complete(parts) {
+                } else if *serial < current && complete(parts) {
                     kept.insert(*serial, *seq);
                 }
             }
