@@ -230,6 +230,7 @@ pub fn execute_with(
     exec: &ExecArgs,
     saved: Option<PlanFile>,
 ) -> Result<ExitCode, Failure> {
+    session.check_moved()?;
     let platform = options.scope.has_platform();
     let (digests, payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;
@@ -409,7 +410,7 @@ fn summarize(
 
 /// Says so when taking a lock removed one that a dead process left behind.
 pub fn warn_broken(b: &LockInfo) {
-    eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); that process no longer runs", b.id, b.holder, b.pid, b.operation, b.created);
+    eprintln!("warning: removed the lock {} left by {} (pid {}, {} since {}); its holder no longer runs (its process is gone, or its lease on the cluster expired)", b.id, b.holder, b.pid, b.operation, b.created);
 }
 
 /// The routes of services the plan created or changed (or of a changed proxy) must answer

@@ -84,7 +84,7 @@ pub struct DestroyExec {
 pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let ids: Vec<DeploymentId> = match (&args.project, &args.env) {
         (Some(project), _) if args.all_environments => {
-            let ids = environments_of(project, &store_of(args))?;
+            let ids = environments_of(project, &store_of(args)?)?;
             if ids.is_empty() {
                 println!("Nothing to destroy: project `{project}` has no recorded state and no objects in the cluster.");
                 return Ok(ExitCode::SUCCESS);
@@ -121,7 +121,7 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
         None => Gate::without_configuration(&args.actor, berth_lang::access::Action::Destroy),
     };
     gate.check(&ids)?;
-    let store = store_of(args);
+    let store = store_of(args)?;
     let options = PlanOptions {
         scope: Scope::Only(ids.iter().cloned().collect()),
         allow_data_loss: args.exec.allow_data_loss,
@@ -240,12 +240,8 @@ impl Hooks for DestroyHooks<'_> {
 }
 
 /// Where state is kept: `--state-dir`, else under the configuration directory.
-fn store_of(args: &DestroyArgs) -> Store {
-    Store::new(
-        args.state_dir
-            .clone()
-            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
-    )
+fn store_of(args: &DestroyArgs) -> Result<Store, Failure> {
+    super::session::store(args.state_dir.clone())
 }
 
 /// Every environment of `project` that has recorded state or objects in the cluster (found by
@@ -253,7 +249,7 @@ fn store_of(args: &DestroyArgs) -> Store {
 /// finds the environments; the destroy reads the cluster again once it holds their locks.
 fn environments_of(project: &str, store: &Store) -> Result<Vec<DeploymentId>, Failure> {
     let mut ids: BTreeSet<DeploymentId> = store
-        .deployments()
+        .deployments()?
         .into_iter()
         .filter(|d| d.project == project && !d.is_platform())
         .collect();

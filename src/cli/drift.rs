@@ -4,7 +4,6 @@
 
 use super::session::{self, Failure};
 use super::{ConfigArgs, EXIT_CHANGES};
-use berth_apply::state::Store;
 use berth_planner::{DeploymentId, Desired, PlanOptions, Resource, Scope};
 use clap::Args;
 use std::collections::BTreeSet;
@@ -29,13 +28,9 @@ pub struct DriftArgs {
 }
 
 pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
-    let store = Store::new(
-        args.state_dir
-            .clone()
-            .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
-    );
+    let store = super::session::store(args.state_dir.clone())?;
     let ids: Vec<DeploymentId> = store
-        .deployments()
+        .deployments()?
         .into_iter()
         .filter(|d| {
             args.project.as_ref().is_none_or(|p| *p == d.project)

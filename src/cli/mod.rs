@@ -20,6 +20,7 @@ mod logs;
 mod output;
 mod plan;
 mod progress;
+mod rollback;
 mod session;
 mod show;
 mod state_cmd;
@@ -66,6 +67,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Inspect recorded state, or remove a stale lock.
     State(state_cmd::StateArgs),
+    /// Return a project environment to the specs recorded at an earlier serial.
+    Rollback(rollback::RollbackArgs),
     /// Print the resource dependency graph as DOT.
     Graph(graph::GraphArgs),
     /// What the access roles give: `berth access codeowners` prints a CODEOWNERS file.
@@ -148,6 +151,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Drift(args) => drift::run(&args),
         Command::Status(args) => status::run(&args),
         Command::State(args) => state_cmd::run(&args),
+        Command::Rollback(args) => rollback::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Access(args) => access::run(&args),
         Command::Show(args) => show::run(&args),

@@ -30,6 +30,10 @@ pub struct PlanArgs {
     /// for CI without access to the cluster.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// With `--refresh=false`: plan against this state file (from `berth state pull`), or every
+    /// `*.json` file of this directory, instead of the store; no Docker engine is needed.
+    #[arg(long, value_name = "FILE|DIR")]
+    pub state_file: Option<PathBuf>,
     /// Exit 2 when the plan has changes.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -53,7 +57,30 @@ pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
 }
 
 pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
-    let session = Session::open(&args.config, &args.selection)?;
+    let mut selection = args.selection.clone();
+    let files = match &args.state_file {
+        Some(_) if args.refresh => {
+            return Err(Failure::Usage(
+                "--state-file plans against recorded state: add --refresh=false".into(),
+            ))
+        }
+        Some(path) => {
+            // The files stand for the store: nothing is read from the cluster.
+            selection.state_dir = Some(path.clone());
+            let states = berth_apply::state::read_files(path)?;
+            Some(
+                states
+                    .into_iter()
+                    .map(|s| (s.deployment.clone(), s))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            )
+        }
+        None => None,
+    };
+    let session = Session::open(&args.config, &selection)?;
+    if files.is_none() {
+        session.check_moved()?;
+    }
     let observed = if args.refresh {
         let rt = session::runtime();
         Some(rt.block_on(async {
@@ -77,11 +104,21 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
     let (digests, _payloads) = session.payloads(platform)?;
     let desired = session.desired(&digests, platform)?;
     let scope_ids: Vec<_> = options.scope.resolve(&desired).into_iter().collect();
-    let states = session.states(scope_ids.iter().cloned())?;
+    let states = match &files {
+        Some(all) => all
+            .iter()
+            .filter(|(id, _)| scope_ids.contains(id))
+            .map(|(id, s)| (id.clone(), s.clone()))
+            .collect(),
+        None => session.states(scope_ids.iter().cloned())?,
+    };
     let observed = match observed {
         Some(o) => o,
+        None if files.is_some() => {
+            berth_apply::state::observed_from_states(files.iter().flat_map(|f| f.values()))
+        }
         // Slots and claims of other project environments matter too: read every recorded state.
-        None => session.recorded(session.store.deployments())?,
+        None => session.recorded(session.store.deployments()?)?,
     };
     let plan = session.plan(&desired, &observed, &options)?;
     print!("{}", render(&plan, args.format));

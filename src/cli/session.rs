@@ -25,7 +25,7 @@ pub struct Selection {
     /// Only this environment (production, staging, preview, development).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Keep state and locks in this directory instead of on the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -120,12 +120,7 @@ impl Session {
                 "no project environment matches the selection".into(),
             ));
         }
-        let store = Store::new(
-            selection
-                .state_dir
-                .clone()
-                .unwrap_or_else(|| config.dir.join(".berth").join("state")),
-        );
+        let store = store(selection.state_dir.clone())?;
         Ok(Session {
             dir: config.dir.clone(),
             config: cfg,
@@ -133,6 +128,17 @@ impl Session {
             store,
             selected,
         })
+    }
+
+    /// Refuses the cluster backend for selected project environments whose state is still in
+    /// this configuration directory's `.berth/state` (E0322): the commands that read or write
+    /// state call it, `berth graph` does not.
+    pub fn check_moved(&self) -> Result<(), Failure> {
+        Ok(berth_apply::state::check_moved(
+            &self.store,
+            &self.dir.join(".berth").join("state"),
+            self.selected.keys(),
+        )?)
     }
 
     /// The plan's scope, by the planner's scope rule ([`Scope::chosen`]): the selected
@@ -193,13 +199,7 @@ impl Session {
         &self,
         ids: impl IntoIterator<Item = DeploymentId>,
     ) -> Result<BTreeMap<DeploymentId, State>, Failure> {
-        let mut out = BTreeMap::new();
-        for id in ids {
-            if let Some(s) = self.store.load(&id)? {
-                out.insert(id, s);
-            }
-        }
-        Ok(out)
+        Ok(self.store.load_many(ids)?)
     }
 
     /// Observed state from the recorded states alone (`--refresh=false`).
@@ -210,6 +210,33 @@ impl Session {
         let states = self.states(ids)?;
         Ok(observed_from_states(states.values()))
     }
+}
+
+/// The store a command uses: the directory when one is given (`--state-dir`,
+/// `BERTH_STATE_DIR`), else the cluster. `BERTH_STATE_HISTORY` sets how many serials of each
+/// project environment are kept (default 100), `BERTH_LOCK_LEASE` the lease of a lock on the
+/// cluster (default 30s).
+pub fn store(state_dir: Option<PathBuf>) -> Result<Store, Failure> {
+    let retention = match std::env::var("BERTH_STATE_HISTORY") {
+        Ok(v) => v.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Failure::Usage(format!(
+                "BERTH_STATE_HISTORY=`{v}` is not a number of serials (at least 1)"
+            ))
+        })?,
+        Err(_) => berth_apply::state::DEFAULT_RETENTION,
+    };
+    let mut store = Store::choose(state_dir, retention);
+    if let Ok(v) = std::env::var("BERTH_LOCK_LEASE") {
+        store.lease = super::apply::wait(&v)
+            .ok()
+            .filter(|d| *d >= std::time::Duration::from_secs(1))
+            .ok_or_else(|| {
+                Failure::Usage(format!(
+                    "BERTH_LOCK_LEASE=`{v}` is not a duration of at least 1s"
+                ))
+            })?;
+    }
+    Ok(store)
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {

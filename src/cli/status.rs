@@ -5,7 +5,6 @@
 //! errors.
 
 use super::session::{self, Failure};
-use berth_apply::state::Store;
 use berth_apply::status::ServiceStatus;
 use berth_planner::DeploymentId;
 use clap::{Args, ValueEnum};
@@ -53,13 +52,9 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         ),
         None => None,
     };
-    let store = Store::new(
-        args.state_dir
-            .clone()
-            .unwrap_or_else(|| args.dir.join(".berth").join("state")),
-    );
+    let store = super::session::store(args.state_dir.clone())?;
     let ids: Vec<DeploymentId> = store
-        .deployments()
+        .deployments()?
         .into_iter()
         .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
         .filter(|d| env.is_none_or(|e| e == d.environment_label()))

@@ -137,6 +137,15 @@ pub fn cleanup_project(project: &str) {
             docker(&[kind, "rm", &id]);
         }
     }
+    // The cluster backend's state, head and lock configs of the project.
+    let store = format!("label=berth.store.project={project}");
+    let out = docker(&["config", "ls", "-q", "--filter", &store]);
+    for id in String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+    {
+        docker(&["config", "rm", id]);
+    }
     for _ in 0..50 {
         let nets = ids("network");
         for id in &nets {

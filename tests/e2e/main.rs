@@ -11,6 +11,7 @@ mod import;
 mod lifecycle;
 mod remote;
 mod running;
+mod state;
 mod tls;
 
 #[test]

@@ -190,6 +190,38 @@ pub enum ApplyError {
         kind: &'static str,
         name: String,
     },
+    /// This run's lease on a cluster lock could not be renewed: it may belong to another run now.
+    #[error("the lock of {deployment} was lost while this run held it: {message}")]
+    LockLost {
+        deployment: Box<DeploymentId>,
+        message: String,
+    },
+    /// A state config on the cluster could not be read, decoded or written.
+    #[error("state of {deployment} on the cluster: {message}")]
+    ClusterState {
+        deployment: Box<DeploymentId>,
+        message: String,
+    },
+    /// A configuration directory's local state that the cluster backend lacks.
+    #[error("{dir} holds state of {deployments} that the cluster does not have yet")]
+    LocalStateNotMoved { dir: PathBuf, deployments: String },
+    /// A rollback would need a secret's value as recorded, and its source now holds another.
+    #[error(
+        "cannot roll {deployment} back to serial {serial}: the value of {address} changed since"
+    )]
+    RollbackSecretChanged {
+        deployment: Box<DeploymentId>,
+        serial: u64,
+        address: Box<Address>,
+    },
+    #[error("{deployment} has no state at serial {serial}")]
+    NoSuchSerial {
+        deployment: Box<DeploymentId>,
+        serial: u64,
+    },
+    /// `state push` into a backend that has state, or `state rm` of one that holds objects.
+    #[error("{0}")]
+    StateRefused(String),
 }
 
 impl ApplyError {
@@ -245,6 +277,12 @@ impl ApplyError {
             ApplyError::NetworkNameTaken { .. } => Code::NetworkNameTaken,
             ApplyError::EdgeSlotsExhausted { .. } => Code::EdgeSlotsTakenDuringApply,
             ApplyError::MissingReference { .. } => Code::MissingReference,
+            ApplyError::LockLost { .. } => Code::LockLost,
+            ApplyError::ClusterState { .. } => Code::ClusterStateUnreadable,
+            ApplyError::LocalStateNotMoved { .. } => Code::LocalStateNotMoved,
+            ApplyError::RollbackSecretChanged { .. } => Code::RollbackSecretChanged,
+            ApplyError::NoSuchSerial { .. } => Code::NoSuchSerial,
+            ApplyError::StateRefused(_) => Code::StateCommandRefused,
         }
     }
 
@@ -263,6 +301,18 @@ impl ApplyError {
             | ApplyError::ChangedSincePlan { .. } => {
                 Some("run `berth plan` again and review the new plan".into())
             }
+            ApplyError::LocalStateNotMoved { dir, .. } => Some(format!(
+                "move it with `berth state push --dir {}`, or keep it with `--state-dir {}`",
+                dir.parent().and_then(|p| p.parent()).unwrap_or(dir).display(),
+                dir.display()
+            )),
+            ApplyError::RollbackSecretChanged { .. } => Some(
+                "restore the secret's old value in its source, or apply the current configuration"
+                    .into(),
+            ),
+            ApplyError::NoSuchSerial { deployment, .. } => Some(format!(
+                "`berth state history {deployment}` lists the serials kept"
+            )),
             ApplyError::EdgeSlotsExhausted { .. } => Some(
                 "raise `platform.proxy.edge_slots` (this restarts the proxy once)".into(),
             ),

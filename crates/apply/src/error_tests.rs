@@ -69,6 +69,7 @@ fn one_of_each() -> Vec<ApplyError> {
     let address: Address = "shop/production/service.web".parse().unwrap();
     let deployment = address.deployment.clone();
     let boxed = || Box::new(address.clone());
+    let boxed_deployment = || Box::new(address.deployment.clone());
     let observed = berth_planner::ObservedError {
         endpoint: "services",
         source: serde_json::from_str::<u8>("x").unwrap_err(),
@@ -149,6 +150,28 @@ fn one_of_each() -> Vec<ApplyError> {
             kind: "network",
             name: "n".into(),
         },
+        ApplyError::LockLost {
+            deployment: boxed_deployment(),
+            message: "m".into(),
+        },
+        ApplyError::ClusterState {
+            deployment: boxed_deployment(),
+            message: "m".into(),
+        },
+        ApplyError::LocalStateNotMoved {
+            dir: "x/.berth/state".into(),
+            deployments: "shop/production".into(),
+        },
+        ApplyError::RollbackSecretChanged {
+            deployment: boxed_deployment(),
+            serial: 1,
+            address: boxed(),
+        },
+        ApplyError::NoSuchSerial {
+            deployment: boxed_deployment(),
+            serial: 1,
+        },
+        ApplyError::StateRefused("m".into()),
     ]
 }
 

@@ -5,12 +5,14 @@
 //! **Architecture invariant:** no other crate performs Docker calls or writes state; this crate
 //! never prints (progress is reported through [`progress::Progress`]).
 
+pub mod backend;
 pub mod connect;
 pub mod endpoint;
 pub mod error;
 pub mod lock;
 pub mod logs;
 pub mod read;
+pub mod rollback;
 pub mod state;
 pub mod status;
 pub mod verify;

@@ -1,11 +1,16 @@
-//! Locks on project environments. A lock is a file created exclusively (`O_EXCL`) in the project
-//! environment's state directory, holding who took it, when and why; it is removed when the
-//! holder finishes. A second apply to the same project environment fails fast naming the holder,
-//! or waits up to `--lock-timeout`. A lock whose holder process died on this host is broken
-//! automatically; `berth state unlock ID` removes one left on another host.
+//! Locks on project environments, on the store's backend. A second apply to the same project
+//! environment fails fast naming the holder, or waits up to `--lock-timeout`; `berth state
+//! unlock ID` removes a lock by its ID.
+//!
+//! On the cluster (the default) a lock is a lease its holder renews, broken once it expires by
+//! the engine's clock ([`crate::backend::lease`]). In a local directory it is a file created
+//! exclusively (`O_EXCL`) in the project environment's state directory, holding who took it,
+//! when and why, removed when the holder finishes; one whose holder process died on this host is
+//! broken automatically.
 
+use crate::backend::lease;
 use crate::error::ApplyError;
-use crate::state::Store;
+use crate::state::{Backend, Store};
 use berth_planner::DeploymentId;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, OpenOptions};
@@ -27,19 +32,40 @@ pub struct LockInfo {
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
 pub struct Lock {
-    path: PathBuf,
+    release: Release,
     pub info: LockInfo,
     /// A lock left by a holder that no longer runs, which taking this lock removed.
     pub broken: Option<LockInfo>,
 }
 
+#[derive(Debug)]
+enum Release {
+    File(PathBuf),
+    Cluster(lease::Held),
+}
+
+impl Lock {
+    /// Whether the lock was lost while held (a cluster lease that could not be renewed).
+    pub fn is_lost(&self) -> bool {
+        match &self.release {
+            Release::File(_) => false,
+            Release::Cluster(h) => h.is_lost(),
+        }
+    }
+}
+
 impl Drop for Lock {
     fn drop(&mut self) {
-        // Only remove the file if it is still ours (it may have been force-unlocked).
-        if let Ok(text) = fs::read_to_string(&self.path) {
-            if serde_json::from_str::<LockInfo>(&text).is_ok_and(|l| l.id == self.info.id) {
-                let _ = fs::remove_file(&self.path);
+        match &self.release {
+            // Only remove the file if it is still ours (it may have been force-unlocked).
+            Release::File(path) => {
+                if let Ok(text) = fs::read_to_string(path) {
+                    if serde_json::from_str::<LockInfo>(&text).is_ok_and(|l| l.id == self.info.id) {
+                        let _ = fs::remove_file(path);
+                    }
+                }
             }
+            Release::Cluster(held) => held.release(),
         }
     }
 }
@@ -117,12 +143,6 @@ pub fn acquire(
     operation: &str,
     timeout: Duration,
 ) -> Result<Lock, ApplyError> {
-    let dir = store.dir(deployment);
-    fs::create_dir_all(&dir).map_err(|e| ApplyError::Io {
-        path: dir.clone(),
-        source: e,
-    })?;
-    let path = dir.join("lock.json");
     let info = LockInfo {
         id: new_id(),
         operation: operation.to_string(),
@@ -135,6 +155,20 @@ pub fn acquire(
         pid: std::process::id(),
         created: rfc3339(now()),
     };
+    if let Backend::Cluster(c) = store.backend() {
+        let (held, broken) = lease::acquire(c, deployment, &info, timeout, store.lease)?;
+        return Ok(Lock {
+            release: Release::Cluster(held),
+            info,
+            broken,
+        });
+    }
+    let dir = store.dir(deployment);
+    fs::create_dir_all(&dir).map_err(|e| ApplyError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    let path = dir.join("lock.json");
     let deadline = Instant::now() + timeout;
     let mut broken = None;
     loop {
@@ -147,7 +181,11 @@ pub fn acquire(
                         path: path.clone(),
                         source: e,
                     })?;
-                return Ok(Lock { path, info, broken });
+                return Ok(Lock {
+                    release: Release::File(path),
+                    info,
+                    broken,
+                });
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 // A lock whose holder died on this host (killed, crashed) is broken at once:
@@ -189,20 +227,29 @@ pub fn acquire(
 }
 
 /// Every lock currently held under the store.
-pub fn held(store: &Store) -> Vec<(DeploymentId, LockInfo)> {
-    store
-        .deployments()
+pub fn held(store: &Store) -> Result<Vec<(DeploymentId, LockInfo)>, ApplyError> {
+    if let Backend::Cluster(c) = store.backend() {
+        return lease::held(c);
+    }
+    Ok(store
+        .deployments()?
         .into_iter()
         .filter_map(|d| {
             let text = fs::read_to_string(store.dir(&d).join("lock.json")).ok()?;
             Some((d, serde_json::from_str(&text).ok()?))
         })
-        .collect()
+        .collect())
 }
 
 /// Removes the lock with this ID, wherever it is held.
 pub fn unlock(store: &Store, id: &str) -> Result<(DeploymentId, LockInfo), ApplyError> {
-    for (d, info) in held(store) {
+    if let Backend::Cluster(c) = store.backend() {
+        return lease::unlock(c, id)?.ok_or_else(|| ApplyError::NoSuchLock {
+            id: id.to_string(),
+            dir: PathBuf::from(store.describe()),
+        });
+    }
+    for (d, info) in held(store)? {
         if info.id == id {
             let path = store.dir(&d).join("lock.json");
             fs::remove_file(&path).map_err(|e| ApplyError::Io { path, source: e })?;
@@ -211,7 +258,7 @@ pub fn unlock(store: &Store, id: &str) -> Result<(DeploymentId, LockInfo), Apply
     }
     Err(ApplyError::NoSuchLock {
         id: id.to_string(),
-        dir: store.root.clone(),
+        dir: PathBuf::from(store.describe()),
     })
 }
 

@@ -1,18 +1,20 @@
-//! The versioned state file of each project environment. State is partitioned: every project
-//! environment has its own directory (`<root>/<project>/<env>/`), its own lock and its own
-//! history, so applies to different project environments never wait for each other.
-//!
-//! Writes are atomic (temporary file, fsync, rename, fsync of the directory), so a reader sees
-//! either the old or the new state, whenever berth is killed. An apply archives the state it
-//! started from in `history/<serial>.json`, then checkpoints the new serial after every resource.
+//! The versioned state of each project environment, and the [`Store`] that keeps it. State is
+//! partitioned: every project environment has its own state, its own lock and its own history,
+//! so applies to different project environments never wait for each other. Where it lives is the
+//! store's backend ([`crate::backend`]): the cluster by default, a local directory when the run
+//! names one. An apply begins the next serial, then checkpoints it after every resource; a reader
+//! always finds the last complete checkpoint, whenever berth is killed.
 //! Secret values never reach state: secrets appear as specs whose data is only a digest.
 
+use crate::backend::cluster::ClusterStore;
+pub use crate::backend::local::{write_atomic, LocalStore};
 use crate::error::ApplyError;
 use berth_planner::{Address, DeploymentId, Observed, ObservedResource, Spec};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+#[cfg(test)]
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The state format this berth writes. Readers accept it and every older version they know how
@@ -206,169 +208,263 @@ pub fn migrate(mut doc: serde_json::Value, path: &Path) -> Result<State, ApplyEr
     serde_json::from_value(doc).map_err(|e| err(e.to_string()))
 }
 
-/// The state directories under one root.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pub root: PathBuf,
-}
-
-impl Store {
-    pub fn new(root: impl Into<PathBuf>) -> Store {
-        Store { root: root.into() }
-    }
-
-    pub fn dir(&self, d: &DeploymentId) -> PathBuf {
-        self.root.join(&d.project).join(&d.env)
-    }
-
-    fn io(path: &Path, source: std::io::Error) -> ApplyError {
-        ApplyError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-
-    fn read(path: &Path) -> Result<State, ApplyError> {
-        let text = fs::read_to_string(path).map_err(|e| Self::io(path, e))?;
-        let doc: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| ApplyError::State {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
-        migrate(doc, path)
-    }
-
-    /// The current state of a project environment, if it was ever applied.
-    pub fn load(&self, d: &DeploymentId) -> Result<Option<State>, ApplyError> {
-        let path = self.dir(d).join("state.json");
-        if !path.exists() {
-            return Ok(None);
-        }
-        Self::read(&path).map(Some)
-    }
-
-    /// Serials kept in history, oldest first.
-    pub fn history(&self, d: &DeploymentId) -> Result<Vec<u64>, ApplyError> {
-        let dir = self.dir(d).join("history");
-        let Ok(entries) = fs::read_dir(&dir) else {
-            return Ok(Vec::new());
-        };
-        let mut serials: Vec<u64> = entries
-            .flatten()
-            .filter_map(|e| {
-                e.file_name()
-                    .to_str()
-                    .and_then(|n| n.strip_suffix(".json"))
-                    .and_then(|n| n.parse().ok())
-            })
-            .collect();
-        serials.sort();
-        Ok(serials)
-    }
-
-    /// The state as it was at `serial` (the current one or one in history).
-    pub fn load_serial(&self, d: &DeploymentId, serial: u64) -> Result<Option<State>, ApplyError> {
-        if let Some(current) = self.load(d)? {
-            if current.serial == serial {
-                return Ok(Some(current));
-            }
-        }
-        let path = self
-            .dir(d)
-            .join("history")
-            .join(format!("{serial:08}.json"));
-        if !path.exists() {
-            return Ok(None);
-        }
-        Self::read(&path).map(Some)
-    }
-
-    /// Every project environment with a state directory, sorted.
-    pub fn deployments(&self) -> Vec<DeploymentId> {
-        let mut out = Vec::new();
-        let Ok(projects) = fs::read_dir(&self.root) else {
-            return out;
-        };
-        for p in projects.flatten().filter(|e| e.path().is_dir()) {
-            let Ok(envs) = fs::read_dir(p.path()) else {
-                continue;
-            };
-            for e in envs.flatten().filter(|e| {
-                e.path().join("state.json").exists() || e.path().join("lock.json").exists()
-            }) {
-                if let (Some(project), Some(env)) = (p.file_name().to_str(), e.file_name().to_str())
-                {
-                    out.push(DeploymentId {
-                        project: project.to_string(),
-                        env: env.to_string(),
-                    });
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// Archives the current state (if any) in history and returns the state the apply will
-    /// checkpoint: the same resources, the next serial.
-    pub fn begin(&self, d: &DeploymentId) -> Result<State, ApplyError> {
-        match self.load(d)? {
-            Some(current) => {
-                let history = self.dir(d).join("history");
-                fs::create_dir_all(&history).map_err(|e| Self::io(&history, e))?;
-                write_atomic(
-                    &history.join(format!("{:08}.json", current.serial)),
-                    &current,
-                )?;
-                let mut next = current;
-                next.serial += 1;
-                next.format_version = FORMAT_VERSION;
-                next.berth_version = env!("CARGO_PKG_VERSION").to_string();
-                Ok(next)
-            }
-            None => {
-                let mut s = State::new(d.clone());
-                s.serial = 1;
-                Ok(s)
-            }
-        }
-    }
-
-    /// Writes the state atomically.
-    pub fn save(&self, state: &State) -> Result<(), ApplyError> {
-        let dir = self.dir(&state.deployment);
-        fs::create_dir_all(&dir).map_err(|e| Self::io(&dir, e))?;
-        write_atomic(&dir.join("state.json"), state)
-    }
-}
-
-/// Temporary file in the same directory, fsync, rename over the target, fsync the directory.
-pub fn write_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), ApplyError> {
+/// The states in a file (one state, as `berth state pull` prints it) or in every `*.json` file
+/// of a directory, for planning without cluster access.
+pub fn read_files(path: &Path) -> Result<Vec<State>, ApplyError> {
     let io = |e| ApplyError::Io {
         path: path.to_path_buf(),
         source: e,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("state"),
-        std::process::id()
-    ));
-    let mut json = serde_json::to_vec_pretty(value).map_err(|e| ApplyError::State {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    json.push(b'\n');
-    {
-        let mut f = fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&json).map_err(io)?;
-        f.sync_all().map_err(io)?;
+    let mut files = Vec::new();
+    if path.is_dir() {
+        for e in std::fs::read_dir(path).map_err(io)?.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "json") && p.is_file() {
+                files.push(p);
+            }
+        }
+        files.sort();
+    } else {
+        files.push(path.to_path_buf());
     }
-    fs::rename(&tmp, path).map_err(io)?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| ApplyError::Io {
+            path: f.clone(),
+            source: e,
+        })?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| ApplyError::State {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+        out.push(migrate(doc, &f)?);
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Refuses to use the cluster backend for project environments that have state in the
+/// configuration directory's local state (`legacy`, `<DIR>/.berth/state`) and none on the
+/// cluster: applying would start a second history. `berth state push` moves it.
+pub fn check_moved<'a>(
+    store: &Store,
+    legacy: &Path,
+    ids: impl IntoIterator<Item = &'a DeploymentId>,
+) -> Result<(), ApplyError> {
+    if store.local_root().is_some() || !legacy.is_dir() {
+        return Ok(());
+    }
+    let local = Store::new(legacy);
+    let mut unmoved = Vec::new();
+    for id in ids {
+        if local.load(id)?.is_some() && store.load(id)?.is_none() {
+            unmoved.push(id.to_string());
+        }
+    }
+    if unmoved.is_empty() {
+        return Ok(());
+    }
+    Err(ApplyError::LocalStateNotMoved {
+        dir: legacy.to_path_buf(),
+        deployments: unmoved.join(", "),
+    })
+}
+
+/// How many serials of each project environment's history are kept, when the run does not say.
+pub const DEFAULT_RETENTION: usize = 100;
+
+/// Where a run keeps state and locks: the cluster (the default) or a local directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+    /// How long a lock on the cluster lasts unless its holder renews it.
+    pub lease: std::time::Duration,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Local(LocalStore),
+    Cluster(ClusterStore),
+}
+
+impl Store {
+    /// The local-directory backend under `root`.
+    pub fn new(root: impl Into<PathBuf>) -> Store {
+        Store {
+            backend: Backend::Local(LocalStore {
+                root: root.into(),
+                retention: DEFAULT_RETENTION,
+            }),
+            lease: crate::backend::lease::DEFAULT_LEASE,
+        }
+    }
+
+    /// The cluster backend, on the engine the run connects to (`DOCKER_HOST`).
+    pub fn cluster(retention: usize) -> Store {
+        Store {
+            backend: Backend::Cluster(ClusterStore::new(retention)),
+            lease: crate::backend::lease::DEFAULT_LEASE,
+        }
+    }
+
+    /// The local directory when one is given, else the cluster.
+    pub fn choose(state_dir: Option<PathBuf>, retention: usize) -> Store {
+        match state_dir {
+            Some(dir) => Store::new(dir).with_retention(retention),
+            None => Store::cluster(retention),
+        }
+    }
+
+    pub fn with_retention(mut self, retention: usize) -> Store {
+        match &mut self.backend {
+            Backend::Local(l) => l.retention = retention,
+            Backend::Cluster(_) => self.backend = Backend::Cluster(ClusterStore::new(retention)),
+        }
+        self
+    }
+
+    pub(crate) fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The local directory, when this is the local backend.
+    pub fn local_root(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Local(l) => Some(&l.root),
+            Backend::Cluster(_) => None,
+        }
+    }
+
+    /// Where state is kept, for messages.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Local(l) => l.root.display().to_string(),
+            Backend::Cluster(_) => "the cluster".into(),
+        }
+    }
+
+    /// The local directory of a project environment (a name only, on the cluster backend).
+    pub fn dir(&self, d: &DeploymentId) -> PathBuf {
+        match &self.backend {
+            Backend::Local(l) => l.dir(d),
+            Backend::Cluster(_) => PathBuf::from(format!("cluster:{d}")),
+        }
+    }
+
+    /// The current state of a project environment, if it was ever applied.
+    pub fn load(&self, d: &DeploymentId) -> Result<Option<State>, ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => l.load(d),
+            Backend::Cluster(c) => c.load(d),
+        }
+    }
+
+    /// The current states of these project environments (absent ones are new).
+    pub fn load_many(
+        &self,
+        ids: impl IntoIterator<Item = DeploymentId>,
+    ) -> Result<BTreeMap<DeploymentId, State>, ApplyError> {
+        let ids: Vec<DeploymentId> = ids.into_iter().collect();
+        let loaded = match &self.backend {
+            Backend::Local(l) => ids
+                .into_iter()
+                .map(|d| l.load(&d).map(|s| (d, s)))
+                .collect::<Result<Vec<_>, _>>()?,
+            Backend::Cluster(c) => c.load_many(ids)?,
+        };
+        Ok(loaded
+            .into_iter()
+            .filter_map(|(d, s)| s.map(|s| (d, s)))
+            .collect())
+    }
+
+    /// Serials kept in history (not the current one), oldest first.
+    pub fn history(&self, d: &DeploymentId) -> Result<Vec<u64>, ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => l.history(d),
+            Backend::Cluster(c) => c.history(d),
+        }
+    }
+
+    /// The state as it was at `serial` (the current one or one in history).
+    pub fn load_serial(&self, d: &DeploymentId, serial: u64) -> Result<Option<State>, ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => l.load_serial(d, serial),
+            Backend::Cluster(c) => c.load_serial(d, serial),
+        }
+    }
+
+    /// Every project environment with state or a lock, sorted.
+    pub fn deployments(&self) -> Result<Vec<DeploymentId>, ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => Ok(l.deployments()),
+            Backend::Cluster(c) => c.deployments(),
+        }
+    }
+
+    /// Keeps the current state (if any) in history and returns the state the apply will
+    /// checkpoint: the same resources, the next serial.
+    pub fn begin(&self, d: &DeploymentId) -> Result<State, ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => l.begin(d),
+            Backend::Cluster(c) => c.begin(d),
+        }
+    }
+
+    /// Checkpoints the state; a reader finds this one or the one before, never a torn one.
+    pub fn save(&self, state: &State) -> Result<(), ApplyError> {
+        match &self.backend {
+            Backend::Local(l) => l.save(state),
+            Backend::Cluster(c) => c.save(state),
+        }
+    }
+
+    /// Every serial kept of a project environment, oldest first, the current one last.
+    pub fn all_serials(&self, d: &DeploymentId) -> Result<Vec<State>, ApplyError> {
+        let mut out = Vec::new();
+        for serial in self.history(d)? {
+            if let Some(s) = self.load_serial(d, serial)? {
+                out.push(s);
+            }
+        }
+        out.extend(self.load(d)?);
+        Ok(out)
+    }
+
+    /// Writes one project environment's serials (oldest first) into a backend that has no state
+    /// for it, keeping serials and lineage (`berth state push`).
+    pub fn import(&self, states: &[State]) -> Result<(), ApplyError> {
+        if let Some(d) = states.first().map(|s| s.deployment.clone()) {
+            if self.load(&d)?.is_some() {
+                return Err(ApplyError::StateRefused(format!(
+                    "{} already has state for {d}; berth never overwrites a history",
+                    self.describe()
+                )));
+            }
+        }
+        match &self.backend {
+            Backend::Local(l) => l.import(states),
+            Backend::Cluster(c) => c.import(states),
+        }
+    }
+
+    /// Forgets a project environment that holds no objects (`berth state rm`).
+    pub fn remove(&self, d: &DeploymentId) -> Result<(), ApplyError> {
+        if let Some(s) = self.load(d)? {
+            if !s.resources.is_empty() {
+                return Err(ApplyError::StateRefused(format!(
+                    "{d} still records {} object(s); destroy it first (`berth destroy -p {} -e {}`)",
+                    s.resources.len(),
+                    d.project,
+                    d.env
+                )));
+            }
+        }
+        match &self.backend {
+            Backend::Local(l) => l.remove(d),
+            Backend::Cluster(c) => c.remove(d),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -412,7 +508,7 @@ mod tests {
         assert_eq!(store.history(&d).unwrap(), vec![1]);
         assert_eq!(store.load_serial(&d, 1).unwrap().unwrap().serial, 1);
         assert_eq!(store.load(&d).unwrap().unwrap().serial, 2);
-        assert_eq!(store.deployments(), vec![d]);
+        assert_eq!(store.deployments().unwrap(), vec![d]);
         fs::remove_dir_all(root).unwrap();
     }
 

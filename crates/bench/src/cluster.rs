@@ -98,6 +98,26 @@ pub fn cleanup(prefix: &str) {
             }
         }
     }
+    // State and locks on the cluster backend: named by a hash, found by their project label.
+    let out = docker(&[
+        "config",
+        "ls",
+        "--filter",
+        "label=berth.store",
+        "--format",
+        "{{.ID}} {{.Label \"berth.store.project\"}}",
+    ]);
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, project)| project.starts_with(prefix))
+        .map(|(id, _)| id.to_string())
+        .collect();
+    for chunk in ids.chunks(50) {
+        let mut args = vec!["config", "rm"];
+        args.extend(chunk.iter().map(String::as_str));
+        docker(&args);
+    }
 }
 
 /// Removes everything named with its prefix when dropped, so that a phase that fails (or

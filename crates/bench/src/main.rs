@@ -9,6 +9,7 @@ mod diagnostics;
 mod edge;
 mod lang;
 mod report;
+mod state;
 mod swarm;
 
 fn main() {
@@ -20,12 +21,14 @@ fn main() {
         Some("plan") => swarm::plan(&args[1..]),
         Some("edge") => edge::run(&args[1..]),
         Some("converge") => converge::run_bench(&args[1..]),
+        Some("state") => state::run(&args[1..]),
         _ => {
             eprintln!("usage: berth-bench lang [--projects N] [--iterations N]");
             eprintln!("       berth-bench diagnostics [--errors N] [--files N] [--iterations N]");
             eprintln!("       berth-bench deploy [--projects N] [--berth PATH]   (real swarm, vs docker stack deploy)");
             eprintln!("       berth-bench plan [--services N] [--iterations N] [--berth PATH]   (real swarm)");
             eprintln!("       berth-bench converge [--projects N] [--rounds N] [--berth PATH] [--parallelism N] [--settle-load L] [--peer]   (real swarm, waiting for convergence vs not, vs docker stack deploy --detach=false)");
+            eprintln!("       berth-bench state [--services N] [--iterations N]   (real swarm: cluster backend vs local directory)");
             eprintln!(
                 "       berth-bench edge [--projects N] [--berth PATH]   (real swarm and Traefik)"
             );

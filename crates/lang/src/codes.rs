@@ -334,7 +334,7 @@ codes! {
     UnreadableAnswer = "E0304", Error, "cannot read Docker's answer",
         "An answer of the engine could not be decoded into the shapes berth plans against. This\nusually means an engine version berth was not tested with; `docker version` shows which one\nruns. Please report it with that version.";
     StateLocked = "E0305", Error, "state locked by another apply",
-        "Only one apply or destroy at a time may change a project environment: each takes the lock of\nits state file. Another berth holds it. Wait for it (`--lock-timeout 5m`), or, when its process\nno longer runs, remove the lock with `berth state unlock <id>`.";
+        "Only one apply or destroy at a time may change a project environment: each takes its lock (on\nthe cluster, a lease its holder renews; in a `--state-dir`, a file). Another berth holds it. Wait\nfor it (`--lock-timeout 5m`): the lock of a holder that died expires with its lease (30 s unless\n`BERTH_LOCK_LEASE` says otherwise) and the next apply breaks it. `berth state unlock <id>`\nremoves one by hand.";
     NoSuchLock = "E0306", Error, "no lock with that ID",
         "`berth state unlock <id>` removes the lock with that ID, and no project environment's state\nholds it (it was released, or the ID is mistyped). `berth state list` shows the locks held.";
     BadStateFile = "E0307", Error, "state file unreadable or inconsistent",
@@ -363,6 +363,18 @@ codes! {
         "Each routed project environment claims one of the proxy's edge slots (a network the proxy\nalready joined, so routing a new project does not restart it). Concurrent applies claimed every\nfree slot. Raise `platform.proxy.edge_slots` (this restarts the proxy once).";
     MissingReference = "E0319", Error, "service refers to an object that does not exist",
         "A service joins networks and mounts secrets and configs by ID, and one it refers to does not\nexist in the cluster (a shared network of another project that was removed, or an object\nremoved by hand during the apply). Create it, or plan again.";
+    LockLost = "E0320", Error, "the lock was lost while it was held",
+        "A lock on the cluster is a lease its holder renews while it works. This run's lease could not\nbe renewed (someone ran `berth state unlock`, or the engine was unreachable for longer than the\nlease and another apply broke the lock), so berth stopped writing state: another apply may own\nthe project environment now. Objects this run created are found and recorded by the next apply.";
+    ClusterStateUnreadable = "E0321", Error, "state on the cluster unreadable or inconsistent",
+        "berth keeps every serial of a project environment's state in Swarm configs (`berth.<key>.*`,\nlabelled `berth.store.*`). One could not be read, decoded or written: a part is missing, it is\nnot gzip-compressed JSON of berth's state format, or the engine refused the write.\n`berth state history` lists the serials kept and `berth state show --serial N` prints one.";
+    LocalStateNotMoved = "E0322", Error, "local state not moved to the cluster",
+        "The cluster is where berth keeps state unless `--state-dir` (or `BERTH_STATE_DIR`) says\notherwise. This configuration directory has state in `.berth/state` that the cluster does not\nhave yet; applying now would start a second history. Move it with `berth state push` (serials\nand lineage are kept), or keep using it with `--state-dir .berth/state`.";
+    RollbackSecretChanged = "E0323", Error, "a secret changed since the serial to roll back to",
+        "A rollback returns a project environment to the specs recorded at an earlier serial. A secret\nis recorded only by the digest of its value, and its source now holds a different value, so\nberth cannot recreate the recorded secret and refuses rather than guessing. Restore the\nsecret's old value in its source, or apply the current configuration instead.";
+    NoSuchSerial = "E0324", Error, "no state at that serial",
+        "The project environment has no state recorded at the serial asked for: it never existed, or\nthe history retention (`BERTH_STATE_HISTORY`, default 100 serials) removed it.\n`berth state history` lists the serials kept.";
+    StateCommandRefused = "E0325", Error, "state command refused",
+        "`berth state push` moves state only into a backend that has none for that project\nenvironment, and `berth state rm` removes only the state of a project environment that holds\nno objects (destroy it first). Neither overwrites or forgets what runs.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",
