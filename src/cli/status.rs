@@ -34,11 +34,21 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
             .clone()
             .unwrap_or_else(|| args.config.dir.join(".berth").join("state")),
     );
-    let ids: Vec<DeploymentId> = store
-        .deployments()
-        .into_iter()
+    let applied = store.deployments();
+    let ids: Vec<DeploymentId> = applied
+        .iter()
         .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
+        .cloned()
         .collect();
+    // A selected project that has nothing applied is a mistake, not an empty report.
+    if ids.is_empty() && args.project.is_some() {
+        return Err(session::nothing_applied(
+            &store,
+            args.project.as_deref(),
+            None,
+            &applied,
+        ));
+    }
     let rt = session::runtime();
     let services = rt.block_on(async {
         let cluster = berth_apply::connect().await?;

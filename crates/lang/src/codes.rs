@@ -267,6 +267,8 @@ codes! {
         "The command line asks for something that cannot be: an environment that does not exist\n(`-e prod` for `production`), a project the configuration does not have, or a value in the\nwrong form (`--var NAME=VALUE`). Nothing was read from or written to the cluster. berth exits\nwith 64 (a usage error) and says what it expected; `berth help <command>` lists the\narguments.";
     Unreadable = "E0401", Error, "a file or directory berth needs cannot be read or written",
         "berth was pointed at a path it cannot use: the configuration directory does not exist or is\nnot a directory, a var file is not valid TOML, or a file cannot be read or written\n(permissions, a full disk). The message names the path and the operating system's reason.";
+    NothingApplied = "E0415", Error, "the selection matches no applied project environment",
+        "`berth drift` and `berth status` look at the project environments berth has applied (those\nwith a state in the state directory). The selection (`-p`, `-e`, or none) matched none of them, so\nnothing would be checked: rather than report a check that checked nothing as passed, berth\nfails. The message lists what is applied and where the state was looked for; a wrong\n`--state-dir` (or `BERTH_STATE_DIR`) or a preview named `preview` instead of `preview-<pr>` are\nthe usual causes.";
 
     // Applying and destroying: errors of `crates/apply` (`ApplyError::code`), met when berth
     // talks to the Docker Engine or keeps the state file. No configuration alone produces them;

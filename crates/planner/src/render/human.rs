@@ -25,6 +25,8 @@ struct Writer<'a> {
     out: String,
     color: bool,
     forcing: &'a [Vec<String>],
+    /// A destroy's plan: deletes say they were asked for.
+    destroy: bool,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -366,6 +368,10 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
                 Some(Reason::DeleteBecauseStaleGeneration) => {
                     format!("# (because it is an older generation of {addr})")
                 }
+                _ if w.destroy => format!(
+                    "# (because `berth destroy` removes {})",
+                    c.address.deployment
+                ),
                 _ => format!("# (because {addr} is not in configuration)"),
             });
             (format!("# {addr} will be destroyed"), w.sym(Sym::Del))
@@ -473,6 +479,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
         out: String::new(),
         color: options.color,
         forcing: &[],
+        destroy: options.destroy,
     };
     if plan.is_empty() {
         let msg = w.paint(&format!("{BOLD}{GREEN}"), "No changes.");
@@ -480,7 +487,13 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
             w.out,
             "{msg} Your infrastructure matches the configuration."
         );
-        let _ = writeln!(w.out, "\nberth compared the configuration with the cluster and found no differences, so no changes are needed.");
+        let against = match options.against {
+            super::Against::Cluster => "the cluster",
+            super::Against::RecordedState => {
+                "the recorded state (the cluster was not read: `--refresh=false`)"
+            }
+        };
+        let _ = writeln!(w.out, "\nberth compared the configuration with {against} and found no differences, so no changes are needed.");
     } else {
         let _ = writeln!(w.out, "berth will perform the following actions:\n");
         for c in plan.actionable() {
@@ -488,6 +501,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
                 out: String::new(),
                 color: options.color,
                 forcing: &c.replace_paths,
+                destroy: options.destroy,
             };
             change(&mut cw, c);
             w.out.push_str(&cw.out);

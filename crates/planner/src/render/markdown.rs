@@ -63,11 +63,18 @@ fn diff_block(text: &str) -> String {
     out
 }
 
-pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
+pub fn markdown(plan: &Plan, options: &RenderOptions) -> String {
     let mut out = String::from("### berth plan\n\n");
     let s = plan.summary();
     if plan.is_empty() {
-        out.push_str("**No changes.** Your infrastructure matches the configuration.\n");
+        out.push_str(match options.against {
+            super::Against::Cluster => {
+                "**No changes.** Your infrastructure matches the configuration.\n"
+            }
+            super::Against::RecordedState => {
+                "**No changes.** The recorded state matches the configuration; the cluster was not read (`--refresh=false`).\n"
+            }
+        });
     } else {
         let _ = writeln!(
             out,
@@ -119,7 +126,13 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             allocations: Vec::new(),
             notes: Vec::new(),
         };
-        let body = super::human(&single, &RenderOptions { color: false });
+        let body = super::human(
+            &single,
+            &RenderOptions {
+                color: false,
+                ..*options
+            },
+        );
         let body: String = body
             .lines()
             .skip_while(|l| l.starts_with("berth will perform") || l.is_empty())
