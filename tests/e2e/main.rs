@@ -6,10 +6,12 @@ mod cli;
 mod edge;
 mod examples;
 mod harness;
+mod hints;
 mod lifecycle;
 mod remote;
 mod running;
 mod tls;
+mod truth;
 
 #[test]
 fn every_file_is_a_module() {
