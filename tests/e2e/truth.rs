@@ -39,7 +39,7 @@ project {name} {{
 
     health {{
       command  = ["/berth-demo", "check", "http://127.0.0.1:8080/health"]
-      interval = 1s
+      interval = 2s
       timeout  = 1s
       retries  = 2
     }}
@@ -95,7 +95,7 @@ impl Truth {
             .unwrap()
             .iter()
             .find(|r| r["address"].as_str().unwrap().ends_with("/service.web"))
-            .map(|r| r["spec"]["Service"]["TaskTemplate"]["ContainerSpec"]["Image"].to_string())
+            .map(|r| r["spec"]["spec"]["TaskTemplate"]["ContainerSpec"]["Image"].to_string())
             .unwrap_or_default()
     }
 
@@ -537,7 +537,7 @@ fn hints_that_need_no_engine_work_when_followed() {
     let bad = t
         .world
         .berth(&["plan", "--refresh=false", "--var", "pr", dir]);
-    expect_code(&bad, 64);
+    expect_code(&bad, 1);
     assert!(text(&bad).contains("`--var NAME=VALUE`"), "{}", text(&bad));
     expect_code(
         &t.world
@@ -682,4 +682,82 @@ fn hints_that_need_no_engine_work_when_followed() {
     expect_code(&generated, 0);
     std::fs::write(&owners, &generated.stdout).unwrap();
     expect_code(&check(), 0);
+}
+
+/// Item 7, Ctrl-C: an update Docker accepted is neither "finished" nor "0 changed": berth says
+/// it is sent and not waited for, counts it so, and state records what Docker holds.
+#[test]
+fn an_interrupted_apply_says_what_it_sent() {
+    use std::io::BufRead;
+    let t = Truth::new("intr");
+    t.write("berth/demo:1", "info");
+    expect_code(&t.apply("production"), 0);
+    t.write("berth/demo:2", "info");
+    let mut child = t
+        .world
+        .command(&[
+            "apply",
+            "--auto-approve",
+            "--progress",
+            "lines",
+            "-p",
+            &t.name,
+            "-e",
+            "production",
+            t.world.dir_str(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    // Interrupt once the poller reports the accepted update converging.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+            .expect("the update is sent within 2 minutes");
+        if line.contains("service.web:") && line.contains("tasks running") {
+            break;
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+    let err = reader.join().unwrap();
+    assert_ne!(status.code(), Some(0));
+    assert!(
+        err.contains("without waiting for it to converge") && !err.contains("finishing"),
+        "{err}"
+    );
+    assert!(
+        out.contains("1 sent to Docker but not converged"),
+        "{out}\n{err}"
+    );
+    // State holds what Docker holds: the update was sent, so drift finds nothing.
+    assert!(
+        t.recorded_image("production").contains("berth/demo:2"),
+        "{}",
+        t.recorded_image("production")
+    );
+    expect_code(&t.berth(&["drift", "-p", &t.name]), 0);
 }
