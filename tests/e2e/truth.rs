@@ -630,7 +630,8 @@ fn hints_that_need_no_engine_work_when_followed() {
         0,
     );
 
-    // A project with errors of its own is left out of a plan: "`berth validate` shows them".
+    // A project with errors of its own is left out of another's plan: "`berth validate` shows
+    // them".
     t.write("berth/demo:1", "info");
     t.world.write(
         "other.berth",
@@ -647,7 +648,9 @@ fn hints_that_need_no_engine_work_when_followed() {
             t.world.id
         ),
     );
-    let left_out = t.world.berth(&["plan", "--refresh=false", dir]);
+    let left_out = t
+        .world
+        .berth(&["plan", "--refresh=false", "-p", &t.name, dir]);
     expect_code(&left_out, 0);
     assert!(
         text(&left_out).contains("`berth validate` shows them"),
@@ -760,4 +763,40 @@ fn an_interrupted_apply_says_what_it_sent() {
         t.recorded_image("production")
     );
     expect_code(&t.berth(&["drift", "-p", &t.name]), 0);
+}
+
+/// Item 7, validate: a secret whose file does not exist is named with the path berth looked
+/// for and its span, and the summary does not call the configuration ready without it.
+#[test]
+fn validate_names_missing_sources_and_does_not_call_them_ready() {
+    let t = Truth::new("sources");
+    let text_now = project(&t.name, "berth/demo:1", "info").replace(
+        "  volume data {}",
+        &format!(
+            "  secret token {{\n    file = \"{}/token.txt\"\n  }}\n\n  volume data {{}}",
+            t.name
+        ),
+    );
+    t.world.write("main.berth", &text_now);
+    // Run from elsewhere with a relative directory: the path shown is still the absolute one.
+    let parent = t.world.dir.parent().unwrap();
+    let relative = t.world.dir.file_name().unwrap().to_str().unwrap();
+    let out = t
+        .world
+        .command(&["validate", relative])
+        .current_dir(parent)
+        .output()
+        .unwrap();
+    expect_code(&out, 0);
+    let said = flat(&text(&out));
+    let looked = t.world.dir.join(&t.name).join("token.txt");
+    assert!(
+        said.contains("W0005") && said.contains(&format!("looked for `{}`", looked.display())),
+        "{said}"
+    );
+    assert!(said.contains("main.berth:"), "no span: {said}");
+    assert!(
+        said.contains("1 source it reads is missing"),
+        "validate calls the configuration valid without its source: {said}"
+    );
 }
