@@ -1,6 +1,7 @@
 //! `berth drift`: what changed in the cluster outside berth since the last apply. It compares the
 //! live objects of each applied project environment with its state file, and shows what `berth
-//! apply` would do to restore them. Exit 2 when anything drifted.
+//! apply` would do to restore them. Exit 2 when anything drifted, 1 (E0415) when the selection
+//! matches no applied project environment: a check of nothing never passes.
 
 use super::session::{self, Failure};
 use super::{ConfigArgs, EXIT_CHANGES};
