@@ -325,7 +325,7 @@ impl Hooks for ApplyHooks<'_> {
         let signal = self.cancel.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\nInterrupted: starting nothing new; finishing and recording what is in flight. Press Ctrl-C again to stop at once.");
+                eprintln!("\nInterrupted: starting nothing new. What Docker already accepted stays sent and is recorded as the cluster holds it, without waiting for it to converge. Press Ctrl-C again to stop at once.");
                 signal.store(true, Ordering::SeqCst);
                 if tokio::signal::ctrl_c().await.is_ok() {
                     std::process::exit(130);
@@ -386,7 +386,25 @@ fn summarize(
         );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("\nApply incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed; state records what was done.");
+    // Changes Docker accepted but that did not converge are neither done nor undone: say so.
+    let unconverged = report
+        .failed
+        .iter()
+        .filter(|(_, e)| matches!(e, ApplyError::NotConverged { .. }))
+        .count();
+    let rolled_back = report
+        .failed
+        .iter()
+        .filter(|(_, e)| matches!(e, ApplyError::RolledBack { .. }))
+        .count();
+    let mut extra = String::new();
+    if unconverged > 0 {
+        extra.push_str(&format!(", {unconverged} sent to Docker but not converged"));
+    }
+    if rolled_back > 0 {
+        extra.push_str(&format!(", {rolled_back} rolled back by Swarm"));
+    }
+    println!("\nApply incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed{extra}; state records what the cluster holds.");
     for (address, e) in &report.failed {
         eprintln!("error: {address}: {e}");
         match e {

@@ -31,7 +31,7 @@ pub struct DestroyArgs {
     /// The project.
     #[arg(long, short = 'p', required_unless_present = "platform")]
     pub project: Option<String>,
-    /// The environment (production, staging, preview, development).
+    /// The environment (production, staging, development, or a preview as `preview-<pr>`).
     #[arg(long, short = 'e', required_unless_present_any = ["platform", "all_environments"])]
     pub env: Option<String>,
     /// Destroy every environment of the project (production, staging, development, every
@@ -92,16 +92,9 @@ pub fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
             ids
         }
         (Some(project), Some(env)) if !args.platform => {
-            let env = Environment::parse(env)
-                .ok_or_else(|| Failure::Usage(format!("`{env}` is not an environment")))?;
-            let pr = args.pr.or_else(|| {
-                args.config
-                    .vars
-                    .iter()
-                    .find_map(|v| v.strip_prefix("pr=").and_then(|n| n.parse().ok()))
-            });
+            let (env, pr) = session::environment(env, args.pr, &args.config.vars)?;
             if env == Environment::Preview && pr.is_none() {
-                return Err(Failure::Usage("destroying a preview environment needs its pull request: `--pr 123` or `--var pr=123`".into()));
+                return Err(Failure::Usage("destroying a preview environment needs its pull request: `-e preview-123` (or `--pr 123`)".into()));
             }
             vec![DeploymentId::new(project, env, pr)]
         }
@@ -215,7 +208,12 @@ impl Hooks for DestroyHooks<'_> {
     fn show(&mut self, plan: &Plan) {
         print!(
             "{}",
-            super::plan::render(plan, super::plan::PlanFormat::Human)
+            super::plan::render_as(
+                plan,
+                super::plan::PlanFormat::Human,
+                berth_planner::render::Against::Cluster,
+                true
+            )
         );
     }
 

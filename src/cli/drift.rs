@@ -1,6 +1,7 @@
 //! `berth drift`: what changed in the cluster outside berth since the last apply. It compares the
 //! live objects of each applied project environment with its state file, and shows what `berth
-//! apply` would do to restore them. Exit 2 when anything drifted.
+//! apply` would do to restore them. Exit 2 when anything drifted, 1 (E0415) when the selection
+//! matches no applied project environment: a check of nothing never passes.
 
 use super::session::{self, Failure};
 use super::{ConfigArgs, EXIT_CHANGES};
@@ -16,9 +17,13 @@ pub struct DriftArgs {
     /// Only this project.
     #[arg(long, short = 'p')]
     pub project: Option<String>,
-    /// Only this environment (`production`, `staging`, `development`, or `preview-<pr>`).
+    /// Only this environment (`production`, `staging`, `development`, or `preview-<pr>`;
+    /// `preview` alone checks every applied preview).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
+    /// The pull request of a preview (`-e preview --pr 5` is `-e preview-5`).
+    #[arg(long)]
+    pub pr: Option<u64>,
     /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
@@ -29,14 +34,33 @@ pub struct DriftArgs {
 
 pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
     let store = super::session::store(args.state_dir.clone())?;
-    let ids: Vec<DeploymentId> = store
-        .deployments()?
-        .into_iter()
+    let env = match &args.env {
+        Some(e) => Some(session::environment(e, args.pr, &args.config.vars)?),
+        None if args.pr.is_some() => {
+            return Err(Failure::Usage(
+                "`--pr` names a preview: select it with `-e preview-<pr>`".into(),
+            ))
+        }
+        None => None,
+    };
+    let applied = store.deployments()?;
+    let ids: Vec<DeploymentId> = applied
+        .iter()
         .filter(|d| {
             args.project.as_ref().is_none_or(|p| *p == d.project)
-                && args.env.as_ref().is_none_or(|e| *e == d.env)
+                && env.is_none_or(|(e, pr)| session::env_matches(d, e, pr))
         })
+        .cloned()
         .collect();
+    // A check of nothing is not a passed check.
+    if ids.is_empty() {
+        return Err(session::nothing_applied(
+            &store,
+            args.project.as_deref(),
+            args.env.as_deref(),
+            &applied,
+        ));
+    }
     let mut recorded = Desired::default();
     for id in &ids {
         if let Some(state) = store.load(id)? {
@@ -79,19 +103,20 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
             );
         }
         super::Format::Human => {
-            if ids.is_empty() {
-                println!("No applied project environment to check.");
-            } else if drifted {
-                println!("Drift detected: the cluster no longer matches what berth last applied.");
+            if drifted {
+                println!("Drift detected: the cluster no longer matches what berth last applied (its recorded state).");
                 println!("To restore the recorded state, berth apply would:\n");
                 print!(
                     "{}",
                     super::plan::render(&plan, super::plan::PlanFormat::Human)
                 );
             } else {
+                let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
                 println!(
-                    "No drift: {} project environment(s) match what berth last applied.",
-                    ids.len()
+                    "No drift: berth read the cluster, and it matches the recorded state of {} project environment{} ({}).",
+                    ids.len(),
+                    if ids.len() == 1 { "" } else { "s" },
+                    names.join(", ")
                 );
             }
         }

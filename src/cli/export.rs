@@ -42,6 +42,7 @@ pub fn run(args: &ExportArgs) -> Result<ExitCode, Failure> {
     let selection = Selection {
         project: Some(args.project.clone()),
         env: Some(args.env.clone()),
+        pr: None,
         state_dir: None,
     };
     let session = Session::open(&args.config, &selection)?;

@@ -4,6 +4,7 @@
 
 use super::session::{self, Failure, Selection, Session};
 use super::{output, ConfigArgs, EXIT_CHANGES};
+use berth_planner::render::Against;
 use berth_planner::{Origin, PlanFile, PlanOptions, ProxyPresence, RenderOptions};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
@@ -46,8 +47,20 @@ pub struct PlanArgs {
 }
 
 pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
+    render_as(plan, format, Against::Cluster, false)
+}
+
+/// Renders a plan made against `against`; `destroy` when it is a `berth destroy`'s.
+pub fn render_as(
+    plan: &berth_planner::Plan,
+    format: PlanFormat,
+    against: Against,
+    destroy: bool,
+) -> String {
     let options = RenderOptions {
         color: format == PlanFormat::Human && output::color_stdout(),
+        against,
+        destroy,
     };
     match format {
         PlanFormat::Human => berth_planner::render::human(plan, &options),
@@ -120,8 +133,18 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         // Slots and claims of other project environments matter too: read every recorded state.
         None => session.recorded(session.store.deployments()?)?,
     };
-    let plan = session.plan(&desired, &observed, &options)?;
-    print!("{}", render(&plan, args.format));
+    let mut plan = session.plan(&desired, &observed, &options)?;
+    if args.selection.env.is_none() {
+        if let Some(note) = previews_left_out(&session, &observed, &scope_ids) {
+            plan.notes.push(note);
+        }
+    }
+    let against = if args.refresh {
+        Against::Cluster
+    } else {
+        Against::RecordedState
+    };
+    print!("{}", render_as(&plan, args.format, against, false));
     if let Some(path) = &args.out {
         let (lineage, serial) = session::lineage_and_serial(&states);
         let mut file = PlanFile::new(
@@ -159,6 +182,36 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
         return Ok(ExitCode::from(EXIT_CHANGES));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Previews are planned one at a time (`-e preview-<pr>`), so a plan without `-e` leaves out
+/// the previews that run or are recorded: it says which, rather than passing over them.
+fn previews_left_out(
+    session: &Session,
+    observed: &berth_planner::Observed,
+    scope: &[berth_planner::DeploymentId],
+) -> Option<String> {
+    let previews: std::collections::BTreeSet<berth_planner::DeploymentId> = observed
+        .resources
+        .iter()
+        .map(|r| r.address.deployment.clone())
+        // A store that cannot be listed only leaves its previews out of this note.
+        .chain(session.store.deployments().unwrap_or_default())
+        .filter(|d| d.env.starts_with("preview-") && !scope.contains(d))
+        // The projects selected (all of the configuration's without `-p`).
+        .filter(|d| session.selected.keys().any(|s| s.project == d.project))
+        .collect();
+    if previews.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = previews.iter().map(ToString::to_string).collect();
+    Some(format!(
+        "this plan leaves out {} preview environment{} that exist{} ({}): previews are planned one at a time, with `-e preview-<pr>`",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        if names.len() == 1 { "s" } else { "" },
+        names.join(", ")
+    ))
 }
 
 /// A digest of the configuration's meaning (the checked model), recorded in saved plans.

@@ -22,9 +22,13 @@ pub struct Selection {
     /// Only this project.
     #[arg(long, short = 'p')]
     pub project: Option<String>,
-    /// Only this environment (production, staging, preview, development).
+    /// Only this environment: production, staging, development, or a preview as
+    /// `preview-<pr>` (`-e preview --pr <pr>` and `--var pr=<pr>` say the same).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
+    /// The pull request of a preview (`-e preview --pr 5` is `-e preview-5`).
+    #[arg(long)]
+    pub pr: Option<u64>,
     /// Keep state and locks in this directory instead of on the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
@@ -55,14 +59,26 @@ impl Session {
     /// Reads and checks the configuration. Its warnings are shown; its errors (with the
     /// warnings) are the failure.
     pub fn open(config: &ConfigArgs, selection: &Selection) -> Result<Session, Failure> {
-        let env = match &selection.env {
-            Some(e) => Some(Environment::parse(e).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "`{e}` is not an environment: use production, staging, preview or development"
+        let (env, pr) = match &selection.env {
+            Some(e) => {
+                let (env, pr) = environment(e, selection.pr, &config.vars)?;
+                (Some(env), pr)
+            }
+            None if selection.pr.is_some() => {
+                return Err(Failure::Usage(
+                    "`--pr` names a preview: select it with `-e preview-<pr>`".into(),
                 ))
-            })?),
-            None => None,
+            }
+            None => (None, None),
         };
+        // A preview selected by name gives the configuration its `pr` variable.
+        let mut config = config.clone();
+        if let Some(pr) = pr {
+            if !config.vars.iter().any(|v| v.starts_with("pr=")) {
+                config.vars.push(format!("pr={pr}"));
+            }
+        }
+        let config = &config;
         let inputs = load::read_inputs(&config.dir)?;
         let options = berth_lang::Options {
             vars: load::var_inputs(config)?,
@@ -97,6 +113,7 @@ impl Session {
         for d in &cfg.deployments {
             if selection.project.as_ref().is_some_and(|p| *p != d.project)
                 || env.is_some_and(|e| e != d.environment)
+                || pr.is_some_and(|n| d.pr != Some(n))
             {
                 continue;
             }
@@ -239,6 +256,104 @@ pub fn store(state_dir: Option<PathBuf>) -> Result<Store, Failure> {
     Ok(store)
 }
 
+/// An environment as the command line names it, with its preview's pull request. A preview is
+/// `preview-<pr>` everywhere berth prints it; `preview` with `--pr <pr>` or `--var pr=<pr>` is
+/// accepted as the same. Two different pull requests are a usage error.
+pub fn environment(
+    text: &str,
+    pr_flag: Option<u64>,
+    vars: &[String],
+) -> Result<(Environment, Option<u64>), Failure> {
+    let from_var = vars
+        .iter()
+        .find_map(|v| v.strip_prefix("pr="))
+        .map(|n| (n, n.parse::<u64>().ok()));
+    let (env, named) = match text.strip_prefix("preview-") {
+        Some(n) => {
+            let pr = n.parse::<u64>().map_err(|_| {
+                Failure::Usage(format!(
+                    "`{text}` is not an environment: a preview is `preview-<pr>`, with the pull request's number"
+                ))
+            })?;
+            (Environment::Preview, Some(pr))
+        }
+        None => (
+            Environment::parse(text).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "`{text}` is not an environment: use production, staging, development or preview-<pr>"
+                ))
+            })?,
+            None,
+        ),
+    };
+    if env != Environment::Preview {
+        if pr_flag.is_some() {
+            return Err(Failure::Usage(format!(
+                "`--pr` names a preview, and `{text}` is not one: select it with `-e preview-<pr>`"
+            )));
+        }
+        return Ok((env, None));
+    }
+    let mut pr = named;
+    for (given, how) in [
+        (pr_flag, "--pr"),
+        (from_var.and_then(|(_, n)| n), "--var pr"),
+    ] {
+        match (pr, given) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Failure::Usage(format!(
+                    "`-e {text}` and `{how}` name different previews ({a} and {b})"
+                )))
+            }
+            (None, Some(b)) => pr = Some(b),
+            _ => {}
+        }
+    }
+    Ok((env, pr))
+}
+
+/// Whether an applied project environment is the environment selected: `preview` without a
+/// pull request selects every preview.
+pub fn env_matches(d: &DeploymentId, env: Environment, pr: Option<u64>) -> bool {
+    match (env, pr) {
+        (Environment::Preview, Some(n)) => d.env == format!("preview-{n}"),
+        (Environment::Preview, None) => d.env.starts_with("preview-"),
+        (other, _) => d.env == other.as_str(),
+    }
+}
+
+/// A drift check or status whose selection matched no applied project environment: a failure
+/// that says what is applied and where the state was looked for, never a pass.
+pub fn nothing_applied(
+    store: &Store,
+    project: Option<&str>,
+    env: Option<&str>,
+    applied: &[DeploymentId],
+) -> Failure {
+    let selection = match (project, env) {
+        (None, None) => "berth".to_string(),
+        (Some(p), None) => format!("`-p {p}`"),
+        (None, Some(e)) => format!("`-e {e}`"),
+        (Some(p), Some(e)) => format!("`-p {p} -e {e}`"),
+    };
+    let where_ = store.describe();
+    let mut d = berth_lang::Diagnostic::unlocated(
+        berth_lang::Code::NothingApplied,
+        format!("{selection} found no applied project environment to check in {where_}"),
+    );
+    d = if applied.is_empty() {
+        d.with_note(format!(
+            "no project environment has a state in {where_}; is it the state directory of your applies (`--state-dir`, BERTH_STATE_DIR)?"
+        ))
+    } else {
+        let names: Vec<String> = applied.iter().map(ToString::to_string).collect();
+        d.with_note(format!("applied: {}", names.join(", ")))
+    };
+    Failure::Found(Box::new(d.with_help(
+        "a preview is `-e preview-<pr>`; `-e preview` selects every applied preview",
+    )))
+}
+
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -294,6 +409,7 @@ mod tests {
         let select = |project: Option<&str>, env: Option<&str>| Selection {
             project: project.map(str::to_string),
             env: env.map(str::to_string),
+            pr: None,
             // Where state is kept does not select anything.
             state_dir: Some(PathBuf::from("/tmp/state")),
         };
@@ -307,5 +423,31 @@ mod tests {
             select(Some("shop"), Some("staging")).coverage(),
             Coverage::Selection
         );
+    }
+
+    #[test]
+    fn a_preview_is_named_one_way_and_the_others_are_aliases() {
+        let preview = |text: &str, pr: Option<u64>, vars: &[&str]| {
+            let vars: Vec<String> = vars.iter().map(|v| v.to_string()).collect();
+            environment(text, pr, &vars).map_err(|f| format!("{f:?}"))
+        };
+        let five = Ok((Environment::Preview, Some(5)));
+        assert_eq!(preview("preview-5", None, &[]), five);
+        assert_eq!(preview("preview", Some(5), &[]), five);
+        assert_eq!(preview("preview", None, &["pr=5"]), five);
+        assert_eq!(preview("preview-5", Some(5), &["pr=5"]), five);
+        assert_eq!(
+            preview("preview", None, &[]),
+            Ok((Environment::Preview, None))
+        );
+        assert_eq!(
+            preview("staging", None, &["pr=5"]),
+            Ok((Environment::Staging, None))
+        );
+        assert!(preview("preview-5", Some(6), &[]).is_err());
+        assert!(preview("preview-5", None, &["pr=6"]).is_err());
+        assert!(preview("preview-x", None, &[]).is_err());
+        assert!(preview("staging", Some(5), &[]).is_err());
+        assert!(preview("prod", None, &[]).is_err());
     }
 }

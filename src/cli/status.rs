@@ -41,24 +41,26 @@ pub struct StatusArgs {
 
 pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
     let env = match &args.env {
-        Some(e) => Some(
-            berth_lang::model::Environment::parse(e)
-                .ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "`{e}` is not an environment: use production, staging, preview or development"
-                    ))
-                })?
-                .as_str(),
-        ),
+        Some(e) => Some(session::environment(e, None, &[])?),
         None => None,
     };
     let store = super::session::store(args.state_dir.clone())?;
-    let ids: Vec<DeploymentId> = store
-        .deployments()?
-        .into_iter()
+    let applied = store.deployments()?;
+    let ids: Vec<DeploymentId> = applied
+        .iter()
         .filter(|d| args.project.as_ref().is_none_or(|p| *p == d.project))
-        .filter(|d| env.is_none_or(|e| e == d.environment_label()))
+        .filter(|d| env.is_none_or(|(e, pr)| session::env_matches(d, e, pr)))
+        .cloned()
         .collect();
+    // A selected project that has nothing applied is a mistake, not an empty report.
+    if ids.is_empty() && (args.project.is_some() || args.env.is_some()) {
+        return Err(session::nothing_applied(
+            &store,
+            args.project.as_deref(),
+            args.env.as_deref(),
+            &applied,
+        ));
+    }
     let rt = session::runtime();
     let services = rt.block_on(async {
         let cluster = berth_apply::connect().await?;

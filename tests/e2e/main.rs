@@ -7,12 +7,14 @@ mod edge;
 mod everyday;
 mod examples;
 mod harness;
+mod hints;
 mod import;
 mod lifecycle;
 mod remote;
 mod running;
 mod state;
 mod tls;
+mod truth;
 
 #[test]
 fn every_file_is_a_module() {

@@ -29,6 +29,9 @@ pub struct Watch {
     /// from the one of an earlier update.
     pub previous_update: Option<String>,
     pub start: Instant,
+    /// The service's `UpdatedAt` before berth's change (the manager's clock): tasks created
+    /// before it belong to an earlier attempt, and their errors are not this update's.
+    pub since: Option<String>,
     pending_since: HashMap<String, Instant>,
 }
 
@@ -42,6 +45,18 @@ pub enum Verdict {
         desired: u64,
     },
     Failed(ApplyError),
+}
+
+/// A timestamp of the engine (RFC 3339 in UTC, Go's trimmed nanoseconds, e.g.
+/// `2026-12-01T17:37:38.12Z`) as a key that orders like the time: seconds, then nanoseconds.
+fn engine_time(text: &str) -> Option<(String, u32)> {
+    let body = text.strip_suffix('Z')?;
+    let (seconds, fraction) = body.split_once('.').unwrap_or((body, ""));
+    if seconds.len() != 19 || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let nanos = format!("{fraction:0<9}").parse().ok()?;
+    Some((seconds.to_string(), nanos))
 }
 
 pub fn task_errors(tasks: &[&TaskView]) -> Vec<String> {
@@ -80,15 +95,36 @@ impl Watch {
             rolling,
             previous_update,
             start: Instant::now(),
+            since: None,
             pending_since: HashMap::new(),
         }
+    }
+
+    /// Only tasks created at or after `since` (the service's `UpdatedAt` before the change)
+    /// give this watch's failure reasons.
+    pub fn since(mut self, since: Option<String>) -> Watch {
+        self.since = since;
+        self
+    }
+
+    /// The tasks of this update: those an earlier attempt left (created before `since`) are
+    /// left out. A time that cannot be read keeps the task.
+    fn this_update<'a>(&self, tasks: &[&'a TaskView]) -> Vec<&'a TaskView> {
+        let Some(since) = self.since.as_deref().and_then(engine_time) else {
+            return tasks.to_vec();
+        };
+        tasks
+            .iter()
+            .copied()
+            .filter(|t| engine_time(&t.created).is_none_or(|c| c >= since))
+            .collect()
     }
 
     fn not_converged(&self, message: String, tasks: &[&TaskView]) -> Verdict {
         Verdict::Failed(ApplyError::NotConverged {
             address: Box::new(self.address.clone()),
             message,
-            task_errors: task_errors(tasks),
+            task_errors: task_errors(&self.this_update(tasks)),
         })
     }
 
@@ -110,7 +146,7 @@ impl Watch {
                 } else {
                     service.update_message.clone()
                 },
-                task_errors: task_errors(tasks),
+                task_errors: task_errors(&self.this_update(tasks)),
             });
         }
         if state == "paused" {
@@ -246,6 +282,33 @@ mod tests {
             w.check(&earlier, &[&running], later, T),
             Verdict::Converged(7)
         ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_tasks_of_this_update_give_its_failure_reasons() {
+        let mut earlier = task("t0", "shutdown", "rejected", "No such image: berth/demo:3");
+        earlier.created = "2026-12-01T17:00:00.5Z".into();
+        let mut this = task("t1", "shutdown", "failed", "task: non-zero exit (1)");
+        // Fewer digits of the fraction, and still later: times are compared, not text.
+        this.created = "2026-12-01T17:00:01Z".into();
+        let mut w = watch(true).since(Some("2026-12-01T17:00:00.75Z".into()));
+        match w.check(
+            &service(1, "rollback_completed", Some("now")),
+            &[&earlier, &this],
+            Instant::now(),
+            T,
+        ) {
+            Verdict::Failed(ApplyError::RolledBack { task_errors, .. }) => {
+                assert_eq!(task_errors, vec!["task 1 failed: task: non-zero exit (1)"])
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            engine_time("2026-12-01T17:00:00Z"),
+            Some(("2026-12-01T17:00:00".into(), 0))
+        );
+        assert!(engine_time("2026-12-01T17:00:00.1Z") > engine_time("2026-12-01T17:00:00Z"));
+        assert_eq!(engine_time("update-1"), None);
     }
 
     #[tokio::test(start_paused = true)]

@@ -4,8 +4,9 @@
 //! of every project environment in scope (the platform's too when it is in scope), connect and
 //! read the cluster under the locks, check a saved plan (freshness against the states' lineage
 //! and serial and the observed cluster, the secrets' digests, the tenant boundary) or have the
-//! binary make the plan, show it and ask for confirmation, begin the states, execute, record the
-//! objects the plan leaves alone and the route outputs, save the states, release the locks.
+//! binary make the plan, show it and ask for confirmation, execute, record the objects the plan
+//! leaves alone and the route outputs, save the states that changed (only they take the next
+//! serial), release the locks.
 //!
 //! Nothing here prints: the binary sees the plan, answers the confirmation and shows progress
 //! through [`Hooks`]. Planning stays the binary's ([`Hooks::plan`], [`Hooks::refused`]), so that
@@ -176,45 +177,67 @@ where
                 (id.clone(), s)
             })
             .collect();
-        if state::record_unchanged(&mut current, &plan) {
-            for id in &scope {
-                let mut next = store.begin(id)?;
-                next.resources = current[id].resources.clone();
-                store.save(&next)?;
-            }
-        }
+        state::record_unchanged(&mut current, &plan);
+        save_changed(store, &states, &mut current)?;
         return Ok(Outcome::Unchanged(plan));
     }
     if !hooks.confirm(&plan)? {
         return Ok(Outcome::Cancelled(plan));
     }
     let progress = hooks.start(&plan);
-    let mut begun = BTreeMap::new();
-    for id in &scope {
-        begun.insert(id.clone(), store.begin(id)?);
-    }
-    state::record_unchanged(&mut begun, &plan);
+    // The states start as recorded; one takes its next serial only when it changes.
+    let mut current: BTreeMap<DeploymentId, State> = scope
+        .iter()
+        .map(|id| {
+            let s = states
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| State::new(id.clone()));
+            (id.clone(), s)
+        })
+        .collect();
+    state::record_unchanged(&mut current, &plan);
     let payloads = Arc::new(payloads);
-    let ran = execute::run(engine, store, &plan, payloads, begun, progress, options).await;
-    let (report, mut states) = match ran {
+    let ran = execute::run(engine, store, &plan, payloads, current, progress, options).await;
+    let (report, mut current) = match ran {
         Ok(done) => done,
-        Err((e, states)) => {
+        Err((e, mut current)) => {
             // What the steps recorded before the failure is kept.
-            save_all(store, &states)?;
+            save_changed(store, &states, &mut current)?;
             return Err(e.into());
         }
     };
-    for (id, state) in states.iter_mut() {
+    for (id, state) in current.iter_mut() {
         if let Some(out) = outputs.get(id) {
             state.outputs = out.clone();
         }
     }
-    save_all(store, &states)?;
+    save_changed(store, &states, &mut current)?;
     Ok(Outcome::Executed { plan, report })
 }
 
-fn save_all(store: &Store, states: &BTreeMap<DeploymentId, State>) -> Result<(), ApplyError> {
-    for s in states.values() {
+/// Saves the states that changed from what was recorded (`recorded`): their objects (a step
+/// checkpointed them, which began them) or what they record (objects caught up with, outputs).
+/// A state that did not change keeps its serial, so saved plans of it stay fresh.
+fn save_changed(
+    store: &Store,
+    recorded: &BTreeMap<DeploymentId, State>,
+    states: &mut BTreeMap<DeploymentId, State>,
+) -> Result<(), ApplyError> {
+    for (id, s) in states.iter_mut() {
+        let before = recorded.get(id);
+        let begun = before.map_or(s.serial > 0, |b| b.serial != s.serial);
+        let changed = begun
+            || match before {
+                Some(b) => b.resources != s.resources || b.outputs != s.outputs,
+                None => !s.resources.is_empty() || s.outputs != Outputs::default(),
+            };
+        if !changed {
+            continue;
+        }
+        if !begun {
+            execute::begin(store, s)?;
+        }
         store.save(s)?;
     }
     Ok(())

@@ -71,6 +71,8 @@ pub struct TaskView {
     pub desired_state: String,
     pub state: String,
     pub err: String,
+    /// `CreatedAt`, the manager's clock: tells this update's tasks from an earlier attempt's.
+    pub created: String,
 }
 
 impl TaskView {
@@ -84,6 +86,7 @@ impl TaskView {
             desired_state: text(&task["DesiredState"]),
             state: text(&task["Status"]["State"]),
             err: text(&task["Status"]["Err"]),
+            created: text(&task["CreatedAt"]),
         }
     }
 }

@@ -77,6 +77,9 @@ pub(crate) struct Shared<E> {
     /// Services a detach step updated, by ID: their version index afterwards, which their planned
     /// update then uses (the plan's version is older by the detach).
     pub detached: Mutex<HashMap<String, u64>>,
+    /// The project environments whose state took its next serial in this apply: those a step
+    /// changed. The others keep their serial (and their saved plans stay fresh).
+    pub begun: Mutex<BTreeSet<DeploymentId>>,
     pub options: Options,
 }
 
@@ -90,6 +93,11 @@ impl<E> Shared<E> {
         let state = states
             .entry(deployment.clone())
             .or_insert_with(|| State::new(deployment.clone()));
+        let mut begun = self.begun.lock().unwrap_or_else(|p| p.into_inner());
+        if !begun.contains(deployment) {
+            begin(&self.store, state)?;
+            begun.insert(deployment.clone());
+        }
         f(state);
         self.store.save(state)
     }
@@ -112,9 +120,21 @@ impl<E> Shared<E> {
     }
 }
 
-/// Runs the plan against the cluster. `states` are the states the apply started from (from
-/// [`Store::begin`]), one per project environment in the plan's scope; they are checkpointed
-/// as steps finish and returned at the end.
+/// Takes the next serial for a state about to change: the store archives the recorded state
+/// and gives its successor's serial and lineage; what the apply changed in memory is kept.
+pub fn begin(store: &Store, state: &mut State) -> Result<(), ApplyError> {
+    let next = store.begin(&state.deployment)?;
+    state.serial = next.serial;
+    state.lineage = next.lineage;
+    state.format_version = next.format_version;
+    state.berth_version = next.berth_version;
+    Ok(())
+}
+
+/// Runs the plan against the cluster. `states` are the states the apply started from (as
+/// recorded), one per project environment in the plan's scope; the first step that changes one
+/// begins it ([`begin`]: the next serial), and it is checkpointed as steps finish. They are
+/// returned at the end.
 pub async fn execute(
     cluster: &Cluster,
     store: &Store,
@@ -159,6 +179,7 @@ pub async fn run<E: Engine>(
         ids: Mutex::new(ids),
         moved_slots: Mutex::new(BTreeMap::new()),
         detached: Mutex::new(HashMap::new()),
+        begun: Mutex::new(BTreeSet::new()),
         options: options.clone(),
     });
     let (watch, mut converged, poller) = poller::spawn(
@@ -254,6 +275,12 @@ pub async fn run<E: Engine>(
             Some((s, outcome)) = converged.recv(), if !converging.is_empty() => {
                 let Some((after, service_update)) = converging.remove(&s) else { continue };
                 let change = &changes[schedule.step(s).change];
+                if let (Err(_), After::Record { id, .. }) = (&outcome, &after) {
+                    // State records what the cluster runs after the failure, not the rejected spec.
+                    if let Err(e) = step::record_live(&shared, change, id).await {
+                        report.failed.push((change.address.clone(), e));
+                    }
+                }
                 let settled = outcome.and_then(|version| match after {
                     After::Record { id, spec } => shared.record(change, id, Some(version), spec),
                     After::Detached { id } => {

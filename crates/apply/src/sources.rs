@@ -48,9 +48,11 @@ pub fn project_root(config_dir: &Path, d: &Deployment) -> PathBuf {
 /// directory once every symbolic link is followed. `Ok` holds the resolved path.
 pub fn resolve(config_dir: &Path, d: &Deployment, path: &str) -> Result<PathBuf, SourceProblem> {
     let joined = config_dir.join(path);
+    // A missing file is named by the absolute path berth looked for, not one relative to
+    // wherever berth was started.
     let resolved = std::fs::canonicalize(&joined).map_err(|_| SourceProblem::MissingFile {
         path: path.to_string(),
-        resolved: joined.clone(),
+        resolved: std::path::absolute(&joined).unwrap_or_else(|_| joined.clone()),
     })?;
     let root = project_root(config_dir, d);
     let root = std::fs::canonicalize(&root).unwrap_or(root);

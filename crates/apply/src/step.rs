@@ -243,12 +243,12 @@ async fn update<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<Sent, 
         .get(&observed.id)
         .copied();
     let mut version = detached.or(observed.version).unwrap_or(0);
-    let previous_update = engine
+    let before = engine
         .inspect_service(&observed.id)
         .await
-        .map_err(|e| ApplyError::engine("inspect", address, e))?
-        .state
-        .update_started;
+        .map_err(|e| ApplyError::engine("inspect", address, e))?;
+    let previous_update = before.state.update_started;
+    let since = updated_at(&before.raw);
     loop {
         let request = ops::service_request(address, spec, &ids(shared).clone())?;
         match engine.update_service(&observed.id, version, request).await {
@@ -281,12 +281,18 @@ async fn update<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<Sent, 
         observed.id.clone(),
         change.restarts_tasks,
         previous_update,
-    );
+    )
+    .since(since);
     let after = After::Record {
         id: observed.id.clone(),
         spec,
     };
     sent(shared, change, watch, after, true)
+}
+
+/// A service's `UpdatedAt` as the engine wrote it, if it did.
+fn updated_at(raw: &serde_json::Value) -> Option<String> {
+    raw["UpdatedAt"].as_str().map(str::to_string)
 }
 
 /// Updates a service so that its tasks leave networks and volumes that are about to be deleted
@@ -350,7 +356,8 @@ async fn detach<E: Engine>(
     }
     let id = observed.id.clone();
     if shared.options.wait {
-        let watch = Watch::new(address.clone(), id.clone(), true, live.state.update_started);
+        let watch = Watch::new(address.clone(), id.clone(), true, live.state.update_started)
+            .since(updated_at(&live.raw));
         return Ok(Sent::Converge {
             watch: Box::new(watch),
             after: Box::new(After::Detached { id }),
@@ -372,6 +379,22 @@ async fn detach<E: Engine>(
     Ok(Sent::Done {
         service_update: true,
     })
+}
+
+/// After a service's convergence failed (Swarm rolled it back, it timed out, the wait was
+/// interrupted), records what Docker holds for it now rather than what berth sent: after a
+/// rollback that is the previous spec, so the next drift check compares the cluster with what
+/// really runs. When the service cannot be read, what was recorded when Docker accepted the
+/// change stays.
+pub(crate) async fn record_live<E: Engine>(
+    shared: &Shared<E>,
+    change: &Change,
+    id: &str,
+) -> Result<(), ApplyError> {
+    let Ok(Some(live)) = reread(shared, &change.address, id).await else {
+        return Ok(());
+    };
+    shared.record(change, live.id, live.version, live.spec)
 }
 
 /// The normalised live spec and version of one service, read in one call: its networks are

@@ -466,7 +466,61 @@ async fn states_are_saved_when_the_executor_stops_before_any_step() {
     .await;
     assert!(matches!(ran, Err(ApplyError::Engine { .. })), "{ran:?}");
     assert!(cluster.fake.network_names().is_empty());
-    // The begun state is saved: the next apply starts from serial 1, not from nothing.
-    assert_eq!(store.load(&id).unwrap().map(|s| s.serial), Some(1));
+    // Nothing was created, so nothing is recorded and no serial is taken.
+    assert_eq!(store.load(&id).unwrap().map(|s| s.serial), None);
     assert!(!lock_file(&store, &id).exists(), "the lock was kept");
+}
+
+/// Issue 14, item 5: an apply whose scope holds two project environments but changes only one
+/// moves only that one's serial; the other's state (and the saved plans made against it) stay
+/// as they were.
+#[tokio::test]
+async fn only_a_project_environment_that_changed_takes_a_new_serial() {
+    let (store, _cleanup) = store("serials");
+    let plan = network_and_service();
+    let production = plan.scope[0].clone();
+    let staging = address("staging", "service.web").deployment;
+    // Both were applied before.
+    for id in [&production, &staging] {
+        let mut s = store.begin(id).unwrap();
+        s.outputs.routes.push(RouteOutput {
+            service: "web".into(),
+            url: format!("http://{}.example.com/", id.env),
+        });
+        store.save(&s).unwrap();
+    }
+    let staging_before = store.load(&staging).unwrap().unwrap();
+    let cluster = cluster();
+    let connected = AtomicBool::new(false);
+    let mut hooks = Approve {
+        plan,
+        asked: Asked::default(),
+    };
+    let desired = Desired::default();
+    let outputs = BTreeMap::from([
+        (
+            production.clone(),
+            store.load(&production).unwrap().unwrap().outputs,
+        ),
+        (staging.clone(), staging_before.outputs.clone()),
+    ]);
+    let ran = deploy::run(
+        request(
+            &store,
+            &desired,
+            vec![production.clone(), staging.clone()],
+            Planning::Now,
+            outputs,
+        ),
+        connect(&cluster, &connected),
+        &mut hooks,
+    )
+    .await;
+    let Ok(Outcome::Executed { report, .. }) = ran else {
+        panic!("expected the steps to run, got {ran:?}");
+    };
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(store.load(&production).unwrap().unwrap().serial, 2);
+    assert_eq!(store.load(&staging).unwrap().unwrap(), staging_before);
+    assert_eq!(store.history(&staging).unwrap(), Vec::<u64>::new());
 }

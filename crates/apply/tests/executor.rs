@@ -487,6 +487,18 @@ async fn a_rollback_by_swarm_fails_the_update_with_the_task_errors() {
         }
         other => panic!("{other:?}"),
     }
+    // Swarm runs the previous spec again: state records that, not the rejected image, so the
+    // next drift check does not call the running version drift (issue 14, item 1).
+    let state = store.load(&deployment()).unwrap().unwrap();
+    let web = state
+        .resources
+        .iter()
+        .find(|r| r.address == address("service.web"))
+        .expect("the service is recorded");
+    let Spec::Service(spec) = &web.spec else {
+        panic!("{:?}", web.spec)
+    };
+    assert_eq!(spec.task_template.container_spec.image, "berth/demo:1");
 }
 
 #[tokio::test(start_paused = true)]

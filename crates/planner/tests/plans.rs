@@ -215,7 +215,13 @@ fn rotated() -> (Vec<String>, Vec<(&'static str, String)>) {
         ("human", human(&p)),
         (
             "human in colour",
-            render::human(&p, &RenderOptions { color: true }),
+            render::human(
+                &p,
+                &RenderOptions {
+                    color: true,
+                    ..RenderOptions::default()
+                },
+            ),
         ),
         ("markdown", render::markdown(&p, &options)),
         ("json", render::json(&p, &options)),
@@ -529,7 +535,13 @@ fn colour() {
     let mut d = shop_prod();
     web(&mut d).image = "berth/demo:2".into();
     let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
-    let text = render::human(&p, &RenderOptions { color: true });
+    let text = render::human(
+        &p,
+        &RenderOptions {
+            color: true,
+            ..RenderOptions::default()
+        },
+    );
     assert!(text.contains("\x1b[33m~\x1b[0m"));
     snap("colour", "human", &text);
 }

@@ -272,6 +272,7 @@ impl World {
                 } else {
                     String::new()
                 },
+                created: String::new(),
             })
             .collect()
     }
@@ -385,6 +386,7 @@ impl Engine for Fake {
                 s.spec["TaskTemplate"]["ContainerSpec"]["Image"] = json!(image);
             }
         }
+        let rolls_back = w.behaviour(id).rolls_back;
         let s = w
             .services
             .get_mut(id)
@@ -395,7 +397,10 @@ impl Engine for Fake {
                 "rpc error: code = Unknown desc = update out of sequence",
             ));
         }
-        s.spec = spec;
+        // Swarm rolls a failing update back to the previous spec at once (as a new version).
+        if !rolls_back {
+            s.spec = spec;
+        }
         s.version += 1;
         s.polls = 0;
         s.updates += 1;

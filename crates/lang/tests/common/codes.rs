@@ -44,7 +44,7 @@ pub const PLANNING_CODES: [Code; 8] = [
 /// it was given (`berth_lang::access::authorize`): no configuration alone can produce them.
 /// The end-to-end tests of the binary exercise them (`tests/e2e/cli.rs`), and the unit tests
 /// of `berth_lang::access` check what each one says.
-pub const PRODUCED_BY_THE_BINARY: [Code; 10] = [
+pub const PRODUCED_BY_THE_BINARY: [Code; 11] = [
     Code::ActorRequired,
     Code::NotAnOwnerOrAdmin,
     Code::NotAPlatformAdmin,
@@ -60,6 +60,8 @@ pub const PRODUCED_BY_THE_BINARY: [Code; 10] = [
     Code::ComposeDirectory,
     Code::ImportOutputExists,
     Code::ImportRefused,
+    // A drift check or status that would check nothing (`tests/e2e/truth.rs`).
+    Code::NothingApplied,
 ];
 
 /// Codes only `crates/apply` produces (`ApplyError::code`), when berth talks to the Docker

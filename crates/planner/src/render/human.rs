@@ -28,6 +28,8 @@ struct Writer<'a> {
     /// Shows a changed value as its removal and its addition (two lines) instead of
     /// `before -> after`, so that a `diff` block highlights both (the markdown plan).
     split: bool,
+    /// A destroy's plan: deletes say they were asked for.
+    destroy: bool,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -438,6 +440,10 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
                 Some(Reason::DeleteBecauseStaleGeneration) => {
                     format!("# (because it is an older generation of {addr})")
                 }
+                _ if w.destroy => format!(
+                    "# (because `berth destroy` removes {})",
+                    c.address.deployment
+                ),
                 _ => format!("# (because {addr} is not in configuration)"),
             });
             (format!("# {addr} will be destroyed"), w.sym(Sym::Del))
@@ -546,12 +552,13 @@ fn route_labels_hidden(spec: &mut Map<String, Value>) -> usize {
 
 /// One change as the markdown plan shows it in a `diff` block: without colour, and a changed
 /// value as a removed and an added line.
-pub(super) fn change_for_diff(c: &Change) -> String {
+pub(super) fn change_for_diff(c: &Change, options: &RenderOptions) -> String {
     let mut w = Writer {
         out: String::new(),
         color: false,
         forcing: &c.replace_paths,
         split: true,
+        destroy: options.destroy,
     };
     change(&mut w, c);
     w.out
@@ -588,6 +595,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
         color: options.color,
         forcing: &[],
         split: false,
+        destroy: options.destroy,
     };
     if plan.is_empty() {
         let msg = w.paint(&format!("{BOLD}{GREEN}"), "No changes.");
@@ -595,7 +603,13 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
             w.out,
             "{msg} Your infrastructure matches the configuration."
         );
-        let _ = writeln!(w.out, "\nberth compared the configuration with the cluster and found no differences, so no changes are needed.");
+        let against = match options.against {
+            super::Against::Cluster => "the cluster",
+            super::Against::RecordedState => {
+                "the recorded state (the cluster was not read: `--refresh=false`)"
+            }
+        };
+        let _ = writeln!(w.out, "\nberth compared the configuration with {against} and found no differences, so no changes are needed.");
     } else {
         let _ = writeln!(w.out, "berth will perform the following actions:\n");
         for c in plan.actionable() {
@@ -604,6 +618,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
                 color: options.color,
                 forcing: &c.replace_paths,
                 split: false,
+                destroy: options.destroy,
             };
             change(&mut cw, c);
             w.out.push_str(&cw.out);

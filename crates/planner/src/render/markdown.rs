@@ -63,11 +63,18 @@ fn diff_block(text: &str) -> String {
     out
 }
 
-pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
+pub fn markdown(plan: &Plan, options: &RenderOptions) -> String {
     let mut out = String::from("### berth plan\n\n");
     let s = plan.summary();
     if plan.is_empty() {
-        out.push_str("**No changes.** Your infrastructure matches the configuration.\n");
+        out.push_str(match options.against {
+            super::Against::Cluster => {
+                "**No changes.** Your infrastructure matches the configuration.\n"
+            }
+            super::Against::RecordedState => {
+                "**No changes.** The recorded state matches the configuration; the cluster was not read (`--refresh=false`).\n"
+            }
+        });
     } else {
         let _ = writeln!(
             out,
@@ -113,7 +120,7 @@ pub fn markdown(plan: &Plan, _options: &RenderOptions) -> String {
             let _ = writeln!(out, "\n#### `{}`\n", c.address.deployment);
             current = Some(&c.address.deployment);
         }
-        let body = change_for_diff(c);
+        let body = change_for_diff(c, options);
         let _ =
             writeln!(
             out,

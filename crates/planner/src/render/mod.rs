@@ -12,8 +12,24 @@ pub use human::human;
 pub use json::{json, json_value, FORMAT_VERSION};
 pub use markdown::markdown;
 
-/// How to render. The caller decides colour (the CLI from the terminal and `NO_COLOR`).
+/// How to render. The caller decides colour (the CLI from the terminal and `NO_COLOR`), and
+/// says what the plan was made against and why it deletes, which the plan alone does not know.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RenderOptions {
     pub color: bool,
+    /// What the configuration was compared with, as the "no changes" sentence says.
+    pub against: Against,
+    /// The plan is a `berth destroy`'s: its deletes were asked for, not left by the
+    /// configuration.
+    pub destroy: bool,
+}
+
+/// What a plan was made against.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Against {
+    /// The live cluster, read now.
+    #[default]
+    Cluster,
+    /// The recorded state alone (`--refresh=false`): the cluster was not read.
+    RecordedState,
 }
