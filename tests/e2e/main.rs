@@ -7,6 +7,7 @@ mod edge;
 mod examples;
 mod harness;
 mod lifecycle;
+mod release;
 mod remote;
 mod running;
 mod tls;

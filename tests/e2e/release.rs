@@ -1,0 +1,236 @@
+//! Releases of a project that keeps data: the real PostgreSQL and Redis images (built by
+//! scripts/prepare-images.sh from Debian's packages) on the real Swarm, with rows and keys written
+//! through the programs inside the task containers, and read back after the database's service is
+//! redeployed and after `berth destroy` (which keeps volumes unless told otherwise) and a new
+//! apply.
+
+use crate::harness::{docker, expect_code, stdout, text, World};
+use std::time::{Duration, Instant};
+
+/// A project with a PostgreSQL database and a Redis cache, each on its own volume; `round` is an
+/// environment variable of the database, so changing it redeploys the database's service.
+fn data_project(name: &str, secret_env: &str, round: u32) -> String {
+    format!(
+        r#"project {name} {{
+  volume pg {{
+    size = 1G
+  }}
+
+  volume cache {{
+    size = 1G
+  }}
+
+  secret pg_password {{
+    env = "{secret_env}"
+  }}
+
+  service db {{
+    image         = "berth/postgres:15"
+    endpoint_mode = "dnsrr"
+    args          = ["-c", "shared_buffers=16MB"]
+
+    env {{
+      POSTGRES_DB            = "app"
+      POSTGRES_PASSWORD_FILE = secret.pg_password
+      RELEASE_ROUND          = "{round}"
+    }}
+
+    mount {{
+      source = volume.pg
+      target = "/var/lib/postgresql/data"
+    }}
+
+    resources {{
+      limits {{
+        cpu    = 0.5
+        memory = 128M
+      }}
+    }}
+
+    health {{
+      command      = ["/usr/lib/postgresql/15/bin/pg_isready", "-q", "-h", "127.0.0.1"]
+      interval     = 2s
+      timeout      = 1s
+      start_period = 20s
+    }}
+  }}
+
+  service cache {{
+    image         = "berth/redis:7"
+    endpoint_mode = "dnsrr"
+
+    mount {{
+      source = volume.cache
+      target = "/data"
+    }}
+
+    resources {{
+      limits {{
+        cpu    = 0.25
+        memory = 64M
+      }}
+    }}
+
+    health {{
+      command  = ["/usr/bin/redis-cli", "-h", "127.0.0.1", "ping"]
+      interval = 2s
+      timeout  = 1s
+    }}
+  }}
+}}
+"#
+    )
+}
+
+struct Data {
+    world: World,
+    name: String,
+    secret_env: String,
+}
+
+impl Data {
+    fn new(tag: &str) -> Data {
+        let mut world = World::new();
+        let name = world.project(tag);
+        let secret_env = format!(
+            "BERTH_{}_PG_PASSWORD",
+            name.to_uppercase().replace('-', "_")
+        );
+        Data {
+            world,
+            name,
+            secret_env,
+        }
+    }
+
+    fn berth(&self, args: &[&str]) -> std::process::Output {
+        let mut full: Vec<&str> = args.to_vec();
+        full.push(self.world.dir_str());
+        let password = format!("pw-{}", self.world.id);
+        self.world
+            .berth_env(&full, &[(self.secret_env.as_str(), password.as_str())])
+    }
+
+    fn apply(&self, round: u32) -> std::process::Output {
+        self.world.write(
+            "main.berth",
+            &data_project(&self.name, &self.secret_env, round),
+        );
+        self.berth(&["apply", "--auto-approve", "--project", &self.name])
+    }
+
+    /// The id of the one running container of a service, waiting for it (at most 60 s).
+    fn container(&self, service: &str) -> String {
+        let label = format!(
+            "label=com.docker.swarm.service.name={}_{service}",
+            self.name
+        );
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = docker(&["ps", "-q", "--filter", &label, "--filter", "health=healthy"]);
+            let ids: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+            if ids.len() == 1 {
+                return ids[0].clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{service} has no single healthy container: {ids:?}"
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Runs SQL with psql inside the database's task container and returns what it printed.
+    fn sql(&self, query: &str) -> String {
+        let id = self.container("db");
+        let out = docker(&[
+            "exec",
+            &id,
+            "psql",
+            "-U",
+            "postgres",
+            "-d",
+            "app",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-tAc",
+            query,
+        ]);
+        expect_code(&out, 0);
+        stdout(&out).trim().to_string()
+    }
+
+    fn redis(&self, args: &[&str]) -> String {
+        let id = self.container("cache");
+        let mut full = vec!["exec", id.as_str(), "redis-cli"];
+        full.extend_from_slice(args);
+        let out = docker(&full);
+        expect_code(&out, 0);
+        stdout(&out).trim().to_string()
+    }
+}
+
+#[test]
+fn rows_survive_a_redeploy_of_the_database_and_a_destroy_without_data_loss() {
+    let d = Data::new("keep");
+    expect_code(&d.apply(1), 0);
+    d.sql("CREATE TABLE orders (id int PRIMARY KEY, item text)");
+    d.sql("INSERT INTO orders VALUES (1, 'anchor'), (2, 'rope')");
+    assert_eq!(d.redis(&["SET", "cart", "two-items"]), "OK");
+    let first = d.container("db");
+
+    // An environment change replaces the database's task; the new one opens the same volume.
+    let out = d.apply(2);
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).contains("0 added, 1 changed, 0 destroyed"),
+        "only the database changes:\n{}",
+        text(&out)
+    );
+    let second = d.container("db");
+    assert_ne!(first, second, "the redeploy started a new task");
+    let env = docker(&["inspect", &second, "--format", "{{json .Config.Env}}"]);
+    assert!(stdout(&env).contains("RELEASE_ROUND=2"), "{}", stdout(&env));
+    assert_eq!(d.sql("SELECT item FROM orders ORDER BY id"), "anchor\nrope");
+    d.sql("INSERT INTO orders VALUES (3, 'chain')");
+
+    // Destroy without --allow-data-loss removes the services and keeps the volumes.
+    let out = d.berth(&[
+        "destroy",
+        "--auto-approve",
+        "--project",
+        &d.name,
+        "--env",
+        "production",
+    ]);
+    expect_code(&out, 0);
+    assert!(
+        !docker(&["service", "inspect", &format!("{}_db", d.name)])
+            .status
+            .success(),
+        "the database's service is gone:\n{}",
+        text(&out)
+    );
+    for volume in ["pg", "cache"] {
+        assert!(
+            docker(&["volume", "inspect", &format!("{}_{volume}", d.name)])
+                .status
+                .success(),
+            "the {volume} volume is kept:\n{}",
+            text(&out)
+        );
+    }
+
+    expect_code(&d.apply(2), 0);
+    assert_eq!(
+        d.sql("SELECT item FROM orders ORDER BY id"),
+        "anchor\nrope\nchain"
+    );
+    assert_eq!(d.redis(&["GET", "cart"]), "two-items");
+    // The cluster was not initialised again: the table's creation is older than this task.
+    let logs = docker(&["logs", &d.container("db")]);
+    assert!(
+        !String::from_utf8_lossy(&logs.stderr).contains("initialising a new cluster"),
+        "the second start reused the cluster"
+    );
+}
