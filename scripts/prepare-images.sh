@@ -224,16 +224,26 @@ write_users() {
     printf 'root:x:0:\n%s:x:999:\nnogroup:x:65534:\n' "$2" >"$1/etc/group"
 }
 
-# Packs $1/rootfs into $1/rootfs.tar and removes the directory: the Dockerfile's ADD of a local tar
-# keeps owners and modes, where COPY would make every file root's.
+# pack_rootfs CONTEXT [PATH...]: packs CONTEXT/rootfs into CONTEXT/rootfs.tar, every file owned by
+# root except each PATH (a directory, relative to the root file system) and what is in it, owned
+# by the service user 999; then removes the directory. The Dockerfile's ADD of a local tar keeps
+# owners and modes, where COPY would make every file root's, and no chown (which would need root
+# on the building machine) is needed.
 pack_rootfs() {
-    tar --numeric-owner -C "$1/rootfs" -cf "$1/rootfs.tar" .
-    rm -rf "$1/rootfs"
+    local context=$1 path excludes=(); shift
+    for path in "$@"; do excludes+=(--exclude "./$path"); done
+    tar --numeric-owner --owner=0 --group=0 "${excludes[@]}" -C "$context/rootfs" -cf "$context/rootfs.tar" .
+    for path in "$@"; do
+        tar --numeric-owner --owner=999 --group=999 -C "$context/rootfs" -rf "$context/rootfs.tar" "./$path"
+    done
+    rm -rf "$context/rootfs"
 }
 
 build_databases() {
     # A fresh machine may have no package lists yet.
-    if ! apt-cache policy "${DEBIAN_PACKAGES[0]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    local policy
+    policy=$(apt-cache policy "${DEBIAN_PACKAGES[0]}" 2>/dev/null || true)
+    if [[ "$policy" != *"Candidate: "[0-9]* ]]; then
         log "updating the package lists"
         local sudo=()
         [[ $(id -u) -eq 0 ]] || sudo=(sudo)
@@ -276,10 +286,9 @@ build_postgres() {
     cp "$ROOT/images/postgres/entrypoint.sh" "$rootfs/usr/local/bin/berth-postgres"
     write_users "$rootfs" postgres
     # A new volume mounted on the data directory starts as a copy of it, owner and mode included.
-    chown -R 999:999 "$rootfs/var/lib/postgresql" "$rootfs/var/run/postgresql"
     chmod 0700 "$rootfs/var/lib/postgresql/data"
     chmod 1777 "$rootfs/tmp"
-    pack_rootfs "$context"
+    pack_rootfs "$context" var/lib/postgresql var/run/postgresql
     cp "$ROOT/images/postgres/Dockerfile" "$context/"
     build_image berth/postgres:15 "$context" "$key"
 }
@@ -291,10 +300,9 @@ build_redis() {
     local rootfs="$context/rootfs"
     write_users "$rootfs" redis
     mkdir -p "$rootfs/data" "$rootfs/tmp"
-    chown 999:999 "$rootfs/data"
     chmod 0750 "$rootfs/data"
     chmod 1777 "$rootfs/tmp"
-    pack_rootfs "$context"
+    pack_rootfs "$context" data
     cp "$ROOT/images/redis/Dockerfile" "$context/"
     build_image berth/redis:7 "$context" "$key"
 }
