@@ -95,6 +95,13 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
                         "  {:<20} {:>3}/{:<3} {:<11} {}",
                         s.name, s.running, s.desired, s.health, s.image
                     );
+                    if let Some(run) = &s.job {
+                        let code = run.exit_code.map_or("-".into(), |c| c.to_string());
+                        println!(
+                            "  {:<20} last run: {}, exit code {code}, at {}",
+                            "", run.state, run.at
+                        );
+                    }
                 }
                 if let Some(routes) = entry["routes"].as_array() {
                     for r in routes {

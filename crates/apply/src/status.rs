@@ -20,6 +20,46 @@ pub struct ServiceStatus {
     pub health: String,
     /// Swarm's update state (`completed`, `rollback_completed`, ...) when an update happened.
     pub update_state: Option<String>,
+    /// For a job: its latest run, as the engine's task history tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRun>,
+}
+
+/// A job's latest run: its task's state (`complete`, `failed`, `running`, ...), exit code and
+/// the engine's timestamp of that state.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRun {
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub at: String,
+}
+
+/// The latest run of a job among its tasks (Docker's JSON), by job iteration then timestamp.
+fn latest_run(tasks: &[&bollard::models::Task]) -> Option<JobRun> {
+    let values: Vec<serde_json::Value> = tasks
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    let latest = values.iter().max_by_key(|t| {
+        (
+            t["JobIteration"]["Index"].as_u64().unwrap_or(0),
+            t["Status"]["Timestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    })?;
+    Some(JobRun {
+        state: latest["Status"]["State"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        exit_code: latest["Status"]["ContainerStatus"]["ExitCode"].as_i64(),
+        at: latest["Status"]["Timestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })
 }
 
 /// Services of the given project environments, by deployment.
@@ -105,6 +145,23 @@ pub async fn services(
         } else {
             "converging"
         };
+        let is_job = spec
+            .mode
+            .as_ref()
+            .is_some_and(|m| m.replicated_job.is_some());
+        let job = if is_job { latest_run(&mine) } else { None };
+        let health = match &job {
+            Some(run) if run.state == "complete" => "completed",
+            Some(run) if matches!(run.state.as_str(), "failed" | "rejected") => "failed",
+            Some(_) => "running",
+            None if is_job => "not run",
+            None => health,
+        };
+        let (running, desired) = if is_job {
+            (running, 1)
+        } else {
+            (running, desired)
+        };
         let image = spec
             .task_template
             .as_ref()
@@ -119,6 +176,7 @@ pub async fn services(
             desired,
             health: health.to_string(),
             update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
+            job,
         });
     }
     for list in out.values_mut() {

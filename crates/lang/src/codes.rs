@@ -311,6 +311,10 @@ codes! {
         "Each routed project environment claims one of the proxy's edge slots (a network the proxy\nalready joined, so routing a new project does not restart it). Concurrent applies claimed every\nfree slot. Raise `platform.proxy.edge_slots` (this restarts the proxy once).";
     MissingReference = "E0319", Error, "service refers to an object that does not exist",
         "A service joins networks and mounts secrets and configs by ID, and one it refers to does not\nexist in the cluster (a shared network of another project that was removed, or an object\nremoved by hand during the apply). Create it, or plan again.";
+    JobFailed = "E0350", Error, "job failed",
+        "A `job` ran (its spec, or the spec of a service that depends on it, changed) and its task\nexited with a non-zero code, or Swarm refused to start it. The apply stops there: the services\nthat depend on the job were not created or updated, so the version already running keeps\nserving. The job's last log lines are shown; fix the job (or what it talks to) and apply again,\nwhich runs it again.";
+    JobTimedOut = "E0351", Error, "job timed out",
+        "A `job` did not finish within its `timeout` (default 5m). The services that depend on it were\nnot created or updated. Its last log lines are shown; its task may still be running (`docker\nservice ps <stack>_<job>`). Raise the timeout, or make the job finish sooner, and apply again.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",

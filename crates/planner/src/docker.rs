@@ -290,6 +290,16 @@ pub struct ServiceMode {
     pub replicated: Option<Replicated>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global: Option<Global>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicated_job: Option<ReplicatedJob>,
+}
+
+/// A job run to completion: berth runs one task at a time, one completion per run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReplicatedJob {
+    pub max_concurrent: u64,
+    pub total_completions: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -272,6 +272,7 @@ impl World {
                 } else {
                     String::new()
                 },
+                ..TaskView::default()
             })
             .collect()
     }

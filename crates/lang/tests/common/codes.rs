@@ -57,7 +57,7 @@ pub const PRODUCED_BY_THE_BINARY: [Code; 5] = [
 /// Engine or keeps its state: no configuration alone can produce them.
 /// `crates/apply/src/error_tests.rs` (`every_apply_code_is_produced_and_explained`) produces
 /// each one and checks that they are exactly the registered `E03xx` codes.
-pub const APPLY_ONLY_CODES: [Code; 20] = [
+pub const APPLY_ONLY_CODES: [Code; 22] = [
     Code::EngineUnreachable,
     Code::SwarmInactive,
     Code::EngineTooOld,
@@ -78,4 +78,6 @@ pub const APPLY_ONLY_CODES: [Code; 20] = [
     Code::NetworkNameTaken,
     Code::EdgeSlotsTakenDuringApply,
     Code::MissingReference,
+    Code::JobFailed,
+    Code::JobTimedOut,
 ];
