@@ -234,3 +234,218 @@ fn rows_survive_a_redeploy_of_the_database_and_a_destroy_without_data_loss() {
         "the second start reused the cluster"
     );
 }
+
+/// A project whose `migrate` job creates a table in the real PostgreSQL before `web` starts;
+/// `extra` is appended to the job's shell command, `web_image` is web's image.
+fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str) -> String {
+    format!(
+        r#"project {name} {{
+  volume pg {{
+    size = 1G
+  }}
+
+  secret pg_password {{
+    env = "{secret_env}"
+  }}
+
+  service db {{
+    image         = "berth/postgres:15"
+    endpoint_mode = "dnsrr"
+    args          = ["-c", "shared_buffers=16MB"]
+
+    env {{
+      POSTGRES_DB            = "app"
+      POSTGRES_PASSWORD_FILE = secret.pg_password
+    }}
+
+    mount {{
+      source = volume.pg
+      target = "/var/lib/postgresql/data"
+    }}
+
+    resources {{
+      limits {{
+        cpu    = 0.5
+        memory = 128M
+      }}
+    }}
+
+    health {{
+      command      = ["/usr/lib/postgresql/15/bin/pg_isready", "-q", "-h", "127.0.0.1"]
+      interval     = 2s
+      timeout      = 1s
+      start_period = 20s
+    }}
+  }}
+
+  job migrate {{
+    image      = "berth/postgres:15"
+    command    = ["/bin/sh", "-c", "PGPASSWORD=$(cat $DB_PASSWORD_FILE) psql -h db -U postgres -d app -v ON_ERROR_STOP=1 -c 'CREATE TABLE IF NOT EXISTS orders (id int PRIMARY KEY)' && echo schema ready{extra}"]
+    timeout    = 60s
+    depends_on = [db]
+
+    env {{
+      DB_PASSWORD_FILE = secret.pg_password
+    }}
+
+    resources {{
+      limits {{
+        cpu    = 0.25
+        memory = 64M
+      }}
+    }}
+  }}
+
+  service web {{
+    image      = "{web_image}"
+    depends_on = [migrate]
+
+    resources {{
+      limits {{
+        cpu    = 0.2
+        memory = 32M
+      }}
+    }}
+
+    health {{
+      command  = ["/berth-demo", "check", "http://127.0.0.1:8080/health"]
+      interval = 2s
+      timeout  = 1s
+    }}
+  }}
+}}
+"#
+    )
+}
+
+/// An engine timestamp (RFC 3339, UTC, up to nanoseconds) as comparable nanoseconds of the day's
+/// text: the date and time digits, then the fraction padded to nine digits.
+fn instant(ts: &str) -> (String, u64) {
+    let ts = ts.trim().trim_end_matches('Z');
+    let (whole, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
+    let fraction = format!("{fraction:0<9}");
+    (whole.to_string(), fraction[..9].parse().unwrap())
+}
+
+/// The values of a Go template over every task of a service, one a line.
+fn task_field(service: &str, format: &str) -> Vec<String> {
+    let ids = docker(&["service", "ps", "-q", "--no-trunc", service]);
+    let ids: Vec<String> = stdout(&ids).lines().map(str::to_string).collect();
+    let mut args = vec!["inspect", "--format", format];
+    args.extend(ids.iter().map(String::as_str));
+    stdout(&docker(&args)).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_serves() {
+    let d = Data::new("job");
+    let write = |extra: &str, image: &str| {
+        d.world.write(
+            "main.berth",
+            &job_project(&d.name, &d.secret_env, extra, image),
+        )
+    };
+    write("", "berth/demo:1");
+    let plan = d.berth(&["plan", "--project", &d.name]);
+    expect_code(&plan, 0);
+    assert!(
+        stdout(&plan).contains("(the job runs once created"),
+        "the plan says when the job runs:\n{}",
+        text(&plan)
+    );
+    let out = d.berth(&["apply", "--auto-approve", "--project", &d.name]);
+    expect_code(&out, 0);
+    assert_eq!(d.sql("SELECT to_regclass('orders') IS NOT NULL"), "t");
+
+    // Engine timestamps: web's task was created after the job's task completed.
+    let job = format!("{}_migrate", d.name);
+    let web = format!("{}_web", d.name);
+    let completed: Vec<String> = task_field(&job, "{{.Status.State}} {{.Status.Timestamp}}")
+        .into_iter()
+        .filter_map(|l| l.strip_prefix("complete ").map(str::to_string))
+        .collect();
+    assert_eq!(completed.len(), 1, "one completed run of the job");
+    let created = task_field(&web, "{{.CreatedAt}}");
+    assert!(!created.is_empty());
+    for c in &created {
+        assert!(
+            instant(c) > instant(&completed[0]),
+            "web's task was created at {c}, before the job completed at {}",
+            completed[0]
+        );
+    }
+
+    // A new web image runs the job again first; this run fails, so web stays at version 1.
+    write(
+        " && echo 'cannot apply 0002_orders_total.sql' >&2 && exit 1",
+        "berth/demo:2",
+    );
+    let plan = d.berth(&["plan", "--project", &d.name]);
+    assert!(
+        stdout(&plan).contains("(the job runs again"),
+        "the plan says the job runs again:\n{}",
+        text(&plan)
+    );
+    let web_task = d.container("web");
+    let requests = std::thread::spawn(move || {
+        docker(&[
+            "exec",
+            &web_task,
+            "/berth-demo",
+            "get",
+            "http://web:8080/",
+            "--count",
+            "400",
+        ])
+    });
+    let out = d.berth(&["apply", "--auto-approve", "--project", &d.name]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(
+        all.contains("cannot apply 0002_orders_total.sql"),
+        "the job's log lines are shown:\n{all}"
+    );
+    assert!(
+        all.contains("exited with code 1"),
+        "the exit code is shown:\n{all}"
+    );
+    assert!(all.contains("service.web: skipped"), "{all}");
+    assert_eq!(
+        crate::harness::inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
+        "berth/demo:1"
+    );
+    let served = requests.join().unwrap();
+    assert!(
+        stdout(&served).starts_with("ok=400 failed=0"),
+        "web kept serving: {}",
+        text(&served)
+    );
+
+    // The failed run is not forgotten: the next plan runs the job again, and status shows it.
+    let status = d.berth(&["status", "--project", &d.name]);
+    assert!(
+        stdout(&status).contains("last run: failed, exit code 1"),
+        "{}",
+        text(&status)
+    );
+    write("", "berth/demo:2");
+    let plan = d.berth(&["plan", "--project", &d.name]);
+    assert!(
+        stdout(&plan).contains("its last run did not complete")
+            || stdout(&plan).contains("its spec changes"),
+        "{}",
+        text(&plan)
+    );
+    expect_code(
+        &d.berth(&["apply", "--auto-approve", "--project", &d.name]),
+        0,
+    );
+    assert_eq!(
+        crate::harness::inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
+        "berth/demo:2"
+    );
+    expect_code(
+        &d.berth(&["plan", "--detailed-exitcode", "--project", &d.name]),
+        0,
+    );
+}

@@ -67,7 +67,11 @@ fn job_body(body: &Body) -> Body {
     let mut out = body.clone();
     out.items.retain(|item| match &item.kind {
         ItemKind::Attribute(a) => schema.attrs.iter().any(|s| s.name == a.key.text),
-        ItemKind::Block(b) => schema.blocks.contains(&b.kind.text.as_str()),
+        // A map attribute (`env { ... }`, `labels { ... }`) is written as a block.
+        ItemKind::Block(b) => {
+            schema.blocks.contains(&b.kind.text.as_str())
+                || schema.attrs.iter().any(|s| s.name == b.kind.text)
+        }
     });
     out
 }
