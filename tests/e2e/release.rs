@@ -236,8 +236,9 @@ fn rows_survive_a_redeploy_of_the_database_and_a_destroy_without_data_loss() {
 }
 
 /// A project whose `migrate` job creates a table in the real PostgreSQL before `web` starts;
-/// `extra` is appended to the job's shell command, `web_image` is web's image.
-fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str) -> String {
+/// `extra` is appended to the job's shell command, `web_image` is web's image, published on the
+/// node's `port` (host mode), where the test sends its requests from the loopback.
+fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str, port: u16) -> String {
     format!(
         r#"project {name} {{
   volume pg {{
@@ -300,6 +301,11 @@ fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str) -> St
     image      = "{web_image}"
     depends_on = [migrate]
 
+    publish {{
+      target    = 8080
+      published = {port}
+    }}
+
     resources {{
       limits {{
         cpu    = 0.2
@@ -339,10 +345,12 @@ fn task_field(service: &str, format: &str) -> Vec<String> {
 #[test]
 fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_serves() {
     let d = Data::new("job");
+    // A port of its own per run, so that concurrent runs on this machine do not collide.
+    let port = 21000 + (std::process::id() % 4000) as u16;
     let write = |extra: &str, image: &str| {
         d.world.write(
             "main.berth",
-            &job_project(&d.name, &d.secret_env, extra, image),
+            &job_project(&d.name, &d.secret_env, extra, image, port),
         )
     };
     write("", "berth/demo:1");
@@ -386,16 +394,21 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
         "the plan says the job runs again:\n{}",
         text(&plan)
     );
-    let web_task = d.container("web");
+    d.container("web");
+    // A bounded request loop over the loopback, from a container on the host's network, while
+    // the apply runs the failing job.
+    let url = format!("http://127.0.0.1:{port}/");
     let requests = std::thread::spawn(move || {
         docker(&[
-            "exec",
-            &web_task,
-            "/berth-demo",
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "berth/demo:1",
             "get",
-            "http://web:8080/",
+            &url,
             "--count",
-            "400",
+            "50000",
         ])
     });
     let out = d.berth(&["apply", "--auto-approve", "--project", &d.name]);
@@ -416,7 +429,7 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
     );
     let served = requests.join().unwrap();
     assert!(
-        stdout(&served).starts_with("ok=400 failed=0"),
+        stdout(&served).starts_with("ok=50000 failed=0"),
         "web kept serving: {}",
         text(&served)
     );

@@ -50,8 +50,12 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
-    /// Replicas of a replicated service; `None` for a global one.
+    /// Replicas of a replicated service, one for a job (counted like a replica); `None` for a
+    /// global one.
     pub fn replicas(&self) -> Option<u64> {
+        if self.mode.replicated_job.is_some() {
+            return Some(1);
+        }
         self.mode
             .replicated
             .as_ref()
