@@ -434,6 +434,23 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
         text(&served)
     );
 
+    // The state records both runs: the first one's exit 0 and this one's exit 1, with times.
+    let path = d
+        .world
+        .state
+        .join(&d.name)
+        .join("production")
+        .join("state.json");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let history = state["jobs"].clone();
+    let runs = history[format!("{}/production/service.migrate", d.name)].clone();
+    let codes: Vec<i64> = runs
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["exit_code"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, vec![0, 1], "the state's job history: {history}");
+
     // The failed run is not forgotten: the next plan runs the job again, and status shows it.
     let status = d.berth(&["status", "--project", &d.name]);
     assert!(

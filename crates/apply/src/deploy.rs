@@ -195,7 +195,16 @@ where
     }
     state::record_unchanged(&mut begun, &plan);
     let payloads = Arc::new(payloads);
-    let ran = execute::run(engine, store, &plan, payloads, begun, progress, options).await;
+    let ran = execute::run(
+        engine.clone(),
+        store,
+        &plan,
+        payloads,
+        begun,
+        progress,
+        options,
+    )
+    .await;
     let (report, mut states) = match ran {
         Ok(done) => done,
         Err((e, states)) => {
@@ -204,6 +213,7 @@ where
             return Err(e.into());
         }
     };
+    crate::job::record_runs(engine.as_ref(), &mut states).await;
     for (id, state) in states.iter_mut() {
         if let Some(out) = outputs.get(id) {
             state.outputs = out.clone();
