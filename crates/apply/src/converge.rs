@@ -187,7 +187,8 @@ impl Watch {
         let this_run: Vec<&TaskView> = tasks
             .iter()
             .copied()
-            .filter(|t| job.iteration.is_none() || t.job_iteration == job.iteration)
+            // The engine numbers neither a job's first run nor its tasks: both are run 0.
+            .filter(|t| t.job_iteration.unwrap_or(0) == job.iteration.unwrap_or(0))
             .collect();
         if this_run.iter().any(|t| t.state == "complete") {
             return Verdict::Converged(service.version);

@@ -42,9 +42,8 @@ pub async fn record_runs<E: Engine>(engine: &E, states: &mut BTreeMap<Deployment
 pub fn runs_of(tasks: &[&TaskView]) -> Vec<JobRecord> {
     let mut latest: BTreeMap<u64, &TaskView> = BTreeMap::new();
     for t in tasks {
-        let Some(iteration) = t.job_iteration else {
-            continue;
-        };
+        // The engine gives the tasks of a job's first run no iteration: that run is number 0.
+        let iteration = t.job_iteration.unwrap_or(0);
         let newer = latest
             .get(&iteration)
             .is_none_or(|seen| t.timestamp > seen.timestamp);
