@@ -479,3 +479,65 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
         0,
     );
 }
+
+#[test]
+fn a_job_over_its_timeout_stops_the_apply_before_its_dependants() {
+    let mut world = World::new();
+    let name = world.project("slow");
+    world.write(
+        "main.berth",
+        &format!(
+            r#"project {name} {{
+  job seed {{
+    image   = "berth/postgres:15"
+    command = ["/bin/sh", "-c", "echo seeding; sleep 60"]
+    timeout = 3s
+
+    resources {{
+      limits {{
+        cpu    = 0.1
+        memory = 32M
+      }}
+    }}
+  }}
+
+  service web {{
+    image      = "berth/demo:1"
+    depends_on = [seed]
+
+    resources {{
+      limits {{
+        cpu    = 0.1
+        memory = 32M
+      }}
+    }}
+  }}
+}}
+"#
+        ),
+    );
+    let started = Instant::now();
+    let out = world.berth(&[
+        "apply",
+        "--auto-approve",
+        "--project",
+        &name,
+        world.dir_str(),
+    ]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("timed out"), "{all}");
+    assert!(all.contains("did not complete within 3s"), "{all}");
+    assert!(all.contains("| seeding"), "the job's log lines: {all}");
+    assert!(all.contains("service.web: skipped"), "{all}");
+    assert!(
+        !docker(&["service", "inspect", &format!("{name}_web")])
+            .status
+            .success(),
+        "web was not created"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the job's own timeout applies, not the apply's"
+    );
+}
