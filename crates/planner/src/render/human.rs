@@ -333,7 +333,7 @@ fn claim_note(c: &Change) -> Option<String> {
 
 /// When a change to a job runs it, and why: a job runs when it is created and whenever its spec
 /// changes; a change of only its trigger label means a service that depends on it changes.
-fn job_note(c: &Change) -> Option<String> {
+pub(super) fn job_note(c: &Change) -> Option<String> {
     let job = |s: Option<&crate::resource::Spec>| match s {
         Some(crate::resource::Spec::Service(s)) if s.mode.replicated_job.is_some() => {
             Some(s.as_ref().clone())
