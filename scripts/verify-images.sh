@@ -7,7 +7,10 @@
 #   2. berth/traefik routes Host(`demo.test`) to it through a port published in host mode;
 #   3. a service created while Traefik runs is routable shortly after;
 #   4. berth/demo:broken turns unhealthy, and berth/busybox:1 serves its page;
-#   5. demo and busybox tasks stop at once, although each is PID 1 in its container.
+#   5. demo and busybox tasks stop at once, although each is PID 1 in its container;
+#   6. berth/postgres:15 with its password in a secret initialises its volume and becomes healthy,
+#      psql from another container reaches it by name with that password (and not without), and
+#      a row survives a new task on the same volume; berth/redis:7 keeps a key across a new task.
 #
 # Services are created with --no-resolve-image, so that the engine does not try to reach a
 # registry to pin the image digest. Everything it creates is named berthtest-<suffix> and removed
@@ -26,6 +29,8 @@ DEMO2="berthtest-demo2-$SUFFIX"
 PROXY="berthtest-traefik-$SUFFIX"
 BUSYBOX="berthtest-busybox-$SUFFIX"
 BROKEN="berthtest-broken-$SUFFIX"
+PG="berthtest-pg-$SUFFIX"
+REDIS="berthtest-redis-$SUFFIX"
 
 log() { printf 'verify: %s\n' "$*"; }
 die() { printf 'verify: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -34,15 +39,17 @@ since() { awk -v ms=$(( $(now_ms) - $1 )) 'BEGIN { printf "%.1f s", ms / 1000 }'
 
 cleanup() {
     set +e
-    docker service rm "$PROXY" "$DEMO" "$DEMO2" "$BUSYBOX" >/dev/null 2>&1
+    docker service rm "$PROXY" "$DEMO" "$DEMO2" "$BUSYBOX" "$PG" "$REDIS" >/dev/null 2>&1
     docker rm -f "$BROKEN" >/dev/null 2>&1
+    docker secret rm "$PG" >/dev/null 2>&1
     # Removing a swarm network returns at once, but the node keeps its copy until the tasks of
     # the removed services have exited; wait for both, so that nothing is left when this ends.
     for _ in $(seq 1 60); do
         docker network rm "$NET" >/dev/null 2>&1
         if ! docker network inspect "$NET" >/dev/null 2>&1 \
             && [[ -z "$(docker ps -aq --filter "name=berthtest-.*-$SUFFIX")" ]]; then
-            log "removed the berthtest-*-$SUFFIX services, containers and network"
+            docker volume rm "$PG" "$REDIS" >/dev/null 2>&1
+            log "removed the berthtest-*-$SUFFIX services, containers, network, secret and volumes"
             return
         fi
         sleep 0.5
@@ -90,7 +97,8 @@ traefik_labels() {
 }
 
 [[ "$(docker info --format '{{.Swarm.LocalNodeState}}')" == active ]] || die "swarm is not active; run scripts/swarm-init.sh"
-for image in berth/demo:1 berth/demo:2 berth/demo:broken berth/busybox:1 berth/traefik:3.7.15; do
+for image in berth/demo:1 berth/demo:2 berth/demo:broken berth/busybox:1 berth/traefik:3.7.15 \
+    berth/postgres:15 berth/redis:7; do
     docker image inspect "$image" >/dev/null 2>&1 || die "$image is missing; run scripts/prepare-images.sh"
 done
 
@@ -159,4 +167,53 @@ for service in "$DEMO" "$BUSYBOX"; do
     docker stop "$id" >/dev/null
     log "docker stop of the $service task took $(since "$start"), exit code $(docker inspect --format '{{.State.ExitCode}}' "$id")"
 done
+# new_task SERVICE: replaces the task of SERVICE (same spec, same volume) and waits for its health.
+new_task() {
+    local old
+    old=$(task_container "$1")
+    docker service update --quiet --detach --force "$1" >/dev/null
+    wait_until 90 bash -c "[[ -n \$(docker ps -q --filter label=com.docker.swarm.service.name=$1) && \
+        \$(docker ps -q --filter label=com.docker.swarm.service.name=$1) != *$old* ]]" && wait_until 90 is_healthy "$1"
+}
+
+printf 'verify-%s' "$SUFFIX" | docker secret create "$PG" - >/dev/null
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$PG" --network "$NET" --endpoint-mode dnsrr \
+    --secret "source=$PG,target=pg_password" --env POSTGRES_PASSWORD_FILE=/run/secrets/pg_password \
+    --env POSTGRES_DB=verify --mount "type=volume,src=$PG,dst=/var/lib/postgresql/data" berth/postgres:15 >/dev/null
+wait_until 90 is_healthy "$PG" || die "$PG did not become healthy: $(docker service logs --raw "$PG" 2>&1 | tail -n 5)"
+log "$PG initialised its volume and became healthy after $(since "$start")"
+psql_remote() {
+    docker run --rm --network "$NET" -e "PGPASSWORD=$1" --entrypoint psql berth/postgres:15 \
+        -h "$PG" -U postgres -d verify -tAc "$2"
+}
+psql_remote "verify-$SUFFIX" 'CREATE TABLE kept (n int); INSERT INTO kept VALUES (42)' >/dev/null \
+    || die "psql by service name with the secret's password failed"
+if psql_remote wrong 'SELECT 1' >/dev/null 2>&1; then die "$PG accepted a wrong password"; fi
+start=$(now_ms)
+new_task "$PG" || die "the new $PG task did not become healthy"
+# The embedded DNS may still lack the new task's address for a moment.
+kept=""
+for _ in $(seq 1 20); do
+    kept=$(psql_remote "verify-$SUFFIX" 'SELECT n FROM kept' 2>/dev/null) && break
+    sleep 0.5
+done
+[[ "$kept" == 42 ]] || die "the row did not survive a new task (read: '$kept')"
+log "a row written over the network survived a new $PG task (healthy again after $(since "$start"))"
+
+start=$(now_ms)
+docker service create --detach --quiet --no-resolve-image --name "$REDIS" --network "$NET" --endpoint-mode dnsrr \
+    --mount "type=volume,src=$REDIS,dst=/data" berth/redis:7 >/dev/null
+wait_until 60 is_healthy "$REDIS" || die "$REDIS did not become healthy"
+log "$REDIS healthy after $(since "$start")"
+redis_remote() { docker run --rm --network "$NET" --entrypoint redis-cli berth/redis:7 -h "$REDIS" "$@"; }
+[[ "$(redis_remote set kept yes)" == OK ]] || die "redis-cli set by service name failed"
+new_task "$REDIS" || die "the new $REDIS task did not become healthy"
+kept=""
+for _ in $(seq 1 20); do
+    kept=$(redis_remote get kept 2>/dev/null) && break
+    sleep 0.5
+done
+[[ "$kept" == yes ]] || die "the key did not survive a new $REDIS task"
+log "a key survived a new $REDIS task (append-only file on the volume)"
 log "all checks passed"

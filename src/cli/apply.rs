@@ -414,6 +414,16 @@ fn summarize(
                     eprintln!("  {t}");
                 }
             }
+            ApplyError::JobFailed { logs, .. } => {
+                if logs.is_empty() {
+                    eprintln!("  the job printed nothing");
+                } else {
+                    eprintln!("  the job's last {} log lines:", logs.len());
+                }
+                for line in logs {
+                    eprintln!("  | {line}");
+                }
+            }
             _ => {}
         }
     }

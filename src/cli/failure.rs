@@ -162,6 +162,18 @@ fn load_diagnostic(e: &LoadError) -> Diagnostic {
     }
 }
 
+/// A failed job's last log lines as notes, each line as the job printed it.
+fn job_logs(mut d: Diagnostic, logs: &[String], indent: &str) -> Diagnostic {
+    if logs.is_empty() {
+        return d.with_note(format!("{indent}the job printed nothing"));
+    }
+    d = d.with_note(format!("{indent}the job's last {} log lines:", logs.len()));
+    for line in logs {
+        d = d.with_note(format!("{indent}  | {line}"));
+    }
+    d
+}
+
 /// An apply error as a diagnostic: its code, its hint as help, and the errors of the changes
 /// that failed or of a service's tasks as notes.
 fn apply_diagnostic(e: &ApplyError) -> Diagnostic {
@@ -180,8 +192,12 @@ fn apply_diagnostic(e: &ApplyError) -> Diagnostic {
                         d = d.with_note(format!("  {t}"));
                     }
                 }
+                if let ApplyError::JobFailed { logs, .. } = err {
+                    d = job_logs(d, logs, "  ");
+                }
             }
         }
+        ApplyError::JobFailed { logs, .. } => d = job_logs(d, logs, ""),
         ApplyError::NotConverged { task_errors, .. }
         | ApplyError::RolledBack { task_errors, .. } => {
             for t in task_errors {

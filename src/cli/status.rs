@@ -212,6 +212,11 @@ fn table(
 /// What differs between a service's replicas and the configuration berth applied: `1 of 3
 /// configured running`, `scaled to 5 outside berth (3 configured)`.
 fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
+    // A job runs to completion: its last run is what matters, not running replicas.
+    if let Some(run) = &s.job {
+        let code = run.exit_code.map_or("-".into(), |c| c.to_string());
+        return format!("last run: {}, exit code {code}, at {}", run.state, run.at);
+    }
     let configured = applied.unwrap_or(s.desired);
     let mut notes = Vec::new();
     if s.desired != configured {
@@ -240,6 +245,7 @@ mod tests {
             health: health.into(),
             update_state: None,
             task_errors: Vec::new(),
+            job: None,
         }
     }
 

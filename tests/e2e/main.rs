@@ -10,6 +10,7 @@ mod harness;
 mod hints;
 mod import;
 mod lifecycle;
+mod release;
 mod remote;
 mod running;
 mod state;

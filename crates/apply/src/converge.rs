@@ -6,7 +6,7 @@
 //! The rules are pure: a [`Watch`] judges what one poll read ([`Watch::check`]); the poller
 //! (`poller.rs`) reads every converging service of an apply in one call per poll.
 
-use crate::engine::{ServiceState, TaskView};
+use crate::engine::{JobState, ServiceState, TaskView};
 use crate::error::ApplyError;
 use berth_planner::Address;
 use std::collections::HashMap;
@@ -137,6 +137,9 @@ impl Watch {
         timeout: Duration,
     ) -> Verdict {
         let elapsed = now.saturating_duration_since(self.start);
+        if let Some(job) = &service.job {
+            return self.check_job(service, job, tasks, elapsed, timeout);
+        }
         let state = service.update_state.as_str();
         if state.starts_with("rollback") {
             return Verdict::Failed(ApplyError::RolledBack {
@@ -205,6 +208,61 @@ impl Watch {
         Verdict::Waiting { running, desired }
     }
 
+    /// A job converges when a task of its current run completed (exit 0), and fails when one
+    /// failed or was refused, or when the run takes longer than the job's own timeout (the
+    /// apply's `--timeout` when the label is missing). The failure's log lines are read by the
+    /// poller, which can reach the engine.
+    fn check_job(
+        &self,
+        service: &ServiceState,
+        job: &JobState,
+        tasks: &[&TaskView],
+        elapsed: Duration,
+        timeout: Duration,
+    ) -> Verdict {
+        let this_run: Vec<&TaskView> = tasks
+            .iter()
+            .copied()
+            // The engine numbers neither a job's first run nor its tasks: both are run 0.
+            .filter(|t| t.job_iteration.unwrap_or(0) == job.iteration.unwrap_or(0))
+            .collect();
+        if this_run.iter().any(|t| t.state == "complete") {
+            return Verdict::Converged(service.version);
+        }
+        if let Some(t) = this_run
+            .iter()
+            .find(|t| matches!(t.state.as_str(), "failed" | "rejected"))
+        {
+            let message = match t.exit_code {
+                Some(code) if code != 0 => format!("its task exited with code {code}"),
+                _ if !t.err.is_empty() => format!("its task {}: {}", t.state, t.err),
+                _ => format!("its task {}", t.state),
+            };
+            return Verdict::Failed(ApplyError::JobFailed {
+                address: Box::new(self.address.clone()),
+                message,
+                timed_out: false,
+                task: t.id.clone(),
+                logs: Vec::new(),
+            });
+        }
+        let limit = job.timeout_secs.map_or(timeout, Duration::from_secs);
+        if elapsed > limit {
+            return Verdict::Failed(ApplyError::JobFailed {
+                address: Box::new(self.address.clone()),
+                message: format!("it did not complete within {}s", limit.as_secs()),
+                timed_out: true,
+                task: this_run.first().map(|t| t.id.clone()).unwrap_or_default(),
+                logs: Vec::new(),
+            });
+        }
+        let running = this_run.iter().filter(|t| t.state == "running").count() as u64;
+        Verdict::Waiting {
+            running,
+            desired: 1,
+        }
+    }
+
     /// The failure of a wait that was interrupted (Ctrl-C).
     pub fn interrupted(&self) -> ApplyError {
         ApplyError::NotConverged {
@@ -239,6 +297,7 @@ mod tests {
             update_message: String::new(),
             update_started: started.map(str::to_string),
             replicas: Some(replicas),
+            job: None,
         }
     }
 
@@ -350,6 +409,69 @@ mod tests {
         match watch(false).check(&service(1, "", None), &[&starting], now + T + T, T) {
             Verdict::Failed(ApplyError::NotConverged { message, .. }) => {
                 assert_eq!(message, "0 of 1 tasks running after 180s")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn job_task(id: &str, iteration: u64, state: &str, exit_code: Option<i64>) -> TaskView {
+        TaskView {
+            id: id.into(),
+            service_id: "s1".into(),
+            desired_state: "complete".into(),
+            state: state.into(),
+            job_iteration: Some(iteration),
+            exit_code,
+            ..TaskView::default()
+        }
+    }
+
+    fn job(iteration: u64, timeout_secs: u64) -> ServiceState {
+        ServiceState {
+            job: Some(JobState {
+                iteration: Some(iteration),
+                timeout_secs: Some(timeout_secs),
+            }),
+            replicas: None,
+            ..service(1, "", None)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_converges_on_its_runs_completion_and_fails_on_its_exit_code_or_timeout() {
+        let mut w = watch(false);
+        let now = Instant::now();
+        let long = Duration::from_secs(600);
+        // The completed task of an earlier run does not count for this one.
+        let old = job_task("t1", 3, "complete", Some(0));
+        let starting = job_task("t2", 4, "starting", None);
+        match w.check(&job(4, 60), &[&old, &starting], now, long) {
+            Verdict::Waiting { desired: 1, .. } => {}
+            other => panic!("{other:?}"),
+        }
+        let done = job_task("t2", 4, "complete", Some(0));
+        match w.check(&job(4, 60), &[&old, &done], now, long) {
+            Verdict::Converged(7) => {}
+            other => panic!("{other:?}"),
+        }
+        let failed = job_task("t2", 4, "failed", Some(1));
+        match w.check(&job(4, 60), &[&old, &failed], now, long) {
+            Verdict::Failed(e @ ApplyError::JobFailed { .. }) => {
+                assert_eq!(e.code(), berth_lang::Code::JobFailed);
+                assert!(e.to_string().contains("exited with code 1"), "{e}");
+                let ApplyError::JobFailed { task, .. } = e else {
+                    unreachable!()
+                };
+                assert_eq!(task, "t2");
+            }
+            other => panic!("{other:?}"),
+        }
+        // The job's own timeout applies, not the apply's.
+        let later = now + Duration::from_secs(61);
+        match w.check(&job(4, 60), &[&starting], later, long) {
+            Verdict::Failed(e) => {
+                assert_eq!(e.code(), berth_lang::Code::JobTimedOut);
+                assert!(e.to_string().contains("within 60s"), "{e}");
             }
             other => panic!("{other:?}"),
         }

@@ -198,7 +198,16 @@ where
         .collect();
     state::record_unchanged(&mut current, &plan);
     let payloads = Arc::new(payloads);
-    let ran = execute::run(engine, store, &plan, payloads, current, progress, options).await;
+    let ran = execute::run(
+        engine.clone(),
+        store,
+        &plan,
+        payloads,
+        current,
+        progress,
+        options,
+    )
+    .await;
     let (report, mut current) = match ran {
         Ok(done) => done,
         Err((e, mut current)) => {
@@ -207,6 +216,7 @@ where
             return Err(e.into());
         }
     };
+    crate::job::record_runs(engine.as_ref(), &mut current).await;
     for (id, state) in current.iter_mut() {
         if let Some(out) = outputs.get(id) {
             state.outputs = out.clone();

@@ -33,6 +33,18 @@ pub struct ServiceState {
     pub update_started: Option<String>,
     /// Replicas of a replicated service; `None` for a global one.
     pub replicas: Option<u64>,
+    /// For a job (`ReplicatedJob` mode): what says which run is this one, and how long it may take.
+    pub job: Option<JobState>,
+}
+
+/// A job's run as the service object tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobState {
+    /// `JobStatus.JobIteration.Index`: the run the current spec started; a task of this run
+    /// carries the same index.
+    pub iteration: Option<u64>,
+    /// The `berth.job.timeout` label, in seconds.
+    pub timeout_secs: Option<u64>,
 }
 
 impl ServiceState {
@@ -49,6 +61,15 @@ impl ServiceState {
             replicas: service["Spec"]["Mode"]
                 .get("Replicated")
                 .map(|r| r["Replicas"].as_u64().unwrap_or(1)),
+            job: service["Spec"]["Mode"]
+                .get("ReplicatedJob")
+                .map(|_| JobState {
+                    iteration: service["JobStatus"]["JobIteration"]["Index"].as_u64(),
+                    timeout_secs: service["Spec"]["Labels"]
+                        [berth_planner::swarm::label::JOB_TIMEOUT]
+                        .as_str()
+                        .and_then(|s| s.parse().ok()),
+                }),
         }
     }
 }
@@ -73,6 +94,12 @@ pub struct TaskView {
     pub err: String,
     /// `CreatedAt`, the manager's clock: tells this update's tasks from an earlier attempt's.
     pub created: String,
+    /// For a job's task: the run it belongs to (`JobIteration.Index`).
+    pub job_iteration: Option<u64>,
+    /// The container's exit code, once it exited.
+    pub exit_code: Option<i64>,
+    /// `Status.Timestamp`: when the task reached its state.
+    pub timestamp: String,
 }
 
 impl TaskView {
@@ -87,6 +114,9 @@ impl TaskView {
             state: text(&task["Status"]["State"]),
             err: text(&task["Status"]["Err"]),
             created: text(&task["CreatedAt"]),
+            job_iteration: task["JobIteration"]["Index"].as_u64(),
+            exit_code: task["Status"]["ContainerStatus"]["ExitCode"].as_i64(),
+            timestamp: text(&task["Status"]["Timestamp"]),
         }
     }
 }
@@ -155,6 +185,12 @@ pub trait Engine: Send + Sync + 'static {
     /// Removes the stopped containers of Swarm tasks that still hold a volume; a running
     /// container is never touched. Best effort: the removal that follows reports what remains.
     fn release_volume(&self, name: &str) -> impl Future<Output = ()> + Send;
+    /// The last `lines` lines a task wrote (stdout and stderr), for a failed job's report; empty
+    /// when they cannot be read.
+    fn task_logs(&self, task: &str, lines: usize) -> impl Future<Output = Vec<String>> + Send {
+        let _ = (task, lines);
+        async { Vec::new() }
+    }
     /// Whether a network is still listed (Swarm removes networks in the background).
     fn network_listed(&self, id: &str) -> impl Future<Output = Result<bool, DockerError>> + Send;
 }
@@ -299,6 +335,30 @@ impl Engine for DockerEngine {
             ))
             .await?;
         Ok(!containers.is_empty())
+    }
+
+    async fn task_logs(&self, task: &str, lines: usize) -> Vec<String> {
+        use futures_util::StreamExt;
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
+        let chunks: Vec<_> = self
+            .cluster
+            .docker
+            .task_logs(task, Some(options))
+            .collect()
+            .await;
+        let text: String = chunks
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|c| String::from_utf8_lossy(&c.into_bytes()).into_owned())
+            .collect();
+        let mut out: Vec<String> = text.lines().map(str::to_string).collect();
+        let skip = out.len().saturating_sub(lines);
+        out.drain(..skip);
+        out
     }
 
     async fn release_volume(&self, name: &str) {

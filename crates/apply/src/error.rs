@@ -147,6 +147,17 @@ pub enum ApplyError {
         message: String,
         task_errors: Vec<String>,
     },
+    /// A job's run ended with a non-zero exit code or was refused (E0350), or did not end within
+    /// its timeout (E0351). `logs` are the task's last lines.
+    #[error("{address} {}: {message}", if *timed_out { "timed out" } else { "failed" })]
+    JobFailed {
+        address: Box<Address>,
+        message: String,
+        timed_out: bool,
+        /// The task whose logs are shown; empty when no task started.
+        task: String,
+        logs: Vec<String>,
+    },
     #[error("{address} was rolled back by Swarm: {message}")]
     RolledBack {
         address: Box<Address>,
@@ -269,6 +280,12 @@ impl ApplyError {
             ApplyError::SecretSource { .. } => Code::SecretUnreadable,
             ApplyError::NotConverged { .. } => Code::NotConverged,
             ApplyError::RolledBack { .. } => Code::RolledBack,
+            ApplyError::JobFailed {
+                timed_out: false, ..
+            } => Code::JobFailed,
+            ApplyError::JobFailed {
+                timed_out: true, ..
+            } => Code::JobTimedOut,
             ApplyError::Stale(_) | ApplyError::PayloadChanged { .. } => Code::StalePlan,
             ApplyError::Interrupted { .. } => Code::ApplyInterrupted,
             ApplyError::Failed { .. } => Code::ChangesFailed,

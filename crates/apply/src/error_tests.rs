@@ -122,6 +122,20 @@ fn one_of_each() -> Vec<ApplyError> {
             message: "m".into(),
             task_errors: vec![],
         },
+        ApplyError::JobFailed {
+            address: boxed(),
+            message: "m".into(),
+            timed_out: false,
+            task: "t".into(),
+            logs: vec![],
+        },
+        ApplyError::JobFailed {
+            address: boxed(),
+            message: "m".into(),
+            timed_out: true,
+            task: "t".into(),
+            logs: vec![],
+        },
         ApplyError::Stale(berth_planner::Stale::Serial {
             planned: 1,
             current: 2,

@@ -24,6 +24,7 @@ pub mod converge;
 pub mod deploy;
 pub mod engine;
 pub mod execute;
+pub mod job;
 pub mod ops;
 pub mod payload;
 pub mod poller;

@@ -15,6 +15,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+/// How many of a failed job's last log lines its error carries.
+pub const JOB_LOG_LINES: usize = 20;
+
 /// A watch of the step `step`.
 pub type Request = (usize, Watch);
 /// The outcome for the step `step`: the service's version index once converged.
@@ -91,6 +94,28 @@ pub fn spawn<E: Engine>(
                 match verdict {
                     Verdict::Converged(version) => {
                         let _ = outcomes.send((step, Ok(version)));
+                    }
+                    Verdict::Failed(ApplyError::JobFailed {
+                        address,
+                        message,
+                        timed_out,
+                        task,
+                        ..
+                    }) => {
+                        // What the job printed last is what tells why it failed.
+                        let logs = if task.is_empty() {
+                            Vec::new()
+                        } else {
+                            engine.task_logs(&task, JOB_LOG_LINES).await
+                        };
+                        let e = ApplyError::JobFailed {
+                            address,
+                            message,
+                            timed_out,
+                            task,
+                            logs,
+                        };
+                        let _ = outcomes.send((step, Err(e)));
                     }
                     Verdict::Failed(e) => {
                         let _ = outcomes.send((step, Err(e)));

@@ -33,6 +33,20 @@ pub struct State {
     pub resources: Vec<StateResource>,
     #[serde(default)]
     pub outputs: Outputs,
+    /// Each job's runs that applies saw, oldest first, by address (`crate::job`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub jobs: BTreeMap<String, Vec<JobRecord>>,
+}
+
+/// One run of a job: the engine's job iteration, its task's final state (`complete`, `failed`,
+/// `rejected`, or `running` when an apply ended before it), exit code and timestamp.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub iteration: u64,
+    pub state: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    pub at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -78,6 +92,7 @@ impl State {
             berth_version: env!("CARGO_PKG_VERSION").to_string(),
             resources: Vec::new(),
             outputs: Outputs::default(),
+            jobs: BTreeMap::new(),
         }
     }
 

@@ -25,6 +25,9 @@ pub struct ServiceStatus {
     /// when it is not healthy: `task 2 failed: task: non-zero exit (1)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub task_errors: Vec<String>,
+    /// For a job: its latest run, as the engine's task history tells it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job: Option<JobRun>,
 }
 
 /// How many task errors a service's status shows.
@@ -68,6 +71,43 @@ fn recent_errors(tasks: &[&bollard::models::Task]) -> Vec<String> {
         }
     }
     out
+}
+
+/// A job's latest run: its task's state (`complete`, `failed`, `running`, ...), exit code and
+/// the engine's timestamp of that state.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobRun {
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub at: String,
+}
+
+/// The latest run of a job among its tasks (Docker's JSON), by job iteration then timestamp.
+fn latest_run(tasks: &[&bollard::models::Task]) -> Option<JobRun> {
+    let values: Vec<serde_json::Value> = tasks
+        .iter()
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    let latest = values.iter().max_by_key(|t| {
+        (
+            t["JobIteration"]["Index"].as_u64().unwrap_or(0),
+            t["Status"]["Timestamp"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    })?;
+    Some(JobRun {
+        state: latest["Status"]["State"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        exit_code: latest["Status"]["ContainerStatus"]["ExitCode"].as_i64(),
+        at: latest["Status"]["Timestamp"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    })
 }
 
 /// Services of the given project environments, by deployment.
@@ -153,13 +193,30 @@ pub async fn services(
         } else {
             "converging"
         };
+        let is_job = spec
+            .mode
+            .as_ref()
+            .is_some_and(|m| m.replicated_job.is_some());
+        let job = if is_job { latest_run(&mine) } else { None };
+        let health = match &job {
+            Some(run) if run.state == "complete" => "completed",
+            Some(run) if matches!(run.state.as_str(), "failed" | "rejected") => "failed",
+            Some(_) => "running",
+            None if is_job => "not run",
+            None => health,
+        };
+        let (running, desired) = if is_job {
+            (running, 1)
+        } else {
+            (running, desired)
+        };
         let image = spec
             .task_template
             .as_ref()
             .and_then(|t| t.container_spec.as_ref())
             .and_then(|c| c.image.clone())
             .unwrap_or_default();
-        let task_errors = if health == "healthy" || health == "stopped" {
+        let task_errors = if matches!(health, "healthy" | "stopped" | "completed") {
             Vec::new()
         } else {
             recent_errors(&mine)
@@ -173,6 +230,7 @@ pub async fn services(
             health: health.to_string(),
             update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
             task_errors,
+            job,
         });
     }
     for list in out.values_mut() {

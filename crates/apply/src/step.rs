@@ -65,7 +65,8 @@ fn ids<E>(shared: &Shared<E>) -> std::sync::MutexGuard<'_, ops::Ids> {
 }
 
 /// After a service's change: wait for it (through the poller), or with `--no-wait`, record it
-/// at once without a version.
+/// at once without a version. A job is waited for even with `--no-wait`: what depends on it
+/// must not change before it exited 0.
 fn sent<E>(
     shared: &Shared<E>,
     change: &Change,
@@ -73,7 +74,8 @@ fn sent<E>(
     after: After,
     service_update: bool,
 ) -> Result<Sent, ApplyError> {
-    if shared.options.wait {
+    let job = matches!(&change.after, Some(Spec::Service(s)) if s.mode.replicated_job.is_some());
+    if shared.options.wait || job {
         return Ok(Sent::Converge {
             watch: Box::new(watch),
             after: Box::new(after),

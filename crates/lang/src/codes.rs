@@ -377,6 +377,10 @@ codes! {
         "The project environment has no state recorded at the serial asked for: it never existed, or\nthe history retention (`BERTH_STATE_HISTORY`, default 100 serials) removed it.\n`berth state history` lists the serials kept.";
     StateCommandRefused = "E0325", Error, "state command refused",
         "`berth state push` moves state only into a backend that has none for that project\nenvironment, and `berth state rm` removes only the state of a project environment that holds\nno objects (destroy it first). Neither overwrites or forgets what runs.";
+    JobFailed = "E0350", Error, "job failed",
+        "A `job` ran (its spec, or the spec of a service that depends on it, changed) and its task\nexited with a non-zero code, or Swarm refused to start it. The apply stops there: the services\nthat depend on the job were not created or updated, so the version already running keeps\nserving. The job's last log lines are shown; fix the job (or what it talks to) and apply again,\nwhich runs it again.";
+    JobTimedOut = "E0351", Error, "job timed out",
+        "A `job` did not finish within its `timeout` (default 5m). The services that depend on it were\nnot created or updated. Its last log lines are shown; its task may still be running (`docker\nservice ps <stack>_<job>`). Raise the timeout, or make the job finish sooner, and apply again.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",

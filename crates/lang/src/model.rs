@@ -353,15 +353,28 @@ impl Service {
         match self.mode {
             ServiceMode::Replicated { replicas } => Some(replicas),
             ServiceMode::Global => None,
+            // One task at a time, counted against quotas like a replica.
+            ServiceMode::Job { .. } => Some(1),
         }
+    }
+
+    /// Whether this is a `job`: run to completion instead of kept running.
+    pub fn is_job(&self) -> bool {
+        matches!(self.mode, ServiceMode::Job { .. })
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "mode")]
 pub enum ServiceMode {
-    Replicated { replicas: u64 },
+    Replicated {
+        replicas: u64,
+    },
     Global,
+    /// A `job` block: one task run to completion, which may take `timeout_ns`.
+    Job {
+        timeout_ns: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -50,8 +50,12 @@ pub struct ServiceSpec {
 }
 
 impl ServiceSpec {
-    /// Replicas of a replicated service; `None` for a global one.
+    /// Replicas of a replicated service, one for a job (counted like a replica); `None` for a
+    /// global one.
     pub fn replicas(&self) -> Option<u64> {
+        if self.mode.replicated_job.is_some() {
+            return Some(1);
+        }
         self.mode
             .replicated
             .as_ref()
@@ -290,6 +294,16 @@ pub struct ServiceMode {
     pub replicated: Option<Replicated>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub global: Option<Global>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicated_job: Option<ReplicatedJob>,
+}
+
+/// A job run to completion: berth runs one task at a time, one completion per run.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ReplicatedJob {
+    pub max_concurrent: u64,
+    pub total_completions: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -191,13 +191,21 @@ pub fn service(s: &mut ServiceSpec, network_name: &dyn Fn(&str) -> Option<String
     if let Some(r) = &mut s.mode.replicated {
         r.replicas.get_or_insert(defaults::REPLICAS);
     }
-    if s.mode.replicated.is_none() && s.mode.global.is_none() {
+    if s.mode.replicated.is_none() && s.mode.global.is_none() && s.mode.replicated_job.is_none() {
         s.mode.replicated = Some(Replicated {
             replicas: Some(defaults::REPLICAS),
         });
     }
 
-    for u in [&mut s.update_config, &mut s.rollback_config] {
+    // Swarm refuses an update or rollback config on a job: a new spec is a new run.
+    let configs = if s.mode.replicated_job.is_some() {
+        s.update_config = None;
+        s.rollback_config = None;
+        vec![]
+    } else {
+        vec![&mut s.update_config, &mut s.rollback_config]
+    };
+    for u in configs {
         let u = u.get_or_insert_with(|| UpdateConfig {
             parallelism: defaults::UPDATE_PARALLELISM,
             ..UpdateConfig::default()

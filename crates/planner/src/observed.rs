@@ -100,6 +100,17 @@ struct ServiceObject {
     id: String,
     version: Option<VersionObject>,
     spec: ServiceSpec,
+    /// With `?status=true`: the tasks running, desired and (for a job) completed.
+    #[serde(default)]
+    service_status: Option<ServiceStatusObject>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct ServiceStatusObject {
+    running_tasks: u64,
+    desired_tasks: u64,
+    completed_tasks: u64,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +214,27 @@ struct TaskObject {
 #[serde(rename_all = "PascalCase", default)]
 struct TaskSpecObject {
     resources: Option<docker::ResourceRequirements>,
+}
+
+/// A job whose last run neither completed nor still runs (it failed, timed out or was refused)
+/// is observed with the label `berth.job.last-run = "incomplete"`, which no desired spec has: the
+/// plan then updates the job, which runs it again, before anything that depends on it changes.
+/// Without it, a failed job's spec would equal the desired one, and the next apply would update
+/// its dependants as if it had succeeded.
+fn mark_incomplete_job(s: &mut ServiceObject) {
+    let Some(job) = &s.spec.mode.replicated_job else {
+        return;
+    };
+    let Some(status) = &s.service_status else {
+        return;
+    };
+    let wanted = job.total_completions.max(1);
+    if status.running_tasks == 0 && status.completed_tasks < wanted.min(status.desired_tasks.max(1))
+    {
+        s.spec
+            .labels
+            .insert(label::JOB_LAST_RUN.into(), "incomplete".into());
+    }
 }
 
 fn parse<'a, T: Deserialize<'a> + Default>(
@@ -333,7 +365,8 @@ impl Observed {
         }
         let services: Vec<ServiceObject> = parse("services", &snapshot.services)?;
         let mut service_addresses: HashMap<String, Address> = HashMap::new();
-        for s in services {
+        for mut s in services {
+            mark_incomplete_job(&mut s);
             let labels = s.spec.labels.clone();
             if let Ok(Some(a)) = managed_address(&labels, Kind::Service) {
                 service_addresses.insert(s.id.clone(), a);

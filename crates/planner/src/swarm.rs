@@ -24,6 +24,13 @@ pub mod label {
     /// The number of an edge slot (zero-padded, `03`), on the slot's network and on the claim
     /// that holds it.
     pub const EDGE_SLOT: &str = "berth.edge-slot";
+    /// On a job: how long one run may take, in seconds (apply reads it).
+    pub const JOB_TIMEOUT: &str = "berth.job.timeout";
+    /// On a job: a digest of the specs of the services that depend on it, so that a change to
+    /// any of them changes the job's spec, and Swarm runs the job again first.
+    pub const JOB_TRIGGER: &str = "berth.job.trigger";
+    /// Only on an observed job whose last run did not complete (see `observed.rs`).
+    pub const JOB_LAST_RUN: &str = "berth.job.last-run";
     /// The label Traefik reads to know which network reaches a service.
     pub const TRAEFIK_NETWORK: &str = "traefik.swarm.network";
 }

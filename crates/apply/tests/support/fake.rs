@@ -273,6 +273,7 @@ impl World {
                     String::new()
                 },
                 created: String::new(),
+                ..TaskView::default()
             })
             .collect()
     }

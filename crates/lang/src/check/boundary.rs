@@ -275,7 +275,8 @@ pub fn deployment(body: &Body, d: &mut Deployment, cx: &Cx, sink: &mut Sink) {
 
     // Services.
     for s in &mut d.services {
-        let Some(b) = named(body, "service", &s.name) else {
+        let kind = if s.is_job() { "job" } else { "service" };
+        let Some(b) = named(body, kind, &s.name) else {
             continue;
         };
         reserved_labels(b, "labels", sink);

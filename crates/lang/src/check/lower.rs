@@ -17,6 +17,7 @@ use crate::syntax::{Block, Body, Expr, ExprKind, ItemKind, Name};
 use std::collections::BTreeMap;
 
 mod health;
+mod jobs;
 mod placement;
 mod route;
 mod service;
@@ -220,6 +221,7 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
             }
         }
     }
+    jobs::lower_jobs(&mut lw, body, cx, &mut services, &mut disabled);
     // A service may only depend on services deployed in this environment.
     for s in &services {
         for dep in &s.depends_on {

@@ -728,7 +728,7 @@ impl<'a> Checker<'a> {
         for (_, b) in body.blocks() {
             let Some(label) = &b.label else { continue };
             match b.kind.text.as_str() {
-                k @ ("service" | "network") => {
+                k @ ("service" | "job" | "network") => {
                     rules::name(k, &label.text, label.span, false, self.sink);
                 }
                 k @ ("volume" | "secret" | "config") => {
@@ -747,7 +747,8 @@ fn declared(body: &Body) -> Declared {
     for (_, b) in body.blocks() {
         let Some(label) = &b.label else { continue };
         let map = match b.kind.text.as_str() {
-            "service" => &mut d.services,
+            // Jobs are services that run to completion: one namespace, one Swarm name each.
+            "service" | "job" => &mut d.services,
             "volume" => &mut d.volumes,
             "secret" => &mut d.secrets,
             "config" => &mut d.configs,

@@ -140,7 +140,7 @@ const fn req(name: &'static str, ty: Ty, doc: &'static str) -> AttrSchema {
 
 const U: u64 = u64::MAX;
 const SCOPE_BLOCKS: &[&str] = &[
-    "quota", "access", "service", "volume", "secret", "config", "network",
+    "quota", "access", "service", "job", "volume", "secret", "config", "network",
 ];
 
 /// Top-level blocks.
@@ -240,7 +240,7 @@ pub static BLOCKS: &[BlockSchema] = &[
         repeatable: true,
         doc: "One tenant: its services and everything they need, and its environments.",
         attrs: &[attr("domain", Ty::Str, "platform's", "Domain for this project's default hosts.")],
-        blocks: &["quota", "access", "variable", "service", "volume", "secret", "config", "network", "environment"],
+        blocks: &["quota", "access", "variable", "service", "job", "volume", "secret", "config", "network", "environment"],
     },
     BlockSchema {
         kind: "environment",
@@ -300,6 +300,25 @@ pub static BLOCKS: &[BlockSchema] = &[
             attr("enabled", Ty::Bool, "true", "Whether the service is deployed in this environment."),
         ],
         blocks: &["publish", "resources", "mount", "tmpfs", "health", "update", "rollback", "restart", "placement", "route", "security"],
+    },
+    BlockSchema {
+        kind: "job",
+        label: LabelRule::Required,
+        repeatable: true,
+        doc: "A task run to completion (a Swarm replicated job), e.g. a schema migration. Services that depend on it are created or updated only after it exited 0; it runs again whenever its own spec or the spec of a service that depends on it changes.",
+        attrs: &[
+            req("image", Ty::Str, "Image reference."),
+            attr("command", Ty::StrList, "image's", "Overrides the image's entrypoint."),
+            attr("args", Ty::StrList, "image's", "Arguments to the command."),
+            attr("workdir", Ty::Str, "image's", "Working directory."),
+            attr("env", Ty::Map, "{}", "Environment variables; a secret reference becomes the secret file's path."),
+            attr("labels", Ty::Map, "{}", "Service labels."),
+            attr("depends_on", Ty::RefList(RefKind::Service), "[]", "Services (healthy) and jobs (completed) before this one."),
+            attr("networks", Ty::RefList(RefKind::Network), "[]", "Networks besides the project's `default`."),
+            attr("timeout", Ty::Duration, "5m", "How long a run may take before the apply fails."),
+            attr("enabled", Ty::Bool, "true", "Whether the job is deployed in this environment."),
+        ],
+        blocks: &["resources", "mount", "tmpfs", "placement", "security"],
     },
     BlockSchema {
         kind: "publish",

@@ -125,6 +125,7 @@ impl DeploymentCompiler<'_> {
         for s in &d.services {
             self.service(s);
         }
+        self.job_triggers();
     }
 
     pub(super) fn digest(&mut self, address: &Address, content: Option<&[u8]>) -> Option<String> {

@@ -18,6 +18,7 @@ use berth_lang::{naming, Span};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod deployment;
+mod job;
 mod platform;
 mod routes;
 mod service;

@@ -468,6 +468,7 @@ pub fn platform_resources(
         mode: ServiceMode {
             replicated: Some(Replicated { replicas: Some(1) }),
             global: None,
+            replicated_job: None,
         },
         // The proxy publishes its ports on the host, so a second task cannot start beside the
         // first: it updates stop-first.

@@ -111,6 +111,12 @@ impl DeploymentCompiler<'_> {
         let mut labels = s.labels.clone();
         labels.extend(self.traefik_labels(s, &address));
         labels.extend(self.labels(&address));
+        if let model::ServiceMode::Job { timeout_ns } = s.mode {
+            labels.insert(
+                label::JOB_TIMEOUT.into(),
+                timeout_ns.div_ceil(1_000_000_000).to_string(),
+            );
+        }
 
         let mut container_labels = Labels::new();
         container_labels.insert(label::STACK.into(), self.stack().to_string());
@@ -148,8 +154,11 @@ impl DeploymentCompiler<'_> {
                 networks,
             },
             mode: mode(s.mode),
-            update_config: Some(update_config(&s.update, s.health.as_ref(), false)),
-            rollback_config: Some(update_config(&s.rollback, s.health.as_ref(), true)),
+            // A job has no rolling update: a new spec is a new run.
+            update_config: (!s.is_job())
+                .then(|| update_config(&s.update, s.health.as_ref(), false)),
+            rollback_config: (!s.is_job())
+                .then(|| update_config(&s.rollback, s.health.as_ref(), true)),
             endpoint_spec: Some(EndpointSpec {
                 mode: match s.endpoint_mode {
                     model::EndpointMode::Vip => "vip".into(),
@@ -272,10 +281,20 @@ pub(super) fn mode(m: model::ServiceMode) -> ServiceMode {
                 replicas: Some(replicas),
             }),
             global: None,
+            replicated_job: None,
         },
         model::ServiceMode::Global => ServiceMode {
             replicated: None,
             global: Some(Global {}),
+            replicated_job: None,
+        },
+        model::ServiceMode::Job { .. } => ServiceMode {
+            replicated: None,
+            global: None,
+            replicated_job: Some(ReplicatedJob {
+                max_concurrent: 1,
+                total_completions: 1,
+            }),
         },
     }
 }

@@ -405,11 +405,55 @@ fn claim_note(c: &Change) -> Option<String> {
     })
 }
 
+/// When a change to a job runs it, and why: a job runs when it is created and whenever its spec
+/// changes; a change of only its trigger label means a service that depends on it changes.
+pub(super) fn job_note(c: &Change) -> Option<String> {
+    let job = |s: Option<&crate::resource::Spec>| match s {
+        Some(crate::resource::Spec::Service(s)) if s.mode.replicated_job.is_some() => {
+            Some(s.as_ref().clone())
+        }
+        _ => None,
+    };
+    let after = job(c.after.as_ref())?;
+    Some(match (c.action, job(c.before.as_ref())) {
+        (Action::Create, _) => {
+            "# (the job runs once created; what depends on it waits until it exits 0)".to_string()
+        }
+        (_, Some(before)) if before.labels.contains_key(crate::swarm::label::JOB_LAST_RUN) => {
+            "# (the job runs again: its last run did not complete; what depends on it waits until it exits 0)".to_string()
+        }
+        (_, Some(mut before)) => {
+            let mut after = after;
+            let trigger = crate::swarm::label::JOB_TRIGGER;
+            let changed_trigger = before.labels.remove(trigger) != after.labels.remove(trigger);
+            if changed_trigger && before == after {
+                "# (the job runs again first: a service that depends on it changes)".to_string()
+            } else {
+                "# (the job runs again: its spec changes; what depends on it waits until it exits 0)"
+                    .to_string()
+            }
+        }
+        _ => return None,
+    })
+}
+
 fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
     let addr = c.address.to_string();
     let mut notes = Vec::new();
     let (what, sym) = match c.action {
-        Action::Create => (format!("# {addr} will be created"), w.sym(Sym::Add)),
+        Action::Create => {
+            if let Some(note) = job_note(c) {
+                notes.push(note);
+            }
+            (format!("# {addr} will be created"), w.sym(Sym::Add))
+        }
+        Action::Update if job_note(c).is_some() => {
+            notes.extend(job_note(c));
+            (
+                format!("# {addr} will be updated in-place"),
+                w.sym(Sym::Chg),
+            )
+        }
         Action::Update => {
             if c.reason == Some(Reason::UpdateBecauseDependencyReplaced) {
                 notes.push("# (because a network or volume it uses is replaced; its tasks are attached to the new one)".into());

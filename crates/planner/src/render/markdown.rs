@@ -19,10 +19,18 @@ fn action_text(c: &crate::plan::Change) -> String {
         Action::Delete => "destroy",
         Action::NoOp => "no-op",
     };
+    // A job's change says when it runs and why, as the human plan does.
+    let base = match super::human::job_note(c) {
+        Some(note) => format!(
+            "{base}; {}",
+            note.trim_start_matches("# (").trim_end_matches(')')
+        ),
+        None => base.to_string(),
+    };
     if c.data_loss {
         format!("{base}, **destroys data**")
     } else {
-        base.to_string()
+        base
     }
 }
 
