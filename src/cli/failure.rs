@@ -153,7 +153,7 @@ fn load_diagnostic(e: &LoadError) -> Diagnostic {
             let d = Diagnostic::unlocated(Code::PlanConfigNotFound, e.to_string());
             if *given {
                 d.with_help(
-                    "`--dir` names the directory that holds the configuration's *.berth files",
+                    "pass `--dir DIR` naming the directory that holds the configuration's *.berth files",
                 )
             } else {
                 d.with_help("pass `--dir DIR` with the directory of the configuration the plan was made from")

@@ -309,6 +309,18 @@ fn init_writes_a_project_that_validates_and_plans() {
         written,
         "nothing overwritten"
     );
+    // The hint, followed: berth init into another directory.
+    assert!(
+        flat(&text(&again)).contains("`berth init` only writes into a directory without .berth files; give another directory"),
+        "{}",
+        text(&again)
+    );
+    let other = w.dir.join("other");
+    expect_code(
+        &w.berth(&["init", "--project", &name, other.to_str().unwrap()]),
+        0,
+    );
+    expect_code(&w.berth(&["validate", other.to_str().unwrap()]), 0);
 }
 
 fn small(name: &str, replicas: u32) -> String {
@@ -397,6 +409,26 @@ fn a_saved_plan_applies_from_another_directory_without_asking_again() {
         "{}",
         text(&out)
     );
+    assert!(
+        said.contains("pass`--dirDIR`withthedirectory"),
+        "{}",
+        text(&out)
+    );
+    // A `--dir` that holds no configuration says what `--dir` must name.
+    let out = w
+        .command(&["apply", second, "--dir", elsewhere.to_str().unwrap()])
+        .current_dir(&elsewhere)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    expect_code(&out, 1);
+    assert!(
+        flat(&text(&out)).contains("E0420")
+            && flat(&text(&out)).contains("pass `--dir DIR` naming the directory"),
+        "{}",
+        text(&out)
+    );
+    // Following the hint: berth apply PLANFILE --dir DIR, where the configuration is now.
     let out = w
         .command(&["apply", second, "--dir", moved.to_str().unwrap()])
         .current_dir(&elsewhere)

@@ -2,14 +2,15 @@
 //! web service (`berth/demo:1`, a Traefik-labelled route and a health check) and a database
 //! stand-in (`berth/busybox:1` with a named volume, keeping the image's health check) is imported into a configuration with
 //! a platform, applied, answers through the proxy, and plans nothing the second time; its export
-//! is a stack file `docker stack config` accepts. A directory holding only the compose file
-//! gets the diagnostic that suggests the import.
+//! is a stack file `docker stack config` accepts. A directory holding only the compose file,
+//! and a compose file pasted into a .berth file, get diagnostics whose import hints work when
+//! followed as printed.
 //!
 //! It shares the edge tests' proxy (and their lock). Network rule: requests go to 127.0.0.1
 //! only, through the proxy's published port, bounded in time.
 
 use crate::edge::{get_ok, Edge};
-use crate::harness::{docker, expect_code, stdout, text};
+use crate::harness::{docker, expect_code, flat, stdout, text};
 
 fn compose(host: &str) -> String {
     format!(
@@ -213,5 +214,102 @@ fn import_refuses_what_the_grant_refuses_and_export_what_is_not_deployed() {
         stdout(&out).contains("image: berth/demo:1"),
         "{}",
         text(&out)
+    );
+
+    // Importing over the project is refused (E0403); the hint, another `--out` or `--project`,
+    // works when followed.
+    let import = |project: &str, out: &str| {
+        world.berth(&[
+            "import",
+            "compose",
+            file.to_str().unwrap(),
+            "--project",
+            project,
+            "--out",
+            out,
+        ])
+    };
+    let again = import(&project, world.dir_str());
+    expect_code(&again, 1);
+    assert!(
+        text(&again).contains("E0403")
+            && flat(&text(&again)).contains("another `--out` or `--project`"),
+        "{}",
+        text(&again)
+    );
+    let other = world.dir.join("other");
+    expect_code(&import(&project, other.to_str().unwrap()), 0);
+    assert!(other.join(format!("{project}.berth")).exists());
+    let renamed = format!("{project}-two");
+    expect_code(&import(&renamed, world.dir_str()), 0);
+    expect_code(&world.berth(&["validate", world.dir_str()]), 0);
+}
+
+/// Compose files where berth files belong get hints that work when followed as printed: a
+/// directory with only a compose file (E0402) and a compose file pasted into a .berth file
+/// (E0012) are translated with `berth import compose`, and the imported configuration passes
+/// `berth validate`, as the import's closing line says. Nothing reaches the engine.
+#[test]
+fn compose_files_where_berth_files_belong_are_imported_as_the_hints_say() {
+    let world = crate::harness::World::new();
+    let compose = "services:\n  agent:\n    image: berth/demo:1\n";
+    world.write("only/compose.yaml", compose);
+    let only = world.dir.join("only");
+    let only = only.to_str().unwrap();
+    let file = format!("{only}/compose.yaml");
+    // miette wraps long lines, also inside a path.
+    let unwrapped = |out: &std::process::Output| -> String {
+        text(out).chars().filter(|c| !c.is_whitespace()).collect()
+    };
+
+    let out = world.berth(&["validate", only]);
+    expect_code(&out, 1);
+    let hint = format!("berth import compose {file} --out {only}");
+    assert!(
+        text(&out).contains("E0402") && unwrapped(&out).contains(&hint.replace(' ', "")),
+        "{}",
+        text(&out)
+    );
+    // The hint as printed: import compose FILE --out DIR, then validate as the import says.
+    let out = world.berth(&["import", "compose", &file, "--out", only]);
+    expect_code(&out, 0);
+    let next = format!("berth validate {only}");
+    assert!(
+        unwrapped(&out).contains(&next.replace(' ', "")),
+        "{}",
+        text(&out)
+    );
+    expect_code(&world.berth(&["validate", only]), 0);
+
+    // The same compose file pasted into a .berth file.
+    world.write("pasted/main.berth", compose);
+    let pasted = world.dir.join("pasted");
+    let out = world.berth(&["validate", pasted.to_str().unwrap()]);
+    expect_code(&out, 1);
+    let said = flat(&text(&out));
+    assert!(
+        said.contains("E0012")
+            && said.contains("`berth import compose FILE --out DIR`")
+            && said.contains("only through `berth import compose`"),
+        "{}",
+        text(&out)
+    );
+    let translated = world.dir.join("translated");
+    let translated = translated.to_str().unwrap();
+    let main = pasted.join("main.berth");
+    let out = world.berth(&[
+        "import",
+        "compose",
+        main.to_str().unwrap(),
+        "--out",
+        translated,
+    ]);
+    expect_code(&out, 0);
+    expect_code(&world.berth(&["validate", translated]), 0);
+    assert!(
+        std::fs::read_to_string(world.dir.join("translated/pasted.berth"))
+            .unwrap()
+            .contains("service agent"),
+        "the project is named after the pasted file's directory"
     );
 }

@@ -6,7 +6,7 @@
 //! whose source changed; CI plans from pulled state with no engine; local state moves with
 //! `berth state push`.
 
-use crate::harness::{docker, expect_code, heavy, inspect, stdout, text, World};
+use crate::harness::{docker, expect_code, flat, heavy, inspect, stdout, text, World};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -334,13 +334,34 @@ fn rollback_returns_to_a_serial_and_refuses_a_changed_secret() {
     let image = "{{.Spec.TaskTemplate.ContainerSpec.Image}}";
     assert_eq!(inspect(&service, image), "berth/demo:2");
 
+    // Without an environment a rollback is a usage error that says what to pass; passing
+    // --project and --env follows it.
+    let usage = run(
+        &w,
+        &[
+            "rollback",
+            "--project",
+            &p,
+            "--to",
+            "1",
+            "--auto-approve",
+            &dir,
+        ],
+        &one,
+    );
+    expect_code(&usage, 64);
+    assert!(
+        flat(&text(&usage)).contains("pass --project and --env"),
+        "{}",
+        text(&usage)
+    );
     let out = run(
         &w,
         &[
             "rollback",
-            "-p",
+            "--project",
             &p,
-            "-e",
+            "--env",
             "production",
             "--to",
             "1",
@@ -358,6 +379,34 @@ fn rollback_returns_to_a_serial_and_refuses_a_changed_secret() {
     assert_eq!(inspect(&service, image), "berth/demo:1");
     assert_eq!(serial(&w, &p), 3);
     assert_eq!(history(&w, &p), ["1", "2", "3 (current)"]);
+
+    // A serial that was never recorded is refused, and the hint lists the ones kept.
+    let deployment = format!("{p}/production");
+    let to = [
+        "rollback",
+        "-p",
+        &p,
+        "-e",
+        "production",
+        "--to",
+        "9",
+        "--auto-approve",
+        &dir,
+    ];
+    let missing = run(&w, &to, &one);
+    expect_code(&missing, 1);
+    let said = flat(&text(&missing));
+    assert!(
+        said.contains("E0324") && said.contains(&format!("`berth state history {deployment}`")),
+        "{}",
+        text(&missing)
+    );
+    let listed = run(&w, &["state", "history", &deployment], &[]);
+    expect_code(&listed, 0);
+    assert_eq!(
+        stdout(&listed).lines().collect::<Vec<_>>(),
+        ["1", "2", "3 (current)"]
+    );
 
     // The secret rotates; a rollback to before the rotation would need the old value.
     let two = [(var.as_str(), "second-value")];
@@ -410,20 +459,47 @@ fn local_state_is_moved_to_the_cluster_with_push() {
     let refused = run(&w, &["apply", "--auto-approve", &dir], &[]);
     expect_code(&refused, 1);
     let stderr = String::from_utf8_lossy(&refused.stderr);
+    // miette wraps long lines, also inside a path.
+    let unwrapped: String = stderr.chars().filter(|c| !c.is_whitespace()).collect();
+    let push = format!("`berth state push {dir}`");
+    let keep = format!("`--state-dir {}`", path(&local));
     assert!(
-        stderr.contains("E0322") && stderr.contains("berth state push"),
+        stderr.contains("E0322")
+            && unwrapped.contains(&push.replace(' ', ""))
+            && unwrapped.contains(&keep.replace(' ', "")),
         "{}",
         text(&refused)
     );
+    // Keeping it with --state-dir works and records nothing new, here or on the cluster.
+    let kept = run(
+        &w,
+        &["apply", "--auto-approve", "--state-dir", path(&local), &dir],
+        &[],
+    );
+    expect_code(&kept, 0);
+    assert!(stdout(&kept).contains("No changes"), "{}", text(&kept));
 
-    expect_code(&run(&w, &["state", "push", "--dir", &dir], &[]), 0);
+    let pushed = run(&w, &["state", "push", &dir], &[]);
+    expect_code(&pushed, 0);
+    assert!(
+        flat(&text(&pushed)).contains("checked `berth state list`"),
+        "{}",
+        text(&pushed)
+    );
+    let list = run(&w, &["state", "list"], &[]);
+    expect_code(&list, 0);
+    assert!(
+        stdout(&list).contains(&format!("{p}/production")),
+        "{}",
+        text(&list)
+    );
     let moved = pulled(&w, &p);
     assert_eq!(moved["serial"], recorded["serial"]);
     assert_eq!(moved["lineage"], recorded["lineage"]);
     assert_eq!(history(&w, &p), ["1", "2 (current)"]);
     expect_code(&run(&w, &["plan", "--detailed-exitcode", &dir], &[]), 0);
     // Pushing twice never overwrites.
-    let again = run(&w, &["state", "push", "--dir", &dir], &[]);
+    let again = run(&w, &["state", "push", &dir], &[]);
     expect_code(&again, 1);
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("E0325"),

@@ -319,7 +319,7 @@ impl ApplyError {
                 Some("run `berth plan` again and review the new plan".into())
             }
             ApplyError::LocalStateNotMoved { dir, .. } => Some(format!(
-                "move it with `berth state push --dir {}`, or keep it with `--state-dir {}`",
+                "move it with `berth state push {}`, or keep it with `--state-dir {}`",
                 dir.parent().and_then(|p| p.parent()).unwrap_or(dir).display(),
                 dir.display()
             )),
