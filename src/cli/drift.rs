@@ -106,10 +106,7 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
             if drifted {
                 println!("Drift detected: the cluster no longer matches what berth last applied (its recorded state).");
                 println!("To restore the recorded state, berth apply would:\n");
-                print!(
-                    "{}",
-                    super::plan::render(&plan, super::plan::PlanFormat::Human)
-                );
+                print!("{}", super::plan::render_restore(&plan));
             } else {
                 let names: Vec<String> = ids.iter().map(ToString::to_string).collect();
                 println!(

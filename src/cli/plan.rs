@@ -51,6 +51,16 @@ pub fn render(plan: &berth_planner::Plan, format: PlanFormat) -> String {
 }
 
 /// Renders a plan made against `against`; `destroy` when it is a `berth destroy`'s.
+/// A drift check's restore plan for people: its desired side is the recorded state.
+pub fn render_restore(plan: &berth_planner::Plan) -> String {
+    let options = RenderOptions {
+        color: output::color_stdout(),
+        restore: true,
+        ..RenderOptions::default()
+    };
+    berth_planner::render::human(plan, &options)
+}
+
 pub fn render_as(
     plan: &berth_planner::Plan,
     format: PlanFormat,
@@ -61,6 +71,7 @@ pub fn render_as(
         color: format == PlanFormat::Human && output::color_stdout(),
         against,
         destroy,
+        restore: false,
     };
     match format {
         PlanFormat::Human => berth_planner::render::human(plan, &options),

@@ -30,7 +30,7 @@ pub struct StateArgs {
 #[derive(Debug, Args, Clone)]
 pub struct Place {
     /// The configuration directory (`state push` moves its `.berth/state`).
-    #[arg(value_name = "DIR")]
+    #[arg(value_name = "DIR", id = "place_dir")]
     pub dir: Option<PathBuf>,
 }
 

@@ -363,6 +363,29 @@ fn orphan_deletion() {
     all_formats("orphan_deletion", &p);
 }
 
+/// A drift check's restore plan deletes what the recorded state lacks; it says so instead of
+/// blaming the configuration, which it was not made from (issue 14).
+#[test]
+fn a_restore_plan_says_a_delete_is_missing_from_the_recorded_state() {
+    let mut d = shop_prod();
+    d.services.retain(|s| s.name != "api");
+    web(&mut d).depends_on.clear();
+    let p = run(&[d], &observed("shop"), &PlanOptions::default()).unwrap();
+    let restore = render::human(
+        &p,
+        &RenderOptions {
+            restore: true,
+            ..RenderOptions::default()
+        },
+    );
+    assert!(
+        restore.contains("service.api is not in the recorded state)"),
+        "{restore}"
+    );
+    assert!(!restore.contains("not in configuration"), "{restore}");
+    assert!(human(&p).contains("service.api is not in configuration)"));
+}
+
 #[test]
 fn route_collision() {
     // Within the deployments given (blog routes the shop's host), and against a running

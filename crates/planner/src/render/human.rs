@@ -30,6 +30,8 @@ struct Writer<'a> {
     split: bool,
     /// A destroy's plan: deletes say they were asked for.
     destroy: bool,
+    /// A drift check's restore plan: deletes say the recorded state lacks the object.
+    restore: bool,
 }
 
 const GREEN: &str = "\x1b[32m";
@@ -488,6 +490,7 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
                     "# (because `berth destroy` removes {})",
                     c.address.deployment
                 ),
+                _ if w.restore => format!("# (because {addr} is not in the recorded state)"),
                 _ => format!("# (because {addr} is not in configuration)"),
             });
             (format!("# {addr} will be destroyed"), w.sym(Sym::Del))
@@ -603,6 +606,7 @@ pub(super) fn change_for_diff(c: &Change, options: &RenderOptions) -> String {
         forcing: &c.replace_paths,
         split: true,
         destroy: options.destroy,
+        restore: options.restore,
     };
     change(&mut w, c);
     w.out
@@ -640,6 +644,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
         forcing: &[],
         split: false,
         destroy: options.destroy,
+        restore: options.restore,
     };
     if plan.is_empty() {
         let msg = w.paint(&format!("{BOLD}{GREEN}"), "No changes.");
@@ -663,6 +668,7 @@ pub fn human(plan: &Plan, options: &RenderOptions) -> String {
                 forcing: &c.replace_paths,
                 split: false,
                 destroy: options.destroy,
+                restore: options.restore,
             };
             change(&mut cw, c);
             w.out.push_str(&cw.out);

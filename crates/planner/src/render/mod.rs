@@ -22,6 +22,9 @@ pub struct RenderOptions {
     /// The plan is a `berth destroy`'s: its deletes were asked for, not left by the
     /// configuration.
     pub destroy: bool,
+    /// The plan restores the recorded state (`berth drift`): what it deletes is missing from
+    /// the recorded state, not from the configuration.
+    pub restore: bool,
 }
 
 /// What a plan was made against.
