@@ -324,13 +324,32 @@ fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str, port:
     )
 }
 
-/// An engine timestamp (RFC 3339, UTC, up to nanoseconds) as comparable nanoseconds of the day's
-/// text: the date and time digits, then the fraction padded to nine digits.
+/// An engine timestamp as comparable parts: the date and time (the first 19 characters), then
+/// the fraction as nanoseconds. Docker's Go templates print a time as Go's `String()`
+/// (`2026-12-01 19:30:12.12345 +0000 UTC`), whose fraction drops trailing zeros and is followed
+/// by the zone; RFC 3339 (`…T19:30:12.123456789Z`) reads the same way.
 fn instant(ts: &str) -> (String, u64) {
-    let ts = ts.trim().trim_end_matches('Z');
-    let (whole, fraction) = ts.split_once('.').unwrap_or((ts, "0"));
-    let fraction = format!("{fraction:0<9}");
-    (whole.to_string(), fraction[..9].parse().unwrap())
+    let ts = ts.trim();
+    let whole: String = ts.chars().take(19).collect();
+    let digits: String = ts
+        .get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    let fraction = format!("{digits:0<9}");
+    (whole, fraction[..9].parse().unwrap())
+}
+
+#[test]
+fn engine_timestamps_compare_whatever_their_fraction() {
+    // Go drops a fraction's trailing zeros: `.12` is 120 ms, later than `.119999`.
+    assert!(
+        instant("2026-12-01 19:30:12.12 +0000 UTC")
+            > instant("2026-12-01 19:30:12.119999 +0000 UTC")
+    );
+    assert!(instant("2026-12-01 19:30:13 +0000 UTC") > instant("2026-12-01 19:30:12.9 +0000 UTC"));
+    assert!(instant("2026-12-01T19:30:12.5Z") > instant("2026-12-01T19:30:12.123456789Z"));
+    assert_eq!(instant("2026-12-01T19:30:12Z").1, 0);
 }
 
 /// The values of a Go template over every task of a service, one a line.
