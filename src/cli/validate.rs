@@ -23,7 +23,7 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
         let developers = super::access::unenforced_developers(config);
         if !developers.is_empty() {
             eprintln!(
-                "note: the `developer` role ({}) is not enforced: berth has no logs or restart commands and does not stand between a user and `docker`; grant those through Docker or your CI",
+                "note: the `developer` role ({}) is not enforced: berth's logs command, like status, reads the cluster with the engine access its user already has and checks no role, berth has no restart command, and it does not stand between a user and `docker`; grant those through Docker or your CI",
                 developers.join(", ")
             );
         }

@@ -9,8 +9,9 @@
 //!   project's environments; a project the configuration does not declare at all (berth no
 //!   longer knows its roles), by one of the platform's admins.
 //! - `developer` and `viewer` grant nothing berth checks: planning, drift checks and status need
-//!   no actor, and berth has no logs or restart commands (nor does it stand between anyone and
-//!   `docker`) to withhold from them.
+//!   no actor; `berth logs` reads the cluster with the engine access its user already has, and
+//!   berth has no restart command (nor does it stand between anyone and `docker`) to withhold
+//!   from them.
 //!
 //! berth cannot authenticate the actor: the binary takes the name it is given (`--actor`,
 //! `BERTH_ACTOR`). Names are compared as written except for ASCII case and one leading `@`.
