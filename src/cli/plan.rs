@@ -136,17 +136,27 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
             .collect(),
         None => session.states(scope_ids.iter().cloned())?,
     };
+    // The project environments with recorded state, listed once (on the cluster backend a
+    // listing is an engine call): the pulled files', else the store's. Needed to plan against
+    // recorded state, and for the note on previews a whole plan leaves out.
+    let recorded_ids = match &files {
+        Some(all) => all.keys().cloned().collect(),
+        None if observed.is_none() || args.selection.env.is_none() => {
+            session.store.deployments()?
+        }
+        None => Vec::new(),
+    };
     let observed = match observed {
         Some(o) => o,
         None if files.is_some() => {
             berth_apply::state::observed_from_states(files.iter().flat_map(|f| f.values()))
         }
         // Slots and claims of other project environments matter too: read every recorded state.
-        None => session.recorded(session.store.deployments()?)?,
+        None => session.recorded(recorded_ids.iter().cloned())?,
     };
     let mut plan = session.plan(&desired, &observed, &options)?;
     if args.selection.env.is_none() {
-        if let Some(note) = previews_left_out(&session, &observed, &scope_ids) {
+        if let Some(note) = previews_left_out(&session, &observed, &recorded_ids, &scope_ids) {
             plan.notes.push(note);
         }
     }
@@ -200,14 +210,14 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode, Failure> {
 fn previews_left_out(
     session: &Session,
     observed: &berth_planner::Observed,
+    recorded: &[berth_planner::DeploymentId],
     scope: &[berth_planner::DeploymentId],
 ) -> Option<String> {
     let previews: std::collections::BTreeSet<berth_planner::DeploymentId> = observed
         .resources
         .iter()
         .map(|r| r.address.deployment.clone())
-        // A store that cannot be listed only leaves its previews out of this note.
-        .chain(session.store.deployments().unwrap_or_default())
+        .chain(recorded.iter().cloned())
         .filter(|d| d.env.starts_with("preview-") && !scope.contains(d))
         // The projects selected (all of the configuration's without `-p`).
         .filter(|d| session.selected.keys().any(|s| s.project == d.project))

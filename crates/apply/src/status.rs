@@ -82,31 +82,25 @@ pub struct JobRun {
     pub at: String,
 }
 
-/// The latest run of a job among its tasks (Docker's JSON), by job iteration then timestamp.
+/// The latest run of a job among its tasks, by job iteration then timestamp (RFC 3339 of one
+/// engine, which sorts as text).
 fn latest_run(tasks: &[&bollard::models::Task]) -> Option<JobRun> {
-    let values: Vec<serde_json::Value> = tasks
-        .iter()
-        .filter_map(|t| serde_json::to_value(t).ok())
-        .collect();
-    let latest = values.iter().max_by_key(|t| {
-        (
-            t["JobIteration"]["Index"].as_u64().unwrap_or(0),
-            t["Status"]["Timestamp"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        )
+    let iteration =
+        |t: &bollard::models::Task| t.job_iteration.as_ref().and_then(|v| v.index).unwrap_or(0);
+    let latest = tasks.iter().max_by(|a, b| {
+        let at = |t: &bollard::models::Task| t.status.as_ref().and_then(|s| s.timestamp.clone());
+        (iteration(a), at(a)).cmp(&(iteration(b), at(b)))
     })?;
+    let status = latest.status.as_ref();
     Some(JobRun {
-        state: latest["Status"]["State"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        exit_code: latest["Status"]["ContainerStatus"]["ExitCode"].as_i64(),
-        at: latest["Status"]["Timestamp"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
+        state: status
+            .and_then(|s| s.state)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+        exit_code: status
+            .and_then(|s| s.container_status.as_ref())
+            .and_then(|c| c.exit_code),
+        at: status.and_then(|s| s.timestamp.clone()).unwrap_or_default(),
     })
 }
 
