@@ -397,7 +397,17 @@ fn summarize(
         .iter()
         .filter(|(_, e)| matches!(e, ApplyError::RolledBack { .. }))
         .count();
+    let unhealthy = report
+        .failed
+        .iter()
+        .filter(|(_, e)| matches!(e, ApplyError::CanaryUnhealthy { .. }))
+        .count();
     let mut extra = String::new();
+    if unhealthy > 0 {
+        extra.push_str(&format!(
+            ", {unhealthy} canary not healthy (receiving no traffic)"
+        ));
+    }
     if unconverged > 0 {
         extra.push_str(&format!(", {unconverged} sent to Docker but not converged"));
     }
@@ -406,10 +416,11 @@ fn summarize(
     }
     println!("\nApply incomplete. Resources: {added} added, {changed} changed, {destroyed} destroyed{extra}; state records what the cluster holds.");
     for (address, e) in &report.failed {
-        eprintln!("error: {address}: {e}");
+        eprintln!("error[{}]: {address}: {e}", e.code().as_str());
         match e {
             ApplyError::RolledBack { task_errors, .. }
-            | ApplyError::NotConverged { task_errors, .. } => {
+            | ApplyError::NotConverged { task_errors, .. }
+            | ApplyError::CanaryUnhealthy { task_errors, .. } => {
                 for t in task_errors {
                     eprintln!("  {t}");
                 }

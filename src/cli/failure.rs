@@ -186,7 +186,8 @@ fn apply_diagnostic(e: &ApplyError) -> Diagnostic {
             for err in errors {
                 d = d.with_note(format!("[{}] {err}", err.code()));
                 if let ApplyError::NotConverged { task_errors, .. }
-                | ApplyError::RolledBack { task_errors, .. } = err
+                | ApplyError::RolledBack { task_errors, .. }
+                | ApplyError::CanaryUnhealthy { task_errors, .. } = err
                 {
                     for t in task_errors {
                         d = d.with_note(format!("  {t}"));
@@ -199,7 +200,8 @@ fn apply_diagnostic(e: &ApplyError) -> Diagnostic {
         }
         ApplyError::JobFailed { logs, .. } => d = job_logs(d, logs, ""),
         ApplyError::NotConverged { task_errors, .. }
-        | ApplyError::RolledBack { task_errors, .. } => {
+        | ApplyError::RolledBack { task_errors, .. }
+        | ApplyError::CanaryUnhealthy { task_errors, .. } => {
             for t in task_errors {
                 d = d.with_note(t.clone());
             }

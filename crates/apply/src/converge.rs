@@ -32,6 +32,9 @@ pub struct Watch {
     /// The service's `UpdatedAt` before berth's change (the manager's clock): tasks created
     /// before it belong to an earlier attempt, and their errors are not this update's.
     pub since: Option<String>,
+    /// For a canary, its stable service's name: a canary that is not healthy receives none of
+    /// the stable's traffic, and its first failed task fails the apply at once (E0360).
+    pub canary_of: Option<String>,
     pending_since: HashMap<String, Instant>,
 }
 
@@ -96,6 +99,7 @@ impl Watch {
             previous_update,
             start: Instant::now(),
             since: None,
+            canary_of: None,
             pending_since: HashMap::new(),
         }
     }
@@ -128,8 +132,62 @@ impl Watch {
         })
     }
 
+    /// Watches a canary of the service `stable`.
+    pub fn canary_of(mut self, stable: Option<String>) -> Watch {
+        self.canary_of = stable;
+        self
+    }
+
     /// Judges the service and its tasks as read at `now`; `timeout` is how long it may take.
     pub fn check(
+        &mut self,
+        service: &ServiceState,
+        tasks: &[&TaskView],
+        now: Instant,
+        timeout: Duration,
+    ) -> Verdict {
+        let Some(stable) = self.canary_of.clone() else {
+            return self.check_service(service, tasks, now, timeout);
+        };
+        let this = self.this_update(tasks);
+        let failed = this
+            .iter()
+            // A container stopped for failing its health check may exit 0: `complete`.
+            .find(|t| matches!(t.state.as_str(), "failed" | "rejected" | "complete"));
+        let verdict = match failed {
+            Some(t) => Verdict::Failed(ApplyError::NotConverged {
+                address: Box::new(self.address.clone()),
+                message: match t.state.as_str() {
+                    "complete" => "a task stopped before it was healthy".to_string(),
+                    state => format!("a task {state}"),
+                },
+                task_errors: task_errors(&this),
+            }),
+            None => self.check_service(service, tasks, now, timeout),
+        };
+        match verdict {
+            Verdict::Failed(
+                ApplyError::NotConverged {
+                    address,
+                    message,
+                    task_errors,
+                }
+                | ApplyError::RolledBack {
+                    address,
+                    message,
+                    task_errors,
+                },
+            ) => Verdict::Failed(ApplyError::CanaryUnhealthy {
+                address,
+                stable,
+                message,
+                task_errors,
+            }),
+            other => other,
+        }
+    }
+
+    fn check_service(
         &mut self,
         service: &ServiceState,
         tasks: &[&TaskView],

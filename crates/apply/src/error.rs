@@ -158,6 +158,15 @@ pub enum ApplyError {
         task: String,
         logs: Vec<String>,
     },
+    /// A canary's task failed (its health check, most often): Traefik routes only to running
+    /// tasks, so it receives none of its stable service's traffic (E0360).
+    #[error("{address} is not healthy ({message}): it receives none of {stable}'s requests, which its stable version keeps serving")]
+    CanaryUnhealthy {
+        address: Box<Address>,
+        stable: String,
+        message: String,
+        task_errors: Vec<String>,
+    },
     #[error("{address} was rolled back by Swarm: {message}")]
     RolledBack {
         address: Box<Address>,
@@ -280,6 +289,7 @@ impl ApplyError {
             ApplyError::SecretSource { .. } => Code::SecretUnreadable,
             ApplyError::NotConverged { .. } => Code::NotConverged,
             ApplyError::RolledBack { .. } => Code::RolledBack,
+            ApplyError::CanaryUnhealthy { .. } => Code::CanaryUnhealthy,
             ApplyError::JobFailed {
                 timed_out: false, ..
             } => Code::JobFailed,

@@ -122,6 +122,12 @@ fn one_of_each() -> Vec<ApplyError> {
             message: "m".into(),
             task_errors: vec![],
         },
+        ApplyError::CanaryUnhealthy {
+            address: boxed(),
+            stable: "web".into(),
+            message: "m".into(),
+            task_errors: vec![],
+        },
         ApplyError::JobFailed {
             address: boxed(),
             message: "m".into(),

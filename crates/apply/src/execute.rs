@@ -275,14 +275,20 @@ pub async fn run<E: Engine>(
             Some((s, outcome)) = converged.recv(), if !converging.is_empty() => {
                 let Some((after, service_update)) = converging.remove(&s) else { continue };
                 let change = &changes[schedule.step(s).change];
-                if let (Err(_), After::Record { id, .. }) = (&outcome, &after) {
+                if let (Err(_), After::Record { id, .. } | After::Relabel { id, .. }) = (&outcome, &after) {
                     // State records what the cluster runs after the failure, not the rejected spec.
                     if let Err(e) = step::record_live(&shared, change, id).await {
                         report.failed.push((change.address.clone(), e));
                     }
                 }
+                let outcome = match (outcome, &after) {
+                    (Ok(_), After::Relabel { id, spec }) => step::relabel(&shared, change, id, spec).await,
+                    (outcome, _) => outcome,
+                };
                 let settled = outcome.and_then(|version| match after {
-                    After::Record { id, spec } => shared.record(change, id, Some(version), spec),
+                    After::Record { id, spec } | After::Relabel { id, spec } => {
+                        shared.record(change, id, Some(version), spec)
+                    }
                     After::Detached { id } => {
                         shared.detached.lock().unwrap_or_else(|p| p.into_inner()).insert(id, version);
                         Ok(())

@@ -38,6 +38,12 @@ pub enum After {
     Detached {
         id: String,
     },
+    /// An update sent with its old weights held ([`held_weights`]): once converged, the
+    /// planned labels are sent, then recorded.
+    Relabel {
+        id: String,
+        spec: Spec,
+    },
 }
 
 const RETRY: Duration = Duration::from_millis(250);
@@ -75,7 +81,9 @@ fn sent<E>(
     service_update: bool,
 ) -> Result<Sent, ApplyError> {
     let job = matches!(&change.after, Some(Spec::Service(s)) if s.mode.replicated_job.is_some());
-    if shared.options.wait || job {
+    // Held weights are set once the tasks rolled: that needs the wait.
+    let relabel = matches!(after, After::Relabel { .. });
+    if shared.options.wait || job || relabel {
         return Ok(Sent::Converge {
             watch: Box::new(watch),
             after: Box::new(after),
@@ -217,7 +225,11 @@ async fn create<E: Engine>(
             let id = engine.create_service(request).await.map_err(refused)?;
             // Record at once, so that an interrupted wait still leaves the service in state.
             shared.record(change, id.clone(), None, spec.clone())?;
-            let watch = Watch::new(address.clone(), id.clone(), false, None);
+            let watch = Watch::new(address.clone(), id.clone(), false, None).canary_of(
+                s.labels
+                    .get(berth_planner::swarm::label::CANARY_OF)
+                    .cloned(),
+            );
             return sent(shared, change, watch, After::Record { id, spec }, false);
         }
     };
@@ -251,8 +263,13 @@ async fn update<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<Sent, 
         .map_err(|e| ApplyError::engine("inspect", address, e))?;
     let previous_update = before.state.update_started;
     let since = updated_at(&before.raw);
+    let interim = change
+        .restarts_tasks
+        .then(|| held_weights(change.before.as_ref(), spec))
+        .flatten();
+    let sending = interim.as_ref().unwrap_or(spec);
     loop {
-        let request = ops::service_request(address, spec, &ids(shared).clone())?;
+        let request = ops::service_request(address, sending, &ids(shared).clone())?;
         match engine.update_service(&observed.id, version, request).await {
             Ok(()) => break,
             Err(e) if e.kind == DockerErrorKind::OutOfSequence => {
@@ -277,19 +294,95 @@ async fn update<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<Sent, 
         }
     }
     let spec = Spec::Service(spec.clone());
-    shared.record(change, observed.id.clone(), None, spec.clone())?;
+    let sent_spec = Spec::Service(Box::new(sending.clone()));
+    shared.record(change, observed.id.clone(), None, sent_spec)?;
     let watch = Watch::new(
         address.clone(),
         observed.id.clone(),
         change.restarts_tasks,
         previous_update,
     )
-    .since(since);
-    let after = After::Record {
-        id: observed.id.clone(),
-        spec,
+    .since(since)
+    .canary_of(
+        spec.labels()
+            .get(berth_planner::swarm::label::CANARY_OF)
+            .cloned(),
+    );
+    let after = match interim {
+        Some(_) => After::Relabel {
+            id: observed.id.clone(),
+            spec,
+        },
+        None => After::Record {
+            id: observed.id.clone(),
+            spec,
+        },
     };
     sent(shared, change, watch, after, true)
+}
+
+/// The label of a Traefik service's per-task weight (a release's, `compile/release.rs`).
+fn is_weight(key: &str) -> bool {
+    key.starts_with("traefik.http.services.") && key.ends_with(".loadbalancer.server.weight")
+}
+
+/// When an update replaces a service's tasks and changes its routes' weights (a promotion:
+/// the stable takes the canary's image and its weight returns to the default), the tasks roll
+/// first under the weights they had, so that the old version, which weighed 0 after a blue-green
+/// switch, gets no requests back while it is replaced; the new weights follow once every task
+/// runs ([`After::Relabel`]). `None` when the weights do not change.
+fn held_weights(
+    before: Option<&Spec>,
+    after: &berth_planner::docker::ServiceSpec,
+) -> Option<berth_planner::docker::ServiceSpec> {
+    let Some(Spec::Service(before)) = before else {
+        return None;
+    };
+    let old: Vec<(&String, &String)> = before.labels.iter().filter(|(k, _)| is_weight(k)).collect();
+    let new: Vec<(&String, &String)> = after.labels.iter().filter(|(k, _)| is_weight(k)).collect();
+    if old == new {
+        return None;
+    }
+    let mut interim = after.clone();
+    interim.labels.retain(|k, _| !is_weight(k));
+    for (k, v) in old {
+        interim.labels.insert(k.clone(), v.clone());
+    }
+    Some(interim)
+}
+
+/// The second half of an update whose weights were held while its tasks rolled
+/// ([`held_weights`]): the planned spec, whose labels alone differ, so no task restarts.
+pub(crate) async fn relabel<E: Engine>(
+    shared: &Shared<E>,
+    change: &Change,
+    id: &str,
+    spec: &Spec,
+) -> Result<u64, ApplyError> {
+    let address = &change.address;
+    let Spec::Service(s) = spec else {
+        return Err(ApplyError::internal(
+            address,
+            "only services are relabelled",
+        ));
+    };
+    let live = shared
+        .engine
+        .inspect_service(id)
+        .await
+        .map_err(|e| ApplyError::engine("inspect", address, e))?;
+    let request = ops::service_request(address, s, &ids(shared).clone())?;
+    shared
+        .engine
+        .update_service(id, live.state.version, request)
+        .await
+        .map_err(|e| ApplyError::engine("update", address, e))?;
+    let after = shared
+        .engine
+        .inspect_service(id)
+        .await
+        .map_err(|e| ApplyError::engine("inspect", address, e))?;
+    Ok(after.state.version)
 }
 
 /// A service's `UpdatedAt` as the engine wrote it, if it did.

@@ -261,6 +261,10 @@ codes! {
         "The entries of `access` lists and of the platform's `admins` name people, teams or CI\nidentities: an e-mail address, `@user`, `@org/team`, or a plain name. berth compares them with\nthe actor of an apply and writes them into CODEOWNERS (`berth access codeowners`), where\nwhitespace separates owners and `#` starts a comment. So an entry may not be empty, and may not\ncontain whitespace, control characters or `#`: one entry `\"alice #\"` or `\"a b\"` would otherwise\nbecome something else in CODEOWNERS.";
 
     // Numbers too large for what berth computes from them.
+    CanaryWithoutRoute = "E0186", Error, "canary of a service that receives no traffic",
+        "A `canary` block declares a second version that receives a share of its service's routed\ntraffic. A service without a `route` (or a global service, which has no replica count to weigh)\nhas no such traffic to share. Add a `route` to the service, or remove the `canary` block.";
+    CanaryNameTaken = "E0187", Error, "canary's Swarm name taken by another service",
+        "A service's canary runs as its own Swarm service named `<stack>_<service>-canary`, and is known\ninside the project as `<service>-canary`. Another service or job of the project already has\nthat name. Rename that service.";
     NumberOverflow = "E0190", Error, "a number too large for what berth computes from it",
         "berth computes some values from the numbers a configuration gives: the window a rolling update\nwatches each new task (a health check's `start_period` plus `interval` x `retries`, when\n`monitor` is not set). Swarm stores durations as signed 64-bit nanoseconds (about 292 years), so\na result beyond that cannot be sent. berth refuses it instead of wrapping it around to a short or\nnegative window. Write smaller values, or set the update's `monitor` yourself.";
 
@@ -381,6 +385,8 @@ codes! {
         "A `job` ran (its spec, or the spec of a service that depends on it, changed) and its task\nexited with a non-zero code, or Swarm refused to start it. The apply stops there: the services\nthat depend on the job were not created or updated, so the version already running keeps\nserving. The job's last log lines are shown; fix the job (or what it talks to) and apply again,\nwhich runs it again.";
     JobTimedOut = "E0351", Error, "job timed out",
         "A `job` did not finish within its `timeout` (default 5m). The services that depend on it were\nnot created or updated. Its last log lines are shown; its task may still be running (`docker\nservice ps <stack>_<job>`). Raise the timeout, or make the job finish sooner, and apply again.";
+    CanaryUnhealthy = "E0360", Error, "canary not healthy: it receives no traffic",
+        "The second version of a service (its `canary` block) did not become healthy, so the proxy\nsends it none of the service's traffic: Swarm reports a task as running only once its health\ncheck passed, and the proxy routes only to running tasks. The stable version keeps serving all\nof it. The canary's last task errors are shown; fix its image or configuration, or abort the\nrelease by removing the `canary` block, and apply again.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",

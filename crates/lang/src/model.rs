@@ -345,11 +345,28 @@ pub struct Service {
     /// Networks besides the deployment's `default` network, which every service joins.
     pub networks: Vec<NetworkRef>,
     pub stop_grace_period_ns: Option<u64>,
+    /// A second version that receives a share of the routes' traffic (a `canary` block).
+    pub canary: Option<Canary>,
     pub span: Span,
 }
 
 impl Service {
+    /// The tasks the service runs, its canary's included: what quotas count.
     pub fn replicas(&self) -> Option<u64> {
+        let canary = self.canary.as_ref().map_or(0, |c| c.replicas);
+        self.own_replicas().map(|n| n + canary)
+    }
+
+    /// Every host and path the service is reached at through the proxy: its routes and its
+    /// canary's preview routes.
+    pub fn routed(&self) -> impl Iterator<Item = &Route> {
+        self.routes
+            .iter()
+            .chain(self.canary.iter().flat_map(|c| c.preview.iter()))
+    }
+
+    /// The tasks of the service's own (stable) version.
+    pub fn own_replicas(&self) -> Option<u64> {
         match self.mode {
             ServiceMode::Replicated { replicas } => Some(replicas),
             ServiceMode::Global => None,
@@ -363,6 +380,28 @@ impl Service {
         matches!(self.mode, ServiceMode::Job { .. })
     }
 }
+
+/// The second version of a routed service (canary and blue-green releases): its own Swarm
+/// service beside the stable one, with the stable's spec except what is declared here, sharing
+/// the stable's routes by weight. `share` is the percentage of each route's requests it
+/// receives while healthy (0: only at its preview hosts; 100: all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Canary {
+    pub image: String,
+    pub share: u8,
+    pub replicas: u64,
+    /// Replaces the stable's command or args when given.
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
+    /// Merged over the stable's environment.
+    pub env: BTreeMap<String, EnvValue>,
+    /// Where the canary alone answers, one per route of the stable, in route order.
+    pub preview: Vec<Route>,
+    pub span: Span,
+}
+
+/// The Swarm service name suffix (after the stable's name) of a canary.
+pub const CANARY_SUFFIX: &str = "-canary";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase", tag = "mode")]

@@ -222,6 +222,7 @@ pub fn plan(
         ))
     });
     delete_dependencies(&mut changes, observed);
+    order_releases(&mut changes);
 
     if !options.allow_data_loss {
         for c in changes.iter().filter(|c| c.data_loss) {
@@ -528,6 +529,80 @@ fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
                 }
             }
             c.depends_on.sort();
+        }
+    }
+}
+
+/// The order of a canary's change and its stable's decides what serves in between; every
+/// order here keeps some healthy task weighing more than 0, and the share in between within
+/// the old and the new one:
+///
+/// - a canary created below 100% comes after the stable, whose new weight then waits alone;
+///   one created at 100% comes first (the stable's weight 0 must wait for it);
+/// - a share that rises changes the canary first, one that falls the stable first;
+/// - a canary that goes (abort or promotion) goes after the stable when the stable's tasks are
+///   replaced (a promotion: the canary serves while they roll) or weigh 0 (blue-green at 100,
+///   whose stable would answer nothing alone); else first, so that an aborted canary never
+///   serves more than its share.
+fn order_releases(changes: &mut [Change]) {
+    let of_and_share = |spec: &Option<Spec>| match spec {
+        Some(Spec::Service(s)) => {
+            let of = s.labels.get(crate::swarm::label::CANARY_OF)?.clone();
+            let share: u8 = s
+                .labels
+                .get(crate::swarm::label::CANARY_SHARE)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            Some((of, share))
+        }
+        _ => None,
+    };
+    let mut pairs = Vec::new();
+    for (i, c) in changes.iter().enumerate() {
+        let before = of_and_share(&c.before);
+        let after = of_and_share(&c.after);
+        let Some((stable, _)) = after.clone().or(before.clone()) else {
+            continue;
+        };
+        let address = Address {
+            deployment: c.address.deployment.clone(),
+            kind: Kind::Service,
+            name: stable,
+        };
+        let Some(j) = changes.iter().position(|s| {
+            s.address == address && !matches!(s.action, Action::NoOp | Action::Delete)
+        }) else {
+            continue;
+        };
+        let stable = &changes[j];
+        let stable_first = match (c.action, before, after) {
+            (Action::Delete, ..) => {
+                let weighs_nothing = match &stable.before {
+                    Some(Spec::Service(s)) => s
+                        .labels
+                        .iter()
+                        .any(|(k, v)| k.ends_with(".loadbalancer.server.weight") && v == "0"),
+                    _ => false,
+                };
+                stable.restarts_tasks || weighs_nothing
+            }
+            (_, Some((_, old)), Some((_, new))) => new <= old,
+            (_, None, Some((_, new))) => new < 100,
+            _ => continue,
+        };
+        pairs.push((i, j, stable_first));
+    }
+    for (canary, stable, stable_first) in pairs {
+        let (waits, first) = if stable_first {
+            (canary, stable)
+        } else {
+            (stable, canary)
+        };
+        let dep = changes[first].address.clone();
+        let deps = &mut changes[waits].depends_on;
+        if !deps.contains(&dep) {
+            deps.push(dep);
+            deps.sort();
         }
     }
 }

@@ -31,6 +31,10 @@ pub mod label {
     pub const JOB_TRIGGER: &str = "berth.job.trigger";
     /// Only on an observed job whose last run did not complete (see `observed.rs`).
     pub const JOB_LAST_RUN: &str = "berth.job.last-run";
+    /// On a canary (the second version of a routed service): the stable service's name.
+    pub const CANARY_OF: &str = "berth.canary.of";
+    /// On a canary: the percentage of the stable's routed requests it receives while healthy.
+    pub const CANARY_SHARE: &str = "berth.canary.share";
     /// The label Traefik reads to know which network reaches a service.
     pub const TRAEFIK_NETWORK: &str = "traefik.swarm.network";
 }

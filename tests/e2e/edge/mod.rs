@@ -298,7 +298,7 @@ pub(crate) struct Tally {
     /// Answers per `project=` of the demo: who answered.
     pub(crate) projects: BTreeMap<String, u64>,
     /// Answers per `version=` of the demo.
-    versions: BTreeMap<String, u64>,
+    pub(crate) versions: BTreeMap<String, u64>,
     /// The containers that answered (`host=`).
     hosts: BTreeSet<String>,
     /// The version of the last answer, by completion time.
@@ -531,4 +531,5 @@ pub(crate) fn routed(name: &str, route_extra: &str) -> String {
 
 mod internal;
 mod isolation;
+mod releases;
 mod routing;

@@ -407,6 +407,17 @@ pub fn deployment(body: &Body, d: &mut Deployment, cx: &Cx, sink: &mut Sink) {
             i += 1;
             host(r, span, &project, grant.as_ref(), cx, sink)
         });
+        // A canary's preview hosts are routes like any other; a canary whose routes or
+        // previews were refused is dropped whole.
+        let routes = s.routes.len();
+        if let Some(c) = &mut s.canary {
+            let before = c.preview.len();
+            c.preview
+                .retain(|r| host(r, r.span, &project, grant.as_ref(), cx, sink));
+            if c.preview.len() != before || routes != before {
+                s.canary = None;
+            }
+        }
     }
 
     // A project's quota may only lower its grant's.
@@ -789,7 +800,7 @@ pub fn shared_hosts(deployments: &[Deployment], sink: &mut Sink) {
         Default::default();
     for d in deployments {
         for s in &d.services {
-            for r in &s.routes {
+            for r in s.routed() {
                 match first.get(r.host.as_str()) {
                     // The same host and path is a route collision (E0153), reported as such.
                     Some((_, _, path)) if *path == r.path.as_deref() => {}

@@ -16,12 +16,14 @@ use crate::span::Span;
 use crate::syntax::{Block, Body, Expr, ExprKind, ItemKind, Name};
 use std::collections::BTreeMap;
 
+mod canary;
 mod health;
 mod jobs;
 mod placement;
 mod route;
 mod service;
 
+use canary::*;
 use health::*;
 use placement::*;
 use route::*;
@@ -222,6 +224,28 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
         }
     }
     jobs::lower_jobs(&mut lw, body, cx, &mut services, &mut disabled);
+    // A canary's Swarm service is `<service>-canary`: no other service may have that name.
+    let names: Vec<(String, Span)> = services.iter().map(|s| (s.name.clone(), s.span)).collect();
+    for s in &mut services {
+        let Some(c) = &s.canary else { continue };
+        let taken = format!("{}{CANARY_SUFFIX}", s.name);
+        if let Some((_, other)) = names.iter().find(|(n, _)| *n == taken) {
+            lw.sink.push(
+                Diagnostic::new(
+                    Code::CanaryNameTaken,
+                    c.span,
+                    format!(
+                        "the canary of `{}` would run as `{taken}`, the name of another service",
+                        s.name
+                    ),
+                )
+                .with_label("named after its service")
+                .with_secondary(*other, "already named so")
+                .with_help(format!("rename service `{taken}`")),
+            );
+            s.canary = None;
+        }
+    }
     // A service may only depend on services deployed in this environment.
     for s in &services {
         for dep in &s.depends_on {

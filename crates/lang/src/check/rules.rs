@@ -708,7 +708,7 @@ pub fn route_collisions(deployments: &[Deployment], sink: &mut Sink) {
     let mut seen: BTreeMap<(String, Option<String>), (String, Span, &Deployment)> = BTreeMap::new();
     for d in deployments {
         for s in &d.services {
-            for r in &s.routes {
+            for r in s.routed() {
                 let key = (r.host.clone(), r.path.clone());
                 let who = format!("service `{}` of `{}`", s.name, d.stack);
                 let routed = format!("{}{}", r.host, r.path.as_deref().unwrap_or(""));

@@ -68,7 +68,7 @@ pub const PRODUCED_BY_THE_BINARY: [Code; 11] = [
 /// Engine or keeps its state: no configuration alone can produce them.
 /// `crates/apply/src/error_tests.rs` (`every_apply_code_is_produced_and_explained`) produces
 /// each one and checks that they are exactly the registered `E03xx` codes.
-pub const APPLY_ONLY_CODES: [Code; 28] = [
+pub const APPLY_ONLY_CODES: [Code; 29] = [
     Code::EngineUnreachable,
     Code::SwarmInactive,
     Code::EngineTooOld,
@@ -97,6 +97,7 @@ pub const APPLY_ONLY_CODES: [Code; 28] = [
     Code::StateCommandRefused,
     Code::JobFailed,
     Code::JobTimedOut,
+    Code::CanaryUnhealthy,
 ];
 
 /// Codes only `berth import compose` and `berth export compose` produce (`crates/compose`),

@@ -124,6 +124,7 @@ impl DeploymentCompiler<'_> {
         }
         for s in &d.services {
             self.service(s);
+            self.canary(s);
         }
         self.job_triggers();
     }

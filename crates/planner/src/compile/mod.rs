@@ -20,11 +20,13 @@ use std::collections::{BTreeMap, BTreeSet};
 mod deployment;
 mod job;
 mod platform;
+mod release;
 mod routes;
 mod service;
 
 use deployment::*;
 pub use platform::*;
+pub use release::weights;
 pub use routes::*;
 pub use service::*;
 

@@ -34,7 +34,7 @@ impl DeploymentCompiler<'_> {
         for (n, route) in s.routes.iter().enumerate() {
             // The stack and service are DNS labels without `_`, and `-<n>` ends the name, so the
             // router name is unique per tenant, service and route.
-            let router = format!("{}_{}-{n}", self.stack(), s.name);
+            let router = self.router_name(&s.name, n);
             let rule = route_rule(&route.host, route.path.as_deref());
             let r = format!("traefik.http.routers.{router}");
             labels.insert(format!("{r}.rule"), rule.clone());

@@ -110,6 +110,7 @@ impl DeploymentCompiler<'_> {
 
         let mut labels = s.labels.clone();
         labels.extend(self.traefik_labels(s, &address));
+        labels.extend(self.stable_labels(s));
         labels.extend(self.labels(&address));
         if let model::ServiceMode::Job { timeout_ns } = s.mode {
             labels.insert(

@@ -407,6 +407,45 @@ fn claim_note(c: &Change) -> Option<String> {
     })
 }
 
+/// What a change of a canary does to its stable service's traffic:
+/// `# (canary of web: receives 20% of its requests once healthy; alone at Host(`canary-…`))`.
+pub(super) fn release_note(c: &Change) -> Option<String> {
+    let canary = |s: Option<&crate::resource::Spec>| match s {
+        Some(crate::resource::Spec::Service(s)) => {
+            let of = s.labels.get(label::CANARY_OF)?.clone();
+            let share = s
+                .labels
+                .get(label::CANARY_SHARE)
+                .cloned()
+                .unwrap_or_default();
+            let own = format!("traefik.http.routers.{}-", s.name);
+            let previews: Vec<&str> = s
+                .labels
+                .iter()
+                .filter(|(k, _)| k.starts_with(&own) && k.ends_with(".rule"))
+                .map(|(_, v)| v.as_str())
+                .collect();
+            Some((of, share, previews.join(", ")))
+        }
+        _ => None,
+    };
+    let after = canary(c.after.as_ref());
+    let before = canary(c.before.as_ref());
+    Some(match (c.action, before, after) {
+        (Action::Delete, Some((of, share, _)), _) => format!(
+            "# (canary of {of} goes: the {share}% it received returns to {of})"
+        ),
+        (_, Some((_, old, _)), Some((of, new, _))) if old != new => format!(
+            "# (canary of {of}: its share of {of}'s requests goes from {old}% to {new}%)"
+        ),
+        (Action::NoOp, ..) => return None,
+        (_, _, Some((of, share, previews))) => format!(
+            "# (canary of {of}: receives {share}% of its requests while healthy; alone at {previews})"
+        ),
+        _ => return None,
+    })
+}
+
 /// When a change to a job runs it, and why: a job runs when it is created and whenever its spec
 /// changes; a change of only its trigger label means a service that depends on it changes.
 pub(super) fn job_note(c: &Change) -> Option<String> {
@@ -500,6 +539,7 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
     if let Some(note) = claim_note(c) {
         notes.push(note);
     }
+    notes.extend(release_note(c));
     if c.data_loss {
         notes.push(format!(
             "# WARNING: this destroys the data of volume \"{}\"",
@@ -592,7 +632,10 @@ fn route_labels_hidden(spec: &mut Map<String, Value>) -> usize {
     };
     let before = labels.len();
     labels.retain(|k, _| {
-        !k.starts_with("traefik.") || k.ends_with(".rule") || k.ends_with(".server.port")
+        !k.starts_with("traefik.")
+            || k.ends_with(".rule")
+            || k.ends_with(".server.port")
+            || k.ends_with(".server.weight")
     });
     before - labels.len()
 }

@@ -129,6 +129,7 @@ pub fn service(name: &str, image: &str) -> Service {
         endpoint_mode: EndpointMode::Vip,
         networks: Vec::new(),
         stop_grace_period_ns: None,
+        canary: None,
         span: span(),
     }
 }

@@ -45,51 +45,7 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
     let workdir = attr(body, "workdir").and_then(|e| lw.string(e));
 
     let mut mounts = Vec::new();
-    let mut env = BTreeMap::new();
-    for (key, value) in map_entries(body, "env") {
-        match lw.text(value) {
-            Some(Val::Str(s)) => {
-                env.insert(key.text.clone(), EnvValue::Plain(s));
-            }
-            Some(Val::Target(Target::Secret(secret))) => {
-                let path = naming::secret_path(&secret);
-                env.insert(
-                    key.text.clone(),
-                    EnvValue::SecretFile {
-                        secret: secret.clone(),
-                        path: path.clone(),
-                    },
-                );
-                mounts.push(Mount {
-                    source: MountSource::Secret(secret),
-                    target: path,
-                    read_only: true,
-                    tmpfs_size: None,
-                });
-            }
-            Some(Val::Target(Target::Service(s))) => lw.sink.push(
-                Diagnostic::new(
-                    Code::WrongType,
-                    value.span,
-                    format!("`{s}` is a service; an environment variable needs text"),
-                )
-                .with_label("a service, not a value")
-                .with_help(format!("use `{s}.host` for its host name")),
-            ),
-            Some(Val::Target(t)) => lw.sink.push(
-                Diagnostic::new(
-                    Code::WrongType,
-                    value.span,
-                    format!("an environment variable cannot hold {}", t.describe()),
-                )
-                .with_label("not a text value")
-                .with_help(
-                    "environment variables take text, or a secret (whose file path they then hold)",
-                ),
-            ),
-            _ => {}
-        }
-    }
+    let env = env_map(lw, body, &mut mounts);
     let labels = string_map(lw, body, "labels");
 
     let mut publish = Vec::new();
@@ -221,6 +177,9 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
             routes.push(r);
         }
     }
+    let written_routes = blocks(body, "route").count();
+    let canary =
+        block(body, "canary").and_then(|b| canary(lw, &name, global, &routes, written_routes, b));
 
     let mut depends: Vec<String> = Vec::new();
     if let Some(e) = attr(body, "depends_on") {
@@ -305,8 +264,64 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
         endpoint_mode,
         networks,
         stop_grace_period_ns,
+        canary,
         span: label.span,
     })
+}
+
+/// A block's `env`: text values, and secret references as the secret file's path (whose mount
+/// is added to `mounts`).
+pub(super) fn env_map(
+    lw: &mut Lower,
+    body: &Body,
+    mounts: &mut Vec<Mount>,
+) -> BTreeMap<String, EnvValue> {
+    let mut env = BTreeMap::new();
+    for (key, value) in map_entries(body, "env") {
+        match lw.text(value) {
+            Some(Val::Str(s)) => {
+                env.insert(key.text.clone(), EnvValue::Plain(s));
+            }
+            Some(Val::Target(Target::Secret(secret))) => {
+                let path = naming::secret_path(&secret);
+                env.insert(
+                    key.text.clone(),
+                    EnvValue::SecretFile {
+                        secret: secret.clone(),
+                        path: path.clone(),
+                    },
+                );
+                mounts.push(Mount {
+                    source: MountSource::Secret(secret),
+                    target: path,
+                    read_only: true,
+                    tmpfs_size: None,
+                });
+            }
+            Some(Val::Target(Target::Service(s))) => lw.sink.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    value.span,
+                    format!("`{s}` is a service; an environment variable needs text"),
+                )
+                .with_label("a service, not a value")
+                .with_help(format!("use `{s}.host` for its host name")),
+            ),
+            Some(Val::Target(t)) => lw.sink.push(
+                Diagnostic::new(
+                    Code::WrongType,
+                    value.span,
+                    format!("an environment variable cannot hold {}", t.describe()),
+                )
+                .with_label("not a text value")
+                .with_help(
+                    "environment variables take text, or a secret (whose file path they then hold)",
+                ),
+            ),
+            _ => {}
+        }
+    }
+    env
 }
 
 pub(super) fn resources(lw: &mut Lower, service: &str, b: &Block) -> Resources {
