@@ -243,6 +243,8 @@ fn the_tenants_apply_in_every_environment_answer_and_plan_nothing_after() {
     // Every route the state lists answers through the proxy, from the right project.
     for (project, expected) in [
         (&shop, format!("{shop}.{}", e.domain)),
+        // Production's canary of web, alone at its preview host.
+        (&shop, format!("canary-{shop}.{}", e.domain)),
         (&shop, format!("{shop}-staging.{}", e.domain)),
         (&shop, format!("{shop}-pr-7.{}", e.domain)),
         (&billing, format!("api-{billing}.{}", e.domain)),

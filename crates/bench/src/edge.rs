@@ -27,12 +27,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-const PROXY: &str = "platform_traefik";
+pub(crate) const PROXY: &str = "platform_traefik";
 const DISCOVERY_TARGET: Duration = Duration::from_secs(2);
 const SCALING_TARGET: Duration = Duration::from_secs(5);
 const CERTIFICATE_TARGET: Duration = Duration::from_secs(30);
 
-fn docker(args: &[&str]) -> Output {
+pub(crate) fn docker(args: &[&str]) -> Output {
     Command::new("docker")
         .args(args)
         .output()
@@ -49,18 +49,18 @@ fn text(out: &Output) -> String {
 
 /// What one run created, removed when dropped (also on failure): the projects by
 /// `berth destroy`, then the platform by `berth destroy --platform`; by labels if that fails.
-struct Bench {
-    berth: PathBuf,
-    dir: PathBuf,
-    projects: Vec<String>,
-    http_port: u16,
-    domain: String,
+pub(crate) struct Bench {
+    pub(crate) berth: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) projects: Vec<String>,
+    pub(crate) http_port: u16,
+    pub(crate) domain: String,
     /// The health check's interval: a task is routed (Swarm reports it running) only once its
     /// first check passed, one interval after it started, so this bounds scaling.
-    health_ms: u64,
+    pub(crate) health_ms: u64,
     /// The platform block without its closing brace, and the projects granted in it so far:
     /// every project this run writes gets a grant large enough for the scaling measurement.
-    platform: std::cell::RefCell<(String, Vec<String>)>,
+    pub(crate) platform: std::cell::RefCell<(String, Vec<String>)>,
 }
 
 impl Bench {
@@ -74,7 +74,7 @@ impl Bench {
             .expect("berth runs")
     }
 
-    fn apply(&self, project: &str, verify: bool) -> Result<(), String> {
+    pub(crate) fn apply(&self, project: &str, verify: bool) -> Result<(), String> {
         let mut args = vec!["apply", "--auto-approve", "--project", project];
         if !verify {
             args.push("--no-verify");
@@ -90,12 +90,24 @@ impl Bench {
         }
     }
 
-    fn host(&self, project: &str) -> String {
+    pub(crate) fn host(&self, project: &str) -> String {
         format!("{project}.{}", self.domain)
     }
 
     /// Writes `<project>.berth`: one routed, health-checked demo service, over HTTPS with `tls`.
     fn write(&self, project: &str, image: &str, replicas: u32, tls: bool) {
+        self.write_with(project, image, replicas, tls, "");
+    }
+
+    /// The same, with `extra` lines in the service block (a `canary`, in `release.rs`).
+    pub(crate) fn write_with(
+        &self,
+        project: &str,
+        image: &str,
+        replicas: u32,
+        tls: bool,
+        extra: &str,
+    ) {
         let interval = self.health_ms;
         let timeout = interval * 3 / 4;
         let config = format!(
@@ -127,7 +139,7 @@ impl Bench {
       port    = 8080
       tls     = {tls}
     }}
-  }}
+{extra}  }}
 }}
 "#,
         );
@@ -160,7 +172,7 @@ impl Bench {
 
     /// Writes `platform.berth`: the proxy on the benchmark's ports, and with `acme` the ACME
     /// resolver pointed at pebble (its listener's CA in `pebble-ca.pem`), HTTP not redirected.
-    fn platform(&self, https_port: u16, slots: usize, acme: Option<&str>) {
+    pub(crate) fn platform(&self, https_port: u16, slots: usize, acme: Option<&str>) {
         let acme = acme
             .map(|directory| {
                 format!(
@@ -226,11 +238,11 @@ fn remove_by_label(project: &str) {
 }
 
 /// One `GET /` to the proxy on loopback with a Host header: (status, body).
-fn get(port: u16, host: &str, timeout: Duration) -> Result<(u16, String), String> {
+pub(crate) fn get(port: u16, host: &str, timeout: Duration) -> Result<(u16, String), String> {
     berth_testkit::client::http_get(port, host, "/", timeout).map(|a| (a.status, a.body))
 }
 
-fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     body.split_whitespace()
         .find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
 }
@@ -330,7 +342,7 @@ fn running(service: &str) -> u64 {
         .count() as u64
 }
 
-fn verdict(ok: bool) -> &'static str {
+pub(crate) fn verdict(ok: bool) -> &'static str {
     if ok {
         "OK"
     } else {

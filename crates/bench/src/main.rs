@@ -8,6 +8,7 @@ mod converge;
 mod diagnostics;
 mod edge;
 mod lang;
+mod release;
 mod report;
 mod state;
 mod swarm;
@@ -20,6 +21,7 @@ fn main() {
         Some("deploy") => swarm::deploy(&args[1..]),
         Some("plan") => swarm::plan(&args[1..]),
         Some("edge") => edge::run(&args[1..]),
+        Some("release") => release::run(&args[1..]),
         Some("converge") => converge::run_bench(&args[1..]),
         Some("state") => state::run(&args[1..]),
         _ => {
@@ -31,6 +33,9 @@ fn main() {
             eprintln!("       berth-bench state [--services N] [--iterations N]   (real swarm: cluster backend vs local directory)");
             eprintln!(
                 "       berth-bench edge [--projects N] [--berth PATH]   (real swarm and Traefik)"
+            );
+            eprintln!(
+                "       berth-bench release [--trials N] [--requests N] [--berth PATH]   (canary releases, real swarm and Traefik)"
             );
             2
         }

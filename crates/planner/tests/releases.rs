@@ -191,4 +191,9 @@ fn the_order_of_a_release_keeps_a_healthy_task_weighing_more_than_zero() {
     let web = p.changes.iter().find(|c| c.address.name == "web").unwrap();
     assert!(web.restarts_tasks);
     assert!(waits(&p, "web-canary", "web") && !waits(&p, "web", "web-canary"));
+    let text = render::human(&p, &RenderOptions::default());
+    assert!(
+        text.contains("(its tasks roll under the weight they have now"),
+        "{text}"
+    );
 }

@@ -431,6 +431,25 @@ pub(super) fn release_note(c: &Change) -> Option<String> {
     };
     let after = canary(c.after.as_ref());
     let before = canary(c.before.as_ref());
+    if before.is_none() && after.is_none() {
+        // The stable side: a promotion rolls its tasks under the weights they have.
+        let weights = |s: Option<&crate::resource::Spec>| -> Vec<(String, String)> {
+            s.map(|s| {
+                s.labels()
+                    .iter()
+                    .filter(|(k, _)| k.ends_with(".loadbalancer.server.weight"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+        };
+        let (old, new) = (weights(c.before.as_ref()), weights(c.after.as_ref()));
+        return (c.action == Action::Update && c.restarts_tasks && !old.is_empty() && old != new)
+            .then(|| {
+                "# (its tasks roll under the weight they have now; the new weight follows once all run)"
+                    .to_string()
+            });
+    }
     Some(match (c.action, before, after) {
         (Action::Delete, Some((of, share, _)), _) => format!(
             "# (canary of {of} goes: the {share}% it received returns to {of})"
