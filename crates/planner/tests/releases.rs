@@ -120,7 +120,34 @@ fn a_canary_shares_the_stables_routes_by_weight_and_a_second_plan_is_empty() {
         ),
         "{text}"
     );
+    // The pull-request comment's table says it too.
+    let md = render::markdown(&p, &RenderOptions::default());
+    assert!(
+        md.contains("canary of web: receives 20% of its requests while healthy"),
+        "{md}"
+    );
     assert!(planned(&d, &running(&d)).is_empty());
+}
+
+#[test]
+fn a_canary_publishes_none_of_the_stables_host_ports() {
+    let mut d = with_canary(20, "berth/demo:2");
+    let web = d.services.iter_mut().find(|s| s.name == "web").unwrap();
+    web.publish.push(berth_lang::model::Publish {
+        target: 9000,
+        published: Some(19000),
+        protocol: berth_lang::model::Protocol::Tcp,
+        mode: berth_lang::model::PublishMode::Host,
+    });
+    let p = planned(&d, &running(&without_canary("berth/demo:1")));
+    let ports = |name: &str| {
+        let c = p.changes.iter().find(|c| c.address.name == name).unwrap();
+        match &c.after {
+            Some(Spec::Service(s)) => s.endpoint_spec.as_ref().map_or(0, |e| e.ports.len()),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!((ports("web"), ports("web-canary")), (1, 0));
 }
 
 #[test]

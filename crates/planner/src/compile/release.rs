@@ -81,6 +81,9 @@ impl DeploymentCompiler<'_> {
         }
         v.env.extend(c.env.clone());
         v.routes = c.preview.clone();
+        // Ports published on the nodes are the stable's: a second publisher of the same host
+        // port could never be placed.
+        v.publish.clear();
         v.canary = None;
         v.span = c.span;
         self.service(&v);

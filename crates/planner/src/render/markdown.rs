@@ -19,8 +19,9 @@ fn action_text(c: &crate::plan::Change) -> String {
         Action::Delete => "destroy",
         Action::NoOp => "no-op",
     };
-    // A job's change says when it runs and why, as the human plan does.
-    let base = match super::human::job_note(c) {
+    // A job's change says when it runs and why, and a release's what it does to the traffic, as
+    // the human plan does.
+    let base = match super::human::job_note(c).or_else(|| super::human::release_note(c)) {
         Some(note) => format!(
             "{base}; {}",
             note.trim_start_matches("# (").trim_end_matches(')')
