@@ -407,6 +407,11 @@ fn claim_note(c: &Change) -> Option<String> {
     })
 }
 
+/// The stable service a canary's spec belongs to.
+fn canary_of(spec: Option<&crate::resource::Spec>) -> Option<&str> {
+    spec?.labels().get(label::CANARY_OF).map(String::as_str)
+}
+
 /// What a change of a canary does to its stable service's traffic:
 /// `# (canary of web: receives 20% of its requests once healthy; alone at Host(`canary-…`))`.
 pub(super) fn release_note(c: &Change) -> Option<String> {
@@ -549,7 +554,10 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
                     c.address.deployment
                 ),
                 _ if w.restore => format!("# (because {addr} is not in the recorded state)"),
-                _ => format!("# (because {addr} is not in configuration)"),
+                _ => match canary_of(c.before.as_ref()) {
+                    Some(of) => format!("# (because service `{of}` declares no canary now)"),
+                    None => format!("# (because {addr} is not in configuration)"),
+                },
             });
             (format!("# {addr} will be destroyed"), w.sym(Sym::Del))
         }
