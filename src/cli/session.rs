@@ -172,8 +172,14 @@ impl Session {
     /// Digests and bytes of the selected deployments' secrets and configs, and, when the
     /// platform is in scope, of the platform's (the proxy's certificates, trusted CA and
     /// dashboard users). A tenant's apply never needs the platform's keys.
+    /// A source that is not there is refused with every such source at its span (E0416), as
+    /// `berth validate` reports them, before any is read.
     pub fn payloads(&self, platform: bool) -> Result<(berth_planner::Digests, Payloads), Failure> {
         let deployments: Vec<&Deployment> = self.selected.values().collect();
+        let missing = load::missing_sources(&self.dir, &deployments);
+        if !missing.is_empty() {
+            return Err(Failure::invalid(missing, Arc::clone(&self.sources)));
+        }
         let (mut digests, mut payloads) = berth_apply::payload::read(&self.dir, &deployments)?;
         if platform {
             let (d, p) = berth_apply::payload::read_platform(&self.dir, &self.config.platform)?;

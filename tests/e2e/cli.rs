@@ -167,7 +167,8 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
 }
 
 /// A secret file that is a symbolic link out of the project's directory is refused where the
-/// files are read (`validate`, `plan`), and a missing source is a warning of `validate`.
+/// files are read (`validate`, `plan`), and a missing source is an error of `validate` (E0416)
+/// that `--deny-warnings` does not change.
 #[test]
 fn a_link_out_of_the_projects_directory_is_refused_and_missing_sources_are_named() {
     let dir = tempdir("sourcelinks");
@@ -200,10 +201,10 @@ fn a_link_out_of_the_projects_directory_is_refused_and_missing_sources_are_named
 
     std::fs::write(dir.join("main.berth"), config("shop/absent.txt")).unwrap();
     let out = berth(&["validate", d]);
-    expect_code(&out, 0);
+    expect_code(&out, 1);
     let said = text(&out);
     assert!(
-        said.contains("W0005") && said.contains("shop/absent.txt"),
+        said.contains("E0416") && said.contains("shop/absent.txt") && !said.contains("W0005"),
         "{said}"
     );
     expect_code(&berth(&["validate", "--deny-warnings", d]), 1);

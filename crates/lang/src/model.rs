@@ -615,6 +615,9 @@ pub struct Secret {
     pub name: String,
     pub source: SecretSource,
     pub span: Span,
+    /// The span of the `file` or `env` value, where a source that is not there is reported.
+    #[serde(skip)]
+    pub source_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -629,6 +632,9 @@ pub struct ConfigFile {
     pub name: String,
     pub source: ConfigSource,
     pub span: Span,
+    /// The span of the `file` or `content` value, where a file that is not there is reported.
+    #[serde(skip)]
+    pub source_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
