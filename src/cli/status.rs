@@ -22,7 +22,7 @@ pub enum StatusFormat {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The configuration directory (state is under <DIR>/.berth/state).
+    /// The configuration directory; status reads only the state and the cluster, not it.
     #[arg(default_value = ".")]
     pub dir: std::path::PathBuf,
     /// Only this project.
@@ -31,7 +31,7 @@ pub struct StatusArgs {
     /// Only this environment (production, staging, preview, development).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Read state from this directory instead of the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
     /// How to show the status: a table, JSON, or Prometheus metrics.
@@ -52,9 +52,11 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         .filter(|d| env.is_none_or(|(e, pr)| session::env_matches(d, e, pr)))
         .cloned()
         .collect();
-    // A selected project that has nothing applied is a mistake, not an empty report.
-    if ids.is_empty() && (args.project.is_some() || args.env.is_some()) {
+    // A status of nothing is a mistake (a selection that matches nothing, the wrong state
+    // directory), not an empty report, also without a selection.
+    if ids.is_empty() {
         return Err(session::nothing_applied(
+            "status",
             &store,
             args.project.as_deref(),
             args.env.as_deref(),
@@ -109,9 +111,6 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
             }
         }
         StatusFormat::Human => {
-            if ids.is_empty() {
-                println!("No project environment has been applied.");
-            }
             for ((id, entry), applied) in ids.iter().zip(&report).zip(&applied) {
                 let none = Vec::new();
                 let list = services.get(id).unwrap_or(&none);

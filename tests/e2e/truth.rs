@@ -281,6 +281,36 @@ fn selections_that_match_nothing_fail_and_a_preview_has_one_name() {
     );
 }
 
+/// Item 3, status: `berth status` with no selection and nothing applied fails (E0415) in every
+/// format, naming the command and the state directory it looked in, instead of an empty report
+/// that exits 0; once something is applied there, the same command reports it.
+#[test]
+fn a_status_of_nothing_applied_fails_and_names_where_it_looked() {
+    let t = Truth::new("status");
+    let state = t.world.state.display().to_string();
+    for format in ["human", "json", "prometheus"] {
+        let out = t.berth(&["status", "--format", format]);
+        expect_code(&out, 1);
+        let compact: String = flat(&text(&out)).split_whitespace().collect();
+        assert!(
+            compact.contains("E0415")
+                && compact.contains("`berthstatus`foundnoappliedprojectenvironment")
+                && compact.contains(&state.replace(' ', "")),
+            "--format {format}: {}",
+            text(&out)
+        );
+    }
+    t.write("berth/demo:1", "info");
+    expect_code(&t.apply("production"), 0);
+    let out = t.berth(&["status"]);
+    expect_code(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("{}/production", t.name)),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Item 4: a plan made from recorded state alone says that it did not read the cluster.
 #[test]
 fn a_plan_from_recorded_state_says_what_it_compared() {
