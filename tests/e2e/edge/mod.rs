@@ -532,3 +532,5 @@ pub(crate) fn routed(name: &str, route_extra: &str) -> String {
 mod internal;
 mod isolation;
 mod routing;
+mod serials;
+mod verify;
