@@ -173,10 +173,16 @@ impl Session {
     /// platform is in scope, of the platform's (the proxy's certificates, trusted CA and
     /// dashboard users). A tenant's apply never needs the platform's keys.
     /// A source that is not there is refused with every such source at its span (E0416), as
-    /// `berth validate` reports them, before any is read.
+    /// `berth validate` reports a project's, before any is read.
     pub fn payloads(&self, platform: bool) -> Result<(berth_planner::Digests, Payloads), Failure> {
         let deployments: Vec<&Deployment> = self.selected.values().collect();
-        let missing = load::missing_sources(&self.dir, &deployments);
+        let mut missing = load::missing_sources(&self.dir, &deployments);
+        if platform {
+            missing.extend(load::missing_platform_sources(
+                &self.dir,
+                &self.config.platform,
+            ));
+        }
         if !missing.is_empty() {
             return Err(Failure::invalid(missing, Arc::clone(&self.sources)));
         }

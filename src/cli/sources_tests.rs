@@ -139,3 +139,34 @@ fn without_report_missing_only_links_out_are_checked() {
     );
     assert!(analysis.config.is_some());
 }
+
+#[test]
+fn a_plan_of_the_platform_names_its_missing_sources_at_their_attributes() {
+    let dir = Dir::new("platform");
+    std::fs::write(dir.0.join("shop.pem"), "chain").unwrap();
+    let text = "platform {\n  domain              = \"keys.test\"\n  acme_ca_certificate = \"ca.pem\"\n\n  certificate shop {\n    cert    = \"shop.pem\"\n    key_env = \"BERTH_SOURCES_TEST_NEVER_SET_KEY\"\n  }\n\n  certificate billing {\n    cert = \"billing.pem\"\n    key  = \"billing.key\"\n  }\n}\n";
+    let a = analyze(
+        dir.0.to_str().unwrap(),
+        vec![Input {
+            name: "platform.berth".into(),
+            bytes: text.as_bytes().to_vec(),
+        }],
+        &Options::default(),
+    );
+    assert!(!a.has_errors(), "{:?}", a.diagnostics);
+    let platform = &a.config.as_ref().unwrap().platform;
+    let shown = dir.0.display().to_string();
+    let mut found = load::missing_platform_sources(&dir.0, platform);
+    for d in &mut found {
+        d.message = d.message.replace(&shown, "[DIR]");
+        d.help = d.help.as_ref().map(|h| h.replace(&shown, "[DIR]"));
+    }
+    let style = render::Style {
+        color: false,
+        width: 100,
+    };
+    insta::assert_snapshot!(
+        "missing_platform_sources",
+        render::human(&found, &a.sources, style)
+    );
+}

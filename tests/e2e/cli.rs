@@ -150,7 +150,9 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
     let whole = run(&[]);
     expect_code(&whole, 1);
     assert!(
-        text(&whole).contains("BERTH_E2E_UNSET_TLS_KEY"),
+        text(&whole).contains("BERTH_E2E_UNSET_TLS_KEY")
+            && text(&whole).contains("E0416")
+            && text(&whole).contains("main.berth:6:15"),
         "{}",
         text(&whole)
     );

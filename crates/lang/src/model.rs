@@ -94,6 +94,11 @@ pub struct Platform {
     /// (see [`crate::access`]); empty means anyone may.
     pub admins: Vec<String>,
     pub span: Option<Span>,
+    /// Where each file or variable the platform reads is written, by the attribute's path
+    /// (`acme_ca_certificate`, `certificate.<name>.cert`, `certificate.<name>.key`,
+    /// `proxy.dashboard_users`): a source that is not there is reported there (E0416).
+    #[serde(skip)]
+    pub source_spans: BTreeMap<String, Span>,
 }
 
 /// What the platform allows one project: its quota over all of its environments, the hosts it

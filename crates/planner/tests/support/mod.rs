@@ -79,6 +79,7 @@ pub fn platform() -> Platform {
         require_grants: false,
         admins: Vec::new(),
         span: None,
+        source_spans: BTreeMap::new(),
     }
 }
 
