@@ -28,6 +28,15 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
                 developers.join(", ")
             );
         }
+        // The platform's sources are not the tenants' to hold, so a missing one does not fail
+        // validate; but "valid" alone would say a plan of the platform can run.
+        let platform = load::missing_platform_sources(&args.config.dir, &config.platform);
+        for d in &platform {
+            eprintln!(
+                "note: {}; a plan or apply of the platform needs it (E0416), a tenant's does not",
+                d.message
+            );
+        }
         eprintln!(
             "The configuration is valid: {projects} project{}, {deployments} project environment{}, {services} service deployment{}.",
             if projects == 1 { "" } else { "s" },

@@ -156,6 +156,20 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
         "{}",
         text(&whole)
     );
+    // validate, which a tenant's CI runs without the platform's key, passes and says what a
+    // plan of the platform will need.
+    let validate = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["validate", dir.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env_remove("BERTH_E2E_UNSET_TLS_KEY")
+        .output()
+        .unwrap();
+    expect_code(&validate, 0);
+    assert!(
+        text(&validate).contains("`BERTH_E2E_UNSET_TLS_KEY` is not set; a plan or apply of the platform needs it (E0416)"),
+        "{}",
+        text(&validate)
+    );
     // Drawing the graph reads no secret, not even the platform's key.
     std::fs::remove_file(dir.join("shop.pem")).unwrap();
     let graph = berth(&["graph", dir.to_str().unwrap()]);
