@@ -3,7 +3,9 @@
 //! is the failed update's own; drift and status fail when their selection checks nothing, a
 //! preview has one name everywhere and a whole plan names the previews it leaves out; a plan from
 //! recorded state says so; only what changed takes a new serial; a destroy's plan says it was
-//! asked for. Also the hints whose following needs the engine (see `hints.rs`).
+//! asked for; a status of nothing applied fails; a missing secret or config source fails
+//! `validate`, `plan` and `apply` alike. Also the hints whose following needs the engine (see
+//! `hints.rs`), one of them on a private Docker daemon the test starts.
 
 use crate::harness::{docker, expect_code, flat, stdout, text, World};
 use std::process::Output;
