@@ -520,7 +520,7 @@ async fn verify_routes(
     }
     if failed > 0 {
         eprintln!(
-            "help: `berth status` shows the services' tasks; pass --no-verify to skip this check"
+            "help: `berth status` shows the services' tasks and the port each route sends to; pass --no-verify to skip this check"
         );
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }

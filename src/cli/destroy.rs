@@ -46,7 +46,7 @@ pub struct DestroyArgs {
     /// The pull request of a preview environment (also read from `--var pr=N`).
     #[arg(long)]
     pub pr: Option<u64>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Keep state and locks in this directory instead of on the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
@@ -237,7 +237,7 @@ impl Hooks for DestroyHooks<'_> {
     }
 }
 
-/// Where state is kept: `--state-dir`, else under the configuration directory.
+/// Where state is kept: `--state-dir`, else on the cluster.
 fn store_of(args: &DestroyArgs) -> Result<Store, Failure> {
     super::session::store(args.state_dir.clone())
 }

@@ -24,7 +24,7 @@ pub struct DriftArgs {
     /// The pull request of a preview (`-e preview --pr 5` is `-e preview-5`).
     #[arg(long)]
     pub pr: Option<u64>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Keep state in this directory instead of on the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
     /// How to show the drift: for people, or as JSON.
@@ -55,6 +55,7 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
     // A check of nothing is not a passed check.
     if ids.is_empty() {
         return Err(session::nothing_applied(
+            "drift",
             &store,
             args.project.as_deref(),
             args.env.as_deref(),

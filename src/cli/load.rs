@@ -193,8 +193,9 @@ pub fn compose_hint(dir: &Path, analysis: &mut Analysis) {
 
 /// Checks where the secret and config sources of `project`'s deployments (all, without one)
 /// really are: a symbolic link out of a project's directory is an error (E0174); with
-/// `report_missing`, a file or variable that is not there is a warning (W0005). Adds the
-/// diagnostics to the analysis and drops its model when there is an error.
+/// `report_missing`, so is a file or variable that is not there (E0416). Adds the diagnostics
+/// to the analysis and drops its model when there is an error. Only metadata is read, and
+/// whether a variable is set.
 pub fn check_sources(
     dir: &Path,
     analysis: &mut Analysis,
@@ -215,37 +216,146 @@ pub fn check_sources(
     let mut errors = false;
     for p in problems {
         let d = match &p.problem {
-            SourceProblem::Escapes { resolved, root, .. } => {
-                errors = true;
-                Diagnostic::new(
-                    Code::SourceOutsideProject,
-                    p.span,
-                    format!("`{}` {}", p.name, p.problem),
-                )
-                .with_label(format!("resolves to {}", resolved.display()))
-                .with_help(format!(
-                    "keep the file itself inside `{}`, not a link to elsewhere",
-                    root.display()
-                ))
-            }
-            SourceProblem::MissingFile { .. } | SourceProblem::UnsetVariable { .. }
-                if report_missing =>
-            {
-                Diagnostic::new(
-                    Code::SourceNotFound,
-                    p.span,
-                    format!("source of `{}`: {}", p.name, p.problem),
-                )
-                .with_label("not found")
-                .with_help("`berth plan` and `berth apply` need it")
-            }
+            SourceProblem::Escapes { resolved, root, .. } => Diagnostic::new(
+                Code::SourceOutsideProject,
+                p.span,
+                format!("`{}` {}", p.name, p.problem),
+            )
+            .with_label(format!("resolves to {}", resolved.display()))
+            .with_help(format!(
+                "keep the file itself inside `{}`, not a link to elsewhere",
+                root.display()
+            )),
+            _ if report_missing => match missing_source(&p) {
+                Some(d) => d,
+                None => continue,
+            },
             _ => continue,
         };
+        errors = true;
         analysis.diagnostics.push(d);
     }
     if errors {
         analysis.config = None;
     }
+}
+
+/// The sources of `deployments` that are not there (E0416), one diagnostic each: `plan` and
+/// `apply` refuse with these, as `validate` does, before any source is read.
+pub fn missing_sources(
+    dir: &Path,
+    deployments: &[&berth_lang::model::Deployment],
+) -> Vec<berth_lang::Diagnostic> {
+    berth_apply::sources::check(dir, deployments)
+        .iter()
+        .filter_map(missing_source)
+        .collect()
+}
+
+/// E0416 for a file that does not exist or a variable that is not set, at its `file` or `env`
+/// value; `None` for any other problem.
+fn missing_source(p: &berth_apply::sources::Located) -> Option<berth_lang::Diagnostic> {
+    if matches!(
+        p.problem,
+        berth_apply::sources::SourceProblem::Escapes { .. }
+    ) {
+        return None;
+    }
+    Some(missing(
+        p.span,
+        &format!("{} `{}`", p.kind, p.name),
+        &p.problem,
+    ))
+}
+
+/// E0416 about `what` (`secret `key``), at `span`.
+fn missing(
+    span: berth_lang::Span,
+    what: &str,
+    problem: &berth_apply::sources::SourceProblem,
+) -> berth_lang::Diagnostic {
+    use berth_apply::sources::SourceProblem;
+    use berth_lang::{Code, Diagnostic};
+    let (label, help) = match problem {
+        SourceProblem::UnsetVariable { var } => (
+            "not set".to_string(),
+            format!("set `{var}` in berth's environment (in CI, from its secret store)"),
+        ),
+        SourceProblem::MissingFile { resolved, .. } | SourceProblem::Escapes { resolved, .. } => (
+            "no such file".to_string(),
+            format!(
+                "create `{}`, or correct the path: it is relative to the configuration directory",
+                resolved.display()
+            ),
+        ),
+    };
+    Diagnostic::new(Code::SourceNotFound, span, format!("{what}: {problem}"))
+        .with_label(label)
+        .with_help(help)
+}
+
+/// The platform's files and variables that are not there (E0416), one diagnostic each: the CA
+/// its ACME client trusts, each custom certificate's chain and key, and the dashboard's users
+/// (the sources [`berth_planner::platform_sources`] reads). Only a plan or apply of the platform
+/// needs them, so `validate`, which a tenant's CI runs without the platform's keys, does not ask.
+pub fn missing_platform_sources(
+    dir: &Path,
+    platform: &berth_lang::model::Platform,
+) -> Vec<berth_lang::Diagnostic> {
+    use berth_apply::sources::SourceProblem;
+    use berth_lang::model::SecretSource;
+    let mut wanted: Vec<(String, String, SecretSource)> = Vec::new();
+    if let Some(path) = &platform.acme_ca_certificate {
+        wanted.push((
+            "acme_ca_certificate".into(),
+            "the CA certificate of the platform's ACME client".into(),
+            SecretSource::File(path.clone()),
+        ));
+    }
+    for c in &platform.certificates {
+        wanted.push((
+            format!("certificate.{}.cert", c.name),
+            format!("the chain of certificate `{}`", c.name),
+            SecretSource::File(c.cert.clone()),
+        ));
+        wanted.push((
+            format!("certificate.{}.key", c.name),
+            format!("the key of certificate `{}`", c.name),
+            c.key.clone(),
+        ));
+    }
+    if let (true, Some(users)) = (platform.proxy.dashboard, &platform.proxy.dashboard_users) {
+        wanted.push((
+            "proxy.dashboard_users".into(),
+            "the dashboard's users".into(),
+            users.clone(),
+        ));
+    }
+    let mut out = Vec::new();
+    for (attr, what, source) in wanted {
+        let problem = match &source {
+            // Only whether it is set: the value is dropped unread.
+            SecretSource::Env(var) if std::env::var_os(var).is_none() => {
+                SourceProblem::UnsetVariable { var: var.clone() }
+            }
+            SecretSource::File(path) if std::fs::metadata(dir.join(path)).is_err() => {
+                let joined = dir.join(path);
+                SourceProblem::MissingFile {
+                    path: path.clone(),
+                    resolved: std::path::absolute(&joined).unwrap_or(joined),
+                }
+            }
+            _ => continue,
+        };
+        let span = platform
+            .source_spans
+            .get(&attr)
+            .copied()
+            .or(platform.span)
+            .unwrap_or_default();
+        out.push(missing(span, &what, &problem));
+    }
+    out
 }
 
 /// Writes the diagnostics of an analysis to stderr (human) or stdout (JSON).

@@ -23,6 +23,8 @@ mod progress;
 mod rollback;
 mod session;
 mod show;
+#[cfg(test)]
+mod sources_tests;
 mod state_cmd;
 mod status;
 mod validate;

@@ -172,8 +172,20 @@ impl Session {
     /// Digests and bytes of the selected deployments' secrets and configs, and, when the
     /// platform is in scope, of the platform's (the proxy's certificates, trusted CA and
     /// dashboard users). A tenant's apply never needs the platform's keys.
+    /// A source that is not there is refused with every such source at its span (E0416), as
+    /// `berth validate` reports a project's, before any is read.
     pub fn payloads(&self, platform: bool) -> Result<(berth_planner::Digests, Payloads), Failure> {
         let deployments: Vec<&Deployment> = self.selected.values().collect();
+        let mut missing = load::missing_sources(&self.dir, &deployments);
+        if platform {
+            missing.extend(load::missing_platform_sources(
+                &self.dir,
+                &self.config.platform,
+            ));
+        }
+        if !missing.is_empty() {
+            return Err(Failure::invalid(missing, Arc::clone(&self.sources)));
+        }
         let (mut digests, mut payloads) = berth_apply::payload::read(&self.dir, &deployments)?;
         if platform {
             let (d, p) = berth_apply::payload::read_platform(&self.dir, &self.config.platform)?;
@@ -322,26 +334,35 @@ pub fn env_matches(d: &DeploymentId, env: Environment, pr: Option<u64>) -> bool 
     }
 }
 
-/// A drift check or status whose selection matched no applied project environment: a failure
-/// that says what is applied and where the state was looked for, never a pass.
+/// A drift check or status (`command`) whose selection matched no applied project environment,
+/// or that found none applied at all: a failure that says what was selected, what is applied and
+/// where the state was looked for, never a pass.
 pub fn nothing_applied(
+    command: &str,
     store: &Store,
     project: Option<&str>,
     env: Option<&str>,
     applied: &[DeploymentId],
 ) -> Failure {
-    let selection = match (project, env) {
-        (None, None) => "berth".to_string(),
-        (Some(p), None) => format!("`-p {p}`"),
-        (None, Some(e)) => format!("`-e {e}`"),
-        (Some(p), Some(e)) => format!("`-p {p} -e {e}`"),
-    };
+    // The command as it was given (an echo, not a hint to run it).
+    let mut words = vec!["berth", command];
+    if let Some(p) = project {
+        words.extend(["-p", p]);
+    }
+    if let Some(e) = env {
+        words.extend(["-e", e]);
+    }
+    let selection = format!("`{}`", words.join(" "));
     let where_ = store.describe();
     let mut d = berth_lang::Diagnostic::unlocated(
         berth_lang::Code::NothingApplied,
         format!("{selection} found no applied project environment to check in {where_}"),
     );
-    d = if applied.is_empty() {
+    d = if applied.is_empty() && store.local_root().is_none() {
+        d.with_note(format!(
+            "no project environment has a state in {where_}; do your applies keep state in a directory (`--state-dir`, BERTH_STATE_DIR)?"
+        ))
+    } else if applied.is_empty() {
         d.with_note(format!(
             "no project environment has a state in {where_}; is it the state directory of your applies (`--state-dir`, BERTH_STATE_DIR)?"
         ))
@@ -349,9 +370,13 @@ pub fn nothing_applied(
         let names: Vec<String> = applied.iter().map(ToString::to_string).collect();
         d.with_note(format!("applied: {}", names.join(", ")))
     };
-    Failure::Found(Box::new(d.with_help(
-        "a preview is `-e preview-<pr>`; `-e preview` selects every applied preview",
-    )))
+    // Only an environment named on the command line can be a preview named the wrong way.
+    if env.is_some() {
+        d = d.with_help(
+            "a preview is `-e preview-<pr>`; `-e preview` selects every applied preview",
+        );
+    }
+    Failure::Found(Box::new(d))
 }
 
 pub fn runtime() -> tokio::runtime::Runtime {

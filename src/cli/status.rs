@@ -2,7 +2,7 @@
 //! health, its routes, and the last applied serial; as text, JSON or Prometheus metrics. The
 //! text is a table with column headers; a service whose running replicas differ from what berth
 //! applied (the recorded state) says so, and one that is not healthy shows its tasks' recent
-//! errors.
+//! errors; each route shows the service and the port the proxy sends its requests to.
 
 use super::session::{self, Failure};
 use berth_apply::status::ServiceStatus;
@@ -22,7 +22,7 @@ pub enum StatusFormat {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The configuration directory (state is under <DIR>/.berth/state).
+    /// The configuration directory; status reads only the state and the cluster, not it.
     #[arg(default_value = ".")]
     pub dir: std::path::PathBuf,
     /// Only this project.
@@ -31,7 +31,7 @@ pub struct StatusArgs {
     /// Only this environment (production, staging, preview, development).
     #[arg(long, short = 'e')]
     pub env: Option<String>,
-    /// Where state is kept (default: <DIR>/.berth/state; env: BERTH_STATE_DIR).
+    /// Read state from this directory instead of the cluster (env: BERTH_STATE_DIR).
     #[arg(long, env = "BERTH_STATE_DIR")]
     pub state_dir: Option<std::path::PathBuf>,
     /// How to show the status: a table, JSON, or Prometheus metrics.
@@ -52,9 +52,11 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         .filter(|d| env.is_none_or(|(e, pr)| session::env_matches(d, e, pr)))
         .cloned()
         .collect();
-    // A selected project that has nothing applied is a mistake, not an empty report.
-    if ids.is_empty() && (args.project.is_some() || args.env.is_some()) {
+    // A status of nothing is a mistake (a selection that matches nothing, the wrong state
+    // directory), not an empty report, also without a selection.
+    if ids.is_empty() {
         return Err(session::nothing_applied(
+            "status",
             &store,
             args.project.as_deref(),
             args.env.as_deref(),
@@ -68,9 +70,11 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
     })?;
     let mut report = Vec::new();
     let mut applied = Vec::new();
+    let mut ports = Vec::new();
     for id in &ids {
         let state = store.load(id)?;
         applied.push(applied_replicas(state.as_ref()));
+        ports.push(route_ports(state.as_ref()));
         report.push(serde_json::json!({
             "deployment": id.to_string(),
             "serial": state.as_ref().map(|s| s.serial),
@@ -109,13 +113,11 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
             }
         }
         StatusFormat::Human => {
-            if ids.is_empty() {
-                println!("No project environment has been applied.");
-            }
-            for ((id, entry), applied) in ids.iter().zip(&report).zip(&applied) {
+            for (((id, entry), applied), ports) in ids.iter().zip(&report).zip(&applied).zip(&ports)
+            {
                 let none = Vec::new();
                 let list = services.get(id).unwrap_or(&none);
-                print!("{}", table(id, entry, list, applied));
+                print!("{}", table(id, entry, list, applied, ports));
             }
         }
     }
@@ -135,6 +137,28 @@ fn applied_replicas(state: Option<&berth_apply::state::State>) -> BTreeMap<Strin
     out
 }
 
+/// The ports the proxy sends each routed service's requests to, as berth last applied them
+/// (its routing labels in the recorded state), by service name: next to a healthy service whose
+/// route does not answer, a port the service does not listen on is the usual cause.
+fn route_ports(state: Option<&berth_apply::state::State>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in state.map(|s| s.resources.as_slice()).unwrap_or_default() {
+        if let berth_planner::Spec::Service(spec) = &r.spec {
+            for (key, value) in &spec.labels {
+                if key.starts_with("traefik.http.services.")
+                    && key.ends_with(".loadbalancer.server.port")
+                {
+                    let list = out.entry(r.address.name.clone()).or_default();
+                    if !list.contains(value) {
+                        list.push(value.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
 /// One project environment as a table with column headers, then its routes. A service whose
 /// running replicas differ from those berth applied says so in its last column, and one that is
 /// not healthy lists its tasks' recent errors under its row.
@@ -143,6 +167,7 @@ fn table(
     entry: &serde_json::Value,
     services: &[ServiceStatus],
     applied: &BTreeMap<String, u64>,
+    ports: &BTreeMap<String, Vec<String>>,
 ) -> String {
     let mut out = String::new();
     let serial = entry["serial"]
@@ -197,13 +222,21 @@ fn table(
             .max()
             .unwrap_or(0)
             .max(5);
-        let _ = writeln!(out, "  {:<width$}  SERVICE", "ROUTE");
-        for (r, url) in routes.iter().zip(urls) {
-            let _ = writeln!(
-                out,
-                "  {url:<width$}  {}",
-                r["service"].as_str().unwrap_or("")
-            );
+        let names: Vec<&str> = routes
+            .iter()
+            .map(|r| r["service"].as_str().unwrap_or(""))
+            .collect();
+        let named = names
+            .iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let _ = writeln!(out, "  {:<width$}  {:<named$}  PORT", "ROUTE", "SERVICE");
+        for (url, name) in urls.iter().zip(names) {
+            let port = ports.get(name).map(|p| p.join(", ")).unwrap_or_default();
+            let line = format!("  {url:<width$}  {name:<named$}  {port}");
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     out
@@ -259,11 +292,13 @@ mod tests {
             "routes": [{ "url": "http://shop.localhost/", "service": "web" }],
         });
         let applied = BTreeMap::from([("web".to_string(), 3), ("db".to_string(), 2)]);
+        let ports = BTreeMap::from([("web".to_string(), vec!["8080".to_string()])]);
         let text = table(
             &id,
             &entry,
             &[service("db", 5, 5, "healthy"), web],
             &applied,
+            &ports,
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "shop/production (serial 4)");
@@ -279,8 +314,10 @@ mod tests {
         );
         assert!(lines[3].ends_with("1 of 3 configured running"), "{text}");
         assert_eq!(lines[4], "    task 2 failed: task: non-zero exit (1)");
-        assert!(lines[5].starts_with("  ROUTE") && lines[5].ends_with("SERVICE"));
-        assert!(lines[6].contains("http://shop.localhost/") && lines[6].ends_with("web"));
+        let header: Vec<&str> = lines[5].split_whitespace().collect();
+        assert_eq!(header, ["ROUTE", "SERVICE", "PORT"]);
+        let row: Vec<&str> = lines[6].split_whitespace().collect();
+        assert_eq!(row, ["http://shop.localhost/", "web", "8080"]);
     }
 
     #[test]

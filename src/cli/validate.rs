@@ -1,4 +1,5 @@
-//! `berth validate`: parse and type-check, print every diagnostic, exit 1 on errors.
+//! `berth validate`: parse and type-check, check that every secret and config source is there
+//! (without reading it), print every diagnostic, exit 1 on errors.
 
 use super::failure::Failure;
 use super::{load, Format, ValidateArgs, EXIT_ERROR};
@@ -27,23 +28,17 @@ pub fn run(args: &ValidateArgs) -> Result<ExitCode, Failure> {
                 developers.join(", ")
             );
         }
-        // A source that is not there is a warning (CI may validate without the secrets), but
-        // "valid" alone would say plan and apply can run: they cannot.
-        let missing = analysis
-            .diagnostics
-            .iter()
-            .filter(|d| d.code == berth_lang::Code::SourceNotFound)
-            .count();
-        let sources = match missing {
-            0 => String::new(),
-            1 => "; but 1 source it reads is missing (W0005), which `plan` and `apply` need"
-                .to_string(),
-            n => format!(
-                "; but {n} sources it reads are missing (W0005), which `plan` and `apply` need"
-            ),
-        };
+        // The platform's sources are not the tenants' to hold, so a missing one does not fail
+        // validate; but "valid" alone would say a plan of the platform can run.
+        let platform = load::missing_platform_sources(&args.config.dir, &config.platform);
+        for d in &platform {
+            eprintln!(
+                "note: {}; a plan or apply of the platform needs it (E0416), a tenant's does not",
+                d.message
+            );
+        }
         eprintln!(
-            "The configuration is valid: {projects} project{}, {deployments} project environment{}, {services} service deployment{}{sources}.",
+            "The configuration is valid: {projects} project{}, {deployments} project environment{}, {services} service deployment{}.",
             if projects == 1 { "" } else { "s" },
             if deployments == 1 { "" } else { "s" },
             if services == 1 { "" } else { "s" }

@@ -150,9 +150,25 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
     let whole = run(&[]);
     expect_code(&whole, 1);
     assert!(
-        text(&whole).contains("BERTH_E2E_UNSET_TLS_KEY"),
+        text(&whole).contains("BERTH_E2E_UNSET_TLS_KEY")
+            && text(&whole).contains("E0416")
+            && text(&whole).contains("main.berth:6:15"),
         "{}",
         text(&whole)
+    );
+    // validate, which a tenant's CI runs without the platform's key, passes and says what a
+    // plan of the platform will need.
+    let validate = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["validate", dir.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env_remove("BERTH_E2E_UNSET_TLS_KEY")
+        .output()
+        .unwrap();
+    expect_code(&validate, 0);
+    assert!(
+        text(&validate).contains("`BERTH_E2E_UNSET_TLS_KEY` is not set; a plan or apply of the platform needs it (E0416)"),
+        "{}",
+        text(&validate)
     );
     // Drawing the graph reads no secret, not even the platform's key.
     std::fs::remove_file(dir.join("shop.pem")).unwrap();
@@ -167,7 +183,8 @@ fn a_project_plan_does_not_need_the_platforms_keys() {
 }
 
 /// A secret file that is a symbolic link out of the project's directory is refused where the
-/// files are read (`validate`, `plan`), and a missing source is a warning of `validate`.
+/// files are read (`validate`, `plan`), and a missing source is an error of `validate` (E0416)
+/// that `--deny-warnings` does not change.
 #[test]
 fn a_link_out_of_the_projects_directory_is_refused_and_missing_sources_are_named() {
     let dir = tempdir("sourcelinks");
@@ -200,10 +217,10 @@ fn a_link_out_of_the_projects_directory_is_refused_and_missing_sources_are_named
 
     std::fs::write(dir.join("main.berth"), config("shop/absent.txt")).unwrap();
     let out = berth(&["validate", d]);
-    expect_code(&out, 0);
+    expect_code(&out, 1);
     let said = text(&out);
     assert!(
-        said.contains("W0005") && said.contains("shop/absent.txt"),
+        said.contains("E0416") && said.contains("shop/absent.txt") && !said.contains("W0005"),
         "{said}"
     );
     expect_code(&berth(&["validate", "--deny-warnings", d]), 1);

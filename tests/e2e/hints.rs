@@ -25,7 +25,7 @@ const REGISTRY: &[(&str, &str)] = &[
     ("--auto-approve", "truth::a_destroy_plan_says_why_it_deletes"),
     ("--dir DIR", "everyday::a_saved_plan_applies_from_another_directory_without_asking_again"),
     ("--lock-timeout 5m", "truth::the_lock_hints_work_when_followed"),
-    ("--no-verify", "not run: a route that does not answer through the shared proxy; tests/e2e/edge runs one at a time and has no such route yet"),
+    ("--no-verify", "edge::a_route_that_does_not_answer_fails_the_apply_and_its_hints_work_when_followed"),
     ("--out", "import::import_refuses_what_the_grant_refuses_and_export_what_is_not_deployed"),
     ("--pr", "not run: named in usage errors (`--pr` names a preview), not a suggestion"),
     ("--pr 123", "truth::selections_that_match_nothing_fail_and_a_preview_has_one_name"),
@@ -39,7 +39,7 @@ const REGISTRY: &[(&str, &str)] = &[
     ("--var {}=...", "truth::hints_that_need_no_engine_work_when_followed"),
     ("berth access codeowners", "cli::codeowners_of_the_tenants_example_and_its_check"),
     ("berth access codeowners > {}", "truth::hints_that_need_no_engine_work_when_followed"),
-    ("berth apply", "not run: the edge network is missing only before the platform's first apply, which the shared proxy of tests/e2e/edge is past"),
+    ("berth apply", "edge::a_tenants_apply_leaves_the_platforms_serial_and_a_platform_change_moves_only_its_own"),
     ("berth apply {}", "truth::an_apply_moves_only_the_serials_of_what_changed"),
     ("berth destroy", "not run: a destroy's plan names the command that made it"),
     ("berth explain", "truth::hints_that_need_no_engine_work_when_followed"),
@@ -54,11 +54,11 @@ const REGISTRY: &[(&str, &str)] = &[
     ("berth state list", "state::local_state_is_moved_to_the_cluster_with_push"),
     ("berth state push {}", "state::local_state_is_moved_to_the_cluster_with_push"),
     ("berth state unlock {}", "truth::the_lock_hints_work_when_followed"),
-    ("berth status", "not run: a route that does not answer through the shared proxy (see --no-verify)"),
+    ("berth status", "edge::a_route_that_does_not_answer_fails_the_apply_and_its_hints_work_when_followed"),
     ("berth validate", "truth::hints_that_need_no_engine_work_when_followed"),
     ("berth validate {}", "import::compose_files_where_berth_files_belong_are_imported_as_the_hints_say"),
     ("docker info", "truth::the_docker_info_hint_shows_the_same_problem"),
-    ("docker swarm init --advertise-addr <address>", "not run: leaving swarm mode on the engine every helper's tests share would break them"),
+    ("docker swarm init --advertise-addr <address>", "truth::the_swarm_init_hint_works_when_followed_on_an_engine_without_swarm"),
 ];
 
 /// The directories whose code prints messages, and the files that are reference text.

@@ -30,7 +30,10 @@ pub enum SourceProblem {
 /// A problem and the span of the secret or config it concerns.
 #[derive(Debug, Clone)]
 pub struct Located {
+    /// The span of the `file` or `env` value.
     pub span: Span,
+    /// `secret` or `config`.
+    pub kind: &'static str,
     pub name: String,
     pub problem: SourceProblem,
 }
@@ -74,14 +77,16 @@ pub fn resolve(config_dir: &Path, d: &Deployment, path: &str) -> Result<PathBuf,
 pub fn check(config_dir: &Path, deployments: &[&Deployment]) -> Vec<Located> {
     let mut out = Vec::new();
     for d in deployments {
-        let mut files: Vec<(Span, &String, &String)> = Vec::new();
+        let mut files: Vec<(Span, &'static str, &String, &String)> = Vec::new();
         for s in &d.secrets {
             match &s.source {
-                SecretSource::File(p) => files.push((s.span, &s.name, p)),
+                SecretSource::File(p) => files.push((s.source_span, "secret", &s.name, p)),
                 SecretSource::Env(var) => {
+                    // Only whether it is set: the value is dropped unread.
                     if std::env::var_os(var).is_none() {
                         out.push(Located {
-                            span: s.span,
+                            span: s.source_span,
+                            kind: "secret",
                             name: s.name.clone(),
                             problem: SourceProblem::UnsetVariable { var: var.clone() },
                         });
@@ -91,13 +96,14 @@ pub fn check(config_dir: &Path, deployments: &[&Deployment]) -> Vec<Located> {
         }
         for c in &d.configs {
             if let ConfigSource::File(p) = &c.source {
-                files.push((c.span, &c.name, p));
+                files.push((c.source_span, "config", &c.name, p));
             }
         }
-        for (span, name, path) in files {
+        for (span, kind, name, path) in files {
             if let Err(problem) = resolve(config_dir, d, path) {
                 out.push(Located {
                     span,
+                    kind,
                     name: name.clone(),
                     problem,
                 });

@@ -158,7 +158,9 @@ fn classify(status: StatusCode, body: &[u8], default_certificate: bool) -> Outco
             reason: "the proxy has no router for this host yet".into(),
         },
         code @ 502..=504 => Outcome::NotAnswering {
-            reason: format!("the proxy answered {code}: no healthy task behind the route yet"),
+            reason: format!(
+                "the proxy answered {code}: no task behind the route answered it (none is healthy yet, or none listens on the route's `port`)"
+            ),
         },
         code => Outcome::Answered {
             status: code,

@@ -276,6 +276,9 @@ codes! {
     NothingApplied = "E0415", Error, "the selection matches no applied project environment",
         "`berth drift` and `berth status` look at the project environments berth has applied (those\nwith a state in the state directory). The selection (`-p`, `-e`, or none) matched none of them, so\nnothing would be checked: rather than report a check that checked nothing as passed, berth\nfails. The message lists what is applied and where the state was looked for; a wrong\n`--state-dir` (or `BERTH_STATE_DIR`) or a preview named `preview` instead of `preview-<pr>` are\nthe usual causes.";
 
+    SourceNotFound = "E0416", Error, "secret or config source not found",
+        "A secret or config reads a file or an environment variable, and it is not there: no file at\nthe path (resolved against the configuration directory; the message shows the absolute path\nberth looked for), or the variable is not set in berth's environment. `berth validate`, `berth\nplan` and `berth apply` all refuse, and report every missing source at its `file` or `env`\nattribute. Only whether a source exists is checked here; a secret's bytes are read by `plan` and\n`apply` alone, and only into its digest and the object Docker creates.\n\nThe platform's sources (each certificate's chain and key, the CA its ACME client trusts, the\ndashboard's users) are checked by a plan or apply that covers the platform, not by `validate`,\nwhich a tenant's CI runs without the platform's keys.\n\nCreate the file, or set the variable (CI: from its secret store) before running berth.";
+
     PlanConfigNotFound = "E0420", Error, "the configuration of a saved plan cannot be found",
         "`berth apply PLANFILE` reads the configuration the plan was made from again (for the access\nroles, the secrets' files and the routes to check). A plan file records the absolute path of\nthat directory when `berth plan --out` writes it; `--dir DIR` names another (a delivery pipeline\nthat checked the same configuration out elsewhere). The directory named, by the plan file or by\n`--dir`, does not exist or holds no `.berth` files. Pass `--dir` with the configuration's\ndirectory.";
 
@@ -397,8 +400,8 @@ codes! {
         "An image without a tag (or `:latest`) means something different every time it is pulled, so a\nplan cannot tell you what will run. Pin a version tag or a digest.";
     UnusedVariable = "W0004", Warning, "variable declared but never used",
         "A variable is declared but no expression refers to it. Remove it or use it.";
-    SourceNotFound = "W0005", Warning, "secret or config source not found",
-        "`berth validate` looked for the files and environment variables that secrets and configs\nread, and one is not there: the file does not exist at the resolved path, or the variable is not\nset in berth's environment. `plan` and `apply` need it. Only whether it exists is checked; its\ncontents are never read by `validate`.";
+    RetiredSourceWarning = "W0005", Warning, "retired: a missing source is now error E0416",
+        "berth no longer produces this warning. `berth validate` used to warn (W0005) when a file or\nenvironment variable that a secret or config reads was not there, and exit 0, though `plan` and\n`apply` cannot run without it. A source that is not there is now error E0416, which `validate`,\n`plan` and `apply` report alike. The code stays registered so that `berth explain W0005` still\nsays what it meant.";
 }
 
 #[cfg(test)]

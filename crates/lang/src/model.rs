@@ -94,6 +94,11 @@ pub struct Platform {
     /// (see [`crate::access`]); empty means anyone may.
     pub admins: Vec<String>,
     pub span: Option<Span>,
+    /// Where each file or variable the platform reads is written, by the attribute's path
+    /// (`acme_ca_certificate`, `certificate.<name>.cert`, `certificate.<name>.key`,
+    /// `proxy.dashboard_users`): a source that is not there is reported there (E0416).
+    #[serde(skip)]
+    pub source_spans: BTreeMap<String, Span>,
 }
 
 /// What the platform allows one project: its quota over all of its environments, the hosts it
@@ -654,6 +659,9 @@ pub struct Secret {
     pub name: String,
     pub source: SecretSource,
     pub span: Span,
+    /// The span of the `file` or `env` value, where a source that is not there is reported.
+    #[serde(skip)]
+    pub source_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -668,6 +676,9 @@ pub struct ConfigFile {
     pub name: String,
     pub source: ConfigSource,
     pub span: Span,
+    /// The span of the `file` or `content` value, where a file that is not there is reported.
+    #[serde(skip)]
+    pub source_span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -546,6 +546,13 @@ fn every_code_is_exercised() {
     covered.extend(IMPORT_EXPORT_CODES);
     for f in all_fixtures() {
         covered.extend(f.expect.keys().copied());
+        for code in RETIRED {
+            assert!(
+                !f.expect.contains_key(&code),
+                "{}: {code} is retired; berth no longer produces it",
+                f.id()
+            );
+        }
         for code in PLANNER_ONLY_CODES {
             assert!(
                 !f.expect.contains_key(&code),
@@ -556,6 +563,7 @@ fn every_code_is_exercised() {
     }
     covered.extend(boundary_codes());
     covered.extend(FROM_THE_FILE_SYSTEM);
+    covered.extend(RETIRED);
     let all: BTreeSet<Code> = Code::ALL.iter().copied().collect();
     let missing: Vec<&str> = all.difference(&covered).map(|c| c.as_str()).collect();
     assert!(

@@ -298,6 +298,7 @@ fn a_network_named_edge_and_a_config_named_edge_slot_are_reserved() {
         name: "edge-slot".into(),
         source: berth_lang::model::ConfigSource::Content("x".into()),
         span: span(),
+        source_span: span(),
     });
     let e = compile(
         std::slice::from_ref(&d),

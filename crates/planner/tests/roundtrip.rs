@@ -285,6 +285,7 @@ fn deployment_strategy() -> impl Strategy<Value = Deployment> {
                     name: format!("sec{i}"),
                     source: SecretSource::Env(format!("S{i}")),
                     span: span(),
+                    source_span: span(),
                 })
                 .collect();
             d.configs = configs
@@ -297,6 +298,7 @@ fn deployment_strategy() -> impl Strategy<Value = Deployment> {
                         None => ConfigSource::File(format!("cfg{i}.txt")),
                     },
                     span: span(),
+                    source_span: span(),
                 })
                 .collect();
             let names = Names {

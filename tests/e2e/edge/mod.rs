@@ -1,7 +1,8 @@
 //! The platform edge on the real Swarm, through a real Traefik: routing of every environment's
 //! hosts, onboarding a project without disturbing the others, zero-downtime updates and
-//! automatic rollback seen from a client, tenant isolation on the overlay networks, and the
-//! proxy's internal endpoints (its `traefik` entrypoint, its metrics) closed to tenants.
+//! automatic rollback seen from a client, tenant isolation on the overlay networks, the
+//! proxy's internal endpoints (its `traefik` entrypoint, its metrics) closed to tenants, the
+//! platform's own serial, and an apply whose route does not answer through the proxy.
 //!
 //! The proxy is a cluster-wide singleton (`platform_traefik`), so the tests of this module run
 //! one at a time (a static mutex, and a file lock against other test processes). Each creates the platform from its own configuration, which
@@ -533,3 +534,5 @@ mod internal;
 mod isolation;
 mod releases;
 mod routing;
+mod serials;
+mod verify;

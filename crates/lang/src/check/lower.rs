@@ -140,10 +140,14 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
             }
         };
         if let Some(source) = source {
+            let source_span = attr(&b.body, "file")
+                .or_else(|| attr(&b.body, "env"))
+                .map_or(label.span, |e| e.span);
             secrets.push(Secret {
                 name: label.text.clone(),
                 source,
                 span: label.span,
+                source_span,
             });
         }
     }
@@ -167,10 +171,14 @@ pub fn deployment(body: &Body, scope: &mut Scope, cx: &Context, sink: &mut Sink)
             }
         };
         if let Some(source) = source {
+            let source_span = attr(&b.body, "file")
+                .or_else(|| attr(&b.body, "content"))
+                .map_or(label.span, |e| e.span);
             configs.push(ConfigFile {
                 name: label.text.clone(),
                 source,
                 span: label.span,
+                source_span,
             });
         }
     }

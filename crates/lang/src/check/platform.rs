@@ -45,6 +45,7 @@ pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
         require_grants: false,
         admins: Vec::new(),
         span: None,
+        source_spans: BTreeMap::new(),
     };
     let Some(block) = block else { return p };
     p.span = Some(block.kind.span);
@@ -75,6 +76,9 @@ pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
     }
     p.acme_ca = lower::attr(body, "acme_ca").and_then(|e| lw.string(e));
     p.acme_ca_certificate = lower::attr(body, "acme_ca_certificate").and_then(|e| lw.string(e));
+    if let Some(e) = lower::attr(body, "acme_ca_certificate") {
+        p.source_spans.insert("acme_ca_certificate".into(), e.span);
+    }
     if let Some(c) =
         lower::attr(body, "acme_challenge").and_then(|e| lw.choice(e, &["http", "tls"]))
     {
@@ -107,6 +111,15 @@ pub(super) fn lower(sink: &mut Sink, block: Option<&Block>) -> Platform {
             }
         };
         if let (Some(cert), Some(key)) = (cert, key) {
+            let at = |attr: &str| lower::attr(&b.body, attr).map_or(label.span, |e| e.span);
+            p.source_spans
+                .insert(format!("certificate.{}.cert", label.text), at("cert"));
+            let key_attr = match &key {
+                SecretSource::File(_) => "key",
+                SecretSource::Env(_) => "key_env",
+            };
+            p.source_spans
+                .insert(format!("certificate.{}.key", label.text), at(key_attr));
             p.certificates.push(Certificate {
                 name: label.text.clone(),
                 cert,
@@ -211,6 +224,12 @@ fn dashboard(p: &mut Platform, proxy: &Block, lw: &mut Lower) {
     let b = &proxy.body;
     let file = lower::attr(b, "dashboard_users").and_then(|e| lw.string(e));
     let env = lower::attr(b, "dashboard_users_env").and_then(|e| lw.string(e));
+    if let Some(e) =
+        lower::attr(b, "dashboard_users").or_else(|| lower::attr(b, "dashboard_users_env"))
+    {
+        p.source_spans
+            .insert("proxy.dashboard_users".into(), e.span);
+    }
     p.proxy.dashboard_users = match (file, env) {
         (Some(f), None) => Some(SecretSource::File(f)),
         (None, Some(e)) => Some(SecretSource::Env(e)),

@@ -4,8 +4,13 @@
 
 use berth_lang::Code;
 
-/// Codes only the binary produces, from what it finds on disk (`tests/e2e/cli.rs` exercises them).
+/// Codes only the binary produces, from what it finds on disk (`tests/e2e/cli.rs` and
+/// `tests/e2e/truth.rs` exercise them, `src/cli/load.rs`'s tests snapshot them).
 pub const FROM_THE_FILE_SYSTEM: [Code; 1] = [Code::SourceNotFound];
+
+/// Codes berth no longer produces, kept registered so that `berth explain` still says what they
+/// meant (each one's explanation names the code that replaced it).
+pub const RETIRED: [Code; 1] = [Code::RetiredSourceWarning];
 
 /// Codes the special tests of `diagnostics.rs` produce (no fixture file can produce the first three).
 pub const SPECIAL_CODES: [Code; 4] = [

@@ -79,6 +79,7 @@ pub fn platform() -> Platform {
         require_grants: false,
         admins: Vec::new(),
         span: None,
+        source_spans: BTreeMap::new(),
     }
 }
 
@@ -223,11 +224,13 @@ pub fn shop(environment: Environment, pr: Option<u64>) -> Deployment {
         name: "db_password".into(),
         source: SecretSource::Env("SHOP_DB_PASSWORD".into()),
         span: span(),
+        source_span: span(),
     });
     d.configs.push(ConfigFile {
         name: "app".into(),
         source: ConfigSource::Content("listen = 8080\ngreeting = hello\nlog_level = info\n".into()),
         span: span(),
+        source_span: span(),
     });
 
     let mut web = service("web", "berth/demo:1");
