@@ -7,8 +7,9 @@
 //! the tasks. A read that fails is a warning of the apply, not a silence and not a failure.
 //!
 //! A run over its timeout (E0351) would keep running: Swarm has no call that stops one task of
-//! a job. So berth removes the job's service once its logs were read, waits (bounded) for the
-//! task's container to be gone, records the run as timed out and forgets the service in the
+//! a job. So berth removes the job's service once its logs were read, stops and removes the
+//! task's containers on the engine it talks to (Swarm stops a removed job's task late, and
+//! leaves its container behind), waits (bounded) for them to be gone, records the run as timed out and forgets the service in the
 //! state: the state says what the cluster holds, and the next apply creates the job again,
 //! which runs it before its dependants change.
 //!
@@ -24,6 +25,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How many runs of one job a state keeps.
 pub const KEPT_RUNS: usize = 20;
+
+/// How long after a stopped run's containers are gone berth looks for a late one.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The state of a run that berth stopped because it went over its timeout.
 pub const TIMED_OUT: &str = "timed out";
@@ -218,8 +222,20 @@ pub(crate) async fn stop_timed_out<E: Engine>(
     let key = change.address.to_string();
     let recorded = match removed {
         Ok(()) => {
+            // Swarm would stop the task in its own time (a task waiting for its image's health
+            // check goes on until that check decides): the containers this engine holds are
+            // stopped now.
+            engine.clear_service_containers(id, true).await;
             let deadline = tokio::time::Instant::now() + shared.options.timeout;
-            if crate::step::wait_gone(shared, id, deadline).await {
+            let mut gone = crate::step::wait_gone(shared, id, deadline).await;
+            // A node's agent may still have been preparing the task: it creates the container
+            // late, and leaves it behind. One more look a moment later.
+            tokio::time::sleep(SETTLE).await;
+            if engine.service_containers(id).await.unwrap_or(false) {
+                engine.clear_service_containers(id, true).await;
+                gone = crate::step::wait_gone(shared, id, deadline).await;
+            }
+            if gone {
                 message.push_str(
                     "; berth removed the job's service, which stopped its task, and the next \
                      apply runs the job again",

@@ -502,8 +502,9 @@ async fn wait_network_gone<E: Engine>(shared: &Shared<E>, id: &str, deadline: In
 /// After a service is removed its tasks exit in the background; objects they used can only be
 /// removed once they are gone, so the delete waits (bounded) for the tasks to disappear.
 /// Containers of removed tasks linger, and one still starting would create a volume it mounts
-/// anew (without berth's labels) after berth removed it: the wait is for them too. Says whether
-/// they were gone before `deadline`.
+/// anew (without berth's labels) after berth removed it: the wait is for them too. Once the
+/// tasks are gone, their containers that no longer run are removed (Swarm leaves those of a
+/// job's tasks behind). Says whether they were gone before `deadline`.
 pub(crate) async fn wait_gone<E: Engine>(
     shared: &Shared<E>,
     service_id: &str,
@@ -519,6 +520,12 @@ pub(crate) async fn wait_gone<E: Engine>(
             .unwrap_or(false);
         if tasks.is_empty() && !lingering {
             return true;
+        }
+        if tasks.is_empty() {
+            shared
+                .engine
+                .clear_service_containers(service_id, false)
+                .await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

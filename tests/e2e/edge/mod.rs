@@ -531,4 +531,5 @@ pub(crate) fn routed(name: &str, route_extra: &str) -> String {
 
 mod internal;
 mod isolation;
+mod jobs;
 mod routing;
