@@ -380,7 +380,7 @@ codes! {
     JobFailed = "E0350", Error, "job failed",
         "A `job` ran (its spec, or the spec of a service that depends on it, changed) and its task\nexited with a non-zero code, or Swarm refused to start it. The apply stops there: the services\nthat depend on the job were not created or updated, so the version already running keeps\nserving. The job's last log lines are shown; fix the job (or what it talks to) and apply again,\nwhich runs it again.";
     JobTimedOut = "E0351", Error, "job timed out",
-        "A `job` did not finish within its `timeout` (default 5m). The services that depend on it were\nnot created or updated. Its last log lines are shown; then berth removes the job's service, which\nstops its task (Swarm cannot stop one run of a job otherwise), and the state records the run as\ntimed out. The next apply creates the job again, which runs it before its dependants change.\nRaise the timeout, or make the job finish sooner, and apply again.";
+        "A `job` did not finish within its `timeout` (default 5m). The services that depend on it were\nnot created or updated. Its last log lines are shown; then berth stops its task: it removes the job's\nservice (Swarm cannot stop one run of a job otherwise) and its task's containers, and the state\nrecords the run as timed out. The next apply creates the job again, which runs it before its dependants change.\nRaise the timeout, or make the job finish sooner, and apply again.";
 
     // Warnings.
     RoutedWithoutHealth = "W0001", Warning, "routed service without a health check",
