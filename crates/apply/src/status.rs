@@ -281,3 +281,46 @@ pub async fn services(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{JobRecord, State};
+
+    fn run(service: &str, state: &str) -> JobRecord {
+        JobRecord {
+            iteration: 0,
+            service: service.into(),
+            state: state.into(),
+            exit_code: None,
+            at: "2026-12-01T18:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_job_berth_stopped_is_shown_from_the_state_and_one_that_ran_since_is_not() {
+        let mut state = State::new("shop/production".parse().unwrap());
+        state.jobs.insert(
+            "shop/production/service.seed".into(),
+            vec![run("s1", "complete"), run("s2", crate::job::TIMED_OUT)],
+        );
+        state.jobs.insert(
+            "shop/production/service.migrate".into(),
+            vec![run("s3", crate::job::TIMED_OUT), run("s4", "complete")],
+        );
+        let mut list = Vec::new();
+        add_stopped_jobs(&mut list, &state);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(
+            (list[0].name.as_str(), list[0].health.as_str()),
+            ("seed", crate::job::TIMED_OUT)
+        );
+        assert_eq!(
+            list[0].job.as_ref().map(|j| j.at.as_str()),
+            Some("2026-12-01T18:00:00Z")
+        );
+        // Listed by the cluster already: not twice.
+        add_stopped_jobs(&mut list, &state);
+        assert_eq!(list.len(), 1);
+    }
+}
