@@ -362,6 +362,9 @@ fn summarize(
     report: &execute::Report,
     interrupted: bool,
 ) -> Result<ExitCode, Failure> {
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     let mut added = 0;
     let mut changed = 0;
     let mut destroyed = 0;

@@ -64,7 +64,7 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
         ));
     }
     let rt = session::runtime();
-    let services = rt.block_on(async {
+    let mut services = rt.block_on(async {
         let cluster = berth_apply::connect().await?;
         Ok::<_, Failure>(berth_apply::status::services(&cluster, &ids).await?)
     })?;
@@ -73,6 +73,10 @@ pub fn run(args: &StatusArgs) -> Result<ExitCode, Failure> {
     let mut ports = Vec::new();
     for id in &ids {
         let state = store.load(id)?;
+        if let Some(state) = &state {
+            // Jobs berth stopped after their timeout are gone from the cluster, not from state.
+            berth_apply::status::add_stopped_jobs(services.entry(id.clone()).or_default(), state);
+        }
         applied.push(applied_replicas(state.as_ref()));
         ports.push(route_ports(state.as_ref()));
         report.push(serde_json::json!({
@@ -186,10 +190,15 @@ fn table(
             "NOTE".into(),
         ]];
         for s in services {
+            // A job runs to completion: a replica count would say nothing about it.
+            let count = |n: u64| match &s.job {
+                Some(_) => "-".to_string(),
+                None => n.to_string(),
+            };
             rows.push([
                 s.name.clone(),
-                s.running.to_string(),
-                s.desired.to_string(),
+                count(s.running),
+                count(s.desired),
                 s.health.clone(),
                 s.image.clone(),
                 note(s, applied.get(&s.name).copied()),
@@ -247,8 +256,7 @@ fn table(
 fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
     // A job runs to completion: its last run is what matters, not running replicas.
     if let Some(run) = &s.job {
-        let code = run.exit_code.map_or("-".into(), |c| c.to_string());
-        return format!("last run: {}, exit code {code}, at {}", run.state, run.at);
+        return job_note(run);
     }
     let configured = applied.unwrap_or(s.desired);
     let mut notes = Vec::new();
@@ -262,6 +270,26 @@ fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
         notes.push(format!("{} of {configured} configured running", s.running));
     }
     notes.join("; ")
+}
+
+/// What a job's last run was: `last run completed at <time>, exit code 0`, `last run failed at
+/// <time>, exit code 1`, `last run timed out at <time>; ...`, `last run running since <time>`.
+fn job_note(run: &berth_apply::status::JobRun) -> String {
+    let at = &run.at;
+    let code = run
+        .exit_code
+        .map(|c| format!(", exit code {c}"))
+        .unwrap_or_default();
+    match run.state.as_str() {
+        "complete" => format!("last run completed at {at}{code}"),
+        "failed" | "rejected" | "shutdown" | "orphaned" | "remove" => {
+            format!("last run {} at {at}{code}", run.state)
+        }
+        berth_apply::job::TIMED_OUT => format!(
+            "last run timed out at {at}; berth stopped it (removed its service), and the next apply runs the job again"
+        ),
+        other => format!("last run {other} since {at}"),
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +346,66 @@ mod tests {
         assert_eq!(header, ["ROUTE", "SERVICE", "PORT"]);
         let row: Vec<&str> = lines[6].split_whitespace().collect();
         assert_eq!(row, ["http://shop.localhost/", "web", "8080"]);
+    }
+
+    fn job(name: &str, health: &str, state: &str, code: Option<i64>) -> ServiceStatus {
+        ServiceStatus {
+            job: Some(berth_apply::status::JobRun {
+                state: state.into(),
+                exit_code: code,
+                at: "2026-12-01T18:00:09Z".into(),
+            }),
+            image: "berth/postgres:15".into(),
+            ..service(name, 0, 0, health)
+        }
+    }
+
+    #[test]
+    fn a_job_shows_its_last_run_instead_of_a_replica_count() {
+        let id: DeploymentId = "shop/production".parse().unwrap();
+        let entry = serde_json::json!({ "serial": 2, "routes": [] });
+        let text = table(
+            &id,
+            &entry,
+            &[
+                job("migrate", "completed", "complete", Some(0)),
+                job("reindex", "failed", "failed", Some(1)),
+                job("seed", "timed out", berth_apply::job::TIMED_OUT, None),
+                job("warm", "running", "running", None),
+                service("web", 1, 1, "healthy"),
+            ],
+            &BTreeMap::from([("web".to_string(), 1)]),
+            &BTreeMap::new(),
+        );
+        let rows: Vec<Vec<&str>> = text
+            .lines()
+            .skip(2)
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        assert_eq!(rows[0][..4], ["migrate", "-", "-", "completed"], "{text}");
+        assert!(
+            text.lines().nth(2).unwrap().ends_with(
+                "berth/postgres:15 last run completed at 2026-12-01T18:00:09Z, exit code 0"
+            ),
+            "{text}"
+        );
+        assert_eq!(rows[1][..4], ["reindex", "-", "-", "failed"], "{text}");
+        assert!(
+            text.contains("last run failed at 2026-12-01T18:00:09Z, exit code 1"),
+            "{text}"
+        );
+        assert_eq!(rows[2][..5], ["seed", "-", "-", "timed", "out"], "{text}");
+        assert!(
+            text.contains("last run timed out at 2026-12-01T18:00:09Z; berth stopped it"),
+            "{text}"
+        );
+        assert!(
+            text.contains("last run running since 2026-12-01T18:00:09Z"),
+            "{text}"
+        );
+        // A service keeps its counts.
+        assert_eq!(rows[4][..4], ["web", "1", "1", "healthy"], "{text}");
+        assert!(!text.contains("0/1"), "{text}");
     }
 
     #[test]

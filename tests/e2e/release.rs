@@ -236,9 +236,9 @@ fn rows_survive_a_redeploy_of_the_database_and_a_destroy_without_data_loss() {
 }
 
 /// A project whose `migrate` job creates a table in the real PostgreSQL before `web` starts;
-/// `extra` is appended to the job's shell command, `web_image` is web's image, published on the
-/// node's `port` (host mode), where the test sends its requests from the loopback.
-fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str, port: u16) -> String {
+/// `extra` is appended to the job's shell command, `web_image` is web's image. (That web keeps
+/// serving through the proxy while a failing job stops the apply is `edge::jobs`'s test.)
+fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str) -> String {
     format!(
         r#"project {name} {{
   volume pg {{
@@ -301,11 +301,6 @@ fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str, port:
     image      = "{web_image}"
     depends_on = [migrate]
 
-    publish {{
-      target    = 8080
-      published = {port}
-    }}
-
     resources {{
       limits {{
         cpu    = 0.2
@@ -322,6 +317,27 @@ fn job_project(name: &str, secret_env: &str, extra: &str, web_image: &str, port:
 }}
 "#
     )
+}
+
+/// Removes, when dropped (passed or failed), a project's objects and the containers of its tasks
+/// that Swarm leaves behind when a job's service is removed (a job's stopped containers outlive
+/// its service, and the harness's cleanup removes services).
+pub(crate) struct JobLeftovers(pub(crate) String);
+
+impl Drop for JobLeftovers {
+    fn drop(&mut self) {
+        crate::harness::cleanup_project(&self.0);
+        let filter = format!("label=com.docker.stack.namespace={}", self.0);
+        let out = docker(&["ps", "-aq", "--filter", &filter]);
+        let ids: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids.iter().map(String::as_str));
+            docker(&args);
+            // What those containers held (a volume) can go now.
+            crate::harness::cleanup_project(&self.0);
+        }
+    }
 }
 
 /// An engine timestamp as comparable parts: the date and time (the first 19 characters), then
@@ -362,14 +378,13 @@ fn task_field(service: &str, format: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_serves() {
+fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_before_web() {
     let d = Data::new("job");
-    // A port of its own per run, so that concurrent runs on this machine do not collide.
-    let port = 21000 + (std::process::id() % 4000) as u16;
+    let _leftovers = JobLeftovers(d.name.clone());
     let write = |extra: &str, image: &str| {
         d.world.write(
             "main.berth",
-            &job_project(&d.name, &d.secret_env, extra, image, port),
+            &job_project(&d.name, &d.secret_env, extra, image),
         )
     };
     write("", "berth/demo:1");
@@ -383,6 +398,17 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
     let out = d.berth(&["apply", "--auto-approve", "--project", &d.name]);
     expect_code(&out, 0);
     assert_eq!(d.sql("SELECT to_regclass('orders') IS NOT NULL"), "t");
+    // Status shows the job's run, not a replica count.
+    let status = d.berth(&["status", "--project", &d.name]);
+    expect_code(&status, 0);
+    let row = job_row(&stdout(&status));
+    assert_eq!(row[1..4], ["-", "-", "completed"], "{}", text(&status));
+    assert!(
+        stdout(&status).contains("last run completed at")
+            && stdout(&status).contains("exit code 0"),
+        "{}",
+        text(&status)
+    );
 
     // Engine timestamps: web's task was created after the job's task completed.
     let job = format!("{}_migrate", d.name);
@@ -414,22 +440,6 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
         text(&plan)
     );
     d.container("web");
-    // A bounded request loop over the loopback, from a container on the host's network, while
-    // the apply runs the failing job.
-    let url = format!("http://127.0.0.1:{port}/");
-    let requests = std::thread::spawn(move || {
-        docker(&[
-            "run",
-            "--rm",
-            "--network",
-            "host",
-            "berth/demo:1",
-            "get",
-            &url,
-            "--count",
-            "50000",
-        ])
-    });
     let out = d.berth(&["apply", "--auto-approve", "--project", &d.name]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     let all = text(&out);
@@ -445,12 +455,6 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
     assert_eq!(
         crate::harness::inspect(&web, "{{.Spec.TaskTemplate.ContainerSpec.Image}}"),
         "berth/demo:1"
-    );
-    let served = requests.join().unwrap();
-    assert!(
-        stdout(&served).starts_with("ok=50000 failed=0"),
-        "web kept serving: {}",
-        text(&served)
     );
 
     // The state records both runs: the first one's exit 0 and this one's exit 1, with times.
@@ -472,8 +476,10 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
 
     // The failed run is not forgotten: the next plan runs the job again, and status shows it.
     let status = d.berth(&["status", "--project", &d.name]);
+    let row = job_row(&stdout(&status));
+    assert_eq!(row[1..4], ["-", "-", "failed"], "{}", text(&status));
     assert!(
-        stdout(&status).contains("last run: failed, exit code 1"),
+        stdout(&status).contains("last run failed at") && stdout(&status).contains("exit code 1"),
         "{}",
         text(&status)
     );
@@ -497,20 +503,46 @@ fn a_migration_job_runs_before_web_and_a_failing_one_stops_the_apply_while_web_s
         &d.berth(&["plan", "--detailed-exitcode", "--project", &d.name]),
         0,
     );
+    let status = d.berth(&["status", "--project", &d.name]);
+    let row = job_row(&stdout(&status));
+    assert_eq!(row[1..4], ["-", "-", "completed"], "{}", text(&status));
+
+    // A destroy removes the job's containers too (Swarm leaves them behind for a job).
+    let out = d.berth(&[
+        "destroy",
+        "--auto-approve",
+        "--project",
+        &d.name,
+        "--env",
+        "production",
+    ]);
+    expect_code(&out, 0);
+    assert_eq!(job_containers(&job), "", "{}", text(&out));
+}
+
+/// The words of the first status row of a job (`migrate` or `seed`).
+fn job_row(status: &str) -> Vec<String> {
+    status
+        .lines()
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find(|w| w.first().is_some_and(|n| n == "migrate" || n == "seed"))
+        .unwrap_or_else(|| panic!("no job row in:\n{status}"))
 }
 
 #[test]
 fn a_job_over_its_timeout_stops_the_apply_before_its_dependants() {
     let mut world = World::new();
     let name = world.project("slow");
-    world.write(
-        "main.berth",
-        &format!(
-            r#"project {name} {{
+    let _leftovers = JobLeftovers(name.clone());
+    let write = |script: &str| {
+        world.write(
+            "main.berth",
+            &format!(
+                r#"project {name} {{
   job seed {{
     image   = "berth/postgres:15"
-    command = ["/bin/sh", "-c", "echo seeding; sleep 60"]
-    timeout = 3s
+    command = ["/bin/sh", "-c", "{script}"]
+    timeout = 10s
 
     resources {{
       limits {{
@@ -533,22 +565,32 @@ fn a_job_over_its_timeout_stops_the_apply_before_its_dependants() {
   }}
 }}
 "#
-        ),
-    );
+            ),
+        )
+    };
+    let apply = || {
+        world.berth(&[
+            "apply",
+            "--auto-approve",
+            "--project",
+            &name,
+            world.dir_str(),
+        ])
+    };
+    write("echo seeding; sleep 60");
     let started = Instant::now();
-    let out = world.berth(&[
-        "apply",
-        "--auto-approve",
-        "--project",
-        &name,
-        world.dir_str(),
-    ]);
+    let out = apply();
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("timed out"), "{all}");
-    assert!(all.contains("did not complete within 3s"), "{all}");
+    assert!(all.contains("did not complete within 10s"), "{all}");
     assert!(all.contains("| seeding"), "the job's log lines: {all}");
     assert!(all.contains("service.web: skipped"), "{all}");
+    assert!(
+        all.contains("berth removed the job's service, which stopped its task"),
+        "{all}"
+    );
+    let seed = format!("{name}_seed");
     assert!(
         !docker(&["service", "inspect", &format!("{name}_web")])
             .status
@@ -556,7 +598,111 @@ fn a_job_over_its_timeout_stops_the_apply_before_its_dependants() {
         "web was not created"
     );
     assert!(
-        started.elapsed() < Duration::from_secs(30),
+        started.elapsed() < Duration::from_secs(60),
         "the job's own timeout applies, not the apply's"
     );
+
+    // The engine runs nothing of the job any more: no service, and no container of its task
+    // (running or stopped: berth waited for them to be gone).
+    assert!(
+        !docker(&["service", "inspect", &seed]).status.success(),
+        "the job's service is removed"
+    );
+    assert_eq!(job_containers(&seed), "", "no container of the job is left");
+
+    // The state and status say the last run timed out.
+    let path = world
+        .state
+        .join(&name)
+        .join("production")
+        .join("state.json");
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let runs = &state["jobs"][format!("{name}/production/service.seed")];
+    assert_eq!(
+        runs.as_array()
+            .and_then(|r| r.last())
+            .map(|r| r["state"].clone()),
+        Some(serde_json::json!("timed out")),
+        "{state}"
+    );
+    assert!(
+        !state["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["address"] == format!("{name}/production/service.seed")),
+        "the state forgets the removed service: {state}"
+    );
+    let status = world.berth(&["status", "--project", &name, world.dir_str()]);
+    expect_code(&status, 0);
+    let row = job_row(&stdout(&status));
+    assert_eq!(row[1..5], ["-", "-", "timed", "out"], "{}", text(&status));
+    assert!(
+        stdout(&status).contains("last run timed out at"),
+        "{}",
+        text(&status)
+    );
+
+    // The next apply runs the job again (it creates it), and web follows once it exited 0.
+    let plan = world.berth(&["plan", "--project", &name, world.dir_str()]);
+    assert!(
+        stdout(&plan).contains("(the job runs once created"),
+        "the plan runs the job again:\n{}",
+        text(&plan)
+    );
+    write("echo seeding; echo seeded");
+    let out = apply();
+    expect_code(&out, 0);
+    assert!(docker(&["service", "inspect", &format!("{name}_web")])
+        .status
+        .success());
+    let status = world.berth(&["status", "--project", &name, world.dir_str()]);
+    let row = job_row(&stdout(&status));
+    assert_eq!(row[1..4], ["-", "-", "completed"], "{}", text(&status));
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let states: Vec<serde_json::Value> = state["jobs"][format!("{name}/production/service.seed")]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["state"].clone())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            serde_json::json!("timed out"),
+            serde_json::json!("complete")
+        ],
+        "both runs are in the history: {state}"
+    );
+
+    // A destroy removes the job with its containers, which Swarm leaves behind for a job.
+    let started = Instant::now();
+    let out = world.berth(&[
+        "destroy",
+        "--auto-approve",
+        "--project",
+        &name,
+        "--env",
+        "production",
+        world.dir_str(),
+    ]);
+    expect_code(&out, 0);
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the destroy does not wait out its timeout for the job's containers"
+    );
+    assert_eq!(job_containers(&seed), "", "{}", text(&out));
+}
+
+/// The IDs of every container (running or not) of a service's tasks.
+fn job_containers(service: &str) -> String {
+    let out = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=com.docker.swarm.service.name={service}"),
+    ]);
+    stdout(&out).trim().to_string()
 }

@@ -178,6 +178,7 @@ where
             })
             .collect();
         state::record_unchanged(&mut current, &plan);
+        crate::job::forget_undesired(&plan, &mut current);
         save_changed(store, &states, &mut current)?;
         return Ok(Outcome::Unchanged(plan));
     }
@@ -208,7 +209,7 @@ where
         options,
     )
     .await;
-    let (report, mut current) = match ran {
+    let (mut report, mut current) = match ran {
         Ok(done) => done,
         Err((e, mut current)) => {
             // What the steps recorded before the failure is kept.
@@ -216,7 +217,9 @@ where
             return Err(e.into());
         }
     };
-    crate::job::record_runs(engine.as_ref(), &mut current).await;
+    report
+        .warnings
+        .extend(crate::job::record_runs(engine.as_ref(), &plan, &mut current).await);
     for (id, state) in current.iter_mut() {
         if let Some(out) = outputs.get(id) {
             state.outputs = out.clone();
@@ -239,7 +242,7 @@ fn save_changed(
         let begun = before.map_or(s.serial > 0, |b| b.serial != s.serial);
         let changed = begun
             || match before {
-                Some(b) => b.resources != s.resources || b.outputs != s.outputs,
+                Some(b) => b.resources != s.resources || b.outputs != s.outputs || b.jobs != s.jobs,
                 None => !s.resources.is_empty() || s.outputs != Outputs::default(),
             };
         if !changed {

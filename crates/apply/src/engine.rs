@@ -191,6 +191,19 @@ pub trait Engine: Send + Sync + 'static {
         let _ = (task, lines);
         async { Vec::new() }
     }
+    /// After a service was removed: removes the containers of its tasks that this engine holds,
+    /// having stopped (`stop_running`) those still running (10 s to exit, then killed). Swarm
+    /// leaves the containers of a removed job's tasks behind, and a task still starting (its
+    /// image's health check not yet passed) runs on a long while after its service is gone.
+    /// Best effort: the wait that follows says what remains.
+    fn clear_service_containers(
+        &self,
+        service_id: &str,
+        stop_running: bool,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (service_id, stop_running);
+        async {}
+    }
     /// Whether a network is still listed (Swarm removes networks in the background).
     fn network_listed(&self, id: &str) -> impl Future<Output = Result<bool, DockerError>> + Send;
 }
@@ -380,6 +393,45 @@ impl Engine for DockerEngine {
             return;
         };
         for c in containers {
+            if let Some(id) = c.id {
+                let _ = docker
+                    .remove_container(
+                        &id,
+                        None::<bollard::query_parameters::RemoveContainerOptions>,
+                    )
+                    .await;
+            }
+        }
+    }
+
+    async fn clear_service_containers(&self, service_id: &str, stop_running: bool) {
+        let label = format!("com.docker.swarm.service.id={service_id}");
+        let docker = &self.cluster.docker;
+        let list = |status: Vec<&'static str>| {
+            let filters: HashMap<&str, Vec<&str>> =
+                HashMap::from([("label", vec![label.as_str()]), ("status", status)]);
+            let options = ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build();
+            async move {
+                docker
+                    .list_containers(Some(options))
+                    .await
+                    .unwrap_or_default()
+            }
+        };
+        if stop_running {
+            for c in list(vec!["running", "restarting"]).await {
+                if let Some(id) = c.id {
+                    let options = bollard::query_parameters::StopContainerOptionsBuilder::default()
+                        .t(10)
+                        .build();
+                    let _ = docker.stop_container(&id, Some(options)).await;
+                }
+            }
+        }
+        for c in list(vec!["created", "exited", "dead"]).await {
             if let Some(id) = c.id {
                 let _ = docker
                     .remove_container(

@@ -63,6 +63,8 @@ pub struct Report {
     pub skipped: Vec<Address>,
     /// Services berth updated (for "zero updates of unchanged services").
     pub service_updates: usize,
+    /// What the apply could not do besides its steps (recording job runs), for its output.
+    pub warnings: Vec<String>,
 }
 
 /// What the steps of one apply share.
@@ -275,13 +277,18 @@ pub async fn run<E: Engine>(
             Some((s, outcome)) = converged.recv(), if !converging.is_empty() => {
                 let Some((after, service_update)) = converging.remove(&s) else { continue };
                 let change = &changes[schedule.step(s).change];
-                if let (Err(_), After::Record { id, .. } | After::Relabel { id, .. }) = (&outcome, &after) {
-                    // State records what the cluster runs after the failure, not the rejected spec.
-                    if let Err(e) = step::record_live(&shared, change, id).await {
-                        report.failed.push((change.address.clone(), e));
-                    }
-                }
                 let outcome = match (outcome, &after) {
+                    // A job's run over its timeout is stopped (its service removed) and recorded.
+                    (Err(e @ ApplyError::JobFailed { timed_out: true, .. }), After::Record { id, .. }) => {
+                        Err(crate::job::stop_timed_out(&shared, change, id, e).await)
+                    }
+                    (Err(e), After::Record { id, .. } | After::Relabel { id, .. }) => {
+                        // State records what the cluster runs after the failure, not the rejected spec.
+                        if let Err(e) = step::record_live(&shared, change, id).await {
+                            report.failed.push((change.address.clone(), e));
+                        }
+                        Err(e)
+                    }
                     (Ok(_), After::Relabel { id, spec }) => step::relabel(&shared, change, id, spec).await,
                     (outcome, _) => outcome,
                 };

@@ -38,11 +38,15 @@ pub struct State {
     pub jobs: BTreeMap<String, Vec<JobRecord>>,
 }
 
-/// One run of a job: the engine's job iteration, its task's final state (`complete`, `failed`,
-/// `rejected`, or `running` when an apply ended before it), exit code and timestamp.
+/// One run of a job: the engine's job iteration, the job's service (Docker's ID: a job created
+/// again numbers its runs from 0 again), its task's final state (`complete`, `failed`,
+/// `rejected`, `timed out` when berth stopped it, or `running` when an apply ended before it),
+/// exit code and timestamp.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub iteration: u64,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service: String,
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,

@@ -1,6 +1,7 @@
 //! The status of project environments as the cluster reports it: each service's running and
 //! desired tasks, whether its tasks are healthy, and the recent errors of its tasks when it is
-//! not, for `berth status` (human, JSON, Prometheus).
+//! not; for a job, its last run (completed, failed, running, or timed out as the state records
+//! it); for `berth status` (human, JSON, Prometheus).
 
 use crate::connect::Cluster;
 use crate::error::ApplyError;
@@ -73,8 +74,8 @@ fn recent_errors(tasks: &[&bollard::models::Task]) -> Vec<String> {
     out
 }
 
-/// A job's latest run: its task's state (`complete`, `failed`, `running`, ...), exit code and
-/// the engine's timestamp of that state.
+/// A job's latest run: its task's state (`complete`, `failed`, `running`, ..., or `timed out`
+/// when berth stopped it), exit code and the timestamp of that state.
 #[derive(Debug, Clone, Serialize)]
 pub struct JobRun {
     pub state: String,
@@ -102,6 +103,39 @@ fn latest_run(tasks: &[&bollard::models::Task]) -> Option<JobRun> {
             .and_then(|c| c.exit_code),
         at: status.and_then(|s| s.timestamp.clone()).unwrap_or_default(),
     })
+}
+
+/// Adds to a project environment's services the jobs its state records as stopped after their
+/// timeout: berth removed their services, so the cluster no longer lists them, and the state's
+/// history is what tells.
+pub fn add_stopped_jobs(list: &mut Vec<ServiceStatus>, state: &crate::state::State) {
+    for (address, runs) in &state.jobs {
+        let Some(last) = runs.last().filter(|r| r.state == crate::job::TIMED_OUT) else {
+            continue;
+        };
+        let Ok(parsed) = address.parse::<berth_planner::Address>() else {
+            continue;
+        };
+        if list.iter().any(|s| s.address == *address) {
+            continue;
+        }
+        list.push(ServiceStatus {
+            name: parsed.name.clone(),
+            address: address.clone(),
+            image: String::new(),
+            running: 0,
+            desired: 0,
+            health: crate::job::TIMED_OUT.into(),
+            update_state: None,
+            task_errors: Vec::new(),
+            job: Some(JobRun {
+                state: last.state.clone(),
+                exit_code: last.exit_code,
+                at: last.at.clone(),
+            }),
+        });
+    }
+    list.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 /// Services of the given project environments, by deployment.
@@ -199,10 +233,25 @@ pub async fn services(
             None if is_job => "not run",
             None => health,
         };
-        let (running, desired) = if is_job {
-            (running, 1)
-        } else {
-            (running, desired)
+        // A job's tasks want to complete, not to run: what runs is its current run, if any.
+        let (running, desired) = match &job {
+            Some(run) => {
+                let going = !crate::job::ended(&run.state);
+                let now = mine
+                    .iter()
+                    .filter(|t| {
+                        t.status
+                            .as_ref()
+                            .and_then(|s| s.state)
+                            .map(|s| s.to_string())
+                            .as_deref()
+                            == Some("running")
+                    })
+                    .count() as u64;
+                (if going { now } else { 0 }, u64::from(going))
+            }
+            None if is_job => (0, 0),
+            None => (running, desired),
         };
         let image = spec
             .task_template
@@ -231,4 +280,47 @@ pub async fn services(
         list.sort_by(|a, b| a.name.cmp(&b.name));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{JobRecord, State};
+
+    fn run(service: &str, state: &str) -> JobRecord {
+        JobRecord {
+            iteration: 0,
+            service: service.into(),
+            state: state.into(),
+            exit_code: None,
+            at: "2026-12-01T18:00:00Z".into(),
+        }
+    }
+
+    #[test]
+    fn a_job_berth_stopped_is_shown_from_the_state_and_one_that_ran_since_is_not() {
+        let mut state = State::new("shop/production".parse().unwrap());
+        state.jobs.insert(
+            "shop/production/service.seed".into(),
+            vec![run("s1", "complete"), run("s2", crate::job::TIMED_OUT)],
+        );
+        state.jobs.insert(
+            "shop/production/service.migrate".into(),
+            vec![run("s3", crate::job::TIMED_OUT), run("s4", "complete")],
+        );
+        let mut list = Vec::new();
+        add_stopped_jobs(&mut list, &state);
+        assert_eq!(list.len(), 1, "{list:?}");
+        assert_eq!(
+            (list[0].name.as_str(), list[0].health.as_str()),
+            ("seed", crate::job::TIMED_OUT)
+        );
+        assert_eq!(
+            list[0].job.as_ref().map(|j| j.at.as_str()),
+            Some("2026-12-01T18:00:00Z")
+        );
+        // Listed by the cluster already: not twice.
+        add_stopped_jobs(&mut list, &state);
+        assert_eq!(list.len(), 1);
+    }
 }

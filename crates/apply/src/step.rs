@@ -567,7 +567,9 @@ async fn delete<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<(), Ap
     let deadline = Instant::now() + shared.options.timeout;
     remove(shared, change, &observed.id, &observed.name, deadline).await?;
     match change.kind() {
-        Kind::Service => wait_gone(shared, &observed.id, deadline).await,
+        Kind::Service => {
+            wait_gone(shared, &observed.id, deadline).await;
+        }
         Kind::Network => {
             wait_network_gone(shared, &observed.id, deadline).await;
             // Its name is free again: a replacement may create it.
@@ -593,8 +595,14 @@ async fn wait_network_gone<E: Engine>(shared: &Shared<E>, id: &str, deadline: In
 /// After a service is removed its tasks exit in the background; objects they used can only be
 /// removed once they are gone, so the delete waits (bounded) for the tasks to disappear.
 /// Containers of removed tasks linger, and one still starting would create a volume it mounts
-/// anew (without berth's labels) after berth removed it: the wait is for them too.
-async fn wait_gone<E: Engine>(shared: &Shared<E>, service_id: &str, deadline: Instant) {
+/// anew (without berth's labels) after berth removed it: the wait is for them too. Once the
+/// tasks are gone, their containers that no longer run are removed (Swarm leaves those of a
+/// job's tasks behind). Says whether they were gone before `deadline`.
+pub(crate) async fn wait_gone<E: Engine>(
+    shared: &Shared<E>,
+    service_id: &str,
+    deadline: Instant,
+) -> bool {
     let ids = [service_id.to_string()];
     while Instant::now() < deadline {
         let tasks = shared.engine.tasks(&ids).await.unwrap_or_default();
@@ -604,8 +612,15 @@ async fn wait_gone<E: Engine>(shared: &Shared<E>, service_id: &str, deadline: In
             .await
             .unwrap_or(false);
         if tasks.is_empty() && !lingering {
-            return;
+            return true;
+        }
+        if tasks.is_empty() {
+            shared
+                .engine
+                .clear_service_containers(service_id, false)
+                .await;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    false
 }

@@ -532,6 +532,7 @@ pub(crate) fn routed(name: &str, route_extra: &str) -> String {
 
 mod internal;
 mod isolation;
+mod jobs;
 mod releases;
 mod routing;
 mod serials;

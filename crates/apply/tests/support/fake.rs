@@ -2,7 +2,8 @@
 //! networks, volumes, secrets, configs and services, answers as the engine does (names are
 //! unique, an update at an old version is out of sequence, an object in use cannot be removed,
 //! a removed object is not found), and simulates convergence: a service's tasks start running
-//! after a number of polls chosen per service, or Swarm rolls the update back. Faults are
+//! after a number of polls chosen per service, or Swarm rolls the update back; a job's task runs
+//! and completes after that many polls, or fails with exit code 1 (`rolls_back`). Faults are
 //! injected by name. Every call is logged, with how often the services had been polled then.
 //!
 //! Its answers are built from the same shapes as the engine's (the refusal texts are those
@@ -251,6 +252,24 @@ impl World {
 
     fn tasks(&self, id: &str, s: &Service) -> Vec<TaskView> {
         let b = self.behaviour(id);
+        if s.spec["Mode"].get("ReplicatedJob").is_some() {
+            // One task per run; the engine numbers neither a job's first run nor its tasks.
+            let ended = s.polls >= b.polls_to_converge;
+            let (state, exit_code) = match (ended, b.rolls_back) {
+                (false, _) => ("running", None),
+                (true, false) => ("complete", Some(0)),
+                (true, true) => ("failed", Some(1)),
+            };
+            return vec![TaskView {
+                id: format!("{id}.job"),
+                service_id: id.into(),
+                node_id: "node1".into(),
+                desired_state: "complete".into(),
+                state: state.into(),
+                exit_code,
+                ..TaskView::default()
+            }];
+        }
         let running = s.polls >= b.polls_to_converge && !b.rolls_back;
         (1..=Self::replicas(s))
             .map(|slot| TaskView {
