@@ -132,6 +132,36 @@ pub fn cleanup_project(project: &str) {
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
     }
+    // Swarm leaves the containers of a removed job's tasks behind (exited or created), in every
+    // environment's stack of the project (`<project>`, `<project>-staging`, `<project>-pr-<n>`).
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=com.docker.stack.namespace",
+        "--format",
+        "{{.ID}} {{.Label \"com.docker.stack.namespace\"}}",
+    ]);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Some((id, stack)) = line.split_once(' ') else {
+            continue;
+        };
+        let env = stack
+            .strip_prefix(project)
+            .and_then(|r| r.strip_prefix('-'));
+        let ours = match env {
+            None => stack == project,
+            Some(env) => {
+                ["staging", "dev"].contains(&env)
+                    || env
+                        .strip_prefix("pr-")
+                        .is_some_and(|n| n.parse::<u64>().is_ok())
+            }
+        };
+        if ours {
+            docker(&["rm", "-f", id]);
+        }
+    }
     for kind in ["secret", "config"] {
         for id in ids(kind) {
             docker(&[kind, "rm", &id]);
