@@ -260,6 +260,17 @@ fn note(s: &ServiceStatus, applied: Option<u64>) -> String {
     }
     let configured = applied.unwrap_or(s.desired);
     let mut notes = Vec::new();
+    if let Some(c) = &s.canary {
+        // Traefik routes only to running (healthy) tasks: a canary with none receives nothing.
+        notes.push(if s.running == 0 && s.desired > 0 {
+            format!(
+                "canary of {} at {}%, not healthy: receives none of its requests",
+                c.of, c.share
+            )
+        } else {
+            format!("canary of {}: {}% of its requests", c.of, c.share)
+        });
+    }
     if s.desired != configured {
         notes.push(format!(
             "scaled to {} outside berth ({configured} configured)",
@@ -307,6 +318,7 @@ mod tests {
             update_state: None,
             task_errors: Vec::new(),
             job: None,
+            canary: None,
         }
     }
 
@@ -406,6 +418,25 @@ mod tests {
         // A service keeps its counts.
         assert_eq!(rows[4][..4], ["web", "1", "1", "healthy"], "{text}");
         assert!(!text.contains("0/1"), "{text}");
+    }
+
+    #[test]
+    fn a_canary_says_whose_share_it_takes_and_that_an_unhealthy_one_gets_nothing() {
+        let canary = |running| ServiceStatus {
+            canary: Some(berth_apply::status::CanaryOf {
+                of: "web".into(),
+                share: 20,
+            }),
+            ..service("web-canary", running, 1, "healthy")
+        };
+        assert_eq!(
+            note(&canary(1), Some(1)),
+            "canary of web: 20% of its requests"
+        );
+        assert_eq!(
+            note(&canary(0), Some(1)),
+            "canary of web at 20%, not healthy: receives none of its requests; 0 of 1 configured running"
+        );
     }
 
     #[test]

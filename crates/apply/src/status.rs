@@ -29,6 +29,16 @@ pub struct ServiceStatus {
     /// For a job: its latest run, as the engine's task history tells it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<JobRun>,
+    /// For a canary: the stable service it shares the routes of, and its declared share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanaryOf>,
+}
+
+/// A canary's place in its release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CanaryOf {
+    pub of: String,
+    pub share: u8,
 }
 
 /// How many task errors a service's status shows.
@@ -128,6 +138,7 @@ pub fn add_stopped_jobs(list: &mut Vec<ServiceStatus>, state: &crate::state::Sta
             health: crate::job::TIMED_OUT.into(),
             update_state: None,
             task_errors: Vec::new(),
+            canary: None,
             job: Some(JobRun {
                 state: last.state.clone(),
                 exit_code: last.exit_code,
@@ -253,6 +264,16 @@ pub async fn services(
             None if is_job => (0, 0),
             None => (running, desired),
         };
+        let labels = spec.labels.clone().unwrap_or_default();
+        let canary = labels
+            .get(berth_planner::swarm::label::CANARY_OF)
+            .map(|of| CanaryOf {
+                of: of.clone(),
+                share: labels
+                    .get(berth_planner::swarm::label::CANARY_SHARE)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            });
         let image = spec
             .task_template
             .as_ref()
@@ -274,6 +295,7 @@ pub async fn services(
             update_state: s.update_status.and_then(|u| u.state).map(|s| s.to_string()),
             task_errors,
             job,
+            canary,
         });
     }
     for list in out.values_mut() {

@@ -140,6 +140,12 @@ fn a_canary_takes_its_share_and_raising_aborting_and_promoting_lose_no_request()
         (15.0..=25.0).contains(&share),
         "a 20% canary got {share:.1}%: {t:?}"
     );
+    // Status says whose share it takes.
+    let status = text(&e.berth(&["status", "--project", &name, "--env", "production"]));
+    assert!(
+        status.contains("canary of web: 20% of its requests"),
+        "{status}"
+    );
     // Its preview host reaches the canary alone.
     let p = versions(&preview, 50);
     assert_eq!(p.versions.get("2"), Some(&50), "the preview host: {p:?}");
@@ -313,6 +319,11 @@ fn a_blue_green_switch_loses_no_request_and_an_unhealthy_canary_gets_nothing() {
         tally.versions.keys().collect::<Vec<_>>(),
         vec!["2"],
         "only the stable version answered: {tally:?}"
+    );
+    let status = text(&e.berth(&["status", "--project", &name, "--env", "production"]));
+    assert!(
+        status.contains("canary of web at 50%, not healthy: receives none of its requests"),
+        "{status}"
     );
     // Aborting it is an ordinary plan.
     e.world.write(
