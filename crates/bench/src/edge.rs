@@ -64,6 +64,42 @@ pub(crate) struct Bench {
 }
 
 impl Bench {
+    /// A run's bench and its unique id (`<prefix><hex>`, also its domain's first label), with
+    /// berth from `--berth` (the release build by default) and the proxy's HTTP port from
+    /// `--http-port`; refused when a proxy exists that this run did not create.
+    pub(crate) fn new(
+        args: &[String],
+        prefix: &str,
+        health_ms: u64,
+    ) -> Result<(Bench, String), String> {
+        let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/berth");
+        let berth = PathBuf::from(report::flag(args, "--berth", default.display().to_string()));
+        let http_port: u16 = report::flag(args, "--http-port", 18080);
+        if docker(&["service", "inspect", PROXY]).status.success() {
+            return Err(format!(
+                "a `{PROXY}` service exists; this benchmark creates and removes its own proxy and \
+                 will not touch another one"
+            ));
+        }
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let id = format!("{prefix}{:x}", nanos % 0xfffff);
+        let dir = std::env::temp_dir().join(&id);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let bench = Bench {
+            berth,
+            dir,
+            projects: Vec::new(),
+            http_port,
+            domain: format!("{id}.test"),
+            health_ms,
+            platform: Default::default(),
+        };
+        Ok((bench, id))
+    }
+
     fn berth(&self, args: &[&str]) -> Output {
         Command::new(&self.berth)
             .args(args)
@@ -379,34 +415,10 @@ pub fn run(args: &[String]) -> i32 {
 }
 
 fn measure(args: &[String]) -> Result<bool, String> {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/berth");
-    let berth = PathBuf::from(report::flag(args, "--berth", default.display().to_string()));
-    let http_port: u16 = report::flag(args, "--http-port", 18080);
     let https_port: u16 = report::flag(args, "--https-port", 18443);
     let onboarded = report::flag(args, "--projects", 3usize).max(1);
     let health_ms = report::flag(args, "--health-interval-ms", 2000u64).max(100);
-    if docker(&["service", "inspect", PROXY]).status.success() {
-        return Err(format!(
-            "a `{PROXY}` service exists; this benchmark creates and removes its own proxy and \
-             will not touch another one"
-        ));
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let id = format!("bedge{:x}", nanos % 0xfffff);
-    let dir = std::env::temp_dir().join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut bench = Bench {
-        berth,
-        dir,
-        projects: Vec::new(),
-        http_port,
-        domain: format!("{id}.test"),
-        health_ms,
-        platform: Default::default(),
-    };
+    let (mut bench, id) = Bench::new(args, "bedge", health_ms)?;
     bench.platform(https_port, onboarded + 3, None);
     let port = bench.http_port;
 

@@ -11,9 +11,8 @@
 //! proxy on unusual ports and removes it and its project at the end. Requests go to 127.0.0.1
 //! only, in bounded loops.
 
-use crate::edge::{docker, field, get, verdict, Bench, PROXY};
+use crate::edge::{field, get, verdict, Bench};
 use crate::report;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A canary's observed share may differ from its declared one by this many points.
@@ -92,34 +91,10 @@ fn settle(port: u16, host: &str, share: u8) {
 }
 
 fn measure(args: &[String]) -> Result<bool, String> {
-    let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/berth");
-    let berth = PathBuf::from(report::flag(args, "--berth", default.display().to_string()));
-    let http_port: u16 = report::flag(args, "--http-port", 18080);
     let https_port: u16 = report::flag(args, "--https-port", 18443);
     let trials = report::flag(args, "--trials", 3usize).max(1);
     let requests = report::flag(args, "--requests", 1_000u64).max(100);
-    if docker(&["service", "inspect", PROXY]).status.success() {
-        return Err(format!(
-            "a `{PROXY}` service exists; this benchmark creates and removes its own proxy and \
-             will not touch another one"
-        ));
-    }
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    let id = format!("brel{:x}", nanos % 0xfffff);
-    let dir = std::env::temp_dir().join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut bench = Bench {
-        berth,
-        dir,
-        projects: Vec::new(),
-        http_port,
-        domain: format!("{id}.test"),
-        health_ms: 1000,
-        platform: Default::default(),
-    };
+    let (mut bench, id) = Bench::new(args, "brel", 1000)?;
     bench.platform(https_port, 2, None);
     let port = bench.http_port;
     let project = format!("{id}-shop");

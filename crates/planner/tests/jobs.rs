@@ -8,7 +8,7 @@ mod support;
 use berth_lang::model::{Deployment, Environment, RestartCondition, ServiceMode};
 use berth_planner::render::{self, RenderOptions};
 use berth_planner::resource::Spec;
-use berth_planner::{plan, Observed, ObservedResource, PlanOptions};
+use berth_planner::{plan, Observed, PlanOptions};
 use support::*;
 
 /// Shop's production with a `migrate` job that `web` depends on.
@@ -23,23 +23,6 @@ fn with_job() -> Deployment {
     let web = d.services.iter_mut().find(|s| s.name == "web").unwrap();
     web.depends_on.push("migrate".into());
     d
-}
-
-/// What runs once `deployments` were applied, as observed.
-fn running(deployments: &[Deployment]) -> Observed {
-    let desired = applied(deployments, 1);
-    Observed::from_resources(
-        desired
-            .resources
-            .values()
-            .map(|r| ObservedResource {
-                address: r.address.clone(),
-                id: format!("id-{}", r.address),
-                version: Some(1),
-                spec: r.spec.clone(),
-            })
-            .collect(),
-    )
 }
 
 fn planned(deployments: &[Deployment], observed: &Observed) -> berth_planner::Plan {

@@ -8,7 +8,7 @@ mod support;
 use berth_lang::model::{Canary, Deployment, Environment, ServiceMode};
 use berth_planner::render::{self, RenderOptions};
 use berth_planner::resource::Spec;
-use berth_planner::{plan, Action, Observed, ObservedResource, PlanOptions};
+use berth_planner::{plan, Action, Observed, PlanOptions};
 use std::collections::BTreeMap;
 use support::*;
 
@@ -49,19 +49,7 @@ fn without_canary(image: &str) -> Deployment {
 }
 
 fn running(d: &Deployment) -> Observed {
-    let desired = applied(std::slice::from_ref(d), 1);
-    Observed::from_resources(
-        desired
-            .resources
-            .values()
-            .map(|r| ObservedResource {
-                address: r.address.clone(),
-                id: format!("id-{}", r.address),
-                version: Some(1),
-                spec: r.spec.clone(),
-            })
-            .collect(),
-    )
+    support::running(std::slice::from_ref(d))
 }
 
 fn planned(d: &Deployment, observed: &Observed) -> berth_planner::Plan {

@@ -345,6 +345,13 @@ pub fn access_list(lw: &mut Lower, expr: &Expr) -> Vec<String> {
         .collect()
 }
 
+/// A list-of-text attribute (`command`, `args`) without its spans.
+fn strings(lw: &mut Lower, body: &Body, name: &str) -> Option<Vec<String>> {
+    attr(body, name)
+        .and_then(|e| lw.str_list(e))
+        .map(|v| v.into_iter().map(|(s, _)| s).collect())
+}
+
 fn string_map(lw: &mut Lower, body: &Body, name: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (key, value) in map_entries(body, name) {

@@ -464,3 +464,21 @@ pub fn platform_digests(platform: &Platform) -> Digests {
         })
         .collect()
 }
+
+/// What runs once `deployments` were applied, as observed: each desired object with an id and
+/// version 1.
+pub fn running(deployments: &[Deployment]) -> berth_planner::Observed {
+    let desired = applied(deployments, 1);
+    berth_planner::Observed::from_resources(
+        desired
+            .resources
+            .values()
+            .map(|r| berth_planner::ObservedResource {
+                address: r.address.clone(),
+                id: format!("id-{}", r.address),
+                version: Some(1),
+                spec: r.spec.clone(),
+            })
+            .collect(),
+    )
+}

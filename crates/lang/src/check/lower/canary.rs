@@ -27,13 +27,8 @@ pub(super) fn canary(
     let replicas = attr(body, "replicas")
         .and_then(|e| lw.int_in(e, declared("canary", "replicas")))
         .unwrap_or_else(|| default_int("canary", "replicas"));
-    let list = |lw: &mut Lower, n: &str| {
-        attr(body, n)
-            .and_then(|e| lw.str_list(e))
-            .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
-    };
-    let command = list(lw, "command");
-    let args = list(lw, "args");
+    let command = strings(lw, body, "command");
+    let args = strings(lw, body, "args");
     // Secret references in the canary's env are mounted like the service's own: the planner
     // derives the mounts from the env values.
     let env = env_map(lw, body, &mut Vec::new());

@@ -35,13 +35,8 @@ pub(super) fn service(lw: &mut Lower, label: &Name, body: &Body, cx: &Context) -
             replicas: replicas.unwrap_or_else(|| default_int("service", "replicas")),
         }
     };
-    let list = |lw: &mut Lower, n: &str| {
-        attr(body, n)
-            .and_then(|e| lw.str_list(e))
-            .map(|v| v.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
-    };
-    let command = list(lw, "command");
-    let args = list(lw, "args");
+    let command = strings(lw, body, "command");
+    let args = strings(lw, body, "args");
     let workdir = attr(body, "workdir").and_then(|e| lw.string(e));
 
     let mut mounts = Vec::new();
