@@ -58,7 +58,7 @@ const REGISTRY: &[(&str, &str)] = &[
     ("berth validate", "truth::hints_that_need_no_engine_work_when_followed"),
     ("berth validate {}", "import::compose_files_where_berth_files_belong_are_imported_as_the_hints_say"),
     ("docker info", "truth::the_docker_info_hint_shows_the_same_problem"),
-    ("docker swarm init --advertise-addr <address>", "truth::the_swarm_init_hint_works_when_followed_on_an_engine_without_swarm"),
+    ("docker swarm init --advertise-addr <address>", "noswarm::the_swarm_init_hint_works_when_followed_on_an_engine_without_swarm"),
 ];
 
 /// The directories whose code prints messages, and the files that are reference text.

@@ -3,15 +3,16 @@
 //! is the failed update's own; drift and status fail when their selection checks nothing, a
 //! preview has one name everywhere and a whole plan names the previews it leaves out; a plan from
 //! recorded state says so; only what changed takes a new serial; a destroy's plan says it was
-//! asked for; a status of nothing applied fails; a missing secret or config source fails
-//! `validate`, `plan` and `apply` alike. Also the hints whose following needs the engine (see
-//! `hints.rs`), one of them on a private Docker daemon the test starts.
+//! asked for; a status of nothing applied fails. Also the hints whose following needs the engine
+//! (see `hints.rs`). Missing sources are `sources.rs`'s, the swarm-init hint on an engine without
+//! swarm `noswarm.rs`'s, and the graph of a claimed slot `edge/graph.rs`'s; they share
+//! [`Truth`].
 
 use crate::harness::{docker, expect_code, flat, stdout, text, World};
 use std::process::Output;
 
 /// One project with a health-checked web service, in production, staging and previews.
-fn project(name: &str, image: &str, level: &str) -> String {
+pub(crate) fn project(name: &str, image: &str, level: &str) -> String {
     format!(
         r#"variable pr {{
   type = number
@@ -57,36 +58,36 @@ project {name} {{
     )
 }
 
-struct Truth {
-    world: World,
-    name: String,
+pub(crate) struct Truth {
+    pub(crate) world: World,
+    pub(crate) name: String,
 }
 
 impl Truth {
-    fn new(tag: &str) -> Truth {
+    pub(crate) fn new(tag: &str) -> Truth {
         let mut world = World::new();
         let name = world.project(tag);
         Truth { world, name }
     }
 
-    fn write(&self, image: &str, level: &str) {
+    pub(crate) fn write(&self, image: &str, level: &str) {
         self.world
             .write("main.berth", &project(&self.name, image, level));
     }
 
     /// berth with `args`, then the configuration directory.
-    fn berth(&self, args: &[&str]) -> Output {
+    pub(crate) fn berth(&self, args: &[&str]) -> Output {
         let mut full = args.to_vec();
         full.push(self.world.dir_str());
         self.world.berth(&full)
     }
 
-    fn apply(&self, env: &str) -> Output {
+    pub(crate) fn apply(&self, env: &str) -> Output {
         self.berth(&["apply", "--auto-approve", "-p", &self.name, "-e", env])
     }
 
     /// The image state records for the web service of one environment.
-    fn recorded_image(&self, env: &str) -> String {
+    pub(crate) fn recorded_image(&self, env: &str) -> String {
         let show = self
             .world
             .berth(&["state", "show", &format!("{}/{env}", self.name)]);
@@ -101,7 +102,7 @@ impl Truth {
             .unwrap_or_default()
     }
 
-    fn serial(&self, env: &str) -> u64 {
+    pub(crate) fn serial(&self, env: &str) -> u64 {
         let show = self
             .world
             .berth(&["state", "show", &format!("{}/{env}", self.name)]);
@@ -795,342 +796,4 @@ fn an_interrupted_apply_says_what_it_sent() {
         t.recorded_image("production")
     );
     expect_code(&t.berth(&["drift", "-p", &t.name]), 0);
-}
-
-/// Item 7, validate: a secret whose file does not exist, and one whose variable is not set, fail
-/// `validate` (E0416, exit 1) with the absolute path berth looked for, the variable's name and a
-/// span on each `file` / `env` value; `plan` and `apply` refuse with the same diagnostics and
-/// create nothing. With the file written and the variable set, all three pass.
-#[test]
-fn validate_names_missing_sources_and_plan_and_apply_refuse_them() {
-    let t = Truth::new("sources");
-    let var = format!(
-        "BERTH_{}_KEY",
-        t.name.to_ascii_uppercase().replace('-', "_")
-    );
-    let text_now = project(&t.name, "berth/demo:1", "info").replace(
-        "  volume data {}",
-        &format!(
-            "  secret token {{\n    file = \"{}/token.txt\"\n  }}\n\n  secret key {{\n    env = \"{var}\"\n  }}\n\n  volume data {{}}",
-            t.name
-        ),
-    );
-    t.world.write("main.berth", &text_now);
-    // Where each value starts, as `file:line:column`.
-    let at = |needle: &str| {
-        let (n, line) = text_now
-            .lines()
-            .enumerate()
-            .find(|(_, l)| l.contains(needle))
-            .unwrap();
-        format!("main.berth:{}:{}", n + 1, line.find('"').unwrap() + 1)
-    };
-    let (file_at, env_at) = (at("file = "), at("env = "));
-    let looked = t.world.dir.join(&t.name).join("token.txt");
-    let names_both = |out: &Output, what: &str| {
-        let said = flat(&text(out));
-        // miette wraps long lines: compare without whitespace.
-        let compact: String = said.split_whitespace().collect();
-        assert!(
-            said.matches("E0416").count() == 2
-                && compact.contains(&format!("lookedfor`{}`", looked.display()))
-                && said.contains(&format!("`{var}` is not set"))
-                && said.contains(&file_at)
-                && said.contains(&env_at)
-                && !said.contains("W0005"),
-            "{what} does not name both missing sources at their spans ({file_at}, {env_at}): {said}"
-        );
-    };
-    // Run from elsewhere with a relative directory: the path shown is still the absolute one.
-    let parent = t.world.dir.parent().unwrap();
-    let relative = t.world.dir.file_name().unwrap().to_str().unwrap();
-    let validate = |set: bool| {
-        let mut cmd = t.world.command(&["validate", relative]);
-        cmd.current_dir(parent).env_remove(&var);
-        if set {
-            cmd.env(&var, "k3y-value");
-        }
-        cmd.output().unwrap()
-    };
-    let out = validate(false);
-    expect_code(&out, 1);
-    names_both(&out, "validate");
-    assert!(
-        !text(&out).contains("is valid"),
-        "validate calls the configuration valid without its sources: {}",
-        text(&out)
-    );
-    for args in [
-        &["plan", "--refresh=false", "-p", &t.name, "-e", "production"][..],
-        &["plan", "-p", &t.name, "-e", "production"][..],
-        &["apply", "--auto-approve", "-p", &t.name, "-e", "production"][..],
-    ] {
-        let mut full = args.to_vec();
-        full.push(t.world.dir_str());
-        let out = t.world.command(&full).env_remove(&var).output().unwrap();
-        expect_code(&out, 1);
-        names_both(&out, args[0]);
-    }
-    let services = docker(&[
-        "service",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label=berth.project={}", t.name),
-    ]);
-    assert_eq!(
-        stdout(&services).trim(),
-        "",
-        "a refused apply created services"
-    );
-
-    // Followed: the file written and the variable set, all three pass.
-    t.world
-        .write(&format!("{}/token.txt", t.name), "t0ken-value");
-    expect_code(&validate(true), 0);
-    let plan = t.world.berth_env(
-        &[
-            "plan",
-            "--refresh=false",
-            "-p",
-            &t.name,
-            "-e",
-            "production",
-            t.world.dir_str(),
-        ],
-        &[(&var, "k3y-value")],
-    );
-    expect_code(&plan, 0);
-    assert!(
-        !text(&plan).contains("t0ken-value") && !text(&plan).contains("k3y-value"),
-        "a plan shows a secret's value: {}",
-        text(&plan)
-    );
-}
-
-/// Item 7, graph: once a deployment claimed its edge slot, `berth graph` draws its service on
-/// that slot's network, not on the placeholder `edge-unassigned`. Uses the edge tests' proxy.
-#[test]
-fn graph_draws_the_claimed_edge_slot() {
-    let mut e = crate::edge::Edge::new();
-    let name = e.world.project("graph");
-    let platform = e.platform_block();
-    e.world.write(
-        "main.berth",
-        &format!(
-            "{platform}project {name} {{\n  service web {{\n    image = \"berth/demo:1\"\n\n    resources {{\n      limits {{\n        memory = 16M\n      }}\n    }}\n\n    route {{\n      primary = true\n      port    = 8080\n    }}\n  }}\n\n  environment production {{}}\n}}\n"
-        ),
-    );
-    let graph = |e: &crate::edge::Edge| {
-        let out = e.berth(&["graph", "-p", &name, "-e", "production"]);
-        expect_code(&out, 0);
-        stdout(&out)
-    };
-    // Before the apply nothing is claimed: the placeholder is the truth.
-    assert!(graph(&e).contains("network.edge-unassigned"));
-    expect_code(&e.apply(&name, "production", &[]), 0);
-    let after = graph(&e);
-    let web = format!("\"{name}/production/service.web\" -> \"platform/proxy/network.edge-");
-    assert!(
-        !after.contains("edge-unassigned") && after.contains(&web),
-        "{after}"
-    );
-}
-
-/// A second Docker daemon of this test's own, not in swarm mode, for the hints that need an
-/// engine other than the shared one (which must stay a swarm manager for every other test). It
-/// keeps everything under one temporary directory (data, exec root, socket, containerd), uses
-/// no bridge and no iptables, and is stopped and its directory removed when dropped, whether the
-/// test passed or not.
-struct PrivateEngine {
-    child: std::process::Child,
-    dir: std::path::PathBuf,
-    /// `unix://<dir>/docker.sock`, for `DOCKER_HOST`.
-    host: String,
-}
-
-impl PrivateEngine {
-    fn start(tag: &str) -> PrivateEngine {
-        // A short path: a unix socket's path holds at most 107 bytes.
-        let dir = std::path::PathBuf::from(format!("/tmp/berth-eng-{tag}"));
-        let _ = std::fs::remove_dir_all(&dir);
-        for sub in ["data", "exec"] {
-            std::fs::create_dir_all(dir.join(sub)).unwrap();
-        }
-        // Its own configuration file: the machine's `/etc/docker/daemon.json` names the shared
-        // engine's data root, which a second daemon must not use.
-        std::fs::write(dir.join("daemon.json"), "{\"storage-driver\": \"vfs\"}\n").unwrap();
-        let log = std::fs::File::create(dir.join("dockerd.log")).unwrap();
-        let host = format!("unix://{}/docker.sock", dir.display());
-        let child = std::process::Command::new("dockerd")
-            .arg("--config-file")
-            .arg(dir.join("daemon.json"))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("dockerd.pid"))
-            .args(["--host", &host])
-            .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
-            .args(["--containerd-namespace", &format!("berth-{tag}")])
-            .args([
-                "--containerd-plugins-namespace",
-                &format!("berth-{tag}-plugins"),
-            ])
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("dockerd does not start: {e}"));
-        let engine = PrivateEngine { child, dir, host };
-        // Bounded: up to 60 s for the daemon to answer.
-        let started = std::time::Instant::now();
-        while started.elapsed() < std::time::Duration::from_secs(60) {
-            if engine.docker(&["version"]).status.success() {
-                return engine;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        let said = std::fs::read_to_string(engine.dir.join("dockerd.log")).unwrap_or_default();
-        panic!("the private dockerd did not answer within 60 s:\n{said}");
-    }
-
-    /// The docker CLI against this engine.
-    fn docker(&self, args: &[&str]) -> Output {
-        std::process::Command::new("docker")
-            .args(args)
-            .env("DOCKER_HOST", &self.host)
-            .output()
-            .expect("docker runs")
-    }
-}
-
-impl Drop for PrivateEngine {
-    fn drop(&mut self) {
-        let pid = self.child.id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status();
-        // Bounded: 30 s to stop (it stops its containerd first), then killed.
-        let started = std::time::Instant::now();
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(_)) => break,
-                Ok(None) if started.elapsed() < std::time::Duration::from_secs(30) => {
-                    std::thread::sleep(std::time::Duration::from_millis(200))
-                }
-                _ => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    break;
-                }
-            }
-        }
-        // Anything it left mounted under its directory goes before the directory.
-        let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
-        let prefix = self.dir.display().to_string();
-        let mut points: Vec<&str> = mounts
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1))
-            .filter(|p| p.starts_with(&prefix))
-            .collect();
-        points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        for p in points {
-            let _ = std::process::Command::new("umount")
-                .args(["-l", p])
-                .status();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A free port on loopback below 49152 (Swarm's data path port must be), found by binding one
-/// and letting it go.
-fn free_port(udp: bool) -> u16 {
-    for _ in 0..200 {
-        let port = if udp {
-            std::net::UdpSocket::bind("127.0.0.1:0")
-                .and_then(|s| s.local_addr())
-                .map(|a| a.port())
-        } else {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|s| s.local_addr())
-                .map(|a| a.port())
-        }
-        .unwrap();
-        if port < 49152 {
-            return port;
-        }
-    }
-    panic!("no free port below 49152 on loopback in 200 tries");
-}
-
-/// The hint of an engine that is not in swarm mode (`docker swarm init --advertise-addr
-/// <address>`), followed on a private daemon of the test's own: berth refuses the plan with
-/// E0301 and the hint, the hint as printed makes the engine a swarm manager, and the same plan
-/// then reads the cluster and plans. The shared engine's swarm already listens on the default
-/// ports (2377, and the data path's 4789), so the private swarm is given free ones on loopback.
-#[test]
-fn the_swarm_init_hint_works_when_followed_on_an_engine_without_swarm() {
-    let t = Truth::new("swarm");
-    t.write("berth/demo:1", "info");
-    let engine = PrivateEngine::start(&t.world.id);
-    let plan = || {
-        t.world
-            .command(&[
-                "plan",
-                "--detailed-exitcode",
-                "-p",
-                &t.name,
-                "-e",
-                "production",
-                t.world.dir_str(),
-            ])
-            .env("DOCKER_HOST", &engine.host)
-            .output()
-            .unwrap()
-    };
-    let refused = plan();
-    expect_code(&refused, 1);
-    let said = flat(&text(&refused));
-    assert!(
-        said.contains("E0301")
-            && said.contains("swarm mode is not active")
-            && said.contains("`docker swarm init --advertise-addr <address>`"),
-        "{said}"
-    );
-    // Followed as printed, docker swarm init --advertise-addr with this machine's address,
-    // against the private engine.
-    let listen = format!("127.0.0.1:{}", free_port(false));
-    let data_path = free_port(true).to_string();
-    let init = engine.docker(&[
-        "swarm",
-        "init",
-        "--advertise-addr",
-        "127.0.0.1",
-        "--listen-addr",
-        &listen,
-        "--data-path-port",
-        &data_path,
-    ]);
-    assert!(init.status.success(), "{}", text(&init));
-    let state = engine.docker(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
-    assert_eq!(stdout(&state).trim(), "active", "{}", text(&state));
-    // The same plan now reads that cluster and plans the project (2: changes to make).
-    let planned = plan();
-    expect_code(&planned, 2);
-    assert!(
-        stdout(&planned).contains(&format!("{}/production", t.name)),
-        "{}",
-        text(&planned)
-    );
-    // Nothing of this test reached the shared engine.
-    let shared = docker(&[
-        "service",
-        "ls",
-        "-q",
-        "--filter",
-        &format!("label=berth.project={}", t.name),
-    ]);
-    assert_eq!(stdout(&shared).trim(), "");
 }

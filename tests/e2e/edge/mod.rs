@@ -530,6 +530,7 @@ pub(crate) fn routed(name: &str, route_extra: &str) -> String {
     )
 }
 
+mod graph;
 mod internal;
 mod isolation;
 mod jobs;
