@@ -14,7 +14,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// starve each other's health checks, and then measure the machine instead of berth.
 static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-/// Held for the whole of a heavy test (after the edge lock, where a test takes both).
+/// Held for the whole of a heavy test, and by every edge test (`edge::Edge`, after the edge
+/// lock): never take it again inside an edge test.
 pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
     // A heavy test that failed poisons the lock; the next one still runs.
     HEAVY.lock().unwrap_or_else(|e| e.into_inner())

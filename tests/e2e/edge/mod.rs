@@ -41,6 +41,9 @@ static OURS: AtomicBool = AtomicBool::new(false);
 pub(crate) struct Edge {
     pub(crate) world: World,
     _platform: PlatformGuard,
+    /// No heavy test (`harness::heavy`) runs beside an edge test: a hundred applies at once
+    /// starve the proxy's start and polls, and then the route checks measure the machine.
+    _heavy: MutexGuard<'static, ()>,
     _serial: MutexGuard<'static, ()>,
     /// The same between test processes on this machine (an advisory lock on a file, released
     /// by the OS when the process ends however it ends).
@@ -54,6 +57,7 @@ impl Edge {
         // A test that failed while holding the lock poisons it; the next one still runs.
         let serial = EDGE.lock().unwrap_or_else(|e| e.into_inner());
         let machine = machine_lock();
+        let heavy = crate::harness::heavy();
         let world = World::new();
         if proxy_exists() {
             if OURS.load(Ordering::SeqCst) {
@@ -89,6 +93,7 @@ impl Edge {
         Edge {
             world,
             _platform: PlatformGuard,
+            _heavy: heavy,
             _serial: serial,
             _machine: machine,
             domain,
