@@ -380,28 +380,7 @@ impl Engine for DockerEngine {
             ("label", vec!["com.docker.swarm.task.id"]),
             ("status", vec!["created", "exited", "dead"]),
         ]);
-        let docker = &self.cluster.docker;
-        let Ok(containers) = docker
-            .list_containers(Some(
-                ListContainersOptionsBuilder::default()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-        else {
-            return;
-        };
-        for c in containers {
-            if let Some(id) = c.id {
-                let _ = docker
-                    .remove_container(
-                        &id,
-                        None::<bollard::query_parameters::RemoveContainerOptions>,
-                    )
-                    .await;
-            }
-        }
+        remove_containers(&self.cluster.docker, &filters).await;
     }
 
     async fn clear_service_containers(&self, service_id: &str, stop_running: bool) {
@@ -431,16 +410,11 @@ impl Engine for DockerEngine {
                 }
             }
         }
-        for c in list(vec!["created", "exited", "dead"]).await {
-            if let Some(id) = c.id {
-                let _ = docker
-                    .remove_container(
-                        &id,
-                        None::<bollard::query_parameters::RemoveContainerOptions>,
-                    )
-                    .await;
-            }
-        }
+        let filters: HashMap<&str, Vec<&str>> = HashMap::from([
+            ("label", vec![label.as_str()]),
+            ("status", vec!["created", "exited", "dead"]),
+        ]);
+        remove_containers(docker, &filters).await;
     }
 
     async fn network_listed(&self, id: &str) -> Result<bool, DockerError> {
@@ -456,5 +430,25 @@ impl Engine for DockerEngine {
             ))
             .await?;
         Ok(listed.iter().any(|n| n.id.as_deref() == Some(id)))
+    }
+}
+
+/// Removes every container (stopped ones included) that `filters` match, best effort: what
+/// cannot be removed now is left for the next try.
+async fn remove_containers(docker: &bollard::Docker, filters: &HashMap<&str, Vec<&str>>) {
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(filters)
+        .build();
+    let Ok(containers) = docker.list_containers(Some(options)).await else {
+        return;
+    };
+    for id in containers.into_iter().filter_map(|c| c.id) {
+        let _ = docker
+            .remove_container(
+                &id,
+                None::<bollard::query_parameters::RemoveContainerOptions>,
+            )
+            .await;
     }
 }

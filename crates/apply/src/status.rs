@@ -41,6 +41,14 @@ pub struct CanaryOf {
     pub share: u8,
 }
 
+/// A task's state as the engine names it (`running`, `failed`, ...).
+fn task_state(t: &bollard::models::Task) -> Option<String> {
+    t.status
+        .as_ref()
+        .and_then(|s| s.state)
+        .map(|s| s.to_string())
+}
+
 /// How many task errors a service's status shows.
 pub const RECENT_ERRORS: usize = 3;
 
@@ -197,25 +205,11 @@ pub async fn services(
         let running = mine
             .iter()
             .filter(|t| t.desired_state.map(|d| d.to_string()).as_deref() == Some("running"))
-            .filter(|t| {
-                t.status
-                    .as_ref()
-                    .and_then(|s| s.state)
-                    .map(|s| s.to_string())
-                    .as_deref()
-                    == Some("running")
-            })
+            .filter(|t| task_state(t).as_deref() == Some("running"))
             .count() as u64;
-        let failing = mine.iter().any(|t| {
-            matches!(
-                t.status
-                    .as_ref()
-                    .and_then(|s| s.state)
-                    .map(|s| s.to_string())
-                    .as_deref(),
-                Some("failed" | "rejected")
-            )
-        });
+        let failing = mine
+            .iter()
+            .any(|t| matches!(task_state(t).as_deref(), Some("failed" | "rejected")));
         let desired = spec
             .mode
             .as_ref()
@@ -250,14 +244,7 @@ pub async fn services(
                 let going = !crate::job::ended(&run.state);
                 let now = mine
                     .iter()
-                    .filter(|t| {
-                        t.status
-                            .as_ref()
-                            .and_then(|s| s.state)
-                            .map(|s| s.to_string())
-                            .as_deref()
-                            == Some("running")
-                    })
+                    .filter(|t| task_state(t).as_deref() == Some("running"))
                     .count() as u64;
                 (if going { now } else { 0 }, u64::from(going))
             }
@@ -265,15 +252,9 @@ pub async fn services(
             None => (running, desired),
         };
         let labels = spec.labels.clone().unwrap_or_default();
-        let canary = labels
-            .get(berth_planner::swarm::label::CANARY_OF)
-            .map(|of| CanaryOf {
-                of: of.clone(),
-                share: labels
-                    .get(berth_planner::swarm::label::CANARY_SHARE)
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0),
-            });
+        let labels: std::collections::BTreeMap<String, String> = labels.into_iter().collect();
+        let canary = berth_planner::swarm::release::canary_of(&labels)
+            .map(|(of, share)| CanaryOf { of, share });
         let image = spec
             .task_template
             .as_ref()

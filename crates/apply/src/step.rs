@@ -321,11 +321,6 @@ async fn update<E: Engine>(shared: &Shared<E>, change: &Change) -> Result<Sent, 
     sent(shared, change, watch, after, true)
 }
 
-/// The label of a Traefik service's per-task weight (a release's, `compile/release.rs`).
-fn is_weight(key: &str) -> bool {
-    key.starts_with("traefik.http.services.") && key.ends_with(".loadbalancer.server.weight")
-}
-
 /// When an update replaces a service's tasks and changes its routes' weights (a promotion:
 /// the stable takes the canary's image and its weight returns to the default), the tasks roll
 /// first under the weights they had, so that the old version, which weighed 0 after a blue-green
@@ -338,8 +333,8 @@ fn held_weights(
     let Some(Spec::Service(before)) = before else {
         return None;
     };
-    let old: Vec<(&String, &String)> = before.labels.iter().filter(|(k, _)| is_weight(k)).collect();
-    let new: Vec<(&String, &String)> = after.labels.iter().filter(|(k, _)| is_weight(k)).collect();
+    use berth_planner::swarm::release::{is_weight, weights};
+    let (old, new) = (weights(&before.labels), weights(&after.labels));
     if old == new {
         return None;
     }

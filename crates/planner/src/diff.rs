@@ -546,15 +546,7 @@ fn delete_dependencies(changes: &mut [Change], observed: &Observed) {
 ///   serves more than its share.
 fn order_releases(changes: &mut [Change]) {
     let of_and_share = |spec: &Option<Spec>| match spec {
-        Some(Spec::Service(s)) => {
-            let of = s.labels.get(crate::swarm::label::CANARY_OF)?.clone();
-            let share: u8 = s
-                .labels
-                .get(crate::swarm::label::CANARY_SHARE)
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            Some((of, share))
-        }
+        Some(Spec::Service(s)) => crate::swarm::release::canary_of(&s.labels),
         _ => None,
     };
     let mut pairs = Vec::new();
@@ -578,10 +570,9 @@ fn order_releases(changes: &mut [Change]) {
         let stable_first = match (c.action, before, after) {
             (Action::Delete, ..) => {
                 let weighs_nothing = match &stable.before {
-                    Some(Spec::Service(s)) => s
-                        .labels
+                    Some(Spec::Service(s)) => crate::swarm::release::weights(&s.labels)
                         .iter()
-                        .any(|(k, v)| k.ends_with(".loadbalancer.server.weight") && v == "0"),
+                        .any(|(_, v)| v.as_str() == "0"),
                     _ => false,
                 };
                 stable.restarts_tasks || weighs_nothing

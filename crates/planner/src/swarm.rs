@@ -39,6 +39,37 @@ pub mod label {
     pub const TRAEFIK_NETWORK: &str = "traefik.swarm.network";
 }
 
+/// A release's labels, read and written in one place (`compile/release.rs` writes them).
+pub mod release {
+    use super::label;
+    use std::collections::BTreeMap;
+
+    /// The label that sets the weight of the servers (tasks) of the Traefik service `router`.
+    pub fn weight_label(router: &str) -> String {
+        format!("traefik.http.services.{router}.loadbalancer.server.weight")
+    }
+
+    /// Whether `key` is such a weight label.
+    pub fn is_weight(key: &str) -> bool {
+        key.starts_with("traefik.http.services.") && key.ends_with(".loadbalancer.server.weight")
+    }
+
+    /// The weight labels among `labels`, in key order.
+    pub fn weights(labels: &BTreeMap<String, String>) -> Vec<(&String, &String)> {
+        labels.iter().filter(|(k, _)| is_weight(k)).collect()
+    }
+
+    /// For a canary's labels: its stable service's name and its declared share.
+    pub fn canary_of(labels: &BTreeMap<String, String>) -> Option<(String, u8)> {
+        let of = labels.get(label::CANARY_OF)?.clone();
+        let share = labels
+            .get(label::CANARY_SHARE)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Some((of, share))
+    }
+}
+
 /// The project and environment of the platform's own objects: `platform/proxy/...`.
 pub const PLATFORM_PROJECT: &str = "platform";
 pub const PLATFORM_ENV: &str = "proxy";

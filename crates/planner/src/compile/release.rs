@@ -10,6 +10,7 @@
 //! weighs 0, which Traefik leaves out.
 
 use super::*;
+use crate::swarm::release::weight_label;
 
 /// The per-task weights `(stable, canary)` of a release at `share` percent, lowest terms;
 /// `None` when the canary takes no part in the stable's routes (share 0).
@@ -36,11 +37,6 @@ fn gcd(a: u64, b: u64) -> u64 {
     } else {
         gcd(b, a % b)
     }
-}
-
-/// The label that sets the weight of a Traefik service's servers (tasks).
-fn weight_label(router: &str) -> String {
-    format!("traefik.http.services.{router}.loadbalancer.server.weight")
 }
 
 impl DeploymentCompiler<'_> {

@@ -407,9 +407,9 @@ fn claim_note(c: &Change) -> Option<String> {
     })
 }
 
-/// The stable service a canary's spec belongs to.
-fn canary_of(spec: Option<&crate::resource::Spec>) -> Option<&str> {
-    spec?.labels().get(label::CANARY_OF).map(String::as_str)
+/// The stable service a canary's spec belongs to, and the canary's share.
+fn canary_of(spec: Option<&crate::resource::Spec>) -> Option<(String, u8)> {
+    crate::swarm::release::canary_of(spec?.labels())
 }
 
 /// What a change of a canary does to its stable service's traffic:
@@ -417,12 +417,7 @@ fn canary_of(spec: Option<&crate::resource::Spec>) -> Option<&str> {
 pub(super) fn release_note(c: &Change) -> Option<String> {
     let canary = |s: Option<&crate::resource::Spec>| match s {
         Some(crate::resource::Spec::Service(s)) => {
-            let of = s.labels.get(label::CANARY_OF)?.clone();
-            let share = s
-                .labels
-                .get(label::CANARY_SHARE)
-                .cloned()
-                .unwrap_or_default();
+            let (of, share) = crate::swarm::release::canary_of(&s.labels)?;
             let own = format!("traefik.http.routers.{}-", s.name);
             let previews: Vec<&str> = s
                 .labels
@@ -438,17 +433,15 @@ pub(super) fn release_note(c: &Change) -> Option<String> {
     let before = canary(c.before.as_ref());
     if before.is_none() && after.is_none() {
         // The stable side: a promotion rolls its tasks under the weights they have.
-        let weights = |s: Option<&crate::resource::Spec>| -> Vec<(String, String)> {
-            s.map(|s| {
-                s.labels()
-                    .iter()
-                    .filter(|(k, _)| k.ends_with(".loadbalancer.server.weight"))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
-        let (old, new) = (weights(c.before.as_ref()), weights(c.after.as_ref()));
+        let old = c
+            .before
+            .as_ref()
+            .map(|s| crate::swarm::release::weights(s.labels()));
+        let new = c
+            .after
+            .as_ref()
+            .map(|s| crate::swarm::release::weights(s.labels()));
+        let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
         return (c.action == Action::Update && c.restarts_tasks && !old.is_empty() && old != new)
             .then(|| {
                 "# (its tasks roll under the weight they have now; the new weight follows once all run)"
@@ -555,7 +548,7 @@ fn header(w: &Writer, c: &Change) -> (String, Vec<String>) {
                 ),
                 _ if w.restore => format!("# (because {addr} is not in the recorded state)"),
                 _ => match canary_of(c.before.as_ref()) {
-                    Some(of) => format!("# (because service `{of}` declares no canary now)"),
+                    Some((of, _)) => format!("# (because service `{of}` declares no canary now)"),
                     None => format!("# (because {addr} is not in configuration)"),
                 },
             });
@@ -662,7 +655,7 @@ fn route_labels_hidden(spec: &mut Map<String, Value>) -> usize {
         !k.starts_with("traefik.")
             || k.ends_with(".rule")
             || k.ends_with(".server.port")
-            || k.ends_with(".server.weight")
+            || crate::swarm::release::is_weight(k)
     });
     before - labels.len()
 }
